@@ -1,0 +1,90 @@
+"""Teams and reps: read with a read token, change with an admin token."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.api.deps import AdminPrincipal, ReadPrincipal, SessionDep, SettingsDep
+from app.config import Settings, format_windows
+from app.services import roster
+
+router = APIRouter(prefix="/api/v1", tags=["roster"])
+
+Name = Annotated[str, Field(min_length=1, max_length=100)]
+
+
+class TeamIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    name: Name
+    timezone: str | None = None
+    calling_windows: str | None = None
+
+
+class TeamPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    name: Name | None = None
+    timezone: str | None = None
+    calling_windows: str | None = None
+
+
+class RepIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    code: Name
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    team: Name
+    hired_on: date | None = None
+    active: bool = True
+    identifiers: list[Name] = []
+
+
+class RepPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    code: Name | None = None
+    name: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    team: Name | None = None
+    hired_on: date | None = None
+    active: bool | None = None
+    identifiers: list[Name] | None = None
+
+
+def _defaults(settings: Settings) -> tuple[str, str]:
+    return settings.timezone, format_windows(settings.calling_windows)
+
+
+@router.get("/teams")
+def list_teams(session: SessionDep, _: ReadPrincipal) -> list[dict]:
+    return roster.list_teams(session)
+
+
+@router.post("/teams", status_code=201)
+def create_team(body: TeamIn, session: SessionDep, settings: SettingsDep, _: AdminPrincipal) -> dict:
+    team = roster.create_team(session, **body.model_dump(), defaults=_defaults(settings))
+    return roster.team_view(session, team)
+
+
+@router.patch("/teams/{name}")
+def update_team(name: str, body: TeamPatch, session: SessionDep, settings: SettingsDep,
+                _: AdminPrincipal) -> dict:
+    team = roster.update_team(session, name=name, changes=body.model_dump(exclude_unset=True),
+                              defaults=_defaults(settings))
+    return roster.team_view(session, team)
+
+
+@router.get("/reps")
+def list_reps(session: SessionDep, _: ReadPrincipal, team: str | None = None) -> list[dict]:
+    return roster.list_reps(session, team=team)
+
+
+@router.post("/reps", status_code=201)
+def create_rep(body: RepIn, session: SessionDep, _: AdminPrincipal) -> dict:
+    return roster.rep_view(session, roster.create_rep(session, **body.model_dump()))
+
+
+@router.patch("/reps/{code}")
+def update_rep(code: str, body: RepPatch, session: SessionDep, _: AdminPrincipal) -> dict:
+    rep = roster.update_rep(session, code=code, changes=body.model_dump(exclude_unset=True))
+    return roster.rep_view(session, rep)

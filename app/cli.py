@@ -1,0 +1,241 @@
+"""The ``paceboard`` command: serve, migrate, demo, token, roster, rebuild-totals."""
+
+from __future__ import annotations
+
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from app.config import Settings, SettingsError, load_settings
+
+cli = typer.Typer(help="Paceboard: live hour-by-hour pacing for telesales floors.",
+                  no_args_is_help=True, add_completion=False)
+token_cli = typer.Typer(help="API tokens for telephony sources, readers and admins.",
+                        no_args_is_help=True)
+roster_cli = typer.Typer(help="Teams and reps.", no_args_is_help=True)
+cli.add_typer(token_cli, name="token")
+cli.add_typer(roster_cli, name="roster")
+
+
+def _settings(**overrides) -> Settings:
+    try:
+        settings = load_settings(**{k: v for k, v in overrides.items() if v is not None})
+    except SettingsError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    settings.ensure_secret_key()
+    return settings
+
+
+def _engine(settings: Settings):
+    from app.db import make_engine
+
+    return make_engine(settings.resolved_database_url)
+
+
+def _migrate(settings: Settings) -> None:
+    from app.migrate import upgrade
+
+    engine = _engine(settings)
+    try:
+        upgrade(engine)
+    finally:
+        engine.dispose()
+
+
+@cli.command()
+def migrate() -> None:
+    """Apply database migrations (the only way the schema changes)."""
+    settings = _settings()
+    _migrate(settings)
+    typer.echo(f"database is current: {_safe_url(settings)}")
+
+
+def _safe_url(settings: Settings) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(settings.resolved_database_url).render_as_string(hide_password=True)
+
+
+@cli.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Bind address (PACEBOARD_HOST)")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (PACEBOARD_PORT)")] = None,
+) -> None:
+    """Migrate the database, then run the server."""
+    import uvicorn
+
+    from app.main import create_app
+
+    settings = _settings(host=host, port=port)
+    _migrate(settings)
+    typer.echo(f"Paceboard on http://{settings.host}:{settings.port}  (database {_safe_url(settings)})")
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
+                log_level=settings.log_level, ws_max_size=1 << 20)
+
+
+@cli.command()
+def demo(
+    speed: Annotated[float, typer.Option(help="Simulated minutes per real minute")] = 1.0,
+    host: Annotated[str | None, typer.Option(help="Bind address")] = None,
+    port: Annotated[int | None, typer.Option(help="Port")] = None,
+    seed: Annotated[int, typer.Option(help="Random seed of the simulated floor")] = 7,
+    duration: Annotated[float | None, typer.Option(help="Stop after this many seconds")] = None,
+) -> None:
+    """Run the server with a demo floor: 3 teams x 8 reps, today backfilled, live calls posted."""
+    from app.demo.runner import run_demo
+
+    settings = _settings(host=host, port=port)
+    raise typer.Exit(run_demo(settings, speed=speed, seed=seed, duration=duration))
+
+
+# --- tokens ----------------------------------------------------------------------------------
+
+
+@token_cli.command("create")
+def token_create(
+    name: Annotated[str, typer.Option(help="What the token is for, e.g. 'asterisk-floor3'")],
+    scope: Annotated[str, typer.Option(help="ingest | read | admin")],
+    source: Annotated[str | None, typer.Option(help="Default source for records it posts")] = None,
+) -> None:
+    """Create a token; its secret is printed once, alone on the last line."""
+    from app.db import session_scope
+    from app.services.tokens import SCOPES, create_token
+
+    if scope not in SCOPES:
+        typer.echo(f"error: --scope must be one of {', '.join(SCOPES)}", err=True)
+        raise typer.Exit(2)
+    settings = _settings()
+    _migrate(settings)
+    engine = _engine(settings)
+    with session_scope(engine) as session:
+        row, secret = create_token(session, name=name, scope=scope, source=source)
+        token_id = row.id
+    engine.dispose()
+    typer.echo(f"token {token_id} '{name}' scope={scope}" + (f" source={source}" if source else ""))
+    typer.echo("Keep this secret now; it is stored hashed and cannot be shown again:")
+    typer.echo(secret)
+
+
+@token_cli.command("list")
+def token_list() -> None:
+    """List tokens (never their secrets)."""
+    from sqlmodel import Session
+
+    from app.services.tokens import list_tokens
+
+    settings = _settings()
+    engine = _engine(settings)
+    with Session(engine) as session:
+        for t in list_tokens(session):
+            state = f"revoked {t.revoked_at:%Y-%m-%d %H:%M}" if t.revoked_at else "active"
+            typer.echo(f"{t.id:>4}  {t.prefix}…  {t.scope:<6}  {t.source or '-':<12}  {state:<22}  {t.name}")
+    engine.dispose()
+
+
+@token_cli.command("revoke")
+def token_revoke(token_id: int) -> None:
+    """Revoke a token by id."""
+    from app.db import session_scope
+    from app.services.tokens import revoke_token
+
+    engine = _engine(_settings())
+    with session_scope(engine) as session:
+        ok = revoke_token(session, token_id=token_id)
+    engine.dispose()
+    if not ok:
+        typer.echo(f"error: no active token with id {token_id}", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"token {token_id} revoked")
+
+
+# --- roster ----------------------------------------------------------------------------------
+
+
+@roster_cli.command("import")
+def roster_import(file: Annotated[Path, typer.Argument(exists=True, dir_okay=False)]) -> None:
+    """Create or update reps from a CSV with columns code,name,team,hired_on (UTF-8, BOM ok)."""
+    from app.db import session_scope
+    from app.services.roster import RosterError, import_roster, read_roster_csv
+
+    rows, errors = read_roster_csv(file.read_bytes())
+    if errors:
+        for e in errors:
+            typer.echo(f"{file.name}: {e}", err=True)
+        typer.echo("nothing imported; fix the rows above and run again", err=True)
+        raise typer.Exit(1)
+    settings = _settings()
+    _migrate(settings)
+    engine = _engine(settings)
+    try:
+        with session_scope(engine) as session:
+            result = import_roster(session, rows)
+    except RosterError as exc:
+        typer.echo(f"{file.name}: {exc.field}: {exc.reason}; nothing imported", err=True)
+        raise typer.Exit(1) from None
+    finally:
+        engine.dispose()
+    typer.echo(f"reps: {result.created} created, {result.updated} updated, "
+               f"{result.unchanged} unchanged")
+
+
+# --- totals ----------------------------------------------------------------------------------
+
+
+@cli.command("rebuild-totals")
+def rebuild_totals(
+    day: Annotated[str | None, typer.Option(help="Only this local day (YYYY-MM-DD)")] = None,
+    check: Annotated[bool, typer.Option("--check", help="Compare only; exit 1 on a difference")] = False,
+) -> None:
+    """Recompute hourly totals from the stored calls; --check reports differing cells."""
+    import sqlalchemy as sa
+
+    from app.db import writer
+    from app.ingest import rebuild
+    from app.models import METRICS, Rep
+
+    try:
+        the_day = date.fromisoformat(day) if day else None
+    except ValueError:
+        typer.echo(f"error: --day: '{day}' is not a date (YYYY-MM-DD)", err=True)
+        raise typer.Exit(2) from None
+    settings = _settings()
+    engine = _engine(settings)
+    scope = f"day {the_day}" if the_day else "all days"
+    try:
+        if check:
+            with engine.connect() as conn:
+                diffs = rebuild.check(conn, the_day)
+                codes = dict(conn.execute(sa.select(Rep.__table__.c.id, Rep.__table__.c.code)).all())
+            for d in diffs:
+                rep_id, dd, hour = d.cell
+                parts = [f"{m} {a}≠{b}" for m, a, b in zip(METRICS, d.stored, d.expected, strict=True)
+                         if a != b]
+                typer.echo(f"rep {codes.get(rep_id, rep_id)} {dd} {hour:02d}h: stored≠calls: "
+                           + ", ".join(parts))
+            if diffs:
+                typer.echo(f"{len(diffs)} cell(s) differ ({scope}); run without --check to repair",
+                           err=True)
+                raise typer.Exit(1)
+            typer.echo(f"totals agree with the calls ({scope})")
+        else:
+            with writer(engine).begin() as conn:
+                n = rebuild.repair(conn, the_day)
+            typer.echo(f"rebuilt {n} cell(s) from the calls ({scope})")
+    finally:
+        engine.dispose()
+
+
+def main() -> None:
+    try:
+        cli()
+    except SettingsError as exc:  # pragma: no cover - _settings already reports these
+        typer.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

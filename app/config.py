@@ -1,0 +1,129 @@
+"""Settings: one pydantic-settings class, env prefix ``PACEBOARD_``, ``.env`` supported."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import time
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+Window = tuple[time, time]
+
+
+def parse_windows(text: str) -> list[Window]:
+    """Parse ``"09:30-11:30,13:00-17:30"`` into ordered, non-overlapping (start, end) pairs."""
+    windows: list[Window] = []
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        try:
+            a, b = part.split("-")
+            start, end = time.fromisoformat(a.strip()), time.fromisoformat(b.strip())
+        except ValueError as exc:
+            raise ValueError(f"'{part}' is not HH:MM-HH:MM") from exc
+        if end <= start:
+            raise ValueError(f"'{part}' ends before it starts")
+        if windows and start < windows[-1][1]:
+            raise ValueError(f"'{part}' overlaps or precedes the window before it")
+        windows.append((start, end))
+    if not windows:
+        raise ValueError("at least one calling window is needed")
+    return windows
+
+
+def format_windows(windows: list[Window]) -> str:
+    return ",".join(f"{a:%H:%M}-{b:%H:%M}" for a, b in windows)
+
+
+class SettingsError(Exception):
+    """Raised with a message naming the offending ``PACEBOARD_`` setting."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="PACEBOARD_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    data_dir: Path = Path("./var")
+    database_url: str = ""
+    timezone: str = "Asia/Shanghai"
+    calling_windows: Annotated[list[Window], NoDecode] = Field(
+        default_factory=lambda: parse_windows("09:30-11:30,13:00-17:30")
+    )
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    secret_key: str = ""
+    # Ingest limits: a clear 413 beats a server that swaps.
+    max_batch_records: int = Field(default=5000, ge=1)
+    max_body_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
+    # Decimal places of the currency's minor unit (2 for CNY fen, USD cents).
+    currency_minor_digits: int = Field(default=2, ge=0, le=4)
+    # How long a verified API token is trusted before it is looked up again.
+    token_cache_seconds: float = Field(default=5.0, ge=0)
+    log_level: str = "info"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown IANA timezone '{v}'") from exc
+        return v
+
+    @field_validator("calling_windows", mode="before")
+    @classmethod
+    def _windows(cls, v: object) -> object:
+        return parse_windows(v) if isinstance(v, str) else v
+
+    @field_validator("secret_key")
+    @classmethod
+    def _strong_secret(cls, v: str) -> str:
+        if v and len(v) < 16:
+            raise ValueError("must be at least 16 characters (or unset to generate one)")
+        return v
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 'paceboard.db').as_posix()}"
+
+    def ensure_secret_key(self) -> str:
+        """Return the secret key, generating and keeping one under ``data_dir`` if unset."""
+        if self.secret_key:
+            return self.secret_key
+        path = self.data_dir / "secret_key"
+        if path.exists():
+            self.secret_key = path.read_text().strip()
+        else:
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            key = secrets.token_urlsafe(48)
+            path.write_text(key + "\n")
+            path.chmod(0o600)
+            self.secret_key = key
+        return self.secret_key
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build settings from env/.env; raise SettingsError naming the bad ``PACEBOARD_`` variable."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            name = "PACEBOARD_" + "_".join(str(p) for p in err["loc"][:1]).upper()
+            lines.append(f"{name}: {err['msg'].removeprefix('Value error, ')}")
+        raise SettingsError("invalid settings: " + "; ".join(lines)) from None
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return load_settings()

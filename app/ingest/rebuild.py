@@ -1,0 +1,106 @@
+"""Recompute hourly totals from the stored calls: the check that incremental totals are right."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import sqlalchemy as sa
+
+from app.ingest.service import CALL, LEAD, TOTAL, Cell
+from app.models import METRICS
+
+Values = tuple[int, ...]
+
+
+def _day_filter(col, day: date | None):
+    return col == day if day is not None else sa.true()
+
+
+def recompute(conn: sa.Connection, day: date | None = None) -> tuple[dict[Cell, Values], list[dict]]:
+    """Totals per (rep, day, hour) from the calls table, and the lead_day rows behind them."""
+    answered = CALL.c.disposition == "answered"
+    sale = CALL.c.outcome == "sale"
+    zero = sa.literal(0)
+    q = (
+        sa.select(
+            CALL.c.rep_id,
+            CALL.c.local_day,
+            CALL.c.local_hour,
+            sa.func.count(),
+            sa.func.sum(sa.case((answered, 1), else_=zero)),
+            sa.func.sum(sa.case((answered, CALL.c.talk_seconds), else_=zero)),
+            sa.func.sum(sa.case((sale, 1), else_=zero)),
+            sa.func.sum(sa.case((CALL.c.outcome == "invite", 1), else_=zero)),
+            sa.func.sum(sa.case((sale, CALL.c.order_value), else_=zero)),
+        )
+        .where(_day_filter(CALL.c.local_day, day))
+        .group_by(CALL.c.rep_id, CALL.c.local_day, CALL.c.local_hour)
+    )
+    cells: dict[Cell, list[int]] = {}
+    for rep_id, d, h, *vals in conn.execute(q):
+        cells[(rep_id, d, h)] = [int(v) for v in vals] + [0, 0]
+
+    lq = (
+        sa.select(
+            CALL.c.rep_id,
+            CALL.c.local_day,
+            CALL.c.customer_key,
+            sa.func.min(CALL.c.local_hour),
+            sa.func.min(sa.case((answered, CALL.c.local_hour))),
+        )
+        .where(_day_filter(CALL.c.local_day, day), CALL.c.customer_key.is_not(None))
+        .group_by(CALL.c.rep_id, CALL.c.local_day, CALL.c.customer_key)
+    )
+    leads = []
+    i_ld, i_lc = METRICS.index("leads_dialled"), METRICS.index("leads_connected")
+    for rep_id, d, ckey, fd, fc in conn.execute(lq):
+        leads.append({"rep_id": rep_id, "day": d, "customer_key": ckey,
+                      "first_dial_hour": fd, "first_connect_hour": fc})
+        cells[(rep_id, d, fd)][i_ld] += 1
+        if fc is not None:
+            cells[(rep_id, d, fc)][i_lc] += 1
+    return {k: tuple(v) for k, v in cells.items()}, leads
+
+
+def stored(conn: sa.Connection, day: date | None = None) -> dict[Cell, Values]:
+    """The hourly_total table as it is; all-zero cells are left out (they equal a missing cell)."""
+    q = sa.select(TOTAL.c.rep_id, TOTAL.c.day, TOTAL.c.hour, *(TOTAL.c[m] for m in METRICS)).where(
+        _day_filter(TOTAL.c.day, day)
+    )
+    return {(r, d, h): tuple(vals) for r, d, h, *vals in conn.execute(q) if any(vals)}
+
+
+@dataclass
+class CellDiff:
+    cell: Cell
+    stored: Values
+    expected: Values
+
+
+def check(conn: sa.Connection, day: date | None = None) -> list[CellDiff]:
+    """Every cell where the stored totals differ from a recomputation from calls."""
+    expected = {k: v for k, v in recompute(conn, day)[0].items() if any(v)}
+    have = stored(conn, day)
+    zero = (0,) * len(METRICS)
+    return [
+        CellDiff(cell, have.get(cell, zero), expected.get(cell, zero))
+        for cell in sorted(set(expected) | set(have))
+        if have.get(cell, zero) != expected.get(cell, zero)
+    ]
+
+
+def repair(conn: sa.Connection, day: date | None = None) -> int:
+    """Replace stored totals (and lead rows) with the recomputation; returns cells written."""
+    expected, leads = recompute(conn, day)
+    conn.execute(TOTAL.delete().where(_day_filter(TOTAL.c.day, day)))
+    conn.execute(LEAD.delete().where(_day_filter(LEAD.c.day, day)))
+    rows = [
+        {"rep_id": r, "day": d, "hour": h, **dict(zip(METRICS, v, strict=True))}
+        for (r, d, h), v in sorted(expected.items())
+    ]
+    if rows:
+        conn.execute(TOTAL.insert(), rows)
+    if leads:
+        conn.execute(LEAD.insert(), leads)
+    return len(rows)

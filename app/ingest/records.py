@@ -1,0 +1,294 @@
+"""The CallRecord schema: what a telephony source may send, validated and normalised.
+
+Adapters (JSON, CSV exports, webhooks) all end here; the ingest service only sees
+:class:`Incoming` (a valid record: the fields it carries, normalised) or :class:`Invalid`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any, Literal
+
+import orjson
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+Direction = Literal["outbound", "inbound"]
+Disposition = Literal["answered", "no_answer", "busy", "failed", "cancelled"]
+Outcome = Literal["none", "sale", "invite", "callback", "not_interested", "do_not_call"]
+
+#: Fields that make up a call's content (compared to tell duplicate from update).
+CONTENT_FIELDS = (
+    "rep",
+    "direction",
+    "started_at",
+    "answered_at",
+    "ended_at",
+    "talk_seconds",
+    "disposition",
+    "outcome",
+    "order_value",
+    "customer_key",
+)
+#: Defaults for fields a record leaves out when it creates a call.
+CREATE_DEFAULTS: dict[str, Any] = {
+    "direction": "outbound",
+    "answered_at": None,
+    "ended_at": None,
+    "talk_seconds": 0,
+    "outcome": "none",
+    "order_value": 0,
+    "customer_key": None,
+}
+
+Text = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class CallFields(BaseModel):
+    """Every field a record may carry; none required (a PATCH carries only what it corrects)."""
+
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+
+    revision: int | None = Field(default=None, ge=0, le=2**53)
+    rep: Annotated[str, Field(min_length=1, max_length=100)] | None = None
+    direction: Direction | None = None
+    started_at: AwareDatetime | None = None
+    answered_at: AwareDatetime | None = None
+    ended_at: AwareDatetime | None = None
+    talk_seconds: int | None = Field(default=None, ge=0, le=86_400)
+    disposition: Disposition | None = None
+    outcome: Outcome | None = None
+    order_value: Decimal | None = Field(default=None, ge=0, le=Decimal("1e12"))
+    customer: Annotated[str, Field(max_length=64)] | None = None
+
+    @field_validator("order_value", mode="before")
+    @classmethod
+    def _decimal_text(cls, v: Any) -> Any:
+        # Floats arrive from JSON numbers: go through their shortest repr, never binary noise.
+        if isinstance(v, float):
+            return str(v)
+        if isinstance(v, bool):
+            raise ValueError("must be a decimal number, not a boolean")
+        return v
+
+    @field_validator("talk_seconds", "revision", mode="before")
+    @classmethod
+    def _no_bool(cls, v: Any) -> Any:
+        if isinstance(v, bool):
+            raise ValueError("must be an integer, not a boolean")
+        return v
+
+
+class CallRecord(CallFields):
+    """A record posted to ``/api/v1/calls``: identity and the fields a new call cannot do without."""
+
+    source: Annotated[str, Field(min_length=1, max_length=100)] | None = None
+    call_id: Text
+    rep: Annotated[str, Field(min_length=1, max_length=100)]
+    started_at: AwareDatetime
+    disposition: Disposition
+
+    @field_validator("call_id", mode="before")
+    @classmethod
+    def _id_text(cls, v: Any) -> Any:
+        # PBXs send numeric ids (uniqueid 1700000000.123) as numbers; keep them as text.
+        return str(v) if isinstance(v, int | float) and not isinstance(v, bool) else v
+
+
+@dataclass(slots=True)
+class Incoming:
+    """A valid record: its identity and the normalised fields it carries."""
+
+    index: int
+    source: str
+    call_id: str
+    revision: int | None
+    fields: dict[str, Any]
+    raw: Any = None
+
+
+@dataclass(slots=True)
+class Invalid:
+    index: int
+    source: str
+    call_id: str | None
+    errors: list[dict[str, str]]
+    raw: Any = None
+
+
+@dataclass(slots=True)
+class FieldError(Exception):
+    field: str
+    reason: str
+
+
+@dataclass
+class CustomerHasher:
+    """Keyed hash of a phone number: stable per install, useless without the secret key."""
+
+    secret_key: str
+    _key: bytes = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._key = hmac.new(self.secret_key.encode(), b"paceboard-customer", "sha256").digest()
+
+    def __call__(self, number: str) -> str | None:
+        digits = re.sub(r"\D", "", number)
+        if not digits:
+            return None
+        return hmac.new(self._key, digits.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def to_minor_units(value: Decimal, digits: int) -> int:
+    scaled = value.scaleb(digits)
+    if scaled != scaled.to_integral_value():
+        raise FieldError("order_value", f"has more than {digits} decimal places")
+    return int(scaled)
+
+
+def _errors(exc: ValidationError) -> list[dict[str, str]]:
+    out = []
+    for e in exc.errors(include_url=False):
+        loc = ".".join(str(p) for p in e["loc"]) or "record"
+        out.append({"field": loc, "reason": e["msg"]})
+    return out
+
+
+def normalise(
+    model: CallFields, *, hasher: CustomerHasher, minor_digits: int
+) -> dict[str, Any]:
+    """The carried content fields of a validated model, in stored form (UTC, minor units, hash)."""
+    carried = model.model_fields_set
+    out: dict[str, Any] = {}
+    for name in ("rep", "direction", "disposition", "outcome", "talk_seconds"):
+        if name in carried:
+            out[name] = getattr(model, name)
+    for name in ("started_at", "answered_at", "ended_at"):
+        if name in carried:
+            v = getattr(model, name)
+            out[name] = v.astimezone(UTC) if v is not None else None
+    if "order_value" in carried:
+        v = model.order_value
+        out["order_value"] = 0 if v is None else to_minor_units(v, minor_digits)
+    if "customer" in carried:
+        out["customer_key"] = hasher(model.customer) if model.customer else None
+    if out.get("talk_seconds", 0) is None:
+        out["talk_seconds"] = 0
+    if "talk_seconds" not in carried and out.get("answered_at") and out.get("ended_at"):
+        out["talk_seconds"] = max(0, int((out["ended_at"] - out["answered_at"]).total_seconds()))
+    for name in ("rep", "direction", "disposition", "outcome", "started_at"):
+        if name in out and out[name] is None:
+            raise FieldError(name, "may not be null")
+    return out
+
+
+def parse_record(
+    raw: Any,
+    index: int,
+    *,
+    default_source: str,
+    hasher: CustomerHasher,
+    minor_digits: int,
+) -> Incoming | Invalid:
+    """Validate one posted record; never raises."""
+    call_id = None
+    source = default_source
+    if isinstance(raw, dict):
+        cid = raw.get("call_id")
+        call_id = str(cid)[:200] if cid is not None else None
+        src = raw.get("source")
+        if isinstance(src, str) and src.strip():
+            source = src.strip()[:100]
+    try:
+        model = CallRecord.model_validate(raw)
+        fields = normalise(model, hasher=hasher, minor_digits=minor_digits)
+    except ValidationError as exc:
+        return Invalid(index, source, call_id, _errors(exc), raw)
+    except FieldError as exc:
+        return Invalid(index, source, call_id, [{"field": exc.field, "reason": exc.reason}], raw)
+    return Incoming(index, model.source or default_source, model.call_id, model.revision, fields, raw)
+
+
+def parse_patch(
+    raw: Any, *, source: str, call_id: str, hasher: CustomerHasher, minor_digits: int
+) -> Incoming | Invalid:
+    """Validate a correction: a record without a revision carrying only the given fields."""
+    if not isinstance(raw, dict):
+        return Invalid(0, source, call_id, [{"field": "body", "reason": "must be a JSON object"}])
+    body = {k: v for k, v in raw.items() if k not in ("revision", "source", "call_id")}
+    try:
+        model = CallFields.model_validate(body)
+        fields = normalise(model, hasher=hasher, minor_digits=minor_digits)
+    except ValidationError as exc:
+        return Invalid(0, source, call_id, _errors(exc), raw)
+    except FieldError as exc:
+        return Invalid(0, source, call_id, [{"field": exc.field, "reason": exc.reason}], raw)
+    if not fields:
+        return Invalid(0, source, call_id, [{"field": "body", "reason": "carries no call field"}])
+    return Incoming(0, source, call_id, None, fields, raw)
+
+
+# --- bodies ----------------------------------------------------------------------------------
+
+
+class BodyError(ValueError):
+    """The request body is not JSON / NDJSON at all; the message gives the position."""
+
+
+def parse_body(body: bytes, content_type: str) -> list[Any]:
+    """One JSON object, a JSON array, or NDJSON (one JSON value per line) → list of values."""
+    ctype = content_type.split(";")[0].strip().lower()
+    if ctype in ("application/x-ndjson", "application/ndjson", "application/jsonlines"):
+        items = []
+        for lineno, line in enumerate(body.split(b"\n"), start=1):
+            if not line.strip():
+                continue
+            try:
+                items.append(orjson.loads(line))
+            except orjson.JSONDecodeError as exc:
+                raise BodyError(f"line {lineno}: {exc.msg} at column {exc.colno}") from None
+        return items
+    if not body.strip():
+        raise BodyError("empty body: send a JSON object, a JSON array or NDJSON")
+    try:
+        value = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise BodyError(f"{exc.msg} at line {exc.lineno} column {exc.colno} (char {exc.pos})") from None
+    return value if isinstance(value, list) else [value]
+
+
+_PHONEISH = re.compile(r"\+?\d[\d\s().-]{5,}\d")
+
+
+def scrub(raw: Any, hasher: CustomerHasher) -> Any:
+    """A copy of a raw record safe to keep: the customer field and number-like text hashed."""
+    if isinstance(raw, dict):
+        out = {}
+        for k, v in raw.items():
+            if k == "customer" and isinstance(v, str):
+                out[k] = f"hash:{hasher(v)}" if hasher(v) else ""
+            elif k in ("call_id", "source", "started_at", "answered_at", "ended_at"):
+                out[k] = v
+            else:
+                out[k] = scrub(v, hasher)
+        return out
+    if isinstance(raw, list):
+        return [scrub(v, hasher) for v in raw]
+    if isinstance(raw, str):
+        return _PHONEISH.sub(lambda m: f"hash:{hasher(m.group(0))}", raw)
+    return raw
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)
+
+
+def decimal_from_text(text: str) -> Decimal:
+    try:
+        return Decimal(text)
+    except InvalidOperation as exc:
+        raise FieldError("order_value", f"'{text}' is not a decimal number") from exc

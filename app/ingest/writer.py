@@ -1,0 +1,174 @@
+"""Group commit: one writer thread per process folds concurrent requests into one transaction.
+
+A request's records always land in the same transaction (never half-stored), and its future
+resolves only after that transaction committed, so an HTTP response means "durable".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+
+from app.db import writer
+from app.ingest.records import Incoming, Invalid
+from app.ingest.service import BatchOutcome, IngestContext, apply_batch
+from app.models import utcnow
+
+log = logging.getLogger("paceboard.ingest")
+
+CommitHook = Callable[[BatchOutcome], None]
+
+
+class WriterUnavailable(RuntimeError):
+    """The batch could not be stored; nothing of it was committed, so it is safe to resend."""
+
+
+@dataclass
+class _Job:
+    items: Sequence[Incoming | Invalid]
+    require_existing: bool
+    loop: asyncio.AbstractEventLoop
+    future: asyncio.Future
+    size: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.size = max(1, len(self.items))
+
+
+class IngestWriter:
+    """The process's single writer. ``submit`` from async code; the work runs in one thread."""
+
+    def __init__(
+        self,
+        engine: sa.Engine,
+        ctx: IngestContext,
+        *,
+        max_group_records: int = 20_000,
+        retries: int = 3,
+    ) -> None:
+        self.engine = writer(engine)
+        self.ctx = ctx
+        self.max_group_records = max_group_records
+        self.retries = retries
+        self.hooks: list[CommitHook] = []
+        self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self.groups = 0  # committed transactions, for metrics and tests
+
+    def start(self) -> None:
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="ingest-writer", daemon=True)
+                self._thread.start()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Finish what is queued, then stop the thread."""
+        with self._lock:
+            thread, self._thread = self._thread, None
+        if thread is not None:
+            self._queue.put(None)
+            thread.join(timeout)
+
+    async def submit(
+        self, items: Sequence[Incoming | Invalid], *, require_existing: bool = False
+    ) -> BatchOutcome:
+        """Store ``items`` (one request) and return their results once committed."""
+        self.start()
+        loop = asyncio.get_running_loop()
+        job = _Job(items, require_existing, loop, loop.create_future())
+        self._queue.put(job)
+        return await job.future
+
+    # --- writer thread ------------------------------------------------------------------
+
+    def _run(self) -> None:
+        while True:
+            job = self._queue.get()
+            if job is None:
+                return
+            jobs, size, stop = [job], job.size, False
+            while size < self.max_group_records:
+                try:
+                    nxt = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if nxt is None:
+                    stop = True
+                    break
+                jobs.append(nxt)
+                size += nxt.size
+            self._process(jobs)
+            if stop:
+                return
+
+    def _commit(self, jobs: list[_Job]) -> list[BatchOutcome]:
+        now = utcnow()
+        with self.engine.begin() as conn:
+            return [
+                apply_batch(conn, j.items, ctx=self.ctx, now=now, require_existing=j.require_existing)
+                for j in jobs
+            ]
+
+    def _process(self, jobs: list[_Job]) -> None:
+        try:
+            outcomes = self._commit(jobs)
+        except Exception:
+            if len(jobs) == 1:
+                self._retry(jobs[0])
+            else:
+                # One bad request must not sink the others folded into its group.
+                for j in jobs:
+                    self._retry(j)
+            return
+        self.groups += 1
+        for j, outcome in zip(jobs, outcomes, strict=True):
+            self._deliver(j, outcome)
+
+    def _retry(self, job: _Job) -> None:
+        delay = 0.02
+        for attempt in range(1, self.retries + 1):
+            try:
+                outcome = self._commit([job])[0]
+            except Exception as exc:
+                # Deadlocks, serialisation failures and races on new rows are worth another go.
+                if attempt == self.retries:
+                    log.exception("ingest batch failed after %d attempts", attempt)
+                    self._fail(job, exc)
+                    return
+                time.sleep(delay)
+                delay *= 4
+            else:
+                self.groups += 1
+                self._deliver(job, outcome)
+                return
+
+    def _deliver(self, job: _Job, outcome: BatchOutcome) -> None:
+        job.loop.call_soon_threadsafe(_set_result, job.future, outcome)
+        for hook in self.hooks:
+            try:
+                hook(outcome)
+            except Exception:
+                log.exception("commit hook failed")
+
+    def _fail(self, job: _Job, exc: Exception) -> None:
+        err = WriterUnavailable(f"could not store the batch: {type(exc).__name__}")
+        job.loop.call_soon_threadsafe(_set_exception, job.future, err)
+
+
+def _set_result(fut: asyncio.Future, value: Any) -> None:
+    if not fut.done():
+        fut.set_result(value)
+
+
+def _set_exception(fut: asyncio.Future, exc: BaseException) -> None:
+    if not fut.done():
+        fut.set_exception(exc)

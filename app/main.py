@@ -1,0 +1,43 @@
+"""The ASGI application: ``create_app(settings)`` wires engine, writer and routers."""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from app.api import errors, floor, health, ingest, roster
+from app.config import Settings, get_settings
+from app.db import make_engine
+from app.ingest.records import CustomerHasher
+from app.ingest.service import IngestContext
+from app.ingest.writer import IngestWriter
+from app.services.tokens import TokenVerifier
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the app; the database must already be migrated (``paceboard migrate`` / ``serve``)."""
+    settings = settings or get_settings()
+    settings.ensure_secret_key()
+    engine = make_engine(settings.resolved_database_url)
+    ctx = IngestContext(default_tz=settings.tz, hasher=CustomerHasher(settings.secret_key))
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        app.state.writer.start()
+        try:
+            yield
+        finally:
+            app.state.writer.stop()
+            engine.dispose()
+
+    app = FastAPI(title="Paceboard", version="0.1.0", lifespan=lifespan)
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.ingest_ctx = ctx
+    app.state.writer = IngestWriter(engine, ctx)
+    app.state.tokens = TokenVerifier(engine, ttl=settings.token_cache_seconds)
+    errors.install(app)
+    for module in (health, ingest, floor, roster):
+        app.include_router(module.router)
+    return app

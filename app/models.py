@@ -1,0 +1,159 @@
+"""Tables (SQLModel). The schema changes only through Alembic migrations in ``migrations/``."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+
+class UTCDateTime(sa.types.TypeDecorator):
+    """Timezone-aware instants, stored as UTC on every engine (SQLite keeps no offset)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a timezone-aware column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _ts(nullable: bool = False, **kw):
+    return Field(default=None, sa_type=UTCDateTime, nullable=nullable, **kw)
+
+
+class Schedule(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100, unique=True)
+    timezone: str = Field(max_length=64)
+    calling_windows: str = Field(max_length=200)  # "09:30-11:30,13:00-17:30"
+    workdays: str = Field(default="1,2,3,4,5", max_length=20)  # ISO weekdays
+
+
+class Team(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100, unique=True)
+    # None: the floor's default schedule (settings TIMEZONE / CALLING_WINDOWS).
+    schedule_id: int | None = Field(default=None, foreign_key="schedule.id")
+    created_at: datetime = _ts()
+
+
+class Rep(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=100, unique=True)
+    name: str = Field(max_length=200)
+    team_id: int = Field(foreign_key="team.id", index=True)
+    hired_on: date | None = None
+    active: bool = True
+    mentor_id: int | None = Field(default=None, foreign_key="rep.id")
+    created_at: datetime = _ts()
+
+
+class RepIdentifier(SQLModel, table=True):
+    """Every telephony identifier that maps to a rep (its code, agent id, extension, SIP peer)."""
+
+    __tablename__ = "rep_identifier"
+    identifier: str = Field(primary_key=True, max_length=100)
+    rep_id: int = Field(foreign_key="rep.id", index=True)
+
+
+class Call(SQLModel, table=True):
+    __table_args__ = (
+        sa.UniqueConstraint("source", "external_id", name="uq_call_source_external_id"),
+        sa.Index("ix_call_rep_day_customer", "rep_id", "local_day", "customer_key"),
+        sa.Index("ix_call_local_day", "local_day"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    source: str = Field(max_length=100)
+    external_id: str = Field(max_length=200)
+    revision: int | None = None
+    rep_id: int = Field(foreign_key="rep.id")
+    direction: str = Field(max_length=10)
+    started_at: datetime = _ts()
+    answered_at: datetime | None = _ts(nullable=True)
+    ended_at: datetime | None = _ts(nullable=True)
+    talk_seconds: int = 0
+    disposition: str = Field(max_length=12)
+    outcome: str = Field(max_length=16)
+    order_value: int = Field(default=0, sa_type=sa.BigInteger)  # minor units
+    customer_key: str | None = Field(default=None, max_length=64)  # keyed hash, never the number
+    # Derived from started_at in the rep's team timezone at write time.
+    local_day: date
+    local_hour: int
+    received_at: datetime = _ts()
+    updated_at: datetime = _ts()
+
+
+class HourlyTotal(SQLModel, table=True):
+    __tablename__ = "hourly_total"
+    __table_args__ = (sa.Index("ix_hourly_total_day", "day"),)
+    rep_id: int = Field(foreign_key="rep.id", primary_key=True)
+    day: date = Field(primary_key=True)
+    hour: int = Field(primary_key=True)
+    dials: int = 0
+    connects: int = 0
+    talk_seconds: int = Field(default=0, sa_type=sa.BigInteger)
+    orders: int = 0
+    invites: int = 0
+    revenue: int = Field(default=0, sa_type=sa.BigInteger)
+    leads_dialled: int = 0
+    leads_connected: int = 0
+
+
+class LeadDay(SQLModel, table=True):
+    """Where a customer was first dialled / connected by a rep on a day, for distinct-lead counts."""
+
+    __tablename__ = "lead_day"
+    rep_id: int = Field(foreign_key="rep.id", primary_key=True)
+    day: date = Field(primary_key=True)
+    customer_key: str = Field(primary_key=True, max_length=64)
+    first_dial_hour: int
+    first_connect_hour: int | None = None
+
+
+class IngestReject(SQLModel, table=True):
+    __tablename__ = "ingest_reject"
+    id: int | None = Field(default=None, primary_key=True)
+    source: str = Field(max_length=100)
+    call_id: str | None = Field(default=None, max_length=200)
+    payload: str  # JSON, customer numbers replaced by their keyed hash
+    errors: str  # JSON list of {"field", "reason"}
+    received_at: datetime = _ts(index=True)
+
+
+class ApiToken(SQLModel, table=True):
+    __tablename__ = "api_token"
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100)
+    scope: str = Field(max_length=10)  # ingest | read | admin
+    source: str | None = Field(default=None, max_length=100)
+    token_hash: str = Field(max_length=64, unique=True)
+    prefix: str = Field(max_length=12)  # shown in listings so a token can be recognised
+    created_at: datetime = _ts()
+    revoked_at: datetime | None = _ts(nullable=True)
+
+
+METRICS = (
+    "dials",
+    "connects",
+    "talk_seconds",
+    "orders",
+    "invites",
+    "revenue",
+    "leads_dialled",
+    "leads_connected",
+)

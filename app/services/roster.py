@@ -1,0 +1,294 @@
+"""Teams, reps and the telephony identifiers that map calls to reps. Services never commit."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlmodel import Session, col, func, select
+
+from app.config import format_windows, parse_windows
+from app.models import Rep, RepIdentifier, Schedule, Team, utcnow
+
+
+@dataclass
+class RosterError(Exception):
+    """A request the roster cannot take: ``status`` 404 (missing), 409 (clash) or 422 (invalid)."""
+
+    field: str
+    reason: str
+    status: int = 422
+
+
+# --- teams -----------------------------------------------------------------------------------
+
+
+def _team_by_name(session: Session, name: str) -> Team:
+    team = session.exec(select(Team).where(Team.name == name)).first()
+    if team is None:
+        raise RosterError("team", f"no team named '{name}'", 404)
+    return team
+
+
+def _check_schedule(timezone: str | None, windows: str | None) -> tuple[str | None, str | None]:
+    if timezone is not None:
+        try:
+            ZoneInfo(timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise RosterError("timezone", f"unknown IANA timezone '{timezone}'") from None
+    if windows is not None:
+        try:
+            windows = format_windows(parse_windows(windows))
+        except ValueError as exc:
+            raise RosterError("calling_windows", str(exc)) from None
+    return timezone, windows
+
+
+def _set_schedule(session: Session, team: Team, timezone: str | None, windows: str | None,
+                  defaults: tuple[str, str]) -> None:
+    """Give the team its own schedule (named after it), starting from the floor's defaults."""
+    if timezone is None and windows is None:
+        return
+    sched = session.get(Schedule, team.schedule_id) if team.schedule_id else None
+    if sched is None:
+        sched = Schedule(name=f"team:{team.name}", timezone=defaults[0], calling_windows=defaults[1])
+    if timezone is not None:
+        sched.timezone = timezone
+    if windows is not None:
+        sched.calling_windows = windows
+    session.add(sched)
+    session.flush()
+    team.schedule_id = sched.id
+
+
+def team_view(session: Session, team: Team) -> dict[str, Any]:
+    sched = session.get(Schedule, team.schedule_id) if team.schedule_id else None
+    reps = session.exec(select(func.count()).select_from(Rep).where(Rep.team_id == team.id)).one()
+    return {
+        "name": team.name,
+        "timezone": sched.timezone if sched else None,
+        "calling_windows": sched.calling_windows if sched else None,
+        "reps": reps,
+    }
+
+
+def list_teams(session: Session) -> list[dict[str, Any]]:
+    """Every team with its own schedule (null = the floor default) and its head count."""
+    return [team_view(session, t) for t in session.exec(select(Team).order_by(Team.name))]
+
+
+def create_team(session: Session, *, name: str, timezone: str | None = None,
+                calling_windows: str | None = None, defaults: tuple[str, str]) -> Team:
+    """Create a team; 409 if the name is taken."""
+    timezone, calling_windows = _check_schedule(timezone, calling_windows)
+    if session.exec(select(Team).where(Team.name == name)).first():
+        raise RosterError("name", f"a team named '{name}' exists", 409)
+    team = Team(name=name, created_at=utcnow())
+    session.add(team)
+    session.flush()
+    _set_schedule(session, team, timezone, calling_windows, defaults)
+    return team
+
+
+def update_team(session: Session, *, name: str, changes: dict[str, Any],
+                defaults: tuple[str, str]) -> Team:
+    """Rename a team or give it its own timezone / calling windows."""
+    team = _team_by_name(session, name)
+    timezone, windows = _check_schedule(changes.get("timezone"), changes.get("calling_windows"))
+    new_name = changes.get("name")
+    if new_name and new_name != team.name:
+        if session.exec(select(Team).where(Team.name == new_name)).first():
+            raise RosterError("name", f"a team named '{new_name}' exists", 409)
+        team.name = new_name
+    _set_schedule(session, team, timezone, windows, defaults)
+    session.add(team)
+    session.flush()
+    return team
+
+
+def ensure_team(session: Session, name: str) -> Team:
+    team = session.exec(select(Team).where(Team.name == name)).first()
+    if team is None:
+        team = Team(name=name, created_at=utcnow())
+        session.add(team)
+        session.flush()
+    return team
+
+
+# --- reps ------------------------------------------------------------------------------------
+
+
+def rep_view(session: Session, rep: Rep) -> dict[str, Any]:
+    team = session.get(Team, rep.team_id)
+    idents = session.exec(
+        select(RepIdentifier.identifier).where(RepIdentifier.rep_id == rep.id)
+    ).all()
+    return {
+        "code": rep.code,
+        "name": rep.name,
+        "team": team.name if team else None,
+        "hired_on": rep.hired_on,
+        "active": rep.active,
+        "identifiers": sorted(i for i in idents if i != rep.code),
+    }
+
+
+def list_reps(session: Session, *, team: str | None = None) -> list[dict[str, Any]]:
+    """Reps ordered by team and name, optionally one team's."""
+    q = select(Rep).join(Team, col(Rep.team_id) == Team.id).order_by(Team.name, Rep.name)
+    if team is not None:
+        q = q.where(Team.name == team)
+    return [rep_view(session, r) for r in session.exec(q)]
+
+
+def _rep_by_code(session: Session, code: str) -> Rep:
+    rep = session.exec(select(Rep).where(Rep.code == code)).first()
+    if rep is None:
+        raise RosterError("code", f"no rep with code '{code}'", 404)
+    return rep
+
+
+def _set_identifiers(session: Session, rep: Rep, identifiers: list[str]) -> None:
+    """Make ``identifiers`` (plus the rep's code) exactly the set that maps to this rep."""
+    wanted = {i.strip() for i in identifiers if i.strip()} | {rep.code}
+    for ident in wanted:
+        owner = session.get(RepIdentifier, ident)
+        if owner is not None and owner.rep_id != rep.id:
+            other = session.get(Rep, owner.rep_id)
+            raise RosterError(
+                "identifiers", f"'{ident}' already belongs to rep '{other.code if other else '?'}'", 409
+            )
+    for row in session.exec(select(RepIdentifier).where(RepIdentifier.rep_id == rep.id)).all():
+        if row.identifier not in wanted:
+            session.delete(row)
+    session.flush()
+    for ident in sorted(wanted):
+        if session.get(RepIdentifier, ident) is None:
+            session.add(RepIdentifier(identifier=ident, rep_id=rep.id))
+    session.flush()
+
+
+def create_rep(session: Session, *, code: str, name: str, team: str, hired_on: date | None = None,
+               active: bool = True, identifiers: list[str] | None = None) -> Rep:
+    """Add a rep to an existing team; 409 if the code or an identifier is taken."""
+    if session.exec(select(Rep).where(Rep.code == code)).first():
+        raise RosterError("code", f"a rep with code '{code}' exists", 409)
+    owner = session.get(RepIdentifier, code)
+    if owner is not None:
+        raise RosterError("code", f"'{code}' is already an identifier of another rep", 409)
+    t = _team_by_name(session, team)
+    rep = Rep(code=code, name=name, team_id=t.id, hired_on=hired_on, active=active,
+              created_at=utcnow())
+    session.add(rep)
+    session.flush()
+    _set_identifiers(session, rep, identifiers or [])
+    return rep
+
+
+def update_rep(session: Session, *, code: str, changes: dict[str, Any]) -> Rep:
+    """Change a rep's fields; ``identifiers`` replaces the list of other identifiers."""
+    rep = _rep_by_code(session, code)
+    new_code = changes.get("code")
+    if new_code and new_code != rep.code:
+        if session.exec(select(Rep).where(Rep.code == new_code)).first():
+            raise RosterError("code", f"a rep with code '{new_code}' exists", 409)
+        owner = session.get(RepIdentifier, new_code)
+        if owner is not None and owner.rep_id != rep.id:
+            raise RosterError("code", f"'{new_code}' is an identifier of another rep", 409)
+        old = session.get(RepIdentifier, rep.code)
+        if old is not None:
+            session.delete(old)
+            session.flush()
+        rep.code = new_code
+        if owner is None:
+            session.add(RepIdentifier(identifier=new_code, rep_id=rep.id))
+    if "team" in changes and changes["team"] is not None:
+        rep.team_id = _team_by_name(session, changes["team"]).id
+    for name in ("name", "hired_on", "active"):
+        if name in changes:
+            if changes[name] is None and name != "hired_on":
+                raise RosterError(name, "may not be null")
+            setattr(rep, name, changes[name])
+    session.add(rep)
+    session.flush()
+    if changes.get("identifiers") is not None:
+        _set_identifiers(session, rep, changes["identifiers"])
+    return rep
+
+
+# --- CSV import ------------------------------------------------------------------------------
+
+ROSTER_COLUMNS = ("code", "name", "team", "hired_on")
+
+
+@dataclass
+class RosterImport:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+
+def read_roster_csv(data: bytes) -> tuple[list[dict[str, Any]], list[str]]:
+    """Parse a roster CSV (UTF-8, BOM optional); returns rows and errors naming the row number."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        return [], [f"the file is not UTF-8 (byte {exc.start}); save it as CSV UTF-8"]
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    header = [h.strip().lower() for h in (reader.fieldnames or [])]
+    missing = [c for c in ROSTER_COLUMNS[:3] if c not in header]
+    if missing:
+        return [], [f"row 1: missing column(s) {', '.join(missing)} (need {', '.join(ROSTER_COLUMNS)})"]
+    reader.fieldnames = header
+    rows, errors, seen = [], [], {}
+    for rowno, raw in enumerate(reader, start=2):
+        rec = {k: (v or "").strip() for k, v in raw.items() if k in ROSTER_COLUMNS}
+        if not any(rec.values()):
+            continue
+        for field in ("code", "name", "team"):
+            if not rec.get(field):
+                errors.append(f"row {rowno}: {field}: is empty")
+        hired = rec.get("hired_on") or ""
+        if hired:
+            try:
+                rec["hired_on"] = date.fromisoformat(hired)
+            except ValueError:
+                errors.append(f"row {rowno}: hired_on: '{hired}' is not a date (YYYY-MM-DD)")
+        else:
+            rec["hired_on"] = None
+        if rec.get("code") in seen:
+            errors.append(f"row {rowno}: code: '{rec['code']}' repeats row {seen[rec['code']]}")
+        elif rec.get("code"):
+            seen[rec["code"]] = rowno
+        rows.append(rec)
+    return rows, errors
+
+
+def import_roster(session: Session, rows: list[dict[str, Any]]) -> RosterImport:
+    """Create or update reps (and their teams) from parsed rows; all in the caller's transaction."""
+    result = RosterImport()
+    for rec in rows:
+        team = ensure_team(session, rec["team"])
+        rep = session.exec(select(Rep).where(Rep.code == rec["code"])).first()
+        if rep is None:
+            owner = session.get(RepIdentifier, rec["code"])
+            if owner is not None:
+                rep = session.get(Rep, owner.rep_id)
+        if rep is None:
+            create_rep(session, code=rec["code"], name=rec["name"], team=team.name,
+                       hired_on=rec["hired_on"])
+            result.created += 1
+            continue
+        before = (rep.name, rep.team_id, rep.hired_on)
+        rep.name, rep.team_id, rep.hired_on = rec["name"], team.id, rec["hired_on"]
+        session.add(rep)
+        if before == (rep.name, rep.team_id, rep.hired_on):
+            result.unchanged += 1
+        else:
+            result.updated += 1
+    session.flush()
+    return result

@@ -1,0 +1,101 @@
+"""API tokens: random secrets shown once, stored as SHA-256 hashes, checked by hash lookup."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import threading
+import time
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from app.models import ApiToken, utcnow
+
+SCOPES = ("ingest", "read", "admin")
+_PREFIX = "pb_"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: the token's id, name, scope and default ingest source."""
+
+    token_id: int
+    name: str
+    scope: str
+    source: str | None
+
+    def allows(self, scope: str) -> bool:
+        """admin does everything; otherwise the scope must match exactly."""
+        return self.scope == "admin" or self.scope == scope
+
+
+def hash_token(secret: str) -> str:
+    # Tokens carry 256 random bits, so a fast hash is enough (no password stretching needed),
+    # and a lookup by hash leaks nothing about the secret through timing.
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def create_token(session: Session, *, name: str, scope: str, source: str | None = None) -> tuple[ApiToken, str]:
+    """Create a token; returns the row and the secret, which is never stored or shown again."""
+    if scope not in SCOPES:
+        raise ValueError(f"scope must be one of {', '.join(SCOPES)}")
+    secret = _PREFIX + secrets.token_urlsafe(32)
+    row = ApiToken(name=name, scope=scope, source=source, token_hash=hash_token(secret),
+                   prefix=secret[:10], created_at=utcnow())
+    session.add(row)
+    session.flush()
+    return row, secret
+
+
+def list_tokens(session: Session) -> list[ApiToken]:
+    return list(session.exec(select(ApiToken).order_by(ApiToken.id)))
+
+
+def revoke_token(session: Session, *, token_id: int) -> bool:
+    """Revoke a token by id; False when there is no such live token."""
+    row = session.get(ApiToken, token_id)
+    if row is None or row.revoked_at is not None:
+        return False
+    row.revoked_at = utcnow()
+    session.add(row)
+    return True
+
+
+class TokenVerifier:
+    """Looks a presented secret up by hash, with a short cache so hot ingest paths skip the DB."""
+
+    def __init__(self, engine: sa.Engine, ttl: float = 5.0) -> None:
+        self.engine = engine
+        self.ttl = ttl
+        self._cache: dict[str, tuple[float, Principal | None]] = {}
+        self._lock = threading.Lock()
+
+    def verify(self, secret: str) -> Principal | None:
+        """The principal for ``secret``, or None for an unknown or revoked token."""
+        if not secret.startswith(_PREFIX) or len(secret) > 200:
+            return None
+        digest = hash_token(secret)
+        now = time.monotonic()
+        with self._lock:
+            hit = self._cache.get(digest)
+        if hit and hit[0] > now:
+            return hit[1]
+        table = ApiToken.__table__
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                sa.select(table.c.id, table.c.name, table.c.scope, table.c.source).where(
+                    table.c.token_hash == digest, table.c.revoked_at.is_(None)
+                )
+            ).first()
+        principal = Principal(row.id, row.name, row.scope, row.source) if row else None
+        with self._lock:
+            if len(self._cache) > 10_000:
+                self._cache.clear()
+            self._cache[digest] = (now + self.ttl, principal)
+        return principal
+
+    def forget(self) -> None:
+        with self._lock:
+            self._cache.clear()
