@@ -63,6 +63,8 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
     # Decimal places of the currency's minor unit (2 for CNY fen, USD cents).
     currency_minor_digits: int = Field(default=2, ge=0, le=4)
+    # Country calling code of the floor's customers: "+86 138…" and "138…" are one customer.
+    customer_country_code: str = Field(default="86", pattern=r"^\d{0,3}$")
     # How long a verified API token is trusted before it is looked up again.
     token_cache_seconds: float = Field(default=5.0, ge=0)
     log_level: str = "info"

@@ -131,13 +131,26 @@ class CustomerHasher:
     """Keyed hash of a phone number: stable per install, useless without the secret key."""
 
     secret_key: str
+    country_code: str = "86"
     _key: bytes = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._key = hmac.new(self.secret_key.encode(), b"paceboard-customer", "sha256").digest()
 
+    def national(self, number: str) -> str:
+        """The number without international or trunk prefixes, so every spelling of one
+        customer's number (+86 138…, 0086138…, 138-…) hashes alike."""
+        text = number.strip()
+        digits = re.sub(r"\D", "", text)
+        international = text.startswith("+") or digits.startswith("00")
+        digits = digits[2:] if digits.startswith("00") else digits
+        cc = self.country_code
+        if cc and digits.startswith(cc) and (international or len(digits) - len(cc) >= 10):
+            return digits[len(cc):].lstrip("0")
+        return digits if international else digits.lstrip("0")
+
     def __call__(self, number: str) -> str | None:
-        digits = re.sub(r"\D", "", number)
+        digits = self.national(number)
         if not digits:
             return None
         return hmac.new(self._key, digits.encode(), hashlib.sha256).hexdigest()[:32]

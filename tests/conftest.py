@@ -1,0 +1,251 @@
+"""Shared fixtures and helpers. Every database test runs on SQLite and, when
+``PACEBOARD_TEST_POSTGRES_URL`` is set, again on PostgreSQL, each test in a fresh database."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+from sqlalchemy.engine import make_url
+
+from app.config import Settings
+from app.db import make_engine, session_scope
+from app.main import create_app
+from app.migrate import upgrade
+from app.services.tokens import create_token
+
+ROOT = Path(__file__).resolve().parent.parent
+PG_URL = os.environ.get("PACEBOARD_TEST_POSTGRES_URL", "")
+REQUIRE_PG = os.environ.get("PACEBOARD_TEST_REQUIRE_POSTGRES") == "1"
+SECRET = "test-secret-key-not-for-production"
+
+
+# --- databases -------------------------------------------------------------------------------
+
+
+def _pg_admin() -> psycopg.Connection:
+    url = make_url(PG_URL)
+    return psycopg.connect(
+        host=url.host or "127.0.0.1", port=url.port or 5432, user=url.username or "postgres",
+        password=url.password, dbname=url.database or "postgres", autocommit=True,
+    )
+
+
+def _pg_url(dbname: str) -> str:
+    return make_url(PG_URL).set(drivername="postgresql+psycopg", database=dbname).render_as_string(
+        hide_password=False
+    )
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    engine.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_template() -> Iterator[str]:
+    if not PG_URL:
+        if REQUIRE_PG:
+            pytest.fail("PACEBOARD_TEST_REQUIRE_POSTGRES=1 but PACEBOARD_TEST_POSTGRES_URL is unset")
+        pytest.skip("PostgreSQL not configured: set PACEBOARD_TEST_POSTGRES_URL to run these")
+    name = f"pb_tmpl_{uuid.uuid4().hex[:10]}"
+    with _pg_admin() as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    engine = make_engine(_pg_url(name))
+    upgrade(engine)
+    engine.dispose()
+    yield name
+    with _pg_admin() as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db_url(request, tmp_path) -> Iterator[str]:
+    """A freshly migrated, empty database of each engine."""
+    if request.param == "sqlite":
+        path = tmp_path / "paceboard.db"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        yield f"sqlite:///{path}"
+        return
+    template = request.getfixturevalue("pg_template")
+    name = f"pb_t_{uuid.uuid4().hex[:12]}"
+    with _pg_admin() as admin:
+        admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    yield _pg_url(name)
+    with _pg_admin() as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def settings(db_url, tmp_path) -> Settings:
+    return Settings(database_url=db_url, data_dir=tmp_path / "var", secret_key=SECRET,
+                    token_cache_seconds=0, _env_file=None)
+
+
+@pytest.fixture
+def engine(settings) -> Iterator[sa.Engine]:
+    eng = make_engine(settings.resolved_database_url)
+    yield eng
+    eng.dispose()
+
+
+def new_token(engine: sa.Engine, scope: str, source: str | None = None) -> str:
+    with session_scope(engine) as session:
+        return create_token(session, name=f"test-{scope}", scope=scope, source=source)[1]
+
+
+# --- API client ------------------------------------------------------------------------------
+
+
+class Api:
+    """A TestClient with tokens of every scope and the calls the tests keep making."""
+
+    def __init__(self, client: TestClient, engine: sa.Engine) -> None:
+        self.client = client
+        self.engine = engine
+        self.admin = new_token(engine, "admin")
+        self.ingest = new_token(engine, "ingest")
+        self.read = new_token(engine, "read")
+
+    @staticmethod
+    def auth(token: str | None) -> dict[str, str]:
+        return {"Authorization": f"Bearer {token}"} if token else {}
+
+    def post_calls(self, records: Any, *, token: str | None = None, expect: int = 200,
+                   **kw) -> dict:
+        resp = self.client.post("/api/v1/calls", json=records,
+                                headers=self.auth(token or self.ingest), **kw)
+        assert resp.status_code == expect, resp.text
+        return resp.json()
+
+    def patch_call(self, source: str, call_id: str, body: dict, *, expect: int = 200) -> dict:
+        resp = self.client.patch(f"/api/v1/calls/{source}/{call_id}", json=body,
+                                 headers=self.auth(self.ingest))
+        assert resp.status_code == expect, resp.text
+        return resp.json()
+
+    def snapshot(self, day: str = "2026-11-26", team: str | None = None, expect: int = 200) -> dict:
+        params = {"day": day} | ({"team": team} if team else {})
+        resp = self.client.get("/api/v1/floor/snapshot", params=params,
+                               headers=self.auth(self.read))
+        assert resp.status_code == expect, resp.text
+        return resp.json()
+
+    def rep_totals(self, code: str, day: str = "2026-11-26") -> dict[str, int]:
+        reps = {r["code"]: r for r in self.snapshot(day)["reps"]}
+        return reps[code]["totals"] if code in reps else {}
+
+    def call(self, method: str, path: str, *, token: str | None = None, **kw) -> httpx.Response:
+        return self.client.request(method, path, headers=self.auth(token or self.admin), **kw)
+
+
+@pytest.fixture
+def api(settings, engine) -> Iterator[Api]:
+    with TestClient(create_app(settings)) as client:
+        yield Api(client, engine)
+
+
+def record(call_id: str = "c1", **overrides: Any) -> dict[str, Any]:
+    """A valid outbound call record on 2026-11-26 at 10:05 Shanghai time, overridable."""
+    base = {
+        "call_id": call_id,
+        "rep": "1001",
+        "started_at": "2026-11-26T10:05:00+08:00",
+        "disposition": "answered",
+        "talk_seconds": 60,
+    }
+    base.update(overrides)
+    return {k: v for k, v in base.items() if v is not ...}
+
+
+@pytest.fixture
+def rec():
+    return record
+
+
+# --- real servers ----------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class LiveServer:
+    """``paceboard serve`` in a subprocess on a loopback port."""
+
+    def __init__(self, env: dict[str, str], port: int, log: Path) -> None:
+        self.env, self.port, self.log = env, port, log
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, *args: str, timeout: float = 30) -> LiveServer:
+        cmd = [sys.executable, "-m", "app", *(args or ("serve",))]
+        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=self.env, stdout=self.log.open("ab"),
+                                     stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited: {self.log.read_text()[-2000:]}")
+            try:
+                if httpx.get(self.url + "/healthz", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"server did not start: {self.log.read_text()[-2000:]}")
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def cli(self, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "app", *args], cwd=ROOT, env=self.env,
+                              input=stdin, capture_output=True, text=True, timeout=120)
+
+
+@pytest.fixture
+def server_env(db_url, tmp_path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PACEBOARD_")}
+    env.update(
+        PACEBOARD_DATABASE_URL=db_url,
+        PACEBOARD_DATA_DIR=str(tmp_path / "var"),
+        PACEBOARD_SECRET_KEY=SECRET,
+        PACEBOARD_HOST="127.0.0.1",
+        PACEBOARD_PORT=str(free_port()),
+        PACEBOARD_LOG_LEVEL="warning",
+    )
+    return env
+
+
+@pytest.fixture
+def live_server(server_env, tmp_path) -> Iterator[LiveServer]:
+    server = LiveServer(server_env, int(server_env["PACEBOARD_PORT"]), tmp_path / "server.log")
+    yield server
+    server.stop()

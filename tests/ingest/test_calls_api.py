@@ -1,0 +1,236 @@
+"""POST /api/v1/calls and PATCH corrections: semantics per (source, call_id), totals by deltas."""
+
+from __future__ import annotations
+
+import orjson
+import sqlalchemy as sa
+
+from app.ingest import rebuild
+from app.models import Call, IngestReject
+from tests.conftest import record
+
+
+def totals_agree(engine) -> bool:
+    with engine.connect() as conn:
+        return rebuild.check(conn) == []
+
+
+def test_object_array_and_ndjson_bodies_are_accepted(api):
+    one = api.post_calls(record("o1"))
+    assert one["created"] == 1 and one["results"] == [{"index": 0, "call_id": "o1", "status": "created"}]
+    many = api.post_calls([record("a1"), record("a2")])
+    assert [r["status"] for r in many["results"]] == ["created", "created"]
+    body = b"\n".join(orjson.dumps(record(f"n{i}")) for i in range(3)) + b"\n"
+    resp = api.client.post("/api/v1/calls", content=body, headers={
+        **api.auth(api.ingest), "Content-Type": "application/x-ndjson"})
+    assert resp.status_code == 200 and resp.json()["created"] == 3
+    assert api.rep_totals("1001")["dials"] == 6
+
+
+def test_duplicate_call_does_not_change_totals(api, engine):
+    api.post_calls(record("d1", outcome="sale", order_value="100"))
+    before = api.rep_totals("1001")
+    again = api.post_calls([record("d1", outcome="sale", order_value=100.0)] * 2)
+    assert again["duplicate"] == 2 and again["created"] == 0
+    assert api.rep_totals("1001") == before
+    assert totals_agree(engine)
+
+
+def test_resent_cdr_does_not_undo_outcome_set_later(api):
+    cdr = record("k1", customer="13800138000")
+    api.post_calls(cdr)
+    api.patch_call("default", "k1", {"outcome": "sale", "order_value": "1999.50"})
+    resent = api.post_calls(cdr)
+    assert resent["results"][0]["status"] == "duplicate"
+    totals = api.rep_totals("1001")
+    assert (totals["orders"], totals["revenue"]) == (1, 199950)
+
+
+def test_higher_revision_moves_totals_to_the_new_hour(api, engine):
+    api.post_calls(record("r1", revision=1, talk_seconds=30))
+    res = api.post_calls(record("r1", revision=2, started_at="2026-11-26T14:10:00+08:00",
+                                talk_seconds=90))
+    assert res["updated"] == 1
+    hours = {h["hour"]: h for h in api.snapshot()["reps"][0]["hours"]}
+    assert hours.get(10, {}).get("dials", 0) == 0
+    assert (hours[14]["dials"], hours[14]["talk_seconds"]) == (1, 90)
+    assert totals_agree(engine)
+
+
+def test_lower_revision_arriving_late_is_stale(api):
+    api.post_calls(record("s1", revision=5, disposition="answered"))
+    res = api.post_calls(record("s1", revision=3, disposition="no_answer"))
+    assert res["stale"] == 1
+    assert api.rep_totals("1001")["connects"] == 1
+
+
+def test_equal_revision_with_different_content_is_a_rejected_conflict(api, engine):
+    api.post_calls(record("q1", revision=2))
+    res = api.post_calls(record("q1", revision=2, talk_seconds=999))
+    assert res["rejected"] == 1
+    assert res["results"][0]["errors"][0]["field"] == "revision"
+    assert api.rep_totals("1001")["talk_seconds"] == 60
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(IngestReject)).scalar() == 1
+
+
+def test_higher_revision_with_same_content_is_duplicate_but_recorded(api):
+    api.post_calls(record("h1", revision=1))
+    assert api.post_calls(record("h1", revision=4))["duplicate"] == 1
+    # Revision 4 is now stored, so revision 3 is stale.
+    assert api.post_calls(record("h1", revision=3, talk_seconds=5))["stale"] == 1
+
+
+def test_without_revision_last_writer_wins_and_revision_is_kept(api, engine):
+    api.post_calls(record("w1", revision=7))
+    res = api.post_calls(record("w1", talk_seconds=200))
+    assert res["updated"] == 1 and api.rep_totals("1001")["talk_seconds"] == 200
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(Call.revision).where(Call.external_id == "w1")).scalar() == 7
+
+
+def test_invalid_records_are_rejected_by_field_and_kept_while_valid_ones_are_stored(api, engine):
+    batch = [
+        record("ok1"),
+        {"rep": "1001", "started_at": "2026-11-26T10:00:00+08:00", "disposition": "answered"},
+        record("bad-naive", started_at="2026-11-26T10:05:00"),
+        record("bad-order", started_at="2026-11-26T10:05:00+08:00",
+               ended_at="2026-11-26T10:00:00+08:00"),
+        record("bad-enum", disposition="hung_up"),
+        record("bad-neg", talk_seconds=-1),
+        record("bad-money", outcome="sale", order_value="10.005", customer="+86 139 1234 5678"),
+        "not an object",
+    ]
+    res = api.post_calls(batch)
+    assert res["created"] == 1 and res["rejected"] == 7
+    fields = [r.get("errors", [{}])[0].get("field") for r in res["results"]]
+    assert fields == [None, "call_id", "started_at", "ended_at", "disposition", "talk_seconds",
+                      "order_value", "record"]
+    assert all(r["errors"][0]["reason"] for r in res["results"][1:])
+    with engine.connect() as conn:
+        rejects = conn.execute(sa.select(IngestReject.payload, IngestReject.errors)).all()
+    assert len(rejects) == 7
+    assert not any("1234 5678" in p or "13912345678" in p for p, _ in rejects)
+    assert api.rep_totals("1001")["dials"] == 1
+
+
+def test_body_that_is_not_json_is_400_with_the_position(api):
+    resp = api.client.post("/api/v1/calls", content=b'[{"call_id": "x",}',
+                           headers={**api.auth(api.ingest), "Content-Type": "application/json"})
+    assert resp.status_code == 400 and "char" in resp.json()["detail"]
+    resp = api.client.post("/api/v1/calls", content=orjson.dumps(record()) + b"\n{oops\n",
+                           headers={**api.auth(api.ingest), "Content-Type": "application/x-ndjson"})
+    assert resp.status_code == 400 and "line 2" in resp.json()["detail"]
+
+
+def test_too_many_records_or_bytes_is_413_and_nothing_is_stored(api):
+    resp = api.client.post("/api/v1/calls", json=[record(f"x{i}") for i in range(5001)],
+                           headers=api.auth(api.ingest))
+    assert resp.status_code == 413 and "5000" in resp.json()["detail"]
+    big = b"[" + b" " * (5 * 1024 * 1024) + b"]"
+    resp = api.client.post("/api/v1/calls", content=big, headers={
+        **api.auth(api.ingest), "Content-Type": "application/json"})
+    assert resp.status_code == 413
+    assert api.rep_totals("1001") == {}
+
+
+def test_unknown_rep_code_lands_in_the_unassigned_team(api):
+    api.post_calls(record("u1", rep="ext-7788"))
+    snap = api.snapshot()
+    rep = next(r for r in snap["reps"] if r["code"] == "ext-7788")
+    assert rep["team"] == "Unassigned" and rep["totals"]["dials"] == 1
+    assert [t["name"] for t in snap["teams"]] == ["Unassigned"]
+
+
+def test_patch_sets_outcome_and_moves_revenue(api, engine):
+    api.post_calls(record("p1"))
+    res = api.patch_call("default", "p1", {"outcome": "sale", "order_value": 88.8})
+    assert res["status"] == "updated"
+    assert api.rep_totals("1001")["revenue"] == 8880
+    api.patch_call("default", "p1", {"outcome": "not_interested"})
+    assert api.rep_totals("1001")["revenue"] == 0
+    assert totals_agree(engine)
+
+
+def test_patch_of_unknown_call_is_404_and_bad_patch_is_422(api):
+    api.patch_call("default", "nope", {"outcome": "sale"}, expect=404)
+    api.post_calls(record("p2"))
+    res = api.patch_call("default", "p2", {"outcome": "bought"}, expect=422)
+    assert res["errors"][0]["field"] == "outcome"
+
+
+def test_talk_defaults_to_answered_until_ended(api):
+    api.post_calls(record("t1", talk_seconds=..., answered_at="2026-11-26T10:05:10+08:00",
+                          ended_at="2026-11-26T10:07:40+08:00"))
+    assert api.rep_totals("1001")["talk_seconds"] == 150
+
+
+def test_talk_of_unanswered_call_is_not_counted(api):
+    api.post_calls(record("ivr", disposition="no_answer", talk_seconds=25))
+    totals = api.rep_totals("1001")
+    assert (totals["dials"], totals["connects"], totals["talk_seconds"]) == (1, 0, 0)
+
+
+def test_source_defaults_to_the_tokens_source(api, engine):
+    from tests.conftest import new_token
+
+    pbx = new_token(engine, "ingest", source="asterisk-3f")
+    api.post_calls(record("s-1"), token=pbx)
+    api.post_calls(record("s-1", source="crm"), token=pbx)
+    with engine.connect() as conn:
+        sources = sorted(conn.execute(sa.select(Call.source)).scalars())
+    assert sources == ["asterisk-3f", "crm"]
+
+
+def test_distinct_leads_count_once_per_day_in_their_first_hour(api, engine):
+    num = "+86 138 0000 1111"
+    api.post_calls([
+        record("l1", customer=num, disposition="no_answer", talk_seconds=0),
+        record("l2", customer="138-0000-1111", started_at="2026-11-26T11:00:00+08:00"),
+        record("l3", customer=num, started_at="2026-11-26T14:00:00+08:00"),
+    ])
+    hours = {h["hour"]: h for h in api.snapshot()["reps"][0]["hours"]}
+    assert hours[10]["leads_dialled"] == 1 and hours[10]["leads_connected"] == 0
+    assert hours[11]["leads_dialled"] == 0 and hours[11]["leads_connected"] == 1
+    assert hours[14]["leads_dialled"] == 0 and hours[14]["leads_connected"] == 0
+    # Moving the first dial later moves the lead with it.
+    api.patch_call("default", "l1", {"started_at": "2026-11-26T15:00:00+08:00"})
+    hours = {h["hour"]: h for h in api.snapshot()["reps"][0]["hours"]}
+    assert hours[11]["leads_dialled"] == 1 and hours[11]["leads_connected"] == 1
+    assert totals_agree(engine)
+
+
+def test_local_day_and_hour_follow_the_teams_timezone(api):
+    api.call("POST", "/api/v1/teams", json={"name": "NY", "timezone": "America/New_York"})
+    api.call("POST", "/api/v1/reps", json={"code": "ny1", "name": "Ann", "team": "NY"})
+    # 03:30 UTC on the 27th is 22:30 on the 26th in New York.
+    api.post_calls(record("ny-call", rep="ny1", started_at="2026-11-27T03:30:00Z"))
+    rep = next(r for r in api.snapshot("2026-11-26", team="NY")["reps"])
+    assert rep["hours"][0]["hour"] == 22
+
+
+def test_tokens_are_checked_by_scope(api):
+    assert api.client.get("/healthz").status_code == 200
+    no = api.client.post("/api/v1/calls", json=record())
+    assert no.status_code == 401 and no.headers["www-authenticate"] == "Bearer"
+    bad = api.client.post("/api/v1/calls", json=record(), headers=api.auth("pb_wrong"))
+    assert bad.status_code == 401
+    assert api.client.post("/api/v1/calls", json=record(),
+                           headers=api.auth(api.read)).status_code == 403
+    assert api.client.get("/api/v1/floor/snapshot", headers=api.auth(api.ingest)).status_code == 403
+    assert api.client.get("/api/v1/floor/snapshot", headers=api.auth(api.admin)).status_code == 200
+    assert api.call("POST", "/api/v1/teams", token=api.read, json={"name": "A"}).status_code == 403
+    assert api.call("POST", "/api/v1/calls", token=api.admin, json=record()).status_code == 200
+
+
+def test_revoked_token_is_refused(api, engine):
+    from sqlmodel import Session
+
+    from app.services.tokens import list_tokens, revoke_token
+
+    with Session(engine) as session:
+        ingest_id = next(t.id for t in list_tokens(session) if t.scope == "ingest")
+        assert revoke_token(session, token_id=ingest_id)
+        session.commit()
+    assert api.client.post("/api/v1/calls", json=record(),
+                           headers=api.auth(api.ingest)).status_code == 401
