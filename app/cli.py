@@ -11,10 +11,14 @@ import typer
 
 from app.config import Settings, SettingsError, load_settings
 
-cli = typer.Typer(help="Paceboard: live hour-by-hour pacing for telesales floors.",
-                  no_args_is_help=True, add_completion=False)
-token_cli = typer.Typer(help="API tokens for telephony sources, readers and admins.",
-                        no_args_is_help=True)
+cli = typer.Typer(
+    help="Paceboard: live hour-by-hour pacing for telesales floors.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+token_cli = typer.Typer(
+    help="API tokens for telephony sources, readers and admins.", no_args_is_help=True
+)
 roster_cli = typer.Typer(help="Teams and reps.", no_args_is_help=True)
 cli.add_typer(token_cli, name="token")
 cli.add_typer(roster_cli, name="roster")
@@ -72,9 +76,16 @@ def serve(
 
     settings = _settings(host=host, port=port)
     _migrate(settings)
-    typer.echo(f"Paceboard on http://{settings.host}:{settings.port}  (database {_safe_url(settings)})")
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
-                log_level=settings.log_level, ws_max_size=1 << 20)
+    typer.echo(
+        f"Paceboard on http://{settings.host}:{settings.port}  (database {_safe_url(settings)})"
+    )
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        ws_max_size=1 << 20,
+    )
 
 
 @cli.command()
@@ -132,7 +143,10 @@ def token_list() -> None:
     with Session(engine) as session:
         for t in list_tokens(session):
             state = f"revoked {t.revoked_at:%Y-%m-%d %H:%M}" if t.revoked_at else "active"
-            typer.echo(f"{t.id:>4}  {t.prefix}…  {t.scope:<6}  {t.source or '-':<12}  {state:<22}  {t.name}")
+            typer.echo(
+                f"{t.id:>4}  {t.prefix}…  {t.scope:<6}  {t.source or '-':<12}  "
+                f"{state:<22}  {t.name}"
+            )
     engine.dispose()
 
 
@@ -178,8 +192,9 @@ def roster_import(file: Annotated[Path, typer.Argument(exists=True, dir_okay=Fal
         raise typer.Exit(1) from None
     finally:
         engine.dispose()
-    typer.echo(f"reps: {result.created} created, {result.updated} updated, "
-               f"{result.unchanged} unchanged")
+    typer.echo(
+        f"reps: {result.created} created, {result.updated} updated, {result.unchanged} unchanged"
+    )
 
 
 # --- totals ----------------------------------------------------------------------------------
@@ -188,7 +203,9 @@ def roster_import(file: Annotated[Path, typer.Argument(exists=True, dir_okay=Fal
 @cli.command("rebuild-totals")
 def rebuild_totals(
     day: Annotated[str | None, typer.Option(help="Only this local day (YYYY-MM-DD)")] = None,
-    check: Annotated[bool, typer.Option("--check", help="Compare only; exit 1 on a difference")] = False,
+    check: Annotated[
+        bool, typer.Option("--check", help="Compare only; exit 1 on a difference")
+    ] = False,
 ) -> None:
     """Recompute hourly totals from the stored calls; --check reports differing cells."""
     import sqlalchemy as sa
@@ -209,16 +226,25 @@ def rebuild_totals(
         if check:
             with engine.connect() as conn:
                 diffs = rebuild.check(conn, the_day)
-                codes = dict(conn.execute(sa.select(Rep.__table__.c.id, Rep.__table__.c.code)).all())
+                codes = dict(
+                    conn.execute(sa.select(Rep.__table__.c.id, Rep.__table__.c.code)).all()
+                )
             for d in diffs:
                 rep_id, dd, hour = d.cell
-                parts = [f"{m} {a}≠{b}" for m, a, b in zip(METRICS, d.stored, d.expected, strict=True)
-                         if a != b]
-                typer.echo(f"rep {codes.get(rep_id, rep_id)} {dd} {hour:02d}h: stored≠calls: "
-                           + ", ".join(parts))
+                parts = [
+                    f"{m} {a}≠{b}"
+                    for m, a, b in zip(METRICS, d.stored, d.expected, strict=True)
+                    if a != b
+                ]
+                typer.echo(
+                    f"rep {codes.get(rep_id, rep_id)} {dd} {hour:02d}h: stored≠calls: "
+                    + ", ".join(parts)
+                )
             if diffs:
-                typer.echo(f"{len(diffs)} cell(s) differ ({scope}); run without --check to repair",
-                           err=True)
+                typer.echo(
+                    f"{len(diffs)} cell(s) differ ({scope}); run without --check to repair",
+                    err=True,
+                )
                 raise typer.Exit(1)
             typer.echo(f"totals agree with the calls ({scope})")
         else:

@@ -20,7 +20,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     settings.ensure_secret_key()
     engine = make_engine(settings.resolved_database_url)
-    ctx = IngestContext(default_tz=settings.tz, hasher=CustomerHasher(settings.secret_key, settings.customer_country_code))
+    ctx = IngestContext(
+        default_tz=settings.tz,
+        hasher=CustomerHasher(settings.secret_key, settings.customer_country_code),
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):

@@ -115,7 +115,7 @@ class HourlyTotal(SQLModel, table=True):
 
 
 class LeadDay(SQLModel, table=True):
-    """Where a customer was first dialled / connected by a rep on a day, for distinct-lead counts."""
+    """The hour a customer was first dialled / connected by a rep on a day (distinct leads)."""
 
     __tablename__ = "lead_day"
     rep_id: int = Field(foreign_key="rep.id", primary_key=True)

@@ -39,14 +39,20 @@ SECRET = "test-secret-key-not-for-production"
 def _pg_admin() -> psycopg.Connection:
     url = make_url(PG_URL)
     return psycopg.connect(
-        host=url.host or "127.0.0.1", port=url.port or 5432, user=url.username or "postgres",
-        password=url.password, dbname=url.database or "postgres", autocommit=True,
+        host=url.host or "127.0.0.1",
+        port=url.port or 5432,
+        user=url.username or "postgres",
+        password=url.password,
+        dbname=url.database or "postgres",
+        autocommit=True,
     )
 
 
 def _pg_url(dbname: str) -> str:
-    return make_url(PG_URL).set(drivername="postgresql+psycopg", database=dbname).render_as_string(
-        hide_password=False
+    return (
+        make_url(PG_URL)
+        .set(drivername="postgresql+psycopg", database=dbname)
+        .render_as_string(hide_password=False)
     )
 
 
@@ -63,7 +69,9 @@ def sqlite_template(tmp_path_factory) -> Path:
 def pg_template() -> Iterator[str]:
     if not PG_URL:
         if REQUIRE_PG:
-            pytest.fail("PACEBOARD_TEST_REQUIRE_POSTGRES=1 but PACEBOARD_TEST_POSTGRES_URL is unset")
+            pytest.fail(
+                "PACEBOARD_TEST_REQUIRE_POSTGRES=1 but PACEBOARD_TEST_POSTGRES_URL is unset"
+            )
         pytest.skip("PostgreSQL not configured: set PACEBOARD_TEST_POSTGRES_URL to run these")
     name = f"pb_tmpl_{uuid.uuid4().hex[:10]}"
     with _pg_admin() as admin:
@@ -95,8 +103,13 @@ def db_url(request, tmp_path) -> Iterator[str]:
 
 @pytest.fixture
 def settings(db_url, tmp_path) -> Settings:
-    return Settings(database_url=db_url, data_dir=tmp_path / "var", secret_key=SECRET,
-                    token_cache_seconds=0, _env_file=None)
+    return Settings(
+        database_url=db_url,
+        data_dir=tmp_path / "var",
+        secret_key=SECRET,
+        token_cache_seconds=0,
+        _env_file=None,
+    )
 
 
 @pytest.fixture
@@ -128,23 +141,27 @@ class Api:
     def auth(token: str | None) -> dict[str, str]:
         return {"Authorization": f"Bearer {token}"} if token else {}
 
-    def post_calls(self, records: Any, *, token: str | None = None, expect: int = 200,
-                   **kw) -> dict:
-        resp = self.client.post("/api/v1/calls", json=records,
-                                headers=self.auth(token or self.ingest), **kw)
+    def post_calls(
+        self, records: Any, *, token: str | None = None, expect: int = 200, **kw
+    ) -> dict:
+        resp = self.client.post(
+            "/api/v1/calls", json=records, headers=self.auth(token or self.ingest), **kw
+        )
         assert resp.status_code == expect, resp.text
         return resp.json()
 
     def patch_call(self, source: str, call_id: str, body: dict, *, expect: int = 200) -> dict:
-        resp = self.client.patch(f"/api/v1/calls/{source}/{call_id}", json=body,
-                                 headers=self.auth(self.ingest))
+        resp = self.client.patch(
+            f"/api/v1/calls/{source}/{call_id}", json=body, headers=self.auth(self.ingest)
+        )
         assert resp.status_code == expect, resp.text
         return resp.json()
 
     def snapshot(self, day: str = "2026-11-26", team: str | None = None, expect: int = 200) -> dict:
         params = {"day": day} | ({"team": team} if team else {})
-        resp = self.client.get("/api/v1/floor/snapshot", params=params,
-                               headers=self.auth(self.read))
+        resp = self.client.get(
+            "/api/v1/floor/snapshot", params=params, headers=self.auth(self.read)
+        )
         assert resp.status_code == expect, resp.text
         return resp.json()
 
@@ -202,8 +219,9 @@ class LiveServer:
 
     def start(self, *args: str, timeout: float = 30) -> LiveServer:
         cmd = [sys.executable, "-m", "app", *(args or ("serve",))]
-        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=self.env, stdout=self.log.open("ab"),
-                                     stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(
+            cmd, cwd=ROOT, env=self.env, stdout=self.log.open("ab"), stderr=subprocess.STDOUT
+        )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -226,8 +244,22 @@ class LiveServer:
                 self.proc.wait()
 
     def cli(self, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "app", *args], cwd=ROOT, env=self.env,
-                              input=stdin, capture_output=True, text=True, timeout=120)
+        return run_cli(self.env, *args, stdin=stdin)
+
+
+def run_cli(
+    env: dict[str, str], *args: str, stdin: str | None = None
+) -> subprocess.CompletedProcess:
+    """Run ``paceboard ARGS`` (as ``python -m app``) the way an admin would."""
+    return subprocess.run(
+        [sys.executable, "-m", "app", *args],
+        cwd=ROOT,
+        env=env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 @pytest.fixture
@@ -242,6 +274,12 @@ def server_env(db_url, tmp_path) -> dict[str, str]:
         PACEBOARD_LOG_LEVEL="warning",
     )
     return env
+
+
+@pytest.fixture
+def cli(server_env):
+    """``cli("token", "create", ...)`` runs the command against this test's database."""
+    return lambda *args, stdin=None: run_cli(server_env, *args, stdin=stdin)
 
 
 @pytest.fixture

@@ -57,8 +57,11 @@ def current_principal(request: Request) -> Principal:
     """The token's principal; 401 with no token or an unknown/revoked one."""
     secret = _bearer(request)
     if secret is None:
-        raise HTTPException(401, "missing bearer token (Authorization: Bearer <token>)",
-                            headers={"WWW-Authenticate": "Bearer"})
+        raise HTTPException(
+            401,
+            "missing bearer token (Authorization: Bearer <token>)",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
     principal = request.app.state.tokens.verify(secret)
     if principal is None:
         raise HTTPException(401, "invalid or revoked token", headers={"WWW-Authenticate": "Bearer"})
@@ -70,8 +73,10 @@ def require(scope: str) -> Callable[[Principal], Principal]:
 
     def check(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
         if not principal.allows(scope):
-            raise HTTPException(403, f"this route needs a token of scope '{scope}' "
-                                     f"(this token has '{principal.scope}')")
+            raise HTTPException(
+                403,
+                f"this route needs a token of scope '{scope}' (this token has '{principal.scope}')",
+            )
         return principal
 
     return check

@@ -27,19 +27,28 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(RosterError)
     async def _roster(_: Request, exc: RosterError) -> JSONResponse:
         return JSONResponse(
-            {"detail": f"{exc.field}: {exc.reason}", "errors": [{"field": exc.field, "reason": exc.reason}]},
+            {
+                "detail": f"{exc.field}: {exc.reason}",
+                "errors": [{"field": exc.field, "reason": exc.reason}],
+            },
             status_code=exc.status,
         )
 
     @app.exception_handler(WriterUnavailable)
     async def _writer(_: Request, exc: WriterUnavailable) -> JSONResponse:
-        return JSONResponse({"detail": f"{exc}; nothing was stored, send it again"},
-                            status_code=503, headers={"Retry-After": "1"})
+        return JSONResponse(
+            {"detail": f"{exc}; nothing was stored, send it again"},
+            status_code=503,
+            headers={"Retry-After": "1"},
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code,
-                            headers=getattr(exc, "headers", None))
+        return JSONResponse(
+            {"detail": exc.detail},
+            status_code=exc.status_code,
+            headers=getattr(exc, "headers", None),
+        )
 
     @app.exception_handler(Exception)
     async def _crash(request: Request, exc: Exception) -> JSONResponse:

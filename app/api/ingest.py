@@ -63,7 +63,9 @@ async def post_calls(
     return json_response({**outcome.counts(), "results": [r.as_dict() for r in outcome.results]})
 
 
-@router.patch("/calls/{source}/{call_id}", summary="Correct a stored call (e.g. outcome at wrap-up)")
+@router.patch(
+    "/calls/{source}/{call_id}", summary="Correct a stored call (e.g. outcome at wrap-up)"
+)
 async def patch_call(
     source: str,
     call_id: str,
@@ -77,9 +79,13 @@ async def patch_call(
         raw = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         raise HTTPException(400, f"body is not JSON: {exc.msg} at char {exc.pos}") from None
-    item = parse_patch(raw, source=source, call_id=call_id,
-                       hasher=request.app.state.ingest_ctx.hasher,
-                       minor_digits=settings.currency_minor_digits)
+    item = parse_patch(
+        raw,
+        source=source,
+        call_id=call_id,
+        hasher=request.app.state.ingest_ctx.hasher,
+        minor_digits=settings.currency_minor_digits,
+    )
     outcome = await writer.submit([item], require_existing=True)
     result = outcome.results[0]
     if result.status == "not_found":

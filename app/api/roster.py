@@ -61,16 +61,23 @@ def list_teams(session: SessionDep, _: ReadPrincipal) -> list[dict]:
 
 
 @router.post("/teams", status_code=201)
-def create_team(body: TeamIn, session: SessionDep, settings: SettingsDep, _: AdminPrincipal) -> dict:
+def create_team(
+    body: TeamIn, session: SessionDep, settings: SettingsDep, _: AdminPrincipal
+) -> dict:
     team = roster.create_team(session, **body.model_dump(), defaults=_defaults(settings))
     return roster.team_view(session, team)
 
 
 @router.patch("/teams/{name}")
-def update_team(name: str, body: TeamPatch, session: SessionDep, settings: SettingsDep,
-                _: AdminPrincipal) -> dict:
-    team = roster.update_team(session, name=name, changes=body.model_dump(exclude_unset=True),
-                              defaults=_defaults(settings))
+def update_team(
+    name: str, body: TeamPatch, session: SessionDep, settings: SettingsDep, _: AdminPrincipal
+) -> dict:
+    team = roster.update_team(
+        session,
+        name=name,
+        changes=body.model_dump(exclude_unset=True),
+        defaults=_defaults(settings),
+    )
     return roster.team_view(session, team)
 
 

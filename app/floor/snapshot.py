@@ -61,14 +61,16 @@ def build_snapshot(
             hours_out.append({"hour": hour, **values})
         _add(team_totals.setdefault(rep.team, zero()), totals)
         _add(floor, totals)
-        rep_out.append({
-            "code": rep.code,
-            "name": rep.name,
-            "team": rep.team,
-            "active": rep.active,
-            "totals": totals,
-            "hours": hours_out,
-        })
+        rep_out.append(
+            {
+                "code": rep.code,
+                "name": rep.name,
+                "team": rep.team,
+                "active": rep.active,
+                "totals": totals,
+                "hours": hours_out,
+            }
+        )
     return {
         "day": day.isoformat(),
         "timezone": timezone,

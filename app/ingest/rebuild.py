@@ -17,7 +17,9 @@ def _day_filter(col, day: date | None):
     return col == day if day is not None else sa.true()
 
 
-def recompute(conn: sa.Connection, day: date | None = None) -> tuple[dict[Cell, Values], list[dict]]:
+def recompute(
+    conn: sa.Connection, day: date | None = None
+) -> tuple[dict[Cell, Values], list[dict]]:
     """Totals per (rep, day, hour) from the calls table, and the lead_day rows behind them."""
     answered = CALL.c.disposition == "answered"
     sale = CALL.c.outcome == "sale"
@@ -55,8 +57,15 @@ def recompute(conn: sa.Connection, day: date | None = None) -> tuple[dict[Cell, 
     leads = []
     i_ld, i_lc = METRICS.index("leads_dialled"), METRICS.index("leads_connected")
     for rep_id, d, ckey, fd, fc in conn.execute(lq):
-        leads.append({"rep_id": rep_id, "day": d, "customer_key": ckey,
-                      "first_dial_hour": fd, "first_connect_hour": fc})
+        leads.append(
+            {
+                "rep_id": rep_id,
+                "day": d,
+                "customer_key": ckey,
+                "first_dial_hour": fd,
+                "first_connect_hour": fc,
+            }
+        )
         cells[(rep_id, d, fd)][i_ld] += 1
         if fc is not None:
             cells[(rep_id, d, fc)][i_lc] += 1

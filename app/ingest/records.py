@@ -84,7 +84,7 @@ class CallFields(BaseModel):
 
 
 class CallRecord(CallFields):
-    """A record posted to ``/api/v1/calls``: identity and the fields a new call cannot do without."""
+    """A record posted to ``/api/v1/calls``: its identity and what a new call cannot lack."""
 
     source: Annotated[str, Field(min_length=1, max_length=100)] | None = None
     call_id: Text
@@ -146,7 +146,7 @@ class CustomerHasher:
         digits = digits[2:] if digits.startswith("00") else digits
         cc = self.country_code
         if cc and digits.startswith(cc) and (international or len(digits) - len(cc) >= 10):
-            return digits[len(cc):].lstrip("0")
+            return digits[len(cc) :].lstrip("0")
         return digits if international else digits.lstrip("0")
 
     def __call__(self, number: str) -> str | None:
@@ -171,9 +171,7 @@ def _errors(exc: ValidationError) -> list[dict[str, str]]:
     return out
 
 
-def normalise(
-    model: CallFields, *, hasher: CustomerHasher, minor_digits: int
-) -> dict[str, Any]:
+def normalise(model: CallFields, *, hasher: CustomerHasher, minor_digits: int) -> dict[str, Any]:
     """The carried content fields of a validated model, in stored form (UTC, minor units, hash)."""
     carried = model.model_fields_set
     out: dict[str, Any] = {}
@@ -223,7 +221,9 @@ def parse_record(
         return Invalid(index, source, call_id, _errors(exc), raw)
     except FieldError as exc:
         return Invalid(index, source, call_id, [{"field": exc.field, "reason": exc.reason}], raw)
-    return Incoming(index, model.source or default_source, model.call_id, model.revision, fields, raw)
+    return Incoming(
+        index, model.source or default_source, model.call_id, model.revision, fields, raw
+    )
 
 
 def parse_patch(
@@ -270,7 +270,9 @@ def parse_body(body: bytes, content_type: str) -> list[Any]:
     try:
         value = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
-        raise BodyError(f"{exc.msg} at line {exc.lineno} column {exc.colno} (char {exc.pos})") from None
+        raise BodyError(
+            f"{exc.msg} at line {exc.lineno} column {exc.colno} (char {exc.pos})"
+        ) from None
     return value if isinstance(value, list) else [value]
 
 

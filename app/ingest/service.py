@@ -19,7 +19,17 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from app.floor.metrics import CALL_METRICS, contribution
 from app.ingest.records import CREATE_DEFAULTS, CustomerHasher, Incoming, Invalid, scrub
-from app.models import METRICS, Call, HourlyTotal, IngestReject, LeadDay, Rep, RepIdentifier, Schedule, Team
+from app.models import (
+    METRICS,
+    Call,
+    HourlyTotal,
+    IngestReject,
+    LeadDay,
+    Rep,
+    RepIdentifier,
+    Schedule,
+    Team,
+)
 
 CALL = Call.__table__
 TOTAL = HourlyTotal.__table__
@@ -108,9 +118,9 @@ def consistency_errors(row: dict[str, Any]) -> list[dict[str, str]]:
 def ensure_team(conn: sa.Connection, name: str, now: datetime) -> int:
     """The id of team ``name``, created if missing (safe against a concurrent creator)."""
     conn.execute(
-        _insert(conn, TEAM).values(name=name, created_at=now).on_conflict_do_nothing(
-            index_elements=["name"]
-        )
+        _insert(conn, TEAM)
+        .values(name=name, created_at=now)
+        .on_conflict_do_nothing(index_elements=["name"])
     )
     return conn.execute(sa.select(TEAM.c.id).where(TEAM.c.name == name)).scalar_one()
 
@@ -150,8 +160,11 @@ def rep_timezones(conn: sa.Connection, rep_ids: set[int], default: ZoneInfo) -> 
     for chunk in _chunks(ids):
         q = (
             sa.select(REP.c.id, SCHEDULE.c.timezone)
-            .select_from(REP.join(TEAM, REP.c.team_id == TEAM.c.id).outerjoin(
-                SCHEDULE, TEAM.c.schedule_id == SCHEDULE.c.id))
+            .select_from(
+                REP.join(TEAM, REP.c.team_id == TEAM.c.id).outerjoin(
+                    SCHEDULE, TEAM.c.schedule_id == SCHEDULE.c.id
+                )
+            )
             .where(REP.c.id.in_(chunk))
         )
         for rep_id, tz in conn.execute(q):
@@ -212,13 +225,15 @@ def apply_batch(
 
     def reject(item: Incoming | Invalid, errors: list[dict[str, str]]) -> None:
         results.append(RecordResult(item.index, item.call_id, "rejected", errors))
-        rejects.append({
-            "source": item.source,
-            "call_id": item.call_id,
-            "payload": orjson.dumps(scrub(item.raw, ctx.hasher), default=str).decode(),
-            "errors": orjson.dumps(errors).decode(),
-            "received_at": now,
-        })
+        rejects.append(
+            {
+                "source": item.source,
+                "call_id": item.call_id,
+                "payload": orjson.dumps(scrub(item.raw, ctx.hasher), default=str).decode(),
+                "errors": orjson.dumps(errors).decode(),
+                "received_at": now,
+            }
+        )
 
     for item in items:
         if isinstance(item, Invalid):
@@ -261,10 +276,15 @@ def apply_batch(
             results.append(RecordResult(item.index, item.call_id, "stale"))
             continue
         if item.revision is not None and item.revision == stored_rev and differs:
-            reject(item, [{
-                "field": "revision",
-                "reason": f"revision {item.revision} is already stored with different content",
-            }])
+            reject(
+                item,
+                [
+                    {
+                        "field": "revision",
+                        "reason": f"revision {item.revision} is stored with other content",
+                    }
+                ],
+            )
             continue
         if not differs:
             if item.revision is not None and item.revision > stored_rev:
@@ -337,7 +357,9 @@ def _apply_lead_changes(conn, lead_keys: set[LeadKey], deltas: dict[Cell, list[i
         )
         for rep_id, day, ckey, fd, fc in conn.execute(q):
             fresh[(rep_id, day, ckey)] = (fd, fc)
-        q = sa.select(LEAD).where(sa.tuple_(LEAD.c.rep_id, LEAD.c.day, LEAD.c.customer_key).in_(chunk))
+        q = sa.select(LEAD).where(
+            sa.tuple_(LEAD.c.rep_id, LEAD.c.day, LEAD.c.customer_key).in_(chunk)
+        )
         for row in conn.execute(q).mappings():
             key = (row["rep_id"], row["day"], row["customer_key"])
             stored[key] = (row["first_dial_hour"], row["first_connect_hour"])
@@ -362,8 +384,15 @@ def _apply_lead_changes(conn, lead_keys: set[LeadKey], deltas: dict[Cell, list[i
             bump(rep_id, day, new[0], i_ld, 1)
             if new[1] is not None:
                 bump(rep_id, day, new[1], i_lc, 1)
-            upserts.append({"rep_id": rep_id, "day": day, "customer_key": ckey,
-                            "first_dial_hour": new[0], "first_connect_hour": new[1]})
+            upserts.append(
+                {
+                    "rep_id": rep_id,
+                    "day": day,
+                    "customer_key": ckey,
+                    "first_dial_hour": new[0],
+                    "first_connect_hour": new[1],
+                }
+            )
         else:
             deletes.append({"r": rep_id, "d": day, "k": ckey})
     if upserts:
@@ -393,8 +422,14 @@ def _apply_deltas(conn: sa.Connection, deltas: dict[Cell, list[int]]) -> set[Cel
     for cell in sorted(deltas):
         vals = deltas[cell]
         if any(vals):
-            rows.append({"rep_id": cell[0], "day": cell[1], "hour": cell[2],
-                         **dict(zip(METRICS, vals, strict=True))})
+            rows.append(
+                {
+                    "rep_id": cell[0],
+                    "day": cell[1],
+                    "hour": cell[2],
+                    **dict(zip(METRICS, vals, strict=True)),
+                }
+            )
     if not rows:
         return set()
     stmt = _insert(conn, TOTAL)
@@ -404,4 +439,3 @@ def _apply_deltas(conn: sa.Connection, deltas: dict[Cell, list[int]]) -> set[Cel
     )
     conn.execute(stmt, rows)
     return {(r["rep_id"], r["day"], r["hour"]) for r in rows}
-

@@ -114,7 +114,9 @@ class IngestWriter:
         now = utcnow()
         with self.engine.begin() as conn:
             return [
-                apply_batch(conn, j.items, ctx=self.ctx, now=now, require_existing=j.require_existing)
+                apply_batch(
+                    conn, j.items, ctx=self.ctx, now=now, require_existing=j.require_existing
+                )
                 for j in jobs
             ]
 

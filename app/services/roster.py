@@ -48,14 +48,21 @@ def _check_schedule(timezone: str | None, windows: str | None) -> tuple[str | No
     return timezone, windows
 
 
-def _set_schedule(session: Session, team: Team, timezone: str | None, windows: str | None,
-                  defaults: tuple[str, str]) -> None:
+def _set_schedule(
+    session: Session,
+    team: Team,
+    timezone: str | None,
+    windows: str | None,
+    defaults: tuple[str, str],
+) -> None:
     """Give the team its own schedule (named after it), starting from the floor's defaults."""
     if timezone is None and windows is None:
         return
     sched = session.get(Schedule, team.schedule_id) if team.schedule_id else None
     if sched is None:
-        sched = Schedule(name=f"team:{team.name}", timezone=defaults[0], calling_windows=defaults[1])
+        sched = Schedule(
+            name=f"team:{team.name}", timezone=defaults[0], calling_windows=defaults[1]
+        )
     if timezone is not None:
         sched.timezone = timezone
     if windows is not None:
@@ -81,8 +88,14 @@ def list_teams(session: Session) -> list[dict[str, Any]]:
     return [team_view(session, t) for t in session.exec(select(Team).order_by(Team.name))]
 
 
-def create_team(session: Session, *, name: str, timezone: str | None = None,
-                calling_windows: str | None = None, defaults: tuple[str, str]) -> Team:
+def create_team(
+    session: Session,
+    *,
+    name: str,
+    timezone: str | None = None,
+    calling_windows: str | None = None,
+    defaults: tuple[str, str],
+) -> Team:
     """Create a team; 409 if the name is taken."""
     timezone, calling_windows = _check_schedule(timezone, calling_windows)
     if session.exec(select(Team).where(Team.name == name)).first():
@@ -94,8 +107,9 @@ def create_team(session: Session, *, name: str, timezone: str | None = None,
     return team
 
 
-def update_team(session: Session, *, name: str, changes: dict[str, Any],
-                defaults: tuple[str, str]) -> Team:
+def update_team(
+    session: Session, *, name: str, changes: dict[str, Any], defaults: tuple[str, str]
+) -> Team:
     """Rename a team or give it its own timezone / calling windows."""
     team = _team_by_name(session, name)
     timezone, windows = _check_schedule(changes.get("timezone"), changes.get("calling_windows"))
@@ -160,7 +174,9 @@ def _set_identifiers(session: Session, rep: Rep, identifiers: list[str]) -> None
         if owner is not None and owner.rep_id != rep.id:
             other = session.get(Rep, owner.rep_id)
             raise RosterError(
-                "identifiers", f"'{ident}' already belongs to rep '{other.code if other else '?'}'", 409
+                "identifiers",
+                f"'{ident}' already belongs to rep '{other.code if other else '?'}'",
+                409,
             )
     for row in session.exec(select(RepIdentifier).where(RepIdentifier.rep_id == rep.id)).all():
         if row.identifier not in wanted:
@@ -172,8 +188,16 @@ def _set_identifiers(session: Session, rep: Rep, identifiers: list[str]) -> None
     session.flush()
 
 
-def create_rep(session: Session, *, code: str, name: str, team: str, hired_on: date | None = None,
-               active: bool = True, identifiers: list[str] | None = None) -> Rep:
+def create_rep(
+    session: Session,
+    *,
+    code: str,
+    name: str,
+    team: str,
+    hired_on: date | None = None,
+    active: bool = True,
+    identifiers: list[str] | None = None,
+) -> Rep:
     """Add a rep to an existing team; 409 if the code or an identifier is taken."""
     if session.exec(select(Rep).where(Rep.code == code)).first():
         raise RosterError("code", f"a rep with code '{code}' exists", 409)
@@ -181,8 +205,9 @@ def create_rep(session: Session, *, code: str, name: str, team: str, hired_on: d
     if owner is not None:
         raise RosterError("code", f"'{code}' is already an identifier of another rep", 409)
     t = _team_by_name(session, team)
-    rep = Rep(code=code, name=name, team_id=t.id, hired_on=hired_on, active=active,
-              created_at=utcnow())
+    rep = Rep(
+        code=code, name=name, team_id=t.id, hired_on=hired_on, active=active, created_at=utcnow()
+    )
     session.add(rep)
     session.flush()
     _set_identifiers(session, rep, identifiers or [])
@@ -242,7 +267,9 @@ def read_roster_csv(data: bytes) -> tuple[list[dict[str, Any]], list[str]]:
     header = [h.strip().lower() for h in (reader.fieldnames or [])]
     missing = [c for c in ROSTER_COLUMNS[:3] if c not in header]
     if missing:
-        return [], [f"row 1: missing column(s) {', '.join(missing)} (need {', '.join(ROSTER_COLUMNS)})"]
+        return [], [
+            f"row 1: missing column(s) {', '.join(missing)} (need {', '.join(ROSTER_COLUMNS)})"
+        ]
     reader.fieldnames = header
     rows, errors, seen = [], [], {}
     for rowno, raw in enumerate(reader, start=2):
@@ -279,8 +306,13 @@ def import_roster(session: Session, rows: list[dict[str, Any]]) -> RosterImport:
             if owner is not None:
                 rep = session.get(Rep, owner.rep_id)
         if rep is None:
-            create_rep(session, code=rec["code"], name=rec["name"], team=team.name,
-                       hired_on=rec["hired_on"])
+            create_rep(
+                session,
+                code=rec["code"],
+                name=rec["name"],
+                team=team.name,
+                hired_on=rec["hired_on"],
+            )
             result.created += 1
             continue
         before = (rep.name, rep.team_id, rep.hired_on)

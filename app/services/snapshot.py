@@ -47,5 +47,6 @@ def load_snapshot(
     # The catch-all team for unknown rep codes is shown only while it has someone in it.
     staffed = {r.team for r in reps}
     shown_teams = [t.name for t in teams if t.name != UNASSIGNED_TEAM or t.name in staffed]
-    return build_snapshot(day=day, timezone=timezone, generated_at=now, teams=shown_teams,
-                          reps=reps, cells=cells)
+    return build_snapshot(
+        day=day, timezone=timezone, generated_at=now, teams=shown_teams, reps=reps, cells=cells
+    )

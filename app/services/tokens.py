@@ -37,13 +37,21 @@ def hash_token(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def create_token(session: Session, *, name: str, scope: str, source: str | None = None) -> tuple[ApiToken, str]:
+def create_token(
+    session: Session, *, name: str, scope: str, source: str | None = None
+) -> tuple[ApiToken, str]:
     """Create a token; returns the row and the secret, which is never stored or shown again."""
     if scope not in SCOPES:
         raise ValueError(f"scope must be one of {', '.join(SCOPES)}")
     secret = _PREFIX + secrets.token_urlsafe(32)
-    row = ApiToken(name=name, scope=scope, source=source, token_hash=hash_token(secret),
-                   prefix=secret[:10], created_at=utcnow())
+    row = ApiToken(
+        name=name,
+        scope=scope,
+        source=source,
+        token_hash=hash_token(secret),
+        prefix=secret[:10],
+        created_at=utcnow(),
+    )
     session.add(row)
     session.flush()
     return row, secret

@@ -17,12 +17,17 @@ def totals_agree(engine) -> bool:
 
 def test_object_array_and_ndjson_bodies_are_accepted(api):
     one = api.post_calls(record("o1"))
-    assert one["created"] == 1 and one["results"] == [{"index": 0, "call_id": "o1", "status": "created"}]
+    assert one["created"] == 1 and one["results"] == [
+        {"index": 0, "call_id": "o1", "status": "created"}
+    ]
     many = api.post_calls([record("a1"), record("a2")])
     assert [r["status"] for r in many["results"]] == ["created", "created"]
     body = b"\n".join(orjson.dumps(record(f"n{i}")) for i in range(3)) + b"\n"
-    resp = api.client.post("/api/v1/calls", content=body, headers={
-        **api.auth(api.ingest), "Content-Type": "application/x-ndjson"})
+    resp = api.client.post(
+        "/api/v1/calls",
+        content=body,
+        headers={**api.auth(api.ingest), "Content-Type": "application/x-ndjson"},
+    )
     assert resp.status_code == 200 and resp.json()["created"] == 3
     assert api.rep_totals("1001")["dials"] == 6
 
@@ -48,8 +53,9 @@ def test_resent_cdr_does_not_undo_outcome_set_later(api):
 
 def test_higher_revision_moves_totals_to_the_new_hour(api, engine):
     api.post_calls(record("r1", revision=1, talk_seconds=30))
-    res = api.post_calls(record("r1", revision=2, started_at="2026-11-26T14:10:00+08:00",
-                                talk_seconds=90))
+    res = api.post_calls(
+        record("r1", revision=2, started_at="2026-11-26T14:10:00+08:00", talk_seconds=90)
+    )
     assert res["updated"] == 1
     hours = {h["hour"]: h for h in api.snapshot()["reps"][0]["hours"]}
     assert hours.get(10, {}).get("dials", 0) == 0
@@ -94,8 +100,11 @@ def test_invalid_records_are_rejected_by_field_and_kept_while_valid_ones_are_sto
         record("ok1"),
         {"rep": "1001", "started_at": "2026-11-26T10:00:00+08:00", "disposition": "answered"},
         record("bad-naive", started_at="2026-11-26T10:05:00"),
-        record("bad-order", started_at="2026-11-26T10:05:00+08:00",
-               ended_at="2026-11-26T10:00:00+08:00"),
+        record(
+            "bad-order",
+            started_at="2026-11-26T10:05:00+08:00",
+            ended_at="2026-11-26T10:00:00+08:00",
+        ),
         record("bad-enum", disposition="hung_up"),
         record("bad-neg", talk_seconds=-1),
         record("bad-money", outcome="sale", order_value="10.005", customer="+86 139 1234 5678"),
@@ -104,8 +113,16 @@ def test_invalid_records_are_rejected_by_field_and_kept_while_valid_ones_are_sto
     res = api.post_calls(batch)
     assert res["created"] == 1 and res["rejected"] == 7
     fields = [r.get("errors", [{}])[0].get("field") for r in res["results"]]
-    assert fields == [None, "call_id", "started_at", "ended_at", "disposition", "talk_seconds",
-                      "order_value", "record"]
+    assert fields == [
+        None,
+        "call_id",
+        "started_at",
+        "ended_at",
+        "disposition",
+        "talk_seconds",
+        "order_value",
+        "record",
+    ]
     assert all(r["errors"][0]["reason"] for r in res["results"][1:])
     with engine.connect() as conn:
         rejects = conn.execute(sa.select(IngestReject.payload, IngestReject.errors)).all()
@@ -115,21 +132,31 @@ def test_invalid_records_are_rejected_by_field_and_kept_while_valid_ones_are_sto
 
 
 def test_body_that_is_not_json_is_400_with_the_position(api):
-    resp = api.client.post("/api/v1/calls", content=b'[{"call_id": "x",}',
-                           headers={**api.auth(api.ingest), "Content-Type": "application/json"})
+    resp = api.client.post(
+        "/api/v1/calls",
+        content=b'[{"call_id": "x",}',
+        headers={**api.auth(api.ingest), "Content-Type": "application/json"},
+    )
     assert resp.status_code == 400 and "char" in resp.json()["detail"]
-    resp = api.client.post("/api/v1/calls", content=orjson.dumps(record()) + b"\n{oops\n",
-                           headers={**api.auth(api.ingest), "Content-Type": "application/x-ndjson"})
+    resp = api.client.post(
+        "/api/v1/calls",
+        content=orjson.dumps(record()) + b"\n{oops\n",
+        headers={**api.auth(api.ingest), "Content-Type": "application/x-ndjson"},
+    )
     assert resp.status_code == 400 and "line 2" in resp.json()["detail"]
 
 
 def test_too_many_records_or_bytes_is_413_and_nothing_is_stored(api):
-    resp = api.client.post("/api/v1/calls", json=[record(f"x{i}") for i in range(5001)],
-                           headers=api.auth(api.ingest))
+    resp = api.client.post(
+        "/api/v1/calls", json=[record(f"x{i}") for i in range(5001)], headers=api.auth(api.ingest)
+    )
     assert resp.status_code == 413 and "5000" in resp.json()["detail"]
     big = b"[" + b" " * (5 * 1024 * 1024) + b"]"
-    resp = api.client.post("/api/v1/calls", content=big, headers={
-        **api.auth(api.ingest), "Content-Type": "application/json"})
+    resp = api.client.post(
+        "/api/v1/calls",
+        content=big,
+        headers={**api.auth(api.ingest), "Content-Type": "application/json"},
+    )
     assert resp.status_code == 413
     assert api.rep_totals("1001") == {}
 
@@ -160,8 +187,14 @@ def test_patch_of_unknown_call_is_404_and_bad_patch_is_422(api):
 
 
 def test_talk_defaults_to_answered_until_ended(api):
-    api.post_calls(record("t1", talk_seconds=..., answered_at="2026-11-26T10:05:10+08:00",
-                          ended_at="2026-11-26T10:07:40+08:00"))
+    api.post_calls(
+        record(
+            "t1",
+            talk_seconds=...,
+            answered_at="2026-11-26T10:05:10+08:00",
+            ended_at="2026-11-26T10:07:40+08:00",
+        )
+    )
     assert api.rep_totals("1001")["talk_seconds"] == 150
 
 
@@ -184,11 +217,13 @@ def test_source_defaults_to_the_tokens_source(api, engine):
 
 def test_distinct_leads_count_once_per_day_in_their_first_hour(api, engine):
     num = "+86 138 0000 1111"
-    api.post_calls([
-        record("l1", customer=num, disposition="no_answer", talk_seconds=0),
-        record("l2", customer="138-0000-1111", started_at="2026-11-26T11:00:00+08:00"),
-        record("l3", customer=num, started_at="2026-11-26T14:00:00+08:00"),
-    ])
+    api.post_calls(
+        [
+            record("l1", customer=num, disposition="no_answer", talk_seconds=0),
+            record("l2", customer="138-0000-1111", started_at="2026-11-26T11:00:00+08:00"),
+            record("l3", customer=num, started_at="2026-11-26T14:00:00+08:00"),
+        ]
+    )
     hours = {h["hour"]: h for h in api.snapshot()["reps"][0]["hours"]}
     assert hours[10]["leads_dialled"] == 1 and hours[10]["leads_connected"] == 0
     assert hours[11]["leads_dialled"] == 0 and hours[11]["leads_connected"] == 1
@@ -215,8 +250,10 @@ def test_tokens_are_checked_by_scope(api):
     assert no.status_code == 401 and no.headers["www-authenticate"] == "Bearer"
     bad = api.client.post("/api/v1/calls", json=record(), headers=api.auth("pb_wrong"))
     assert bad.status_code == 401
-    assert api.client.post("/api/v1/calls", json=record(),
-                           headers=api.auth(api.read)).status_code == 403
+    assert (
+        api.client.post("/api/v1/calls", json=record(), headers=api.auth(api.read)).status_code
+        == 403
+    )
     assert api.client.get("/api/v1/floor/snapshot", headers=api.auth(api.ingest)).status_code == 403
     assert api.client.get("/api/v1/floor/snapshot", headers=api.auth(api.admin)).status_code == 200
     assert api.call("POST", "/api/v1/teams", token=api.read, json={"name": "A"}).status_code == 403
@@ -232,5 +269,7 @@ def test_revoked_token_is_refused(api, engine):
         ingest_id = next(t.id for t in list_tokens(session) if t.scope == "ingest")
         assert revoke_token(session, token_id=ingest_id)
         session.commit()
-    assert api.client.post("/api/v1/calls", json=record(),
-                           headers=api.auth(api.ingest)).status_code == 401
+    assert (
+        api.client.post("/api/v1/calls", json=record(), headers=api.auth(api.ingest)).status_code
+        == 401
+    )

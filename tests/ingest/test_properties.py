@@ -19,9 +19,11 @@ HASHER = CustomerHasher(SECRET)
 CTX = IngestContext(default_tz=ZoneInfo("Asia/Shanghai"), hasher=HASHER)
 BASE = datetime(2026, 11, 26, 0, 30, tzinfo=UTC)  # 08:30 in Shanghai
 TABLES = ("lead_day", "hourly_total", "call", "ingest_reject", "rep_identifier", "rep", "team")
-PROPERTY = settings(max_examples=40, deadline=None,
-                    suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                           HealthCheck.too_slow])
+PROPERTY = settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 
 
 def _ts(minutes: int) -> str:
@@ -57,16 +59,25 @@ def records(draw):
 
 @st.composite
 def patches(draw):
-    body = draw(st.fixed_dictionaries({}, optional={
-        "outcome": st.sampled_from(["sale", "none", "invite"]),
-        "order_value": st.sampled_from(["10", "250.5"]),
-        "disposition": st.sampled_from(["answered", "busy"]),
-        "started_at": st.integers(0, 600).map(_ts),
-        "rep": st.sampled_from(["r1", "r2"]),
-        "customer": st.sampled_from(["13800000001", "13800000009"]),
-    }))
-    return ("patch", draw(st.sampled_from(["default", "pbx"])),
-            draw(st.sampled_from(["c0", "c1", "c2"])), body)
+    body = draw(
+        st.fixed_dictionaries(
+            {},
+            optional={
+                "outcome": st.sampled_from(["sale", "none", "invite"]),
+                "order_value": st.sampled_from(["10", "250.5"]),
+                "disposition": st.sampled_from(["answered", "busy"]),
+                "started_at": st.integers(0, 600).map(_ts),
+                "rep": st.sampled_from(["r1", "r2"]),
+                "customer": st.sampled_from(["13800000001", "13800000009"]),
+            },
+        )
+    )
+    return (
+        "patch",
+        draw(st.sampled_from(["default", "pbx"])),
+        draw(st.sampled_from(["c0", "c1", "c2"])),
+        body,
+    )
 
 
 def _reset(engine) -> None:
@@ -86,16 +97,20 @@ def _run(engine, ops, splits) -> None:
             posts: list = []
             for op in [*batch, None]:
                 if isinstance(op, dict):
-                    posts.append(parse_record(op, len(posts), default_source="default",
-                                              hasher=HASHER, minor_digits=2))
+                    posts.append(
+                        parse_record(
+                            op, len(posts), default_source="default", hasher=HASHER, minor_digits=2
+                        )
+                    )
                     continue
                 if posts:
                     apply_batch(conn, posts, ctx=CTX, now=now)
                     posts = []
                 if op is not None:
                     _, source, call_id, body = op
-                    item = parse_patch(body, source=source, call_id=call_id, hasher=HASHER,
-                                       minor_digits=2)
+                    item = parse_patch(
+                        body, source=source, call_id=call_id, hasher=HASHER, minor_digits=2
+                    )
                     apply_batch(conn, [item], ctx=CTX, now=now, require_existing=True)
 
 
@@ -105,8 +120,10 @@ def _cells_by_code(conn) -> dict:
 
 
 @PROPERTY
-@given(ops=st.lists(st.one_of(records(), records(), patches()), min_size=1, max_size=40),
-       splits=st.lists(st.integers(1, 10), max_size=6))
+@given(
+    ops=st.lists(st.one_of(records(), records(), patches()), min_size=1, max_size=40),
+    splits=st.lists(st.integers(1, 10), max_size=6),
+)
 def test_totals_equal_a_recomputation_from_the_stored_calls(engine, ops, splits):
     _reset(engine)
     _run(engine, ops, splits)
@@ -128,17 +145,25 @@ def test_full_revisions_in_any_order_end_at_the_highest(engine, data):
     revs = data.draw(st.lists(records(), min_size=1, max_size=6))
     full = []
     for rev, r in enumerate(revs, start=1):
-        r = {**r, "call_id": "x", "source": "pbx", "revision": rev,
-             "started_at": r["started_at"][:19] + "+00:00", "talk_seconds": r.get("talk_seconds", 0),
-             "outcome": r.get("outcome", "none"), "order_value": r.get("order_value", "0"),
-             "customer": r.get("customer", "13800000001")}
+        r = {
+            **r,
+            "call_id": "x",
+            "source": "pbx",
+            "revision": rev,
+            "started_at": r["started_at"][:19] + "+00:00",
+            "talk_seconds": r.get("talk_seconds", 0),
+            "outcome": r.get("outcome", "none"),
+            "order_value": r.get("order_value", "0"),
+            "customer": r.get("customer", "13800000001"),
+        }
         r.pop("ended_at", None)
         full.append(r)
     shuffled = data.draw(st.permutations(full))
     _run(engine, shuffled, data.draw(st.lists(st.integers(1, 3), max_size=3)))
     with engine.connect() as conn:
-        got = conn.execute(sa.select(CALL.c.revision, CALL.c.started_at, CALL.c.talk_seconds,
-                                     CALL.c.disposition)).one()
+        got = conn.execute(
+            sa.select(CALL.c.revision, CALL.c.started_at, CALL.c.talk_seconds, CALL.c.disposition)
+        ).one()
         cells = _cells_by_code(conn)
     top = full[-1]
     assert got.revision == top["revision"]

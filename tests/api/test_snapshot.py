@@ -1,0 +1,48 @@
+"""The snapshot reads the totals table: per rep, per team, per floor, per hour."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from tests.conftest import record
+
+
+def test_snapshot_sums_reps_into_teams_and_floor(api):
+    for t in ("A", "B"):
+        api.call("POST", "/api/v1/teams", json={"name": t})
+    api.call("POST", "/api/v1/reps", json={"code": "a1", "name": "甲", "team": "A"})
+    api.call("POST", "/api/v1/reps", json={"code": "b1", "name": "乙", "team": "B"})
+    api.post_calls(
+        [
+            record("1", rep="a1", outcome="sale", order_value="1000"),
+            record("2", rep="a1", started_at="2026-11-26T13:15:00+08:00", disposition="busy"),
+            record("3", rep="b1", outcome="invite", talk_seconds=300),
+        ]
+    )
+    snap = api.snapshot()
+    assert snap["day"] == "2026-11-26" and snap["timezone"] == "Asia/Shanghai"
+    teams = {t["name"]: t["totals"] for t in snap["teams"]}
+    assert (teams["A"]["dials"], teams["A"]["connects"], teams["A"]["revenue"]) == (2, 1, 100000)
+    assert (teams["B"]["invites"], teams["B"]["talk_seconds"]) == (1, 300)
+    assert snap["floor"]["totals"]["dials"] == 3
+    a1 = next(r for r in snap["reps"] if r["code"] == "a1")
+    assert [h["hour"] for h in a1["hours"]] == [10, 13]
+    only_b = api.snapshot(team="B")
+    assert [r["code"] for r in only_b["reps"]] == ["b1"] and only_b["floor"]["totals"]["dials"] == 1
+
+
+def test_snapshot_day_defaults_to_today_in_the_floor_timezone(api):
+    today = datetime.now(ZoneInfo("Asia/Shanghai")).date().isoformat()
+    resp = api.client.get("/api/v1/floor/snapshot", headers=api.auth(api.read))
+    assert resp.status_code == 200 and resp.json()["day"] == today
+
+
+def test_other_days_are_not_in_the_snapshot(api):
+    api.post_calls([record("1"), record("2", started_at="2026-11-25T10:00:00+08:00")])
+    assert api.snapshot("2026-11-26")["floor"]["totals"]["dials"] == 1
+    assert api.snapshot("2026-11-25")["floor"]["totals"]["dials"] == 1
+    bad = api.client.get(
+        "/api/v1/floor/snapshot", params={"day": "26/11/2026"}, headers=api.auth(api.read)
+    )
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "day"

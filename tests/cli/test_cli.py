@@ -1,0 +1,101 @@
+"""The paceboard command as an admin runs it: tokens, settings errors, roster import, rebuild."""
+
+from __future__ import annotations
+
+import hashlib
+
+import sqlalchemy as sa
+
+from app.models import ApiToken, HourlyTotal
+from tests.conftest import run_cli
+
+
+def test_token_create_prints_the_secret_alone_on_the_last_line_and_stores_a_hash(cli, engine):
+    out = cli("token", "create", "--name", "asterisk-3f", "--scope", "ingest", "--source", "ast")
+    assert out.returncode == 0, out.stderr
+    secret = out.stdout.strip().splitlines()[-1]
+    assert secret.startswith("pb_") and len(secret) > 40 and " " not in secret
+    with engine.connect() as conn:
+        row = conn.execute(sa.select(ApiToken.token_hash, ApiToken.source, ApiToken.scope)).one()
+    assert row == (hashlib.sha256(secret.encode()).hexdigest(), "ast", "ingest")
+    listed = cli("token", "list")
+    assert "asterisk-3f" in listed.stdout and secret not in listed.stdout
+
+
+def test_token_create_refuses_an_unknown_scope(cli):
+    out = cli("token", "create", "--name", "x", "--scope", "god")
+    assert out.returncode == 2 and "--scope" in out.stderr
+
+
+def test_bad_settings_fail_at_start_naming_the_setting(server_env):
+    for name, value in [
+        ("PACEBOARD_TIMEZONE", "Asia/Atlantis"),
+        ("PACEBOARD_CALLING_WINDOWS", "13:00-09:00"),
+        ("PACEBOARD_PORT", "eighty"),
+    ]:
+        out = run_cli({**server_env, name: value}, "migrate")
+        assert out.returncode == 2 and name in out.stderr, (name, out.stderr)
+
+
+def test_secret_key_is_generated_once_and_kept(server_env, tmp_path):
+    env = {k: v for k, v in server_env.items() if k != "PACEBOARD_SECRET_KEY"}
+    assert run_cli(env, "migrate").returncode == 0
+    key_file = tmp_path / "var" / "secret_key"
+    first = key_file.read_text()
+    assert len(first.strip()) >= 32 and oct(key_file.stat().st_mode)[-3:] == "600"
+    run_cli(env, "migrate")
+    assert key_file.read_text() == first
+
+
+def test_roster_import_reads_bom_csv_and_updates_on_reimport(cli, tmp_path, engine):
+    path = tmp_path / "roster.csv"
+    path.write_bytes(
+        "code,name,team,hired_on\r\n8001,王芳,一组,2026-11-20\r\n8002,李强,二组,\r\n".encode(
+            "utf-8-sig"
+        )
+    )
+    out = cli("roster", "import", str(path))
+    assert out.returncode == 0, out.stderr
+    assert "2 created" in out.stdout
+    path.write_bytes(
+        "code,name,team,hired_on\n8001,王芳,二组,2026-11-20\n8002,李强,二组,\n".encode()
+    )
+    assert "1 updated, 1 unchanged" in cli("roster", "import", str(path)).stdout
+    with engine.connect() as conn:
+        teams = conn.execute(
+            sa.text(
+                "SELECT r.code, t.name FROM rep r JOIN team t ON t.id = r.team_id ORDER BY r.code"
+            )
+        ).all()
+    assert [tuple(t) for t in teams] == [("8001", "二组"), ("8002", "二组")]
+
+
+def test_roster_import_names_the_row_of_each_error_and_imports_nothing(cli, tmp_path, engine):
+    path = tmp_path / "roster.csv"
+    path.write_text(
+        "code,name,team,hired_on\n8001,王芳,一组,20/11/2026\n,李强,二组,\n8001,x,y,\n",
+        encoding="utf-8",
+    )
+    out = cli("roster", "import", str(path))
+    assert out.returncode == 1
+    assert "row 2: hired_on" in out.stderr and "row 3: code" in out.stderr
+    assert "row 4: code: '8001' repeats row 2" in out.stderr
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM rep")).scalar() == 0
+
+
+def test_rebuild_totals_check_finds_a_wrong_cell_and_rebuild_repairs_it(api, cli, engine):
+    from tests.conftest import record
+
+    api.post_calls([record("1"), record("2", outcome="sale", order_value="5")])
+    assert cli("rebuild-totals", "--check").returncode == 0
+    with engine.begin() as conn:
+        conn.execute(sa.update(HourlyTotal).values(dials=HourlyTotal.dials + 3))
+    bad = cli("rebuild-totals", "--check", "--day", "2026-11-26")
+    assert bad.returncode == 1
+    assert "rep 1001 2026-11-26 10h" in bad.stdout and "dials 5≠2" in bad.stdout
+    fixed = cli("rebuild-totals")
+    assert fixed.returncode == 0 and "rebuilt 1 cell" in fixed.stdout
+    assert cli("rebuild-totals", "--check").returncode == 0
+    assert api.rep_totals("1001")["dials"] == 2
+    assert cli("rebuild-totals", "--day", "tomorrow").returncode == 2

@@ -1,0 +1,67 @@
+"""Group commit: concurrent requests share transactions, and a request is never half-stored."""
+
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import app.ingest.writer as writer_module
+from tests.conftest import record
+
+
+def test_concurrent_posts_share_transactions_and_all_are_stored(api, monkeypatch):
+    writer = api.client.app.state.writer
+    real_commit = writer._commit
+    first = threading.Event()
+
+    def slow_first_commit(jobs):
+        # Hold the first transaction open so the other requests queue up behind it.
+        if not first.is_set():
+            first.set()
+            time.sleep(0.5)
+        return real_commit(jobs)
+
+    monkeypatch.setattr(writer, "_commit", slow_first_commit)
+    groups_before = writer.groups
+
+    def post(n: int) -> dict:
+        return api.post_calls([record(f"g{n}-{i}") for i in range(5)])
+
+    with ThreadPoolExecutor(20) as pool:
+        futures = [pool.submit(post, 0)]
+        first.wait(5)
+        futures += [pool.submit(post, n) for n in range(1, 20)]
+        results = [f.result() for f in futures]
+    assert all(r["created"] == 5 for r in results)
+    assert api.rep_totals("1001")["dials"] == 100
+    # 20 requests: the held first one, then (nearly) all the rest in one transaction.
+    assert writer.groups - groups_before <= 3
+
+
+def test_a_failing_request_is_not_stored_at_all_and_does_not_sink_its_group(api, monkeypatch):
+    real_apply = writer_module.apply_batch
+
+    def apply_then_fail_on_boom(conn, items, **kw):
+        outcome = real_apply(conn, items, **kw)  # rows written inside the transaction...
+        if any(getattr(it, "call_id", None) == "boom" for it in items):
+            raise RuntimeError("disk full")  # ...then it fails before commit
+        return outcome
+
+    monkeypatch.setattr(writer_module, "apply_batch", apply_then_fail_on_boom)
+    with ThreadPoolExecutor(8) as pool:
+        bad = pool.submit(
+            api.client.post,
+            "/api/v1/calls",
+            json=[record("ok-in-bad-request"), record("boom")],
+            headers=api.auth(api.ingest),
+        )
+        good = [pool.submit(api.post_calls, [record(f"fine-{n}")]) for n in range(6)]
+        assert all(g.result()["created"] == 1 for g in good)
+        resp = bad.result()
+    assert resp.status_code == 503 and "send it again" in resp.json()["detail"]
+    assert api.rep_totals("1001")["dials"] == 6  # nothing of the failed request
+    monkeypatch.setattr(writer_module, "apply_batch", real_apply)
+    # The client resends the whole request, as the 503 told it to: now it all lands.
+    again = api.post_calls([record("ok-in-bad-request"), record("boom")])
+    assert again["created"] == 2 and api.rep_totals("1001")["dials"] == 8
