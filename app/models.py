@@ -74,7 +74,7 @@ class RepIdentifier(SQLModel, table=True):
 class Call(SQLModel, table=True):
     __table_args__ = (
         sa.UniqueConstraint("source", "external_id", name="uq_call_source_external_id"),
-        sa.Index("ix_call_rep_day_customer", "rep_id", "local_day", "customer_key"),
+        sa.Index("ix_call_customer_key", "customer_key"),
         sa.Index("ix_call_local_day", "local_day"),
     )
     id: int | None = Field(default=None, primary_key=True)
@@ -118,6 +118,7 @@ class LeadDay(SQLModel, table=True):
     """The hour a customer was first dialled / connected by a rep on a day (distinct leads)."""
 
     __tablename__ = "lead_day"
+    __table_args__ = (sa.Index("ix_lead_day_customer_key", "customer_key"),)
     rep_id: int = Field(foreign_key="rep.id", primary_key=True)
     day: date = Field(primary_key=True)
     customer_key: str = Field(primary_key=True, max_length=64)

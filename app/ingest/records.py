@@ -153,7 +153,8 @@ class CustomerHasher:
         digits = self.national(number)
         if not digits:
             return None
-        return hmac.new(self._key, digits.encode(), hashlib.sha256).hexdigest()[:32]
+        # Keyed BLAKE2b is a MAC in one call: as safe as HMAC-SHA256 here, and cheap per record.
+        return hashlib.blake2b(digits.encode(), key=self._key, digest_size=16).hexdigest()
 
 
 def to_minor_units(value: Decimal, digits: int) -> int:

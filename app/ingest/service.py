@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -173,14 +173,18 @@ def rep_timezones(conn: sa.Connection, rep_ids: set[int], default: ZoneInfo) -> 
 
 
 def _load_calls(conn: sa.Connection, keys: list[tuple[str, str]]) -> dict[tuple[str, str], dict]:
+    by_source: dict[str, list[str]] = {}
+    for source, call_id in keys:
+        by_source.setdefault(source, []).append(call_id)
     out = {}
-    for chunk in _chunks(keys):
-        q = sa.select(CALL).where(sa.tuple_(CALL.c.source, CALL.c.external_id).in_(chunk))
-        if conn.dialect.name == "postgresql":
-            # Two processes applying revisions of one call serialise here, not in the totals.
-            q = q.with_for_update()
-        for row in conn.execute(q).mappings():
-            out[(row["source"], row["external_id"])] = dict(row)
+    for source, ids in sorted(by_source.items()):
+        for chunk in _chunks(sorted(ids), 900):
+            q = sa.select(CALL).where(CALL.c.source == source, CALL.c.external_id.in_(chunk))
+            if conn.dialect.name == "postgresql":
+                # Two processes applying revisions of one call serialise here, not in the totals.
+                q = q.with_for_update()
+            for row in conn.execute(q).mappings():
+                out[(row["source"], row["external_id"])] = dict(row)
     return out
 
 
@@ -217,7 +221,8 @@ def apply_batch(
     new_keys: set[tuple[str, str]] = set()
     dirty: set[tuple[str, str]] = set()
     deltas: dict[Cell, list[int]] = {}
-    lead_keys: set[LeadKey] = set()
+    lead_created: dict[LeadKey, list[int | None]] = {}  # key -> [first dial, first connect]
+    lead_recount: set[LeadKey] = set()
 
     def place(row: dict[str, Any]) -> None:
         local = row["started_at"].astimezone(tzs[row["rep_id"]])
@@ -266,7 +271,14 @@ def apply_batch(
             new_keys.add(key)
             _add(deltas, (row["rep_id"], row["local_day"], row["local_hour"]), contribution(row), 1)
             if row["customer_key"]:
-                lead_keys.add((row["rep_id"], row["local_day"], row["customer_key"]))
+                lk = (row["rep_id"], row["local_day"], row["customer_key"])
+                hour = row["local_hour"]
+                conn_hour = hour if row["disposition"] == "answered" else None
+                seen = lead_created.get(lk)
+                if seen is None:
+                    lead_created[lk] = [hour, conn_hour]
+                else:
+                    seen[0], seen[1] = min(seen[0], hour), _min_hour(seen[1], conn_hour)
             results.append(RecordResult(item.index, item.call_id, "created"))
             continue
 
@@ -306,14 +318,14 @@ def apply_batch(
         _add(deltas, (new["rep_id"], new["local_day"], new["local_hour"]), contribution(new), 1)
         for r in (cur, new):
             if r["customer_key"]:
-                lead_keys.add((r["rep_id"], r["local_day"], r["customer_key"]))
+                lead_recount.add((r["rep_id"], r["local_day"], r["customer_key"]))
         state[key] = new
         dirty.add(key)
         results.append(RecordResult(item.index, item.call_id, "updated"))
 
     _write_calls(conn, state, new_keys, dirty - new_keys)
-    if lead_keys:
-        _apply_lead_changes(conn, lead_keys, deltas)
+    if lead_created or lead_recount:
+        _apply_lead_changes(conn, lead_created, lead_recount, deltas)
     changed = _apply_deltas(conn, deltas)
     if rejects:
         conn.execute(REJECT.insert(), rejects)
@@ -321,11 +333,52 @@ def apply_batch(
     return BatchOutcome(results, changed)
 
 
+_INSERT_COLS = [c.name for c in CALL.columns if c.name != "id"]
+_INSERT_CALL = (
+    f"INSERT INTO call ({', '.join(_INSERT_COLS)}) VALUES ({', '.join('?' for _ in _INSERT_COLS)})"
+)
+
+
+_CALL_TEMPORAL = [
+    i
+    for i, c in enumerate(_INSERT_COLS)
+    if c in ("started_at", "answered_at", "ended_at", "received_at", "updated_at", "local_day")
+]
+
+
+def _sqlite_rows(rows: list[tuple], positions: list[int]) -> list[tuple]:
+    """Convert only the date/time columns at ``positions`` (cheaper than testing every value)."""
+    out = []
+    memo: dict[Any, Any] = {}  # received_at / updated_at are one instant for the whole batch
+    for r in rows:
+        r = list(r)
+        for i in positions:
+            v = r[i]
+            if v is not None:
+                c = memo.get(v)
+                if c is None:
+                    c = memo[v] = _sqlite_value(v)
+                r[i] = c
+        out.append(tuple(r))
+    return out
+
+
+def _sqlite_value(v: Any) -> Any:
+    # The text forms SQLAlchemy's SQLite Date/DateTime read back (instants as naive UTC).
+    t = type(v)
+    if t is datetime:
+        return v.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+    if t is date:
+        return v.isoformat()
+    return v
+
+
 def _write_calls(conn, state, new_keys, updated_keys) -> None:
     if new_keys:
-        rows = [{k: v for k, v in state[k].items() if k != "id"} for k in new_keys]
-        for chunk in _chunks(rows, 1000):
-            conn.execute(CALL.insert(), list(chunk))
+        rows = [tuple(state[k][c] for c in _INSERT_COLS) for k in new_keys]
+        if conn.dialect.name == "sqlite":
+            rows = _sqlite_rows(rows, _CALL_TEMPORAL)
+        _executemany(conn, _INSERT_CALL, rows, converted=True)
     if updated_keys:
         cols = [*_STORED_CONTENT, "revision", "local_day", "local_hour", "updated_at"]
         stmt = (
@@ -337,13 +390,42 @@ def _write_calls(conn, state, new_keys, updated_keys) -> None:
         conn.execute(stmt, rows)
 
 
-def _apply_lead_changes(conn, lead_keys: set[LeadKey], deltas: dict[Cell, list[int]]) -> None:
-    """Recount the first dial / first connect hour of each touched (rep, day, customer)."""
-    keys = sorted(lead_keys)
-    fresh: dict[LeadKey, tuple[int, int | None]] = {}
+def _min_hour(a: int | None, b: int | None) -> int | None:
+    return b if a is None else a if b is None else min(a, b)
+
+
+def _apply_lead_changes(
+    conn: sa.Connection,
+    created: dict[LeadKey, list[int | None]],
+    recount: set[LeadKey],
+    deltas: dict[Cell, list[int]],
+) -> None:
+    """Move each touched (rep, day, customer)'s first-dial / first-connect hour, and the counts.
+
+    New calls can only make a lead's first hours earlier, so ``created`` keys merge with the
+    stored row; keys touched by a correction (``recount``) are recounted from the calls.
+    """
+    keys = sorted(set(created) | recount)
+    wanted = set(keys)
+    ckeys = sorted({k[2] for k in keys})
     stored: dict[LeadKey, tuple[int, int | None]] = {}
+    for chunk in _chunks(ckeys, 900):
+        q = sa.select(LEAD).where(LEAD.c.customer_key.in_(chunk))
+        for row in conn.execute(q).mappings():
+            key = (row["rep_id"], row["day"], row["customer_key"])
+            if key in wanted:
+                stored[key] = (row["first_dial_hour"], row["first_connect_hour"])
+
+    fresh: dict[LeadKey, tuple[int, int | None]] = {}
+    for key, (fd, fc) in created.items():
+        if key not in recount:
+            old = stored.get(key)
+            fresh[key] = (
+                (min(old[0], fd), _min_hour(old[1], fc)) if old else (fd, fc)  # type: ignore[arg-type]
+            )
+    recount_ckeys = sorted({k[2] for k in recount})
     connected_hour = sa.case((CALL.c.disposition == "answered", CALL.c.local_hour))
-    for chunk in _chunks(keys):
+    for chunk in _chunks(recount_ckeys, 900):
         q = (
             sa.select(
                 CALL.c.rep_id,
@@ -352,17 +434,12 @@ def _apply_lead_changes(conn, lead_keys: set[LeadKey], deltas: dict[Cell, list[i
                 sa.func.min(CALL.c.local_hour),
                 sa.func.min(connected_hour),
             )
-            .where(sa.tuple_(CALL.c.rep_id, CALL.c.local_day, CALL.c.customer_key).in_(chunk))
+            .where(CALL.c.customer_key.in_(chunk))
             .group_by(CALL.c.rep_id, CALL.c.local_day, CALL.c.customer_key)
         )
         for rep_id, day, ckey, fd, fc in conn.execute(q):
-            fresh[(rep_id, day, ckey)] = (fd, fc)
-        q = sa.select(LEAD).where(
-            sa.tuple_(LEAD.c.rep_id, LEAD.c.day, LEAD.c.customer_key).in_(chunk)
-        )
-        for row in conn.execute(q).mappings():
-            key = (row["rep_id"], row["day"], row["customer_key"])
-            stored[key] = (row["first_dial_hour"], row["first_connect_hour"])
+            if (rep_id, day, ckey) in recount:
+                fresh[(rep_id, day, ckey)] = (fd, fc)
 
     i_ld, i_lc = METRICS.index("leads_dialled"), METRICS.index("leads_connected")
     upserts, deletes = [], []
@@ -384,27 +461,18 @@ def _apply_lead_changes(conn, lead_keys: set[LeadKey], deltas: dict[Cell, list[i
             bump(rep_id, day, new[0], i_ld, 1)
             if new[1] is not None:
                 bump(rep_id, day, new[1], i_lc, 1)
-            upserts.append(
-                {
-                    "rep_id": rep_id,
-                    "day": day,
-                    "customer_key": ckey,
-                    "first_dial_hour": new[0],
-                    "first_connect_hour": new[1],
-                }
-            )
+            upserts.append((rep_id, day, ckey, new[0], new[1]))
         else:
             deletes.append({"r": rep_id, "d": day, "k": ckey})
     if upserts:
-        stmt = _insert(conn, LEAD)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["rep_id", "day", "customer_key"],
-            set_={
-                "first_dial_hour": stmt.excluded.first_dial_hour,
-                "first_connect_hour": stmt.excluded.first_connect_hour,
-            },
+        _executemany(
+            conn,
+            "INSERT INTO lead_day (rep_id, day, customer_key, first_dial_hour, first_connect_hour)"
+            " VALUES (?, ?, ?, ?, ?) ON CONFLICT (rep_id, day, customer_key) DO UPDATE SET"
+            " first_dial_hour = excluded.first_dial_hour,"
+            " first_connect_hour = excluded.first_connect_hour",
+            upserts,
         )
-        conn.execute(stmt, upserts)
     if deletes:
         conn.execute(
             LEAD.delete().where(
@@ -416,26 +484,31 @@ def _apply_lead_changes(conn, lead_keys: set[LeadKey], deltas: dict[Cell, list[i
         )
 
 
+_TOTALS_UPSERT = (
+    f"INSERT INTO hourly_total (rep_id, day, hour, {', '.join(METRICS)})"
+    f" VALUES (?, ?, ?, {', '.join('?' for _ in METRICS)})"
+    " ON CONFLICT (rep_id, day, hour) DO UPDATE SET "
+    + ", ".join(f"{m} = hourly_total.{m} + excluded.{m}" for m in METRICS)
+)
+
+
 def _apply_deltas(conn: sa.Connection, deltas: dict[Cell, list[int]]) -> set[Cell]:
     """Add each cell's delta to hourly_total atomically; cells in key order to avoid deadlocks."""
-    rows = []
-    for cell in sorted(deltas):
-        vals = deltas[cell]
-        if any(vals):
-            rows.append(
-                {
-                    "rep_id": cell[0],
-                    "day": cell[1],
-                    "hour": cell[2],
-                    **dict(zip(METRICS, vals, strict=True)),
-                }
-            )
-    if not rows:
-        return set()
-    stmt = _insert(conn, TOTAL)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["rep_id", "day", "hour"],
-        set_={m: TOTAL.c[m] + stmt.excluded[m] for m in METRICS},
-    )
-    conn.execute(stmt, rows)
-    return {(r["rep_id"], r["day"], r["hour"]) for r in rows}
+    rows = [(*cell, *deltas[cell]) for cell in sorted(deltas) if any(deltas[cell])]
+    if rows:
+        _executemany(conn, _TOTALS_UPSERT, rows)
+    return {row[:3] for row in rows}
+
+
+def _executemany(
+    conn: sa.Connection, sql: str, rows: list[tuple], *, converted: bool = False
+) -> None:
+    """Run ``sql`` (``?`` placeholders) for each row through the driver, dates converted for
+    SQLite. The batch hot path: SQLAlchemy's per-row processing costs more than the database."""
+    if conn.dialect.name == "sqlite":
+        if not converted:
+            rows = [tuple(map(_sqlite_value, r)) for r in rows]
+    else:
+        sql = sql.replace("?", "%s")
+    for chunk in _chunks(rows, 1000):
+        conn.exec_driver_sql(sql, list(chunk))

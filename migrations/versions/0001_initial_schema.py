@@ -119,9 +119,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("call", schema=None) as batch_op:
         batch_op.create_index("ix_call_local_day", ["local_day"], unique=False)
-        batch_op.create_index(
-            "ix_call_rep_day_customer", ["rep_id", "local_day", "customer_key"], unique=False
-        )
+        batch_op.create_index("ix_call_customer_key", ["customer_key"], unique=False)
 
     op.create_table(
         "hourly_total",
@@ -158,6 +156,8 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("rep_id", "day", "customer_key"),
     )
+    with op.batch_alter_table("lead_day", schema=None) as batch_op:
+        batch_op.create_index("ix_lead_day_customer_key", ["customer_key"], unique=False)
     op.create_table(
         "rep_identifier",
         sa.Column("identifier", sa.String(length=100), nullable=False),
@@ -177,13 +177,15 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_rep_identifier_rep_id"))
 
     op.drop_table("rep_identifier")
+    with op.batch_alter_table("lead_day", schema=None) as batch_op:
+        batch_op.drop_index("ix_lead_day_customer_key")
     op.drop_table("lead_day")
     with op.batch_alter_table("hourly_total", schema=None) as batch_op:
         batch_op.drop_index("ix_hourly_total_day")
 
     op.drop_table("hourly_total")
     with op.batch_alter_table("call", schema=None) as batch_op:
-        batch_op.drop_index("ix_call_rep_day_customer")
+        batch_op.drop_index("ix_call_customer_key")
         batch_op.drop_index("ix_call_local_day")
 
     op.drop_table("call")
