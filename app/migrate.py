@@ -10,7 +10,18 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+
+def _migrations_dir() -> Path:
+    # Beside the package in a checkout or editable install; in the working directory when the
+    # package was installed into site-packages (the Docker image runs from /app).
+    beside = Path(__file__).resolve().parent.parent / "migrations"
+    for candidate in (beside, Path.cwd() / "migrations"):
+        if (candidate / "env.py").exists():
+            return candidate
+    raise RuntimeError("migrations/ not found beside the app package or in the working directory")
+
+
+MIGRATIONS = _migrations_dir()
 
 
 def _config(url: str) -> Config:
