@@ -90,7 +90,12 @@ def serve(
 
 @cli.command()
 def demo(
-    speed: Annotated[float, typer.Option(help="Simulated minutes per real minute")] = 1.0,
+    speed: Annotated[
+        float,
+        typer.Option(
+            help="Live call-rate multiplier (timestamps stay real; 1 = a real floor's pace)"
+        ),
+    ] = 1.0,
     host: Annotated[str | None, typer.Option(help="Bind address")] = None,
     port: Annotated[int | None, typer.Option(help="Port")] = None,
     seed: Annotated[int, typer.Option(help="Random seed of the simulated floor")] = 7,

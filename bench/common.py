@@ -61,11 +61,18 @@ def server_env(workdir: Path, port: int, **extra: str) -> dict[str, str]:
 
 def run_cli(env: dict[str, str], *args: str, timeout: float = 120) -> str:
     """Run ``python -m app ARGS`` with ``env``; its stdout, or BenchError with its stderr."""
-    proc = subprocess.run([sys.executable, "-m", "app", *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=timeout)
+    proc = subprocess.run(
+        [sys.executable, "-m", "app", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
     if proc.returncode != 0:
-        raise BenchError(f"`paceboard {' '.join(args)}` exited {proc.returncode}: "
-                         f"{proc.stderr.strip()[-2000:]}")
+        raise BenchError(
+            f"`paceboard {' '.join(args)}` exited {proc.returncode}: {proc.stderr.strip()[-2000:]}"
+        )
     return proc.stdout
 
 
@@ -98,8 +105,13 @@ class Server:
     def start(self, timeout: float = 60) -> Server:
         """Start the server and return once GET /healthz answers 200 (BenchError otherwise)."""
         with self.log.open("ab") as log:
-            self.proc = subprocess.Popen([sys.executable, "-m", "app", "serve"], cwd=ROOT,
-                                         env=self.env, stdout=log, stderr=subprocess.STDOUT)
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "app", "serve"],
+                cwd=ROOT,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         try:
             self._wait_healthy(timeout)
         except BaseException:
@@ -207,8 +219,9 @@ class Result:
     met: bool | None = None
 
     @classmethod
-    def compared(cls, name: str, value: float, unit: str, baseline: float,
-                 goal: float | None) -> Result:
+    def compared(
+        cls, name: str, value: float, unit: str, baseline: float, goal: float | None
+    ) -> Result:
         """A figure judged against a baseline measured in the same run."""
         ratio = value / baseline if baseline > 0 else None
         met = None if goal is None or ratio is None else ratio >= goal
@@ -228,8 +241,9 @@ def print_results(results: list[Result], title: str) -> None:
         table.add_column(col, justify="left" if col in ("name", "unit", "met") else "right")
     for r in results:
         met = "-" if r.met is None else ("[green]met[/]" if r.met else "[bold red]MISSED[/]")
-        table.add_row(r.name, _fmt(r.value), r.unit, _fmt(r.baseline), _fmt(r.ratio, 3),
-                      _fmt(r.goal, 2), met)
+        table.add_row(
+            r.name, _fmt(r.value), r.unit, _fmt(r.baseline), _fmt(r.ratio, 3), _fmt(r.goal, 2), met
+        )
     console.print(table)
     for r in results:
         if r.met is False:
@@ -254,9 +268,11 @@ def machine_info(**extra: Any) -> dict[str, Any]:
 
 def _git_commit() -> str | None:
     """HEAD's short hash, ``+dirty`` when app/ or migrations/ differ from it; None outside git."""
+
     def git(*args: str) -> str:
-        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True,
-                              timeout=10, check=True).stdout.strip()
+        return subprocess.run(
+            ["git", *args], cwd=ROOT, capture_output=True, text=True, timeout=10, check=True
+        ).stdout.strip()
 
     try:
         head = git("rev-parse", "--short", "HEAD")

@@ -64,8 +64,16 @@ RAW_UPSERT = """INSERT INTO call VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT(call_id) DO UPDATE SET rep = excluded.rep, started_at = excluded.started_at,
     disposition = excluded.disposition, talk_seconds = excluded.talk_seconds,
     outcome = excluded.outcome, order_value = excluded.order_value, customer = excluded.customer"""
-RAW_FIELDS = ("call_id", "rep", "started_at", "disposition", "talk_seconds", "outcome",
-              "order_value", "customer")
+RAW_FIELDS = (
+    "call_id",
+    "rep",
+    "started_at",
+    "disposition",
+    "talk_seconds",
+    "outcome",
+    "order_value",
+    "customer",
+)
 
 
 # --- data ------------------------------------------------------------------------------------
@@ -109,8 +117,10 @@ def make_records(prefix: str, n: int, seed: int) -> list[dict[str, Any]]:
 
 def batch_bodies(records: list[dict[str, Any]], size: int) -> list[tuple[bytes, int]]:
     """(JSON array body, record count) per batch, serialised up front so timing excludes it."""
-    return [(orjson.dumps(records[i : i + size]), len(records[i : i + size]))
-            for i in range(0, len(records), size)]
+    return [
+        (orjson.dumps(records[i : i + size]), len(records[i : i + size]))
+        for i in range(0, len(records), size)
+    ]
 
 
 def raw_rows(records: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
@@ -149,13 +159,15 @@ def _post_shard(client: httpx.Client, shard: list[tuple[bytes, int]], failures: 
         resp = client.post(CALLS_URL, content=body)
         created = resp.json().get("created") if resp.status_code == 200 else None
         if created != n:
-            failures.append(f"HTTP {resp.status_code}, created={created}, expected {n}: "
-                            f"{resp.text[:300]}")
+            failures.append(
+                f"HTTP {resp.status_code}, created={created}, expected {n}: {resp.text[:300]}"
+            )
             return  # one wrong answer voids the figure; no need to keep loading the server
 
 
-def batch_rate(url: str, token: str, bodies: list[tuple[bytes, int]], clients: int,
-               meter: CpuMeter) -> float:
+def batch_rate(
+    url: str, token: str, bodies: list[tuple[bytes, int]], clients: int, meter: CpuMeter
+) -> float:
     """Records/s posting ``bodies`` from ``clients`` threads, each on one persistent connection.
 
     ``meter`` measures CPU over the timed part only.
@@ -197,15 +209,25 @@ def batch_rate(url: str, token: str, bodies: list[tuple[bytes, int]], clients: i
 Send = Callable[[httpx.AsyncClient, int], Awaitable[None]]
 
 
-async def concurrent_rate(url: str, clients: int, total: int, send: Send, meter: CpuMeter,
-                          headers: dict[str, str] | None = None) -> float:
+async def concurrent_rate(
+    url: str,
+    clients: int,
+    total: int,
+    send: Send,
+    meter: CpuMeter,
+    headers: dict[str, str] | None = None,
+) -> float:
     """Requests/s of ``total`` calls of ``send(client, i)`` spread over ``clients`` tasks.
 
     Each task owns one client with one connection, like ``clients`` independent dialers;
     ``meter`` measures CPU over the timed part only.
     """
-    pool = [httpx.AsyncClient(base_url=url, headers=headers, timeout=60,
-                              limits=httpx.Limits(max_connections=1)) for _ in range(clients)]
+    pool = [
+        httpx.AsyncClient(
+            base_url=url, headers=headers, timeout=60, limits=httpx.Limits(max_connections=1)
+        )
+        for _ in range(clients)
+    ]
     try:
         # Open every connection before the clock starts.
         await asyncio.gather(*(c.get("/healthz") for c in pool))
@@ -246,8 +268,9 @@ def single_post_sender(bodies: list[bytes]) -> Send:
         resp = await client.post(CALLS_URL, content=bodies[i])
         created = orjson.loads(resp.content).get("created") if resp.status_code == 200 else None
         if created != 1:
-            raise BenchError(f"single POST: HTTP {resp.status_code}, created={created}: "
-                             f"{resp.text[:300]}")
+            raise BenchError(
+                f"single POST: HTTP {resp.status_code}, created={created}: {resp.text[:300]}"
+            )
 
     return send
 
@@ -258,21 +281,28 @@ def single_post_sender(bodies: list[bytes]) -> Send:
 def report(what: str, rate: float, unit: str, cpu: CpuMeter, n: int) -> None:
     """One progress line: the rate and the CPU per unit of server and benchmark client."""
     server = f"{cpu.server / n * 1e6:,.0f}" if cpu.server is not None else "?"
-    console.print(f"{what}: {rate:,.0f} {unit}  (CPU per {unit.split('/')[0][:-1]}: "
-                  f"server {server} us, client {cpu.client / n * 1e6:,.0f} us)")
+    console.print(
+        f"{what}: {rate:,.0f} {unit}  (CPU per {unit.split('/')[0][:-1]}: "
+        f"server {server} us, client {cpu.client / n * 1e6:,.0f} us)"
+    )
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """The options, with --records / --single defaulted by --quick."""
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--quick", action="store_true",
-                   help="smoke run: 10,000 batch records and 600 single posts")
+    p.add_argument(
+        "--quick", action="store_true", help="smoke run: 10,000 batch records and 600 single posts"
+    )
     p.add_argument("--records", type=int, help="batch-ingest records (default 100,000)")
     p.add_argument("--batch-size", type=int, default=1000, help="records per batch request")
     p.add_argument("--clients", type=int, default=4, help="concurrent batch clients")
     p.add_argument("--single", type=int, help="single-record POSTs (default 3,000)")
-    p.add_argument("--single-clients", type=int, default=32,
-                   help="concurrent clients for single POSTs and /healthz")
+    p.add_argument(
+        "--single-clients",
+        type=int,
+        default=32,
+        help="concurrent clients for single POSTs and /healthz",
+    )
     p.add_argument("--seed", type=int, default=20261126)
     p.add_argument("--keep", action="store_true", help="keep the temp dir (database, server log)")
     args = p.parse_args(argv)
@@ -291,8 +321,11 @@ def raw_baseline(workdir: Path, rows: list[tuple[Any, ...]], batch: int) -> floa
     # One run's fsync latencies can swing this figure (and so the ratio) twofold.
     raws = [raw_sqlite_rate(workdir / f"raw-{i}.db", rows, batch) for i in range(RAW_REPEATS)]
     raw = statistics.median(raws)
-    console.print(f"raw sqlite3 upsert: {raw:,.0f} records/s (median of "
-                  + ", ".join(f"{r:,.0f}" for r in raws) + ")")
+    console.print(
+        f"raw sqlite3 upsert: {raw:,.0f} records/s (median of "
+        + ", ".join(f"{r:,.0f}" for r in raws)
+        + ")"
+    )
     return raw
 
 
@@ -310,13 +343,18 @@ class ServerFigures:
     peak_kib: int | None
 
 
-def server_figures(args: argparse.Namespace, workdir: Path, bodies: list[tuple[bytes, int]],
-                   singles: list[bytes]) -> ServerFigures:
+def server_figures(
+    args: argparse.Namespace, workdir: Path, bodies: list[tuple[bytes, int]], singles: list[bytes]
+) -> ServerFigures:
     """Start a server, measure batch ingest, then single POSTs against /healthz; stop it."""
     # Room for the largest batch with slack; the default 5 MiB would also do for 1,000 records.
     max_body = max(len(b) for b, _ in bodies) * 2 + (1 << 20)
-    env = server_env(workdir, free_port(), max_body_bytes=str(max_body),
-                     max_batch_records=str(max(5000, args.batch_size)))
+    env = server_env(
+        workdir,
+        free_port(),
+        max_body_bytes=str(max_body),
+        max_batch_records=str(max(5000, args.batch_size)),
+    )
     token = create_token(env, "ingest")
     auth = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
     with Server(env, workdir / "server.log") as server:
@@ -327,8 +365,9 @@ def server_figures(args: argparse.Namespace, workdir: Path, bodies: list[tuple[b
         report("batch ingest", ingest, "records/s", batch_cpu, args.records)
 
         def run(label: str, send: Send, meter: CpuMeter, headers: dict[str, str] | None) -> float:
-            rate = asyncio.run(concurrent_rate(server.url, args.single_clients, args.single,
-                                               send, meter, headers))
+            rate = asyncio.run(
+                concurrent_rate(server.url, args.single_clients, args.single, send, meter, headers)
+            )
             report(label, rate, "requests/s", meter, args.single)
             return rate
 
@@ -337,9 +376,16 @@ def server_figures(args: argparse.Namespace, workdir: Path, bodies: list[tuple[b
         before = run("GET /healthz (before)", _get_healthz, health_cpu[0], None)
         single = run("single POST", single_post_sender(singles), single_cpu, auth)
         after = run("GET /healthz (after)", _get_healthz, health_cpu[1], None)
-        return ServerFigures(ingest, single, statistics.mean((before, after)), batch_cpu,
-                             single_cpu, health_cpu, proc_status_kib(server.pid, "VmRSS"),
-                             proc_status_kib(server.pid, "VmHWM"))
+        return ServerFigures(
+            ingest,
+            single,
+            statistics.mean((before, after)),
+            batch_cpu,
+            single_cpu,
+            health_cpu,
+            proc_status_kib(server.pid, "VmRSS"),
+            proc_status_kib(server.pid, "VmHWM"),
+        )
 
 
 def build_results(args: argparse.Namespace, raw: float, f: ServerFigures) -> list[Result]:
@@ -381,9 +427,11 @@ def main(argv: list[str] | None = None) -> int:
     """Measure, print, write bench/results/; 0 when measured (goals met or not), 1 otherwise."""
     args = parse_args(argv)
     machine = machine_info(benchmark="ingest", args=vars(args))
-    console.print(f"machine: {machine['cpu_count']} CPUs, {machine['platform']}, "
-                  f"Python {machine['python']}, SQLite {machine['sqlite']}, "
-                  f"code {machine['commit']}")
+    console.print(
+        f"machine: {machine['cpu_count']} CPUs, {machine['platform']}, "
+        f"Python {machine['python']}, SQLite {machine['sqlite']}, "
+        f"code {machine['commit']}"
+    )
     workdir = Path(tempfile.mkdtemp(prefix="paceboard-bench-"))
     try:
         results = measure(args, workdir)
@@ -396,10 +444,12 @@ def main(argv: list[str] | None = None) -> int:
         else:
             shutil.rmtree(workdir, ignore_errors=True)
     print_results(results, title=f"ingest benchmark ({'quick' if args.quick else 'full'})")
-    console.print(f"ingest_batch: {args.records:,} records, {args.batch_size}/request, "
-                  f"{args.clients} clients; baseline: sqlite3 executemany upsert, same rows\n"
-                  f"ingest_single: {args.single:,} one-record POSTs, {args.single_clients} "
-                  f"clients; baseline: the same clients on GET /healthz")
+    console.print(
+        f"ingest_batch: {args.records:,} records, {args.batch_size}/request, "
+        f"{args.clients} clients; baseline: sqlite3 executemany upsert, same rows\n"
+        f"ingest_single: {args.single:,} one-record POSTs, {args.single_clients} "
+        f"clients; baseline: the same clients on GET /healthz"
+    )
     path = write_results(results, machine)
     console.print(f"wrote {path} and its -machine.json")
     return 0

@@ -7,6 +7,7 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 from starlette.responses import JSONResponse
 
 from app.ingest.writer import WriterUnavailable
@@ -49,6 +50,13 @@ def install(app: FastAPI) -> None:
             status_code=exc.status_code,
             headers=getattr(exc, "headers", None),
         )
+
+    @app.exception_handler(ClientDisconnect)
+    async def _gone(request: Request, _: ClientDisconnect) -> JSONResponse:
+        # The client hung up mid-body (a PBX timing out, a demo stopped): nothing was stored,
+        # nobody reads the answer, and a traceback would only alarm whoever reads the log.
+        log.info("client disconnected during %s %s", request.method, request.url.path)
+        return JSONResponse({"detail": "client disconnected"}, status_code=400)
 
     @app.exception_handler(Exception)
     async def _crash(request: Request, exc: Exception) -> JSONResponse:

@@ -23,8 +23,8 @@ from app.config import Window
 
 Tier = Literal["top", "core", "laggard", "new"]
 
-# Numerals, not 一二三: teams are listed by name, and 一组, 二组, 三组 sort as 一, 三, 二.
-TEAMS = ("1组", "2组", "3组")
+# Teams are listed in creation order, so 一组, 二组, 三组 come out as a floor names them.
+TEAMS = ("一组", "二组", "三组")
 REPS_PER_TEAM = 8
 FIRST_CODE = 8001
 NAMES = (

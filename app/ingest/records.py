@@ -126,6 +126,9 @@ class FieldError(Exception):
     reason: str
 
 
+_NON_DIGITS = re.compile(r"\D")
+
+
 @dataclass
 class CustomerHasher:
     """Keyed hash of a phone number: stable per install, useless without the secret key."""
@@ -141,7 +144,8 @@ class CustomerHasher:
         """The number without international or trunk prefixes, so every spelling of one
         customer's number (+86 138…, 0086138…, 138-…) hashes alike."""
         text = number.strip()
-        digits = re.sub(r"\D", "", text)
+        # Most numbers arrive as bare digits; the regex is for the spelled-out ones.
+        digits = text if text.isascii() and text.isdigit() else _NON_DIGITS.sub("", text)
         international = text.startswith("+") or digits.startswith("00")
         digits = digits[2:] if digits.startswith("00") else digits
         cc = self.country_code

@@ -7,6 +7,7 @@ between a call's old and new contribution, so a correction never counts twice. T
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -134,22 +135,27 @@ def resolve_reps(conn: sa.Connection, codes: set[str], now: datetime) -> dict[st
         found.update(conn.execute(q).all())
     missing = [c for c in ordered if c not in found]
     if missing:
+        # A first import can bring hundreds of new reps: create them in a few statements.
         team_id = ensure_team(conn, UNASSIGNED_TEAM, now)
-        for code in missing:
-            conn.execute(
-                _insert(conn, REP)
-                .values(code=code, name=code, team_id=team_id, active=True, created_at=now)
-                .on_conflict_do_nothing(index_elements=["code"])
+        conn.execute(
+            _insert(conn, REP).on_conflict_do_nothing(index_elements=["code"]),
+            [
+                {"code": c, "name": c, "team_id": team_id, "active": True, "created_at": now}
+                for c in missing
+            ],
+        )
+        rep_ids: dict[str, int] = {}
+        for chunk in _chunks(missing):
+            rep_ids.update(
+                conn.execute(sa.select(REP.c.code, REP.c.id).where(REP.c.code.in_(chunk))).all()
             )
-            rep_id = conn.execute(sa.select(REP.c.id).where(REP.c.code == code)).scalar_one()
-            conn.execute(
-                _insert(conn, IDENT)
-                .values(identifier=code, rep_id=rep_id)
-                .on_conflict_do_nothing(index_elements=["identifier"])
-            )
-            found[code] = conn.execute(
-                sa.select(IDENT.c.rep_id).where(IDENT.c.identifier == code)
-            ).scalar_one()
+        conn.execute(
+            _insert(conn, IDENT).on_conflict_do_nothing(index_elements=["identifier"]),
+            [{"identifier": c, "rep_id": rep_ids[c]} for c in missing],
+        )
+        for chunk in _chunks(missing):
+            q = sa.select(IDENT.c.identifier, IDENT.c.rep_id).where(IDENT.c.identifier.in_(chunk))
+            found.update(conn.execute(q).all())
     return found
 
 
@@ -179,13 +185,27 @@ def _load_calls(conn: sa.Connection, keys: list[tuple[str, str]]) -> dict[tuple[
     out = {}
     for source, ids in sorted(by_source.items()):
         for chunk in _chunks(sorted(ids), 900):
-            q = sa.select(CALL).where(CALL.c.source == source, CALL.c.external_id.in_(chunk))
+            # Most posted calls are new: a bare probe of the unique index finds the few that
+            # exist, and only those pay for a full, typed (and on PostgreSQL locked) read.
+            marks = ", ".join("?" * len(chunk))
+            probe = _driver_sql(
+                conn, f"SELECT external_id FROM call WHERE source = ? AND external_id IN ({marks})"
+            )
+            found = [r[0] for r in conn.exec_driver_sql(probe, (source, *chunk))]
+            if not found:
+                continue
+            q = sa.select(CALL).where(CALL.c.source == source, CALL.c.external_id.in_(found))
             if conn.dialect.name == "postgresql":
                 # Two processes applying revisions of one call serialise here, not in the totals.
                 q = q.with_for_update()
             for row in conn.execute(q).mappings():
                 out[(row["source"], row["external_id"])] = dict(row)
     return out
+
+
+def _driver_sql(conn: sa.Connection, sql: str) -> str:
+    """``sql`` written with ``?`` placeholders, in the driver's own paramstyle."""
+    return sql if conn.dialect.name == "sqlite" else sql.replace("?", "%s")
 
 
 def _add(deltas: dict[Cell, list[int]], cell: Cell, values: Sequence[int], sign: int) -> None:
@@ -329,7 +349,7 @@ def apply_batch(
     changed = _apply_deltas(conn, deltas)
     if rejects:
         conn.execute(REJECT.insert(), rejects)
-    results.sort(key=lambda r: r.index)
+    # One result per item, appended as the loop went: already in input order.
     return BatchOutcome(results, changed)
 
 
@@ -339,6 +359,7 @@ _INSERT_CALL = (
 )
 
 
+_INSERT_ROW = operator.itemgetter(*_INSERT_COLS)
 _CALL_TEMPORAL = [
     i
     for i, c in enumerate(_INSERT_COLS)
@@ -346,7 +367,7 @@ _CALL_TEMPORAL = [
 ]
 
 
-def _sqlite_rows(rows: list[tuple], positions: list[int]) -> list[tuple]:
+def _sqlite_rows(rows: list[tuple], positions: Sequence[int]) -> list[tuple]:
     """Convert only the date/time columns at ``positions`` (cheaper than testing every value)."""
     out = []
     memo: dict[Any, Any] = {}  # received_at / updated_at are one instant for the whole batch
@@ -367,7 +388,9 @@ def _sqlite_value(v: Any) -> Any:
     # The text forms SQLAlchemy's SQLite Date/DateTime read back (instants as naive UTC).
     t = type(v)
     if t is datetime:
-        return v.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+        if v.tzinfo is not UTC:  # parse_record already gives UTC; skip the conversion then
+            v = v.astimezone(UTC)
+        return v.isoformat(sep=" ", timespec="microseconds")[:26]
     if t is date:
         return v.isoformat()
     return v
@@ -375,10 +398,8 @@ def _sqlite_value(v: Any) -> Any:
 
 def _write_calls(conn, state, new_keys, updated_keys) -> None:
     if new_keys:
-        rows = [tuple(state[k][c] for c in _INSERT_COLS) for k in new_keys]
-        if conn.dialect.name == "sqlite":
-            rows = _sqlite_rows(rows, _CALL_TEMPORAL)
-        _executemany(conn, _INSERT_CALL, rows, converted=True)
+        rows = [_INSERT_ROW(state[k]) for k in new_keys]
+        _executemany(conn, _INSERT_CALL, rows, temporal=_CALL_TEMPORAL)
     if updated_keys:
         cols = [*_STORED_CONTENT, "revision", "local_day", "local_hour", "updated_at"]
         stmt = (
@@ -410,11 +431,15 @@ def _apply_lead_changes(
     ckeys = sorted({k[2] for k in keys})
     stored: dict[LeadKey, tuple[int, int | None]] = {}
     for chunk in _chunks(ckeys, 900):
-        q = sa.select(LEAD).where(LEAD.c.customer_key.in_(chunk))
-        for row in conn.execute(q).mappings():
-            key = (row["rep_id"], row["day"], row["customer_key"])
+        sql = _driver_sql(
+            conn,
+            "SELECT rep_id, day, customer_key, first_dial_hour, first_connect_hour FROM lead_day"
+            f" WHERE customer_key IN ({', '.join('?' * len(chunk))})",
+        )
+        for rep_id, day, ckey, fd, fc in conn.exec_driver_sql(sql, tuple(chunk)):
+            key = (rep_id, date.fromisoformat(day) if type(day) is str else day, ckey)
             if key in wanted:
-                stored[key] = (row["first_dial_hour"], row["first_connect_hour"])
+                stored[key] = (fd, fc)
 
     fresh: dict[LeadKey, tuple[int, int | None]] = {}
     for key, (fd, fc) in created.items():
@@ -472,6 +497,7 @@ def _apply_lead_changes(
             " first_dial_hour = excluded.first_dial_hour,"
             " first_connect_hour = excluded.first_connect_hour",
             upserts,
+            temporal=(1,),
         )
     if deletes:
         conn.execute(
@@ -496,19 +522,18 @@ def _apply_deltas(conn: sa.Connection, deltas: dict[Cell, list[int]]) -> set[Cel
     """Add each cell's delta to hourly_total atomically; cells in key order to avoid deadlocks."""
     rows = [(*cell, *deltas[cell]) for cell in sorted(deltas) if any(deltas[cell])]
     if rows:
-        _executemany(conn, _TOTALS_UPSERT, rows)
+        _executemany(conn, _TOTALS_UPSERT, rows, temporal=(1,))
     return {row[:3] for row in rows}
 
 
 def _executemany(
-    conn: sa.Connection, sql: str, rows: list[tuple], *, converted: bool = False
+    conn: sa.Connection, sql: str, rows: list[tuple], *, temporal: Sequence[int] = ()
 ) -> None:
-    """Run ``sql`` (``?`` placeholders) for each row through the driver, dates converted for
-    SQLite. The batch hot path: SQLAlchemy's per-row processing costs more than the database."""
-    if conn.dialect.name == "sqlite":
-        if not converted:
-            rows = [tuple(map(_sqlite_value, r)) for r in rows]
-    else:
-        sql = sql.replace("?", "%s")
+    """Run ``sql`` (``?`` placeholders) for each row through the driver; on SQLite the values at
+    positions ``temporal`` are converted to SQLAlchemy's stored text first. The batch hot path:
+    SQLAlchemy's per-row processing costs more than the database."""
+    if temporal and conn.dialect.name == "sqlite":
+        rows = _sqlite_rows(rows, temporal)
+    sql = _driver_sql(conn, sql)
     for chunk in _chunks(rows, 1000):
         conn.exec_driver_sql(sql, list(chunk))

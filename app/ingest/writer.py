@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -111,14 +112,48 @@ class IngestWriter:
                 return
 
     def _commit(self, jobs: list[_Job]) -> list[BatchOutcome]:
+        """Apply ``jobs`` in one transaction; one outcome per job, results in its own numbering.
+
+        Plain posts are folded into one ``apply_batch`` call (one rep lookup, one calls lookup,
+        one totals upsert for the whole group), which is what makes group commit pay off.
+        """
         now = utcnow()
         with self.engine.begin() as conn:
-            return [
-                apply_batch(
-                    conn, j.items, ctx=self.ctx, now=now, require_existing=j.require_existing
+            outcomes: list[BatchOutcome] = []
+            pending: list[_Job] = []
+            for j in jobs:
+                if j.require_existing:
+                    outcomes.extend(self._apply_folded(conn, pending, now))
+                    pending = []
+                    outcomes.append(
+                        apply_batch(conn, j.items, ctx=self.ctx, now=now, require_existing=True)
+                    )
+                else:
+                    pending.append(j)
+            outcomes.extend(self._apply_folded(conn, pending, now))
+            return outcomes
+
+    def _apply_folded(
+        self, conn: sa.Connection, jobs: list[_Job], now: datetime
+    ) -> list[BatchOutcome]:
+        if not jobs:
+            return []
+        if len(jobs) == 1:
+            return [apply_batch(conn, jobs[0].items, ctx=self.ctx, now=now)]
+        merged: list[Incoming | Invalid] = [it for j in jobs for it in j.items]
+        outcome = apply_batch(conn, merged, ctx=self.ctx, now=now)
+        # Results come back one per item in input order, each keeping its request's own index.
+        out, start = [], 0
+        for j in jobs:
+            out.append(
+                BatchOutcome(
+                    outcome.results[start : start + len(j.items)],
+                    # The group's cells go with its first job so hooks see each cell once.
+                    outcome.changed_cells if not out else set(),
                 )
-                for j in jobs
-            ]
+            )
+            start += len(j.items)
+        return out
 
     def _process(self, jobs: list[_Job]) -> None:
         try:

@@ -85,7 +85,7 @@ def team_view(session: Session, team: Team) -> dict[str, Any]:
 
 def list_teams(session: Session) -> list[dict[str, Any]]:
     """Every team with its own schedule (null = the floor default) and its head count."""
-    return [team_view(session, t) for t in session.exec(select(Team).order_by(Team.name))]
+    return [team_view(session, t) for t in session.exec(select(Team).order_by(Team.id))]
 
 
 def create_team(
@@ -153,7 +153,7 @@ def rep_view(session: Session, rep: Rep) -> dict[str, Any]:
 
 def list_reps(session: Session, *, team: str | None = None) -> list[dict[str, Any]]:
     """Reps ordered by team and name, optionally one team's."""
-    q = select(Rep).join(Team, col(Rep.team_id) == Team.id).order_by(Team.name, Rep.name)
+    q = select(Rep).join(Team, col(Rep.team_id) == Team.id).order_by(Team.id, Rep.name)
     if team is not None:
         q = q.where(Team.name == team)
     return [rep_view(session, r) for r in session.exec(q)]

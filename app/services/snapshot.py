@@ -19,7 +19,7 @@ def load_snapshot(
     conn: sa.Connection, *, day: date, timezone: str, now: datetime, team: str | None = None
 ) -> dict[str, Any]:
     """The snapshot of ``day`` for the floor, or one team (404 RosterError if it does not exist)."""
-    tq = sa.select(TEAM.c.id, TEAM.c.name).order_by(TEAM.c.name)
+    tq = sa.select(TEAM.c.id, TEAM.c.name).order_by(TEAM.c.id)
     if team is not None:
         tq = tq.where(TEAM.c.name == team)
     teams = list(conn.execute(tq))

@@ -80,16 +80,24 @@ class TokenVerifier:
         self._cache: dict[str, tuple[float, Principal | None]] = {}
         self._lock = threading.Lock()
 
+    def cached(self, secret: str) -> tuple[bool, Principal | None]:
+        """``(True, principal)`` when the answer is known without the database (malformed or
+        recently looked up), else ``(False, None)``; safe to call on the event loop."""
+        if not secret.startswith(_PREFIX) or len(secret) > 200:
+            return True, None
+        with self._lock:
+            hit = self._cache.get(hash_token(secret))
+        if hit and hit[0] > time.monotonic():
+            return True, hit[1]
+        return False, None
+
     def verify(self, secret: str) -> Principal | None:
         """The principal for ``secret``, or None for an unknown or revoked token."""
-        if not secret.startswith(_PREFIX) or len(secret) > 200:
-            return None
+        known, principal = self.cached(secret)
+        if known:
+            return principal
         digest = hash_token(secret)
         now = time.monotonic()
-        with self._lock:
-            hit = self._cache.get(digest)
-        if hit and hit[0] > now:
-            return hit[1]
         table = ApiToken.__table__
         with self.engine.connect() as conn:
             row = conn.execute(

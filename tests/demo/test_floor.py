@@ -42,7 +42,7 @@ def at(hh: int, mm: int = 0, day: date = DAY) -> datetime:
 
 def rep_of(tier: str, code: str = "9001") -> RepProfile:
     """A rep with the tier's skill exactly (no per-rep jitter), for rate checks."""
-    return RepProfile(code, "测试", "1组", tier, TIER_SKILLS[tier], 100)  # type: ignore[arg-type]
+    return RepProfile(code, "测试", "一组", tier, TIER_SKILLS[tier], 100)  # type: ignore[arg-type]
 
 
 def full_day(profile: RepProfile, day: date, seed: int = SEED) -> list[Call]:

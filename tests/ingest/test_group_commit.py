@@ -65,3 +65,40 @@ def test_a_failing_request_is_not_stored_at_all_and_does_not_sink_its_group(api,
     # The client resends the whole request, as the 503 told it to: now it all lands.
     again = api.post_calls([record("ok-in-bad-request"), record("boom")])
     assert again["created"] == 2 and api.rep_totals("1001")["dials"] == 8
+
+
+def test_folded_requests_keep_their_own_result_numbering_and_count_shared_calls_once(
+    api, monkeypatch
+):
+    writer = api.client.app.state.writer
+    real_commit = writer._commit
+    first = threading.Event()
+    sizes: list[int] = []
+
+    def slow_first_commit(jobs):
+        sizes.append(len(jobs))
+        if not first.is_set():
+            first.set()
+            time.sleep(0.5)
+        return real_commit(jobs)
+
+    monkeypatch.setattr(writer, "_commit", slow_first_commit)
+
+    def post(n: int) -> dict:
+        bad = {**record(f"bad-{n}"), "disposition": "maybe"}
+        # Every request also carries the same shared call: one creates it, the rest see duplicates.
+        return api.post_calls([record(f"own-{n}"), bad, record("shared")])
+
+    with ThreadPoolExecutor(12) as pool:
+        futures = [pool.submit(post, 0)]
+        first.wait(5)
+        futures += [pool.submit(post, n) for n in range(1, 12)]
+        results = [f.result() for f in futures]
+    assert max(sizes) > 1, "the requests were never folded into one group"
+    for n, r in enumerate(results):
+        assert [x["index"] for x in r["results"]] == [0, 1, 2]
+        assert [x["call_id"] for x in r["results"]] == [f"own-{n}", f"bad-{n}", "shared"]
+        assert r["results"][1]["errors"][0]["field"] == "disposition"
+    statuses = sorted(r["results"][2]["status"] for r in results)
+    assert statuses == ["created"] + ["duplicate"] * 11
+    assert api.rep_totals("1001")["dials"] == 12 + 1
