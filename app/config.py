@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import secrets
-from datetime import time
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
@@ -12,32 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-Window = tuple[time, time]
-
-
-def parse_windows(text: str) -> list[Window]:
-    """Parse ``"09:30-11:30,13:00-17:30"`` into ordered, non-overlapping (start, end) pairs."""
-    windows: list[Window] = []
-    for part in (p.strip() for p in text.split(",")):
-        if not part:
-            continue
-        try:
-            a, b = part.split("-")
-            start, end = time.fromisoformat(a.strip()), time.fromisoformat(b.strip())
-        except ValueError as exc:
-            raise ValueError(f"'{part}' is not HH:MM-HH:MM") from exc
-        if end <= start:
-            raise ValueError(f"'{part}' ends before it starts")
-        if windows and start < windows[-1][1]:
-            raise ValueError(f"'{part}' overlaps or precedes the window before it")
-        windows.append((start, end))
-    if not windows:
-        raise ValueError("at least one calling window is needed")
-    return windows
-
-
-def format_windows(windows: list[Window]) -> str:
-    return ",".join(f"{a:%H:%M}-{b:%H:%M}" for a, b in windows)
+from app.floor.schedule import Window, format_windows, parse_windows  # noqa: F401 (re-exported)
 
 
 class SettingsError(Exception):

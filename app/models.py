@@ -7,6 +7,8 @@ from datetime import UTC, date, datetime
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
+from app.floor.metrics import METRICS  # noqa: F401 (re-exported: the columns of hourly_total)
+
 
 class UTCDateTime(sa.types.TypeDecorator):
     """Timezone-aware instants, stored as UTC on every engine (SQLite keeps no offset)."""
@@ -146,15 +148,3 @@ class ApiToken(SQLModel, table=True):
     prefix: str = Field(max_length=12)  # shown in listings so a token can be recognised
     created_at: datetime = _ts()
     revoked_at: datetime | None = _ts(nullable=True)
-
-
-METRICS = (
-    "dials",
-    "connects",
-    "talk_seconds",
-    "orders",
-    "invites",
-    "revenue",
-    "leads_dialled",
-    "leads_connected",
-)

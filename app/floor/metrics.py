@@ -7,6 +7,8 @@ from typing import Any
 #: The per-call metrics, in the order :func:`contribution` returns them. Distinct-lead counts
 #: (leads_dialled, leads_connected) are per customer and day, so they are kept apart.
 CALL_METRICS = ("dials", "connects", "talk_seconds", "orders", "invites", "revenue")
+#: Every figure an hourly total cell holds.
+METRICS = (*CALL_METRICS, "leads_dialled", "leads_connected")
 
 
 def contribution(call: dict[str, Any]) -> tuple[int, int, int, int, int, int]:

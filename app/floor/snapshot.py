@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from app.models import METRICS
+from app.floor.metrics import METRICS
 
 
 @dataclass(frozen=True)
