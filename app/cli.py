@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 
@@ -21,7 +21,9 @@ token_cli = typer.Typer(
 )
 roster_cli = typer.Typer(help="Teams and reps.", no_args_is_help=True)
 cli.add_typer(token_cli, name="token")
+target_cli = typer.Typer(help="Daily, weekly and monthly targets.", no_args_is_help=True)
 cli.add_typer(roster_cli, name="roster")
+cli.add_typer(target_cli, name="target")
 
 
 def _settings(**overrides) -> Settings:
@@ -171,6 +173,97 @@ def token_revoke(token_id: int) -> None:
     typer.echo(f"token {token_id} revoked")
 
 
+# --- targets ---------------------------------------------------------------------------------
+
+
+@target_cli.command("set")
+def target_set(
+    metric: Annotated[str, typer.Option(help="dials|connects|talk_seconds|orders|invites|revenue")],
+    per: Annotated[str, typer.Option(help="day|week|month")],
+    value: Annotated[
+        str, typer.Option(help="The target; revenue in major units (yuan); 'none' unsets it")
+    ],
+    team: Annotated[str | None, typer.Option(help="Only this team")] = None,
+    rep: Annotated[str | None, typer.Option(help="Only this rep (code)")] = None,
+    valid_from: Annotated[
+        str | None, typer.Option("--from", help="First day it applies (YYYY-MM-DD; default today)")
+    ] = None,
+) -> None:
+    """Set a floor default, team or rep target from a day on (rep beats team beats floor)."""
+    from datetime import date
+    from decimal import Decimal, InvalidOperation
+
+    from app.db import session_scope
+    from app.ingest.records import to_minor_units
+    from app.models import utcnow
+    from app.services.errors import InputError
+    from app.services.targets import set_target
+
+    settings = _settings()
+    amount: int | None = None
+    if value.strip().lower() not in ("none", "null", "-"):
+        try:
+            number = Decimal(value.replace(",", ""))
+        except InvalidOperation:
+            _fail(f"--value: '{value}' is not a number")
+        if metric == "revenue":
+            amount = to_minor_units(number, settings.currency_minor_digits)
+        elif number != number.to_integral_value():
+            _fail(f"--value: {metric} targets are whole numbers")
+        else:
+            amount = int(number)
+    try:
+        day = (
+            date.fromisoformat(valid_from)
+            if valid_from
+            else utcnow().astimezone(settings.tz).date()
+        )
+    except ValueError:
+        _fail(f"--from: '{valid_from}' is not a date (YYYY-MM-DD)")
+    _migrate(settings)
+    engine = _engine(settings)
+    try:
+        with session_scope(engine) as session:
+            view = set_target(
+                session, metric=metric, period=per, value=amount, valid_from=day, team=team, rep=rep
+            )
+    except InputError as exc:
+        name = {"metric": "--metric", "per": "--per", "value": "--value"}.get(
+            exc.field, f"--{exc.field}"
+        )
+        _fail(f"{name}: {exc.reason}")
+    finally:
+        engine.dispose()
+    who = view["team"] or view["rep"] or "floor default"
+    shown = "unset" if amount is None else value
+    typer.echo(f"target {metric}/{per} for {who} from {view['valid_from']}: {shown}")
+
+
+@target_cli.command("list")
+def target_list() -> None:
+    """Every target rule in force or planned."""
+    from app.db import session_scope
+    from app.services.targets import list_targets
+
+    settings = _settings()
+    _migrate(settings)
+    engine = _engine(settings)
+    with session_scope(engine) as session:
+        for t in list_targets(session):
+            who = t["team"] or t["rep"] or "floor"
+            value = "unset" if t["value"] is None else t["value"]
+            typer.echo(
+                f"{who:<16} {t['metric']:<13} {t['period']:<6} {value!s:>10}"
+                f"  from {t['valid_from']}"
+            )
+    engine.dispose()
+
+
+def _fail(message: str) -> NoReturn:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(1)
+
+
 # --- roster ----------------------------------------------------------------------------------
 
 
@@ -178,7 +271,8 @@ def token_revoke(token_id: int) -> None:
 def roster_import(file: Annotated[Path, typer.Argument(exists=True, dir_okay=False)]) -> None:
     """Create or update reps from a CSV with columns code,name,team,hired_on (UTF-8, BOM ok)."""
     from app.db import session_scope
-    from app.services.roster import RosterError, import_roster, read_roster_csv
+    from app.services.errors import InputError
+    from app.services.roster import import_roster, read_roster_csv
 
     rows, errors = read_roster_csv(file.read_bytes())
     if errors:
@@ -192,7 +286,7 @@ def roster_import(file: Annotated[Path, typer.Argument(exists=True, dir_okay=Fal
     try:
         with session_scope(engine) as session:
             result = import_roster(session, rows)
-    except RosterError as exc:
+    except InputError as exc:
         typer.echo(f"{file.name}: {exc.field}: {exc.reason}; nothing imported", err=True)
         raise typer.Exit(1) from None
     finally:

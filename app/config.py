@@ -8,10 +8,16 @@ from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from app.floor.schedule import Window, format_windows, parse_windows  # noqa: F401 (re-exported)
+from app.floor.schedule import (  # noqa: F401 (re-exported)
+    Schedule,
+    Window,
+    format_windows,
+    parse_weekdays,
+    parse_windows,
+)
 
 
 class SettingsError(Exception):
@@ -29,6 +35,9 @@ class Settings(BaseSettings):
     calling_windows: Annotated[list[Window], NoDecode] = Field(
         default_factory=lambda: parse_windows("09:30-11:30,13:00-17:30")
     )
+    working_days: Annotated[frozenset[int], NoDecode] = Field(
+        default_factory=lambda: parse_weekdays("mon-fri")
+    )
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     secret_key: str = ""
@@ -42,6 +51,18 @@ class Settings(BaseSettings):
     # How long a verified API token is trusted before it is looked up again.
     token_cache_seconds: float = Field(default=5.0, ge=0)
     log_level: str = "info"
+    # Pacing: the team target sits this far above the company's (the seed's "+20 %").
+    stretch_pct: float = Field(default=20.0, ge=0, le=500)
+    # New-hire ramp: the first NEW_HIRE_DAYS calendar days (hired_on is day 1) call to a lower bar.
+    new_hire_days: int = Field(default=7, ge=0, le=366)
+    new_hire_dials: int = Field(default=150, ge=0)
+    # Status colours: pace >= PACE_GREEN is green, >= PACE_AMBER amber, else red.
+    pace_green: float = Field(default=1.0, gt=0)
+    pace_amber: float = Field(default=0.8, gt=0)
+    # A rep with no dial for this many calling minutes is idle.
+    idle_minutes: int = Field(default=15, ge=1, le=600)
+    # How often alerts are re-evaluated when no call arrives (expected-by-now keeps moving).
+    alert_interval_seconds: float = Field(default=60.0, gt=0)
 
     @field_validator("timezone")
     @classmethod
@@ -57,6 +78,17 @@ class Settings(BaseSettings):
     def _windows(cls, v: object) -> object:
         return parse_windows(v) if isinstance(v, str) else v
 
+    @field_validator("working_days", mode="before")
+    @classmethod
+    def _weekdays(cls, v: object) -> object:
+        return parse_weekdays(v) if isinstance(v, str) else v
+
+    @model_validator(mode="after")
+    def _amber_below_green(self) -> Settings:
+        if self.pace_amber > self.pace_green:
+            raise ValueError("pace_amber: must not be above PACE_GREEN")
+        return self
+
     @field_validator("secret_key")
     @classmethod
     def _strong_secret(cls, v: str) -> str:
@@ -67,6 +99,11 @@ class Settings(BaseSettings):
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @property
+    def schedule(self) -> Schedule:
+        """The floor's default schedule (teams without their own use it)."""
+        return Schedule(self.tz, tuple(self.calling_windows), self.working_days)
 
     @property
     def resolved_database_url(self) -> str:
@@ -95,8 +132,11 @@ def load_settings(**overrides: object) -> Settings:
     except ValidationError as exc:
         lines = []
         for err in exc.errors():
-            name = "PACEBOARD_" + "_".join(str(p) for p in err["loc"][:1]).upper()
-            lines.append(f"{name}: {err['msg'].removeprefix('Value error, ')}")
+            msg = err["msg"].removeprefix("Value error, ")
+            field = str(err["loc"][0]) if err["loc"] else ""
+            if not field and ": " in msg:  # a cross-field check names its field itself
+                field, msg = msg.split(": ", 1)
+            lines.append(f"PACEBOARD_{field.upper()}: {msg}")
         raise SettingsError("invalid settings: " + "; ".join(lines)) from None
 
 

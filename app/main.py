@@ -6,7 +6,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from app.api import errors, floor, health, ingest, roster
+from app.api import errors, floor, health, ingest, roster, targets
 from app.config import Settings, get_settings
 from app.db import make_engine
 from app.ingest.records import CustomerHasher
@@ -41,6 +41,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.writer = IngestWriter(engine, ctx)
     app.state.tokens = TokenVerifier(engine, ttl=settings.token_cache_seconds)
     errors.install(app)
-    for module in (health, ingest, floor, roster):
+    for module in (health, ingest, floor, roster, targets):
         app.include_router(module.router)
     return app

@@ -148,3 +148,47 @@ class ApiToken(SQLModel, table=True):
     prefix: str = Field(max_length=12)  # shown in listings so a token can be recognised
     created_at: datetime = _ts()
     revoked_at: datetime | None = _ts(nullable=True)
+
+
+class Target(SQLModel, table=True):
+    """A target from ``valid_from`` on. Scope ``floor`` (scope_id 0), ``team`` or ``rep`` (their
+    id); a null value unsets the target from that day. Rep beats team beats floor."""
+
+    __table_args__ = (
+        sa.UniqueConstraint(
+            "metric", "period", "scope", "scope_id", "valid_from", name="uq_target_rule"
+        ),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    metric: str = Field(max_length=20)
+    period: str = Field(max_length=10)  # day | week | month
+    scope: str = Field(max_length=10)  # floor | team | rep
+    scope_id: int = 0
+    value: int | None = Field(default=None, sa_type=sa.BigInteger)  # revenue in minor units
+    valid_from: date
+    updated_at: datetime = _ts()
+
+
+class Alert(SQLModel, table=True):
+    """Something a lead should look at: a rep behind pace, idle, or recovered."""
+
+    __table_args__ = (sa.Index("ix_alert_day_rep", "day", "rep_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    rep_id: int = Field(foreign_key="rep.id")
+    day: date
+    kind: str = Field(max_length=20)  # behind_pace | recovered | idle
+    metric: str | None = Field(default=None, max_length=20)
+    raised_at: datetime = _ts()
+    detail: str = "{}"  # JSON: the pace figures or idle minutes at the moment it was raised
+    acknowledged_at: datetime | None = _ts(nullable=True)
+    acknowledged_by: str | None = Field(default=None, max_length=100)
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class RepActivity(SQLModel, table=True):
+    """The latest call a rep started on a local day: what "idle for 15 minutes" is measured from."""
+
+    __tablename__ = "rep_activity"
+    rep_id: int = Field(foreign_key="rep.id", primary_key=True)
+    day: date = Field(primary_key=True)
+    last_dial_at: datetime = _ts()

@@ -11,7 +11,7 @@ from starlette.requests import ClientDisconnect
 from starlette.responses import JSONResponse
 
 from app.ingest.writer import WriterUnavailable
-from app.services.roster import RosterError
+from app.services.errors import InputError
 
 log = logging.getLogger("paceboard.api")
 
@@ -25,8 +25,8 @@ def install(app: FastAPI) -> None:
             errors.append({"field": ".".join(loc) or "body", "reason": e.get("msg", "invalid")})
         return JSONResponse({"detail": "invalid request", "errors": errors}, status_code=422)
 
-    @app.exception_handler(RosterError)
-    async def _roster(_: Request, exc: RosterError) -> JSONResponse:
+    @app.exception_handler(InputError)
+    async def _roster(_: Request, exc: InputError) -> JSONResponse:
         return JSONResponse(
             {
                 "detail": f"{exc.field}: {exc.reason}",

@@ -243,6 +243,13 @@ def apply_batch(
     deltas: dict[Cell, list[int]] = {}
     lead_created: dict[LeadKey, list[int | None]] = {}  # key -> [first dial, first connect]
     lead_recount: set[LeadKey] = set()
+    last_dial: dict[tuple[int, date], datetime] = {}  # (rep, day) -> latest started_at
+
+    def touch(row: dict[str, Any]) -> None:
+        k = (row["rep_id"], row["local_day"])
+        seen = last_dial.get(k)
+        if seen is None or row["started_at"] > seen:
+            last_dial[k] = row["started_at"]
 
     def place(row: dict[str, Any]) -> None:
         local = row["started_at"].astimezone(tzs[row["rep_id"]])
@@ -287,6 +294,7 @@ def apply_batch(
                 updated_at=now,
             )
             place(row)
+            touch(row)
             state[key] = row
             new_keys.add(key)
             _add(deltas, (row["rep_id"], row["local_day"], row["local_hour"]), contribution(row), 1)
@@ -334,6 +342,7 @@ def apply_batch(
             new["revision"] = item.revision
         new["updated_at"] = now
         place(new)
+        touch(new)
         _add(deltas, (cur["rep_id"], cur["local_day"], cur["local_hour"]), contribution(cur), -1)
         _add(deltas, (new["rep_id"], new["local_day"], new["local_hour"]), contribution(new), 1)
         for r in (cur, new):
@@ -347,6 +356,13 @@ def apply_batch(
     if lead_created or lead_recount:
         _apply_lead_changes(conn, lead_created, lead_recount, deltas)
     changed = _apply_deltas(conn, deltas)
+    if last_dial:
+        _executemany(
+            conn,
+            _ACTIVITY_UPSERT,
+            [(*k, v) for k, v in sorted(last_dial.items())],
+            temporal=(1, 2),
+        )
     if rejects:
         conn.execute(REJECT.insert(), rejects)
     # One result per item, appended as the loop went: already in input order.
@@ -509,6 +525,14 @@ def _apply_lead_changes(
             deletes,
         )
 
+
+# Only ever moves forward: a late or corrected older call does not make a rep look idle.
+_ACTIVITY_UPSERT = (
+    "INSERT INTO rep_activity (rep_id, day, last_dial_at) VALUES (?, ?, ?)"
+    " ON CONFLICT (rep_id, day) DO UPDATE SET last_dial_at = CASE"
+    " WHEN excluded.last_dial_at > rep_activity.last_dial_at THEN excluded.last_dial_at"
+    " ELSE rep_activity.last_dial_at END"
+)
 
 _TOTALS_UPSERT = (
     f"INSERT INTO hourly_total (rep_id, day, hour, {', '.join(METRICS)})"

@@ -13,16 +13,7 @@ from sqlmodel import Session, col, func, select
 
 from app.config import format_windows, parse_windows
 from app.models import Rep, RepIdentifier, Schedule, Team, utcnow
-
-
-@dataclass
-class RosterError(Exception):
-    """A request the roster cannot take: ``status`` 404 (missing), 409 (clash) or 422 (invalid)."""
-
-    field: str
-    reason: str
-    status: int = 422
-
+from app.services.errors import InputError
 
 # --- teams -----------------------------------------------------------------------------------
 
@@ -30,7 +21,7 @@ class RosterError(Exception):
 def _team_by_name(session: Session, name: str) -> Team:
     team = session.exec(select(Team).where(Team.name == name)).first()
     if team is None:
-        raise RosterError("team", f"no team named '{name}'", 404)
+        raise InputError("team", f"no team named '{name}'", 404)
     return team
 
 
@@ -39,12 +30,12 @@ def _check_schedule(timezone: str | None, windows: str | None) -> tuple[str | No
         try:
             ZoneInfo(timezone)
         except (ZoneInfoNotFoundError, ValueError):
-            raise RosterError("timezone", f"unknown IANA timezone '{timezone}'") from None
+            raise InputError("timezone", f"unknown IANA timezone '{timezone}'") from None
     if windows is not None:
         try:
             windows = format_windows(parse_windows(windows))
         except ValueError as exc:
-            raise RosterError("calling_windows", str(exc)) from None
+            raise InputError("calling_windows", str(exc)) from None
     return timezone, windows
 
 
@@ -99,7 +90,7 @@ def create_team(
     """Create a team; 409 if the name is taken."""
     timezone, calling_windows = _check_schedule(timezone, calling_windows)
     if session.exec(select(Team).where(Team.name == name)).first():
-        raise RosterError("name", f"a team named '{name}' exists", 409)
+        raise InputError("name", f"a team named '{name}' exists", 409)
     team = Team(name=name, created_at=utcnow())
     session.add(team)
     session.flush()
@@ -116,7 +107,7 @@ def update_team(
     new_name = changes.get("name")
     if new_name and new_name != team.name:
         if session.exec(select(Team).where(Team.name == new_name)).first():
-            raise RosterError("name", f"a team named '{new_name}' exists", 409)
+            raise InputError("name", f"a team named '{new_name}' exists", 409)
         team.name = new_name
     _set_schedule(session, team, timezone, windows, defaults)
     session.add(team)
@@ -162,7 +153,7 @@ def list_reps(session: Session, *, team: str | None = None) -> list[dict[str, An
 def _rep_by_code(session: Session, code: str) -> Rep:
     rep = session.exec(select(Rep).where(Rep.code == code)).first()
     if rep is None:
-        raise RosterError("code", f"no rep with code '{code}'", 404)
+        raise InputError("code", f"no rep with code '{code}'", 404)
     return rep
 
 
@@ -173,7 +164,7 @@ def _set_identifiers(session: Session, rep: Rep, identifiers: list[str]) -> None
         owner = session.get(RepIdentifier, ident)
         if owner is not None and owner.rep_id != rep.id:
             other = session.get(Rep, owner.rep_id)
-            raise RosterError(
+            raise InputError(
                 "identifiers",
                 f"'{ident}' already belongs to rep '{other.code if other else '?'}'",
                 409,
@@ -200,10 +191,10 @@ def create_rep(
 ) -> Rep:
     """Add a rep to an existing team; 409 if the code or an identifier is taken."""
     if session.exec(select(Rep).where(Rep.code == code)).first():
-        raise RosterError("code", f"a rep with code '{code}' exists", 409)
+        raise InputError("code", f"a rep with code '{code}' exists", 409)
     owner = session.get(RepIdentifier, code)
     if owner is not None:
-        raise RosterError("code", f"'{code}' is already an identifier of another rep", 409)
+        raise InputError("code", f"'{code}' is already an identifier of another rep", 409)
     t = _team_by_name(session, team)
     rep = Rep(
         code=code, name=name, team_id=t.id, hired_on=hired_on, active=active, created_at=utcnow()
@@ -220,10 +211,10 @@ def update_rep(session: Session, *, code: str, changes: dict[str, Any]) -> Rep:
     new_code = changes.get("code")
     if new_code and new_code != rep.code:
         if session.exec(select(Rep).where(Rep.code == new_code)).first():
-            raise RosterError("code", f"a rep with code '{new_code}' exists", 409)
+            raise InputError("code", f"a rep with code '{new_code}' exists", 409)
         owner = session.get(RepIdentifier, new_code)
         if owner is not None and owner.rep_id != rep.id:
-            raise RosterError("code", f"'{new_code}' is an identifier of another rep", 409)
+            raise InputError("code", f"'{new_code}' is an identifier of another rep", 409)
         old = session.get(RepIdentifier, rep.code)
         if old is not None:
             session.delete(old)
@@ -236,7 +227,7 @@ def update_rep(session: Session, *, code: str, changes: dict[str, Any]) -> Rep:
     for name in ("name", "hired_on", "active"):
         if name in changes:
             if changes[name] is None and name != "hired_on":
-                raise RosterError(name, "may not be null")
+                raise InputError(name, "may not be null")
             setattr(rep, name, changes[name])
     session.add(rep)
     session.flush()

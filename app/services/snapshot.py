@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from app.floor.snapshot import RepRow, build_snapshot
 from app.ingest.service import UNASSIGNED_TEAM
 from app.models import METRICS, HourlyTotal, Rep, Team
-from app.services.roster import RosterError
+from app.services.errors import InputError
 
 REP, TEAM, TOTAL = Rep.__table__, Team.__table__, HourlyTotal.__table__
 
@@ -18,13 +18,13 @@ REP, TEAM, TOTAL = Rep.__table__, Team.__table__, HourlyTotal.__table__
 def load_snapshot(
     conn: sa.Connection, *, day: date, timezone: str, now: datetime, team: str | None = None
 ) -> dict[str, Any]:
-    """The snapshot of ``day`` for the floor, or one team (404 RosterError if it does not exist)."""
+    """The snapshot of ``day`` for the floor, or one team (404 InputError if it does not exist)."""
     tq = sa.select(TEAM.c.id, TEAM.c.name).order_by(TEAM.c.id)
     if team is not None:
         tq = tq.where(TEAM.c.name == team)
     teams = list(conn.execute(tq))
     if team is not None and not teams:
-        raise RosterError("team", f"no team named '{team}'", 404)
+        raise InputError("team", f"no team named '{team}'", 404)
     team_ids = [t.id for t in teams]
     team_names = {t.id: t.name for t in teams}
 

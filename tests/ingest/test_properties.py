@@ -18,7 +18,17 @@ from tests.conftest import SECRET
 HASHER = CustomerHasher(SECRET)
 CTX = IngestContext(default_tz=ZoneInfo("Asia/Shanghai"), hasher=HASHER)
 BASE = datetime(2026, 11, 26, 0, 30, tzinfo=UTC)  # 08:30 in Shanghai
-TABLES = ("lead_day", "hourly_total", "call", "ingest_reject", "rep_identifier", "rep", "team")
+TABLES = (
+    "alert",
+    "rep_activity",
+    "lead_day",
+    "hourly_total",
+    "call",
+    "ingest_reject",
+    "rep_identifier",
+    "rep",
+    "team",
+)
 PROPERTY = settings(
     max_examples=40,
     deadline=None,

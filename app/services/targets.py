@@ -1,0 +1,164 @@
+"""Targets in the database: read the rules, set one, and the morning meeting's hand-down."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from app.floor.targets import (
+    PERIODS,
+    TARGET_METRICS,
+    Ramp,
+    RepRef,
+    TargetRule,
+    is_new_hire,
+    rep_targets,
+    sum_targets,
+)
+from app.models import Rep, Target, Team, utcnow
+from app.services.errors import InputError
+
+TARGET, REP, TEAM = Target.__table__, Rep.__table__, Team.__table__
+
+
+def load_rules(conn: sa.Connection | Session) -> list[TargetRule]:
+    """Every target rule, for :mod:`app.floor.targets` to resolve."""
+    q = sa.select(
+        TARGET.c.metric,
+        TARGET.c.period,
+        TARGET.c.scope,
+        TARGET.c.scope_id,
+        TARGET.c.value,
+        TARGET.c.valid_from,
+    )
+    return [TargetRule(*row) for row in conn.execute(q)]
+
+
+def _scope(session: Session, team: str | None, rep: str | None) -> tuple[str, int]:
+    if team and rep:
+        raise InputError("scope", "give a team or a rep, not both")
+    if team:
+        row = session.exec(select(Team).where(Team.name == team)).first()
+        if row is None:
+            raise InputError("team", f"no team named '{team}'", 404)
+        return "team", row.id  # type: ignore[return-value]
+    if rep:
+        row = session.exec(select(Rep).where(Rep.code == rep)).first()
+        if row is None:
+            raise InputError("rep", f"no rep with code '{rep}'", 404)
+        return "rep", row.id  # type: ignore[return-value]
+    return "floor", 0
+
+
+def set_target(
+    session: Session,
+    *,
+    metric: str,
+    period: str,
+    value: int | None,
+    valid_from: date,
+    team: str | None = None,
+    rep: str | None = None,
+) -> dict[str, Any]:
+    """Set (or with ``value`` None, unset) a target from ``valid_from`` for the floor, a team or
+    a rep; setting the same scope and day again replaces the value."""
+    if metric not in TARGET_METRICS:
+        raise InputError("metric", f"must be one of {', '.join(TARGET_METRICS)}")
+    if period not in PERIODS:
+        raise InputError("per", f"must be one of {', '.join(PERIODS)}")
+    if value is not None and value < 0:
+        raise InputError("value", "must be ≥ 0")
+    scope, scope_id = _scope(session, team, rep)
+    row = session.exec(
+        select(Target).where(
+            Target.metric == metric,
+            Target.period == period,
+            Target.scope == scope,
+            Target.scope_id == scope_id,
+            Target.valid_from == valid_from,
+        )
+    ).first()
+    if row is None:
+        row = Target(
+            metric=metric, period=period, scope=scope, scope_id=scope_id, valid_from=valid_from
+        )
+    row.value = value
+    row.updated_at = utcnow()
+    session.add(row)
+    session.flush()
+    return target_view(session, row)
+
+
+def target_view(session: Session | sa.Connection, row: Any) -> dict[str, Any]:
+    name = None
+    if row.scope == "team":
+        name = session.execute(sa.select(TEAM.c.name).where(TEAM.c.id == row.scope_id)).scalar()
+    elif row.scope == "rep":
+        name = session.execute(sa.select(REP.c.code).where(REP.c.id == row.scope_id)).scalar()
+    return {
+        "metric": row.metric,
+        "period": row.period,
+        "scope": row.scope,
+        "team": name if row.scope == "team" else None,
+        "rep": name if row.scope == "rep" else None,
+        "value": row.value,
+        "valid_from": row.valid_from.isoformat(),
+    }
+
+
+def list_targets(session: Session) -> list[dict[str, Any]]:
+    """Every rule, floor first, then teams, then reps, oldest first."""
+    order = sa.case({"floor": 0, "team": 1, "rep": 2}, value=Target.scope)
+    rows = session.exec(
+        select(Target).order_by(order, Target.scope_id, Target.metric, Target.valid_from)
+    )
+    return [target_view(session, r) for r in rows]
+
+
+def day_plan(
+    conn: sa.Connection | Session, *, day: date, ramp: Ramp, stretch_pct: float
+) -> dict[str, Any]:
+    """The morning meeting's hand-down: every active rep's targets for ``day``, with team and
+    floor sums and the stretch figure (target + stretch %) beside each."""
+    rules = load_rules(conn)
+    teams = conn.execute(sa.select(TEAM.c.id, TEAM.c.name).order_by(TEAM.c.id)).all()
+    reps = conn.execute(
+        sa.select(REP.c.id, REP.c.code, REP.c.name, REP.c.team_id, REP.c.hired_on)
+        .where(REP.c.active.is_(True))
+        .order_by(REP.c.name, REP.c.code)
+    ).all()
+
+    def fmt(targets: dict[tuple[str, str], int]) -> dict[str, dict[str, Any]]:
+        out: dict[str, dict[str, Any]] = {}
+        for (metric, period), v in sorted(targets.items()):
+            stretch = round(v * (1 + stretch_pct / 100), 1)
+            out.setdefault(period, {})[metric] = {"target": v, "stretch": stretch}
+        return out
+
+    by_team: dict[int, list[dict]] = {t.id: [] for t in teams}
+    team_sums: dict[int, list[dict[tuple[str, str], int]]] = {t.id: [] for t in teams}
+    for r in reps:
+        targets = rep_targets(rules, RepRef(r.id, r.team_id, r.hired_on), day, ramp)
+        team_sums.setdefault(r.team_id, []).append(targets)
+        by_team.setdefault(r.team_id, []).append(
+            {
+                "code": r.code,
+                "name": r.name,
+                "new_hire": is_new_hire(r.hired_on, day, ramp),
+                "targets": fmt(targets),
+            }
+        )
+    out_teams = [
+        {"name": t.name, "targets": fmt(sum_targets(team_sums[t.id])), "reps": by_team[t.id]}
+        for t in teams
+        if by_team[t.id]
+    ]
+    return {
+        "day": day.isoformat(),
+        "stretch_pct": stretch_pct,
+        "floor": {"targets": fmt(sum_targets(x for v in team_sums.values() for x in v))},
+        "teams": out_teams,
+    }
