@@ -11,6 +11,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from app.floor.pacing import Thresholds
+from app.floor.progress import PacingConfig
 from app.floor.schedule import (  # noqa: F401 (re-exported)
     Schedule,
     Window,
@@ -18,6 +20,7 @@ from app.floor.schedule import (  # noqa: F401 (re-exported)
     parse_weekdays,
     parse_windows,
 )
+from app.floor.targets import Ramp
 
 
 class SettingsError(Exception):
@@ -104,6 +107,17 @@ class Settings(BaseSettings):
     def schedule(self) -> Schedule:
         """The floor's default schedule (teams without their own use it)."""
         return Schedule(self.tz, tuple(self.calling_windows), self.working_days)
+
+    @property
+    def pacing(self) -> PacingConfig:
+        """What pacing needs from the settings: schedule, ramp, stretch, colour thresholds."""
+        return PacingConfig(
+            floor=self.schedule,
+            ramp=Ramp(self.new_hire_days, self.new_hire_dials),
+            stretch_pct=self.stretch_pct,
+            thresholds=Thresholds(self.pace_green, self.pace_amber),
+            minor_digits=self.currency_minor_digits,
+        )
 
     @property
     def resolved_database_url(self) -> str:

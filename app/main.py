@@ -6,12 +6,13 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from app.api import errors, floor, health, ingest, roster, targets
+from app.api import alerts, errors, floor, health, ingest, roster, targets
 from app.config import Settings, get_settings
 from app.db import make_engine
 from app.ingest.records import CustomerHasher
 from app.ingest.service import IngestContext
 from app.ingest.writer import IngestWriter
+from app.services.alert_engine import AlertEngine
 from app.services.tokens import TokenVerifier
 
 
@@ -28,9 +29,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         app.state.writer.start()
+        app.state.alerts.start()
         try:
             yield
         finally:
+            app.state.alerts.stop()
             app.state.writer.stop()
             engine.dispose()
 
@@ -39,8 +42,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.ingest_ctx = ctx
     app.state.writer = IngestWriter(engine, ctx)
+    app.state.alerts = AlertEngine(
+        engine,
+        settings.pacing,
+        idle_minutes=settings.idle_minutes,
+        interval=settings.alert_interval_seconds,
+    )
+    # Every committed batch may turn someone red or end an idle stretch: evaluate soon.
+    app.state.writer.hooks.append(app.state.alerts.poke)
     app.state.tokens = TokenVerifier(engine, ttl=settings.token_cache_seconds)
     errors.install(app)
-    for module in (health, ingest, floor, roster, targets):
+    for module in (health, ingest, floor, roster, targets, alerts):
         app.include_router(module.router)
     return app

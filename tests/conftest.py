@@ -11,6 +11,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -157,8 +158,14 @@ class Api:
         assert resp.status_code == expect, resp.text
         return resp.json()
 
-    def snapshot(self, day: str = "2026-11-26", team: str | None = None, expect: int = 200) -> dict:
-        params = {"day": day} | ({"team": team} if team else {})
+    def snapshot(
+        self,
+        day: str = "2026-11-26",
+        team: str | None = None,
+        expect: int = 200,
+        at: str | None = None,
+    ) -> dict:
+        params = {"day": day} | ({"team": team} if team else {}) | ({"at": at} if at else {})
         resp = self.client.get(
             "/api/v1/floor/snapshot", params=params, headers=self.auth(self.read)
         )
@@ -195,6 +202,19 @@ def record(call_id: str = "c1", **overrides: Any) -> dict[str, Any]:
 @pytest.fixture
 def rec():
     return record
+
+
+def spread(
+    rep: str, n: int, start: str, end: str, *, prefix: str | None = None, **overrides: Any
+) -> list[dict[str, Any]]:
+    """``n`` call records of ``rep`` evenly spaced from ``start`` to before ``end`` (ISO instants
+    with offset), ids ``<prefix>-0..n-1``; each record overridable like :func:`record`."""
+    t0, t1 = datetime.fromisoformat(start), datetime.fromisoformat(end)
+    step = (t1 - t0) / max(n, 1)
+    return [
+        record(f"{prefix or rep}-{i}", rep=rep, started_at=(t0 + step * i).isoformat(), **overrides)
+        for i in range(n)
+    ]
 
 
 # --- real servers ----------------------------------------------------------------------------

@@ -1,10 +1,12 @@
-"""The floor as it stands: per-rep hourly totals, read from the totals table only."""
+"""The floor as it stands: totals and pacing per rep, team and floor, from the totals table."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
+from pydantic import AwareDatetime
 
 from app.api.deps import ConnDep, ReadPrincipal, SettingsDep
 from app.models import utcnow
@@ -17,19 +19,25 @@ def local_today(tz, now: datetime) -> date:
     return now.astimezone(tz).date()
 
 
-@router.get("/snapshot", summary="Floor, team and rep totals with hour cells for one day")
+@router.get("/snapshot", summary="Floor, team and rep totals and pacing for one day")
 def snapshot(
     conn: ConnDep,
     settings: SettingsDep,
     _: ReadPrincipal,
     day: date | None = None,
     team: str | None = None,
+    at: Annotated[
+        AwareDatetime | None,
+        Query(description="Evaluate as of this instant (ISO 8601 with offset; default now)"),
+    ] = None,
 ) -> dict:
     now = utcnow()
     return load_snapshot(
         conn,
-        day=day or local_today(settings.tz, now),
+        day=day or local_today(settings.tz, at or now),
         timezone=settings.timezone,
         now=now,
+        at=at,
         team=team,
+        pacing=settings.pacing,
     )

@@ -9,7 +9,8 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.api.deps import AdminPrincipal, ReadPrincipal, SessionDep, SettingsDep
-from app.config import Settings, format_windows
+from app.config import Settings
+from app.floor.schedule import format_weekdays, format_windows
 from app.services import roster
 
 router = APIRouter(prefix="/api/v1", tags=["roster"])
@@ -22,6 +23,7 @@ class TeamIn(BaseModel):
     name: Name
     timezone: str | None = None
     calling_windows: str | None = None
+    working_days: str | None = None
 
 
 class TeamPatch(BaseModel):
@@ -29,6 +31,7 @@ class TeamPatch(BaseModel):
     name: Name | None = None
     timezone: str | None = None
     calling_windows: str | None = None
+    working_days: str | None = None
 
 
 class RepIn(BaseModel):
@@ -51,8 +54,12 @@ class RepPatch(BaseModel):
     identifiers: list[Name] | None = None
 
 
-def _defaults(settings: Settings) -> tuple[str, str]:
-    return settings.timezone, format_windows(settings.calling_windows)
+def _defaults(settings: Settings) -> tuple[str, str, str]:
+    return (
+        settings.timezone,
+        format_windows(settings.calling_windows),
+        format_weekdays(settings.working_days),
+    )
 
 
 @router.get("/teams")

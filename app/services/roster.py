@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlmodel import Session, col, func, select
 
-from app.config import format_windows, parse_windows
+from app.floor.schedule import format_weekdays, format_windows, parse_weekdays, parse_windows
 from app.models import Rep, RepIdentifier, Schedule, Team, utcnow
 from app.services.errors import InputError
 
@@ -25,7 +25,14 @@ def _team_by_name(session: Session, name: str) -> Team:
     return team
 
 
-def _check_schedule(timezone: str | None, windows: str | None) -> tuple[str | None, str | None]:
+def _stored_days(text: str) -> str:
+    """Working days as the schedule table keeps them: ISO weekday numbers, ``"1,2,3,4,5"``."""
+    return ",".join(str(d) for d in sorted(parse_weekdays(text)))
+
+
+def _check_schedule(
+    timezone: str | None, windows: str | None, working_days: str | None = None
+) -> tuple[str | None, str | None, str | None]:
     if timezone is not None:
         try:
             ZoneInfo(timezone)
@@ -36,7 +43,12 @@ def _check_schedule(timezone: str | None, windows: str | None) -> tuple[str | No
             windows = format_windows(parse_windows(windows))
         except ValueError as exc:
             raise InputError("calling_windows", str(exc)) from None
-    return timezone, windows
+    if working_days is not None:
+        try:
+            working_days = _stored_days(working_days)
+        except ValueError as exc:
+            raise InputError("working_days", str(exc)) from None
+    return timezone, windows, working_days
 
 
 def _set_schedule(
@@ -44,20 +56,26 @@ def _set_schedule(
     team: Team,
     timezone: str | None,
     windows: str | None,
-    defaults: tuple[str, str],
+    working_days: str | None,
+    defaults: tuple[str, str, str],
 ) -> None:
     """Give the team its own schedule (named after it), starting from the floor's defaults."""
-    if timezone is None and windows is None:
+    if timezone is None and windows is None and working_days is None:
         return
     sched = session.get(Schedule, team.schedule_id) if team.schedule_id else None
     if sched is None:
         sched = Schedule(
-            name=f"team:{team.name}", timezone=defaults[0], calling_windows=defaults[1]
+            name=f"team:{team.name}",
+            timezone=defaults[0],
+            calling_windows=defaults[1],
+            workdays=_stored_days(defaults[2]),
         )
     if timezone is not None:
         sched.timezone = timezone
     if windows is not None:
         sched.calling_windows = windows
+    if working_days is not None:
+        sched.workdays = working_days
     session.add(sched)
     session.flush()
     team.schedule_id = sched.id
@@ -70,6 +88,7 @@ def team_view(session: Session, team: Team) -> dict[str, Any]:
         "name": team.name,
         "timezone": sched.timezone if sched else None,
         "calling_windows": sched.calling_windows if sched else None,
+        "working_days": format_weekdays(parse_weekdays(sched.workdays)) if sched else None,
         "reps": reps,
     }
 
@@ -85,31 +104,36 @@ def create_team(
     name: str,
     timezone: str | None = None,
     calling_windows: str | None = None,
-    defaults: tuple[str, str],
+    working_days: str | None = None,
+    defaults: tuple[str, str, str],
 ) -> Team:
     """Create a team; 409 if the name is taken."""
-    timezone, calling_windows = _check_schedule(timezone, calling_windows)
+    timezone, calling_windows, working_days = _check_schedule(
+        timezone, calling_windows, working_days
+    )
     if session.exec(select(Team).where(Team.name == name)).first():
         raise InputError("name", f"a team named '{name}' exists", 409)
     team = Team(name=name, created_at=utcnow())
     session.add(team)
     session.flush()
-    _set_schedule(session, team, timezone, calling_windows, defaults)
+    _set_schedule(session, team, timezone, calling_windows, working_days, defaults)
     return team
 
 
 def update_team(
-    session: Session, *, name: str, changes: dict[str, Any], defaults: tuple[str, str]
+    session: Session, *, name: str, changes: dict[str, Any], defaults: tuple[str, str, str]
 ) -> Team:
     """Rename a team or give it its own timezone / calling windows."""
     team = _team_by_name(session, name)
-    timezone, windows = _check_schedule(changes.get("timezone"), changes.get("calling_windows"))
+    timezone, windows, working_days = _check_schedule(
+        changes.get("timezone"), changes.get("calling_windows"), changes.get("working_days")
+    )
     new_name = changes.get("name")
     if new_name and new_name != team.name:
         if session.exec(select(Team).where(Team.name == new_name)).first():
             raise InputError("name", f"a team named '{new_name}' exists", 409)
         team.name = new_name
-    _set_schedule(session, team, timezone, windows, defaults)
+    _set_schedule(session, team, timezone, windows, working_days, defaults)
     session.add(team)
     session.flush()
     return team

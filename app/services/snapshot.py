@@ -1,4 +1,4 @@
-"""Read the floor snapshot: roster plus the hourly_total cells of one day (never the calls)."""
+"""Read the floor snapshot: roster, targets and the hourly_total cells (never the calls)."""
 
 from __future__ import annotations
 
@@ -7,18 +7,45 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from app.floor.metrics import METRICS
+from app.floor.pacing import period_days
+from app.floor.progress import PacingConfig, RepInfo, enrich
 from app.floor.snapshot import RepRow, build_snapshot
+from app.floor.targets import RepRef
 from app.ingest.service import UNASSIGNED_TEAM
-from app.models import METRICS, HourlyTotal, Rep, Team
+from app.models import HourlyTotal, Rep, RepActivity, Team
 from app.services.errors import InputError
+from app.services.schedules import team_schedules
+from app.services.targets import load_rules
 
 REP, TEAM, TOTAL = Rep.__table__, Team.__table__, HourlyTotal.__table__
+ACTIVITY = RepActivity.__table__
+
+
+def _last_hour(at: datetime, tz: Any, day: date) -> int:
+    """The last local hour of ``day`` that started before ``at`` (-1: none, 24: all)."""
+    local = at.astimezone(tz)
+    if local.date() > day:
+        return 24
+    if local.date() < day:
+        return -1
+    on_the_hour = (local.minute, local.second, local.microsecond) == (0, 0, 0)
+    return local.hour - 1 if on_the_hour else local.hour
 
 
 def load_snapshot(
-    conn: sa.Connection, *, day: date, timezone: str, now: datetime, team: str | None = None
+    conn: sa.Connection,
+    *,
+    day: date,
+    timezone: str,
+    now: datetime,
+    team: str | None = None,
+    at: datetime | None = None,
+    pacing: PacingConfig | None = None,
 ) -> dict[str, Any]:
-    """The snapshot of ``day`` for the floor, or one team (404 InputError if it does not exist)."""
+    """The snapshot of ``day`` as it stood at ``at`` (default ``now``), for the floor or one team
+    (404 InputError if it does not exist). With ``pacing``, also progress against targets."""
+    at = at or now
     tq = sa.select(TEAM.c.id, TEAM.c.name).order_by(TEAM.c.id)
     if team is not None:
         tq = tq.where(TEAM.c.name == team)
@@ -27,26 +54,97 @@ def load_snapshot(
         raise InputError("team", f"no team named '{team}'", 404)
     team_ids = [t.id for t in teams]
     team_names = {t.id: t.name for t in teams}
+    schedules = team_schedules(conn, pacing.floor) if pacing else {}
+
+    rq = sa.select(
+        REP.c.id, REP.c.code, REP.c.name, REP.c.team_id, REP.c.active, REP.c.hired_on
+    ).where(REP.c.team_id.in_(team_ids))
+    rep_rows = conn.execute(rq).all()
+    rep_team = {r.id: r.team_id for r in rep_rows}
 
     cq = sa.select(TOTAL.c.rep_id, TOTAL.c.hour, *(TOTAL.c[m] for m in METRICS)).where(
         TOTAL.c.day == day
     )
     if team is not None:
         cq = cq.where(TOTAL.c.rep_id.in_(sa.select(REP.c.id).where(REP.c.team_id.in_(team_ids))))
-    cells = [(r[0], r[1], dict(zip(METRICS, r[2:], strict=True))) for r in conn.execute(cq)]
+    # Actuals are the hours that started before `at`: exact for now, hour-grained for a replay.
+    default_tz = pacing.floor.timezone if pacing else None
+    cutoff: dict[int, int] = {}
+    for team_id in team_ids:
+        sched = schedules.get(team_id)
+        tz = sched.timezone if sched else default_tz
+        cutoff[team_id] = _last_hour(at, tz, day) if tz else 24
+    cells = [
+        (r[0], r[1], dict(zip(METRICS, r[2:], strict=True)))
+        for r in conn.execute(cq)
+        if r[0] in rep_team and r[1] <= cutoff[rep_team[r[0]]]
+    ]
     with_calls = {c[0] for c in cells}
-
-    rq = sa.select(REP.c.id, REP.c.code, REP.c.name, REP.c.team_id, REP.c.active).where(
-        REP.c.team_id.in_(team_ids)
-    )
     reps = [
         RepRow(r.id, r.code, r.name, team_names[r.team_id], r.active)
-        for r in conn.execute(rq)
+        for r in rep_rows
         if r.active or r.id in with_calls
     ]
     # The catch-all team for unknown rep codes is shown only while it has someone in it.
     staffed = {r.team for r in reps}
     shown_teams = [t.name for t in teams if t.name != UNASSIGNED_TEAM or t.name in staffed]
-    return build_snapshot(
+    snap = build_snapshot(
         day=day, timezone=timezone, generated_at=now, teams=shown_teams, reps=reps, cells=cells
     )
+    if pacing is None:
+        return snap
+
+    shown_ids = {r.id for r in reps}
+    infos = {
+        r.code: RepInfo(RepRef(r.id, r.team_id, r.hired_on), r.code, team_names[r.team_id])
+        for r in rep_rows
+        if r.id in shown_ids
+    }
+    enrich(
+        snap,
+        day=day,
+        at=at,
+        reps=infos,
+        rules=load_rules(conn),
+        schedules={team_names[i]: s for i, s in schedules.items() if i in team_names},
+        earlier=_earlier_totals(conn, day, {r.id: r.code for r in rep_rows if r.id in shown_ids}),
+        cfg=pacing,
+    )
+    last = dict(
+        conn.execute(
+            sa.select(ACTIVITY.c.rep_id, ACTIVITY.c.last_dial_at).where(ACTIVITY.c.day == day)
+        ).all()
+    )
+    codes = {r.code: r.id for r in rep_rows}
+    for rep in snap["reps"]:
+        seen = last.get(codes[rep["code"]])
+        rep["last_dial_at"] = seen.isoformat() if seen and seen <= at else None
+    return snap
+
+
+def _earlier_totals(
+    conn: sa.Connection, day: date, codes: dict[int, str]
+) -> dict[str, dict[str, dict[str, int]]]:
+    """code -> {"week": totals, "month": totals} of the period's days before ``day``."""
+    week_start, _ = period_days("week", day)
+    month_start, _ = period_days("month", day)
+    start = min(week_start, month_start)
+    if start >= day or not codes:
+        return {}
+    q = (
+        sa.select(TOTAL.c.rep_id, TOTAL.c.day, *(sa.func.sum(TOTAL.c[m]) for m in METRICS))
+        .where(TOTAL.c.day >= start, TOTAL.c.day < day)
+        .group_by(TOTAL.c.rep_id, TOTAL.c.day)
+    )
+    out: dict[str, dict[str, dict[str, int]]] = {}
+    for rep_id, d, *values in conn.execute(q):
+        code = codes.get(rep_id)
+        if code is None:
+            continue
+        by = out.setdefault(code, {})
+        for period, first in (("week", week_start), ("month", month_start)):
+            if d >= first:
+                acc = by.setdefault(period, dict.fromkeys(METRICS, 0))
+                for m, v in zip(METRICS, values, strict=True):
+                    acc[m] += int(v or 0)
+    return out

@@ -32,7 +32,7 @@ def test_reps_without_calls_are_listed_with_zero_totals(api):
     api.call("POST", "/api/v1/reps", json={"code": "9001", "name": "李强", "team": "二组"})
     snap = api.snapshot()
     assert snap["reps"][0]["code"] == "9001" and snap["reps"][0]["totals"]["dials"] == 0
-    assert snap["teams"] == [{"name": "二组", "totals": snap["floor"]["totals"]}]
+    assert [(t["name"], t["totals"]) for t in snap["teams"]] == [("二组", snap["floor"]["totals"])]
 
 
 def test_duplicate_team_code_or_identifier_is_409(api):
@@ -93,7 +93,7 @@ def test_patch_moves_rep_between_teams_renames_and_deactivates(api):
     assert api.call("PATCH", "/api/v1/reps/nobody", json={"name": "q"}).status_code == 404
 
 
-def test_team_gets_its_own_timezone_and_windows(api):
+def test_team_gets_its_own_timezone_windows_and_working_days(api):
     api.call("POST", "/api/v1/teams", json={"name": "NY"})
     resp = api.call(
         "PATCH",
@@ -104,9 +104,14 @@ def test_team_gets_its_own_timezone_and_windows(api):
         "name": "NY",
         "timezone": "America/New_York",
         "calling_windows": "09:00-12:00,13:00-17:00",
+        "working_days": "mon,tue,wed,thu,fri",
         "reps": 0,
     }
     bad = api.call("PATCH", "/api/v1/teams/NY", json={"calling_windows": "12:00-09:00"})
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "calling_windows"
+    sat = api.call("PATCH", "/api/v1/teams/NY", json={"working_days": "mon-sat"})
+    assert sat.json()["working_days"] == "mon,tue,wed,thu,fri,sat"
+    bad = api.call("PATCH", "/api/v1/teams/NY", json={"working_days": "someday"})
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "working_days"
     listed = api.call("GET", "/api/v1/teams", token=api.read).json()
     assert listed[0]["timezone"] == "America/New_York"

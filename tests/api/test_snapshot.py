@@ -27,7 +27,9 @@ def test_snapshot_sums_reps_into_teams_and_floor(api):
     assert (teams["B"]["invites"], teams["B"]["talk_seconds"]) == (1, 300)
     assert snap["floor"]["totals"]["dials"] == 3
     a1 = next(r for r in snap["reps"] if r["code"] == "a1")
-    assert [h["hour"] for h in a1["hours"]] == [10, 13]
+    assert [h["hour"] for h in a1["hours"] if h["dials"]] == [10, 13]
+    # Every calling hour is listed (09:30-11:30, 13:00-17:30), with calls or not.
+    assert [h["hour"] for h in a1["hours"]] == [9, 10, 11, 13, 14, 15, 16, 17]
     only_b = api.snapshot(team="B")
     assert [r["code"] for r in only_b["reps"]] == ["b1"] and only_b["floor"]["totals"]["dials"] == 1
 

@@ -1,0 +1,37 @@
+"""Alerts: the day's list for leads, and acknowledging one with what was done."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.api.deps import ConnDep, ReadPrincipal, SessionDep, SettingsDep
+from app.models import utcnow
+from app.services import alerts
+
+router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"])
+
+
+class AckIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    by: Annotated[str, Field(min_length=1, max_length=100, description="Who stepped in")]
+    note: Annotated[str, Field(min_length=1, max_length=2000, description="What they did")]
+
+
+@router.get("", summary="The day's alerts, newest first")
+def list_alerts(
+    conn: ConnDep,
+    settings: SettingsDep,
+    _: ReadPrincipal,
+    day: date | None = None,
+    team: str | None = None,
+) -> list[dict]:
+    return alerts.list_alerts(conn, day=day or utcnow().astimezone(settings.tz).date(), team=team)
+
+
+@router.post("/{alert_id}/ack", summary="Acknowledge an alert: who stepped in and what they did")
+def acknowledge(alert_id: int, body: AckIn, session: SessionDep, _: ReadPrincipal) -> dict:
+    return alerts.acknowledge(session, alert_id=alert_id, by=body.by, note=body.note)

@@ -1,0 +1,111 @@
+"""Which alerts to raise now, from each rep's paces and last dial. Pure: the caller stores them
+and passes back what is still open, so each alert is raised once."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from app.floor.pacing import Pace, calling_seconds, calling_windows, period_bounds
+from app.floor.schedule import Schedule
+
+KINDS = ("behind_pace", "recovered", "idle")
+#: A red in the first calling hour is one slow start, not a rep to step in with.
+BEHIND_AFTER_SECONDS = 3600
+
+
+@dataclass(frozen=True)
+class RepState:
+    """What :func:`decide` needs to know about one rep today."""
+
+    rep_id: int
+    active: bool
+    schedule: Schedule
+    paces: Mapping[str, Pace]  # metric -> today's day-period Pace (only metrics with a day target)
+    last_dial_at: datetime | None  # the rep's latest call started_at today (aware), or None
+
+
+@dataclass(frozen=True)
+class OpenAlerts:
+    """Alerts raised earlier and still standing, so they are not raised again."""
+
+    # (rep_id, metric) with a behind_pace raised today and not yet recovered
+    behind: frozenset[tuple[int, str]] = frozenset()
+    # rep_ids with an idle alert raised after their last dial
+    idle: frozenset[int] = frozenset()
+
+
+@dataclass(frozen=True)
+class NewAlert:
+    """An alert to raise. detail: Pace.as_dict() for behind_pace/recovered; for idle
+    {"idle_minutes": calling minutes since the last dial, "last_dial_at": iso or None}."""
+
+    rep_id: int
+    kind: str
+    metric: str | None
+    detail: dict[str, Any]
+
+
+def _pace_alerts(
+    rep: RepState, behind: frozenset[tuple[int, str]], day: date, now: datetime
+) -> list[NewAlert]:
+    start, end = period_bounds(rep.schedule, "day", day)
+    called = calling_seconds(rep.schedule, start, min(now, end))
+    alerts = []
+    for metric, pace in rep.paces.items():
+        is_open = (rep.rep_id, metric) in behind
+        if pace.status == "red" and not is_open and called >= BEHIND_AFTER_SECONDS:
+            alerts.append(NewAlert(rep.rep_id, "behind_pace", metric, pace.as_dict()))
+        elif pace.status != "red" and is_open:
+            alerts.append(NewAlert(rep.rep_id, "recovered", metric, pace.as_dict()))
+    return alerts
+
+
+def _idle_alert(rep: RepState, day: date, now: datetime, idle_minutes: int) -> NewAlert | None:
+    if not any(a <= now < b for a, b in calling_windows(rep.schedule, day)):
+        return None
+    since = period_bounds(rep.schedule, "day", day)[0].astimezone(UTC)
+    if rep.last_dial_at is not None:
+        if rep.last_dial_at.utcoffset() is None:
+            raise ValueError(f"rep {rep.rep_id}: last_dial_at {rep.last_dial_at!r} is naive")
+        since = max(since, rep.last_dial_at.astimezone(UTC))
+    # Calling time, not wall time: a lunch break is nobody's idleness.
+    idle = calling_seconds(rep.schedule, since, now)
+    if idle < idle_minutes * 60:
+        return None
+    last = rep.last_dial_at.isoformat() if rep.last_dial_at is not None else None
+    return NewAlert(
+        rep.rep_id, "idle", None, {"idle_minutes": int(idle // 60), "last_dial_at": last}
+    )
+
+
+def decide(
+    reps: Sequence[RepState],
+    open_alerts: OpenAlerts,
+    *,
+    day: date,
+    now: datetime,
+    idle_minutes: int = 15,
+) -> list[NewAlert]:
+    """The alerts to raise at `now` for local date `day`, ordered by rep_id, kind, metric.
+
+    behind_pace: a metric is red after the first calling hour and not already open. recovered: an
+    open one is no longer red. idle: inside a calling window, no dial for `idle_minutes` calling
+    minutes and no idle alert open. Inactive reps get nothing.
+    """
+    if now.utcoffset() is None:
+        raise ValueError(f"{now!r} is naive; alerts need a timezone-aware now")
+    # Same-tzinfo datetimes compare by wall clock, wrong in a repeated DST hour.
+    now = now.astimezone(UTC)
+    alerts: list[NewAlert] = []
+    for rep in reps:
+        if not rep.active:
+            continue
+        alerts.extend(_pace_alerts(rep, open_alerts.behind, day, now))
+        if rep.rep_id not in open_alerts.idle:
+            idle = _idle_alert(rep, day, now, idle_minutes)
+            if idle is not None:
+                alerts.append(idle)
+    return sorted(alerts, key=lambda a: (a.rep_id, a.kind, a.metric or ""))

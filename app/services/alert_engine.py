@@ -1,0 +1,87 @@
+"""Runs alert evaluation in the background: after every committed batch and once a minute."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from app.db import writer
+from app.floor.progress import PacingConfig
+from app.models import utcnow
+from app.services.alerts import evaluate
+
+log = logging.getLogger("paceboard.alerts")
+
+AlertHook = Callable[[list[dict]], None]
+
+
+class AlertEngine:
+    """One evaluation at a time in its own thread; pokes that arrive meanwhile coalesce into one
+    more run, so a burst of posts costs one evaluation, not one each."""
+
+    def __init__(
+        self,
+        engine: sa.Engine,
+        pacing: PacingConfig,
+        *,
+        idle_minutes: int,
+        interval: float = 60.0,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.engine = writer(engine)
+        self.pacing = pacing
+        self.idle_minutes = idle_minutes
+        self.interval = interval
+        self.clock = clock
+        self.hooks: list[AlertHook] = []  # called with each run's new alerts (the live hub)
+        self.runs = 0
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def evaluate(self, now: datetime | None = None) -> list[dict]:
+        """Evaluate at ``now`` (default the clock) in one transaction; the new alerts."""
+        with self.engine.begin() as conn:
+            new = evaluate(
+                conn, now=now or self.clock(), pacing=self.pacing, idle_minutes=self.idle_minutes
+            )
+        self.runs += 1
+        for hook in self.hooks:
+            try:
+                hook(new)
+            except Exception:
+                log.exception("alert hook failed")
+        return new
+
+    def poke(self, *_: object) -> None:
+        """Ask for an evaluation soon (safe from any thread; usable as a writer commit hook)."""
+        self._wake.set()
+
+    def start(self) -> None:
+        if self._thread is None or not self._thread.is_alive():
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._run, name="alerts", daemon=True)
+            self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait(self.interval)
+            self._wake.clear()
+            if self._stop.is_set():
+                return
+            try:
+                self.evaluate()
+            except Exception:
+                # A database hiccup must not end alerting for the day; the next tick retries.
+                log.exception("alert evaluation failed")

@@ -1,0 +1,155 @@
+"""Alerts in the database: evaluate the floor at an instant, list the day's, acknowledge one."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+import orjson
+import sqlalchemy as sa
+from sqlmodel import Session
+
+from app.floor.alerts import OpenAlerts, RepState, decide
+from app.floor.pacing import Pace
+from app.floor.progress import PacingConfig
+from app.models import Alert, Rep, RepActivity, Team, utcnow
+from app.services.errors import InputError
+from app.services.schedules import team_schedules
+from app.services.snapshot import load_snapshot
+
+ALERT, REP, TEAM, ACTIVITY = Alert.__table__, Rep.__table__, Team.__table__, RepActivity.__table__
+
+
+def open_alerts(conn: sa.Connection, day: date) -> OpenAlerts:
+    """What still stands on ``day``: behind_pace not yet recovered, idle since the last dial."""
+    rows = conn.execute(
+        sa.select(ALERT.c.rep_id, ALERT.c.kind, ALERT.c.metric, ALERT.c.raised_at)
+        .where(ALERT.c.day == day)
+        .order_by(ALERT.c.raised_at, ALERT.c.id)
+    ).all()
+    last_dial = dict(
+        conn.execute(
+            sa.select(ACTIVITY.c.rep_id, ACTIVITY.c.last_dial_at).where(ACTIVITY.c.day == day)
+        ).all()
+    )
+    behind: set[tuple[int, str]] = set()
+    idle: set[int] = set()
+    for rep_id, kind, metric, raised_at in rows:
+        if kind == "behind_pace":
+            behind.add((rep_id, metric))
+        elif kind == "recovered":
+            behind.discard((rep_id, metric))
+        elif kind == "idle":
+            seen = last_dial.get(rep_id)
+            if seen is None or raised_at > seen:
+                idle.add(rep_id)
+    return OpenAlerts(frozenset(behind), frozenset(idle))
+
+
+def evaluate(
+    conn: sa.Connection, *, now: datetime, pacing: PacingConfig, idle_minutes: int
+) -> list[dict]:
+    """Raise the alerts due at ``now`` for the floor's local day; returns the new ones.
+
+    Runs in the caller's write transaction; on PostgreSQL an advisory lock makes processes
+    take turns, so two of them never raise the same alert twice.
+    """
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext('paceboard.alerts'))"))
+    day = now.astimezone(pacing.floor.timezone).date()
+    snap = load_snapshot(
+        conn, day=day, timezone=str(pacing.floor.timezone), now=now, at=now, pacing=pacing
+    )
+    reps = conn.execute(sa.select(REP.c.id, REP.c.code, REP.c.team_id)).all()
+    ids = {r.code: (r.id, r.team_id) for r in reps}
+    schedules = team_schedules(conn, pacing.floor)
+    last = dict(
+        conn.execute(
+            sa.select(ACTIVITY.c.rep_id, ACTIVITY.c.last_dial_at).where(ACTIVITY.c.day == day)
+        ).all()
+    )
+    states = []
+    for rep in snap["reps"]:
+        rep_id, team_id = ids[rep["code"]]
+        states.append(
+            RepState(
+                rep_id=rep_id,
+                active=rep["active"],
+                schedule=schedules.get(team_id, pacing.floor),
+                paces={m: Pace(**p) for m, p in rep["pace"].items()},
+                last_dial_at=last.get(rep_id),
+            )
+        )
+    new = decide(states, open_alerts(conn, day), day=day, now=now, idle_minutes=idle_minutes)
+    if not new:
+        return []
+    rows = [
+        {
+            "rep_id": a.rep_id,
+            "day": day,
+            "kind": a.kind,
+            "metric": a.metric,
+            "raised_at": now,
+            "detail": orjson.dumps(a.detail).decode(),
+        }
+        for a in new
+    ]
+    conn.execute(ALERT.insert(), rows)
+    return list_alerts(conn, day=day, since=now)
+
+
+def _view(row: Any) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "day": row.day.isoformat(),
+        "kind": row.kind,
+        "metric": row.metric,
+        "rep": row.code,
+        "rep_name": row.rep_name,
+        "team": row.team,
+        "raised_at": row.raised_at.isoformat(),
+        "detail": orjson.loads(row.detail),
+        "acknowledged_at": row.acknowledged_at.isoformat() if row.acknowledged_at else None,
+        "acknowledged_by": row.acknowledged_by,
+        "note": row.note,
+    }
+
+
+def _query() -> sa.Select:
+    return sa.select(
+        ALERT,
+        REP.c.code,
+        REP.c.name.label("rep_name"),
+        TEAM.c.name.label("team"),
+    ).select_from(
+        ALERT.join(REP, ALERT.c.rep_id == REP.c.id).join(TEAM, REP.c.team_id == TEAM.c.id)
+    )
+
+
+def list_alerts(
+    conn: sa.Connection | Session,
+    *,
+    day: date,
+    team: str | None = None,
+    since: datetime | None = None,
+) -> list[dict[str, Any]]:
+    """The day's alerts, newest first, optionally one team's or those raised since an instant."""
+    q = _query().where(ALERT.c.day == day)
+    if team is not None:
+        q = q.where(TEAM.c.name == team)
+    if since is not None:
+        q = q.where(ALERT.c.raised_at >= since)
+    return [_view(r) for r in conn.execute(q.order_by(ALERT.c.raised_at.desc(), ALERT.c.id.desc()))]
+
+
+def acknowledge(session: Session, *, alert_id: int, by: str, note: str) -> dict[str, Any]:
+    """Record who stepped in and what they did; acknowledging again replaces the note."""
+    alert = session.get(Alert, alert_id)
+    if alert is None:
+        raise InputError("id", f"no alert {alert_id}", 404)
+    alert.acknowledged_at = utcnow()
+    alert.acknowledged_by = by
+    alert.note = note
+    session.add(alert)
+    session.flush()
+    return _view(session.execute(_query().where(ALERT.c.id == alert_id)).one())
