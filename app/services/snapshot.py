@@ -126,25 +126,23 @@ def _earlier_totals(
     conn: sa.Connection, day: date, codes: dict[int, str]
 ) -> dict[str, dict[str, dict[str, int]]]:
     """code -> {"week": totals, "month": totals} of the period's days before ``day``."""
-    week_start, _ = period_days("week", day)
-    month_start, _ = period_days("month", day)
-    start = min(week_start, month_start)
-    if start >= day or not codes:
-        return {}
-    q = (
-        sa.select(TOTAL.c.rep_id, TOTAL.c.day, *(sa.func.sum(TOTAL.c[m]) for m in METRICS))
-        .where(TOTAL.c.day >= start, TOTAL.c.day < day)
-        .group_by(TOTAL.c.rep_id, TOTAL.c.day)
-    )
     out: dict[str, dict[str, dict[str, int]]] = {}
-    for rep_id, d, *values in conn.execute(q):
-        code = codes.get(rep_id)
-        if code is None:
+    if not codes:
+        return out
+    for period in ("week", "month"):
+        first, _ = period_days(period, day)
+        if first >= day:
             continue
-        by = out.setdefault(code, {})
-        for period, first in (("week", week_start), ("month", month_start)):
-            if d >= first:
-                acc = by.setdefault(period, dict.fromkeys(METRICS, 0))
-                for m, v in zip(METRICS, values, strict=True):
-                    acc[m] += int(v or 0)
+        # One row per rep: the database sums the days, Python never sees them one by one.
+        q = (
+            sa.select(TOTAL.c.rep_id, *(sa.func.sum(TOTAL.c[m]) for m in METRICS))
+            .where(TOTAL.c.day >= first, TOTAL.c.day < day)
+            .group_by(TOTAL.c.rep_id)
+        )
+        for rep_id, *values in conn.execute(q):
+            code = codes.get(rep_id)
+            if code is not None:
+                out.setdefault(code, {})[period] = {
+                    m: int(v or 0) for m, v in zip(METRICS, values, strict=True)
+                }
     return out

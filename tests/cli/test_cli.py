@@ -99,3 +99,49 @@ def test_rebuild_totals_check_finds_a_wrong_cell_and_rebuild_repairs_it(api, cli
     assert cli("rebuild-totals", "--check").returncode == 0
     assert api.rep_totals("1001")["dials"] == 2
     assert cli("rebuild-totals", "--day", "tomorrow").returncode == 2
+
+
+def test_target_set_stores_a_rule_revenue_in_minor_units_and_names_bad_options(cli, engine):
+    ok = cli(
+        "target",
+        "set",
+        "--metric",
+        "dials",
+        "--per",
+        "day",
+        "--value",
+        "320",
+        "--from",
+        "2026-12-01",
+    )
+    assert ok.returncode == 0 and "dials/day for floor default from 2026-12-01: 320" in ok.stdout
+    assert (
+        cli(
+            "target",
+            "set",
+            "--metric",
+            "revenue",
+            "--per",
+            "month",
+            "--value",
+            "50000.50",
+            "--from",
+            "2026-12-01",
+        ).returncode
+        == 0
+    )
+    with engine.connect() as conn:
+        rows = conn.exec_driver_sql(
+            "SELECT metric, period, scope, value FROM target WHERE valid_from = '2026-12-01'"
+            " ORDER BY metric"
+        ).all()
+    assert [tuple(r) for r in rows] == [
+        ("dials", "day", "floor", 320),
+        ("revenue", "month", "floor", 5_000_050),
+    ]
+    bad = cli("target", "set", "--metric", "dials", "--per", "fortnight", "--value", "3")
+    assert bad.returncode == 1 and "--per: must be one of day, week, month" in bad.stderr
+    bad = cli("target", "set", "--metric", "dials", "--per", "day", "--value", "3", "--team", "Z")
+    assert bad.returncode == 1 and "--team: no team named 'Z'" in bad.stderr
+    listed = cli("target", "list")
+    assert "revenue" in listed.stdout and "5000050" in listed.stdout
