@@ -66,6 +66,8 @@ class Settings(BaseSettings):
     idle_minutes: int = Field(default=15, ge=1, le=600)
     # How often alerts are re-evaluated when no call arrives (expected-by-now keeps moving).
     alert_interval_seconds: float = Field(default=60.0, gt=0)
+    # Live screens per process; more are refused with "try again" rather than starving the rest.
+    max_sockets: int = Field(default=2000, ge=1)
 
     @field_validator("timezone")
     @classmethod

@@ -12,6 +12,8 @@ from app.db import make_engine
 from app.ingest.records import CustomerHasher
 from app.ingest.service import IngestContext
 from app.ingest.writer import IngestWriter
+from app.live import ws as live_ws
+from app.live.hub import Hub
 from app.services.alert_engine import AlertEngine
 from app.services.tokens import TokenVerifier
 
@@ -29,11 +31,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         app.state.writer.start()
+        await app.state.hub.start()
         app.state.alerts.start()
         try:
             yield
         finally:
             app.state.alerts.stop()
+            await app.state.hub.stop()
             app.state.writer.stop()
             engine.dispose()
 
@@ -48,10 +52,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         idle_minutes=settings.idle_minutes,
         interval=settings.alert_interval_seconds,
     )
-    # Every committed batch may turn someone red or end an idle stretch: evaluate soon.
+    app.state.hub = Hub(engine, settings)
+    # Every committed batch may move figures, turn someone red or end an idle stretch.
+    app.state.writer.hooks.append(app.state.hub.poke)
     app.state.writer.hooks.append(app.state.alerts.poke)
+    app.state.alerts.hooks.append(app.state.hub.publish_alerts)
     app.state.tokens = TokenVerifier(engine, ttl=settings.token_cache_seconds)
     errors.install(app)
     for module in (health, ingest, floor, roster, targets, alerts):
         app.include_router(module.router)
+    app.include_router(live_ws.router)
     return app

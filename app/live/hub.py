@@ -1,0 +1,296 @@
+"""The live hub: one process-wide view of the floor, recomputed once per change, fanned out.
+
+After a batch commits (or a minute passes) the hub reads the snapshot once, compares it with the
+last one and sends each socket the rows that changed. Each socket has a bounded queue; one that
+falls behind gets a fresh snapshot instead of a backlog, so a slow TV never holds up the others
+or grows the server's memory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Iterable
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import orjson
+import sqlalchemy as sa
+from starlette.concurrency import run_in_threadpool
+
+from app.config import Settings
+from app.models import utcnow
+from app.services.snapshot import load_snapshot
+
+log = logging.getLogger("paceboard.live")
+
+Send = Callable[[str], Any]  # an async function sending one text frame
+
+
+def _body(payload: dict[str, Any]) -> bytes:
+    """The payload serialised once, without its leading brace, for :meth:`Subscriber.frame`."""
+    return orjson.dumps(payload)[1:]
+
+
+class Subscriber:
+    """One socket: its team filter, its sequence numbers and its bounded outbox."""
+
+    def __init__(self, teams: frozenset[str], maxsize: int) -> None:
+        self.teams = teams  # empty: the whole floor
+        self.seq = 0
+        self.queue: asyncio.Queue[str] = asyncio.Queue(maxsize)
+        self.dropped = 0  # times the backlog was replaced by a snapshot
+
+    def wants(self, team: str | None) -> bool:
+        return not self.teams or team in self.teams
+
+    def frame(self, kind: str, body: bytes) -> str:
+        self.seq += 1
+        head = f'{{"type":"{kind}","seq":{self.seq}'
+        return head + ("," + body.decode() if body != b"}" else "}")
+
+    def offer(self, text: str) -> bool:
+        """Queue a frame; False when the outbox is full (the hub then sends a snapshot)."""
+        try:
+            self.queue.put_nowait(text)
+        except asyncio.QueueFull:
+            return False
+        return True
+
+    def reset(self, text: str) -> None:
+        """Throw the backlog away and queue ``text`` (a snapshot) alone."""
+        while not self.queue.empty():
+            self.queue.get_nowait()
+        self.queue.put_nowait(text)
+
+    async def pump(self, send: Send) -> None:
+        """Send queued frames in order until cancelled or the socket fails."""
+        while True:
+            text = await self.queue.get()
+            await send(text)
+
+
+class Hub:
+    """Owns the current floor view and every subscriber of this process."""
+
+    def __init__(
+        self,
+        engine: sa.Engine,
+        settings: Settings,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+        min_interval: float = 0.1,
+        heartbeat: float = 15.0,
+        tick: float = 60.0,
+        queue_size: int = 32,
+    ) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.clock = clock
+        self.min_interval = min_interval  # at most 1/min_interval deltas a second
+        self.heartbeat = heartbeat
+        self.tick = tick
+        self.queue_size = queue_size
+        self.subscribers: set[Subscriber] = set()
+        self.current: dict[str, Any] | None = None
+        self.reads = 0  # snapshots read from the database, for tests and metrics
+        self._dirty = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._tasks: list[asyncio.Task] = []
+        self._lock = asyncio.Lock()
+
+    # --- lifecycle ---------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._tasks = [
+            asyncio.create_task(self._recompute_loop(), name="hub-recompute"),
+            asyncio.create_task(self._beat_loop(), name="hub-heartbeat"),
+            asyncio.create_task(self._tick_loop(), name="hub-tick"),
+        ]
+
+    async def stop(self) -> None:
+        for t in self._tasks:
+            t.cancel()
+        for t in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await t
+        self._tasks = []
+
+    # --- inputs (safe from any thread) -------------------------------------------------------
+
+    def poke(self, *_: object) -> None:
+        """Figures may have changed (a writer commit hook): recompute soon."""
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._dirty.set)
+
+    def publish_alerts(self, alerts: list[dict]) -> None:
+        """Send newly raised alerts to the sockets watching the rep's team (an alert hook)."""
+        if alerts and self._loop is not None:
+            self._loop.call_soon_threadsafe(self._send_alerts, alerts)
+
+    # --- subscribers -------------------------------------------------------------------------
+
+    async def subscribe(self, teams: Iterable[str] = ()) -> Subscriber:
+        """A new subscriber, its first frame (a snapshot) already queued."""
+        sub = Subscriber(frozenset(teams), self.queue_size)
+        self.subscribers.add(sub)
+        await self.send_snapshot(sub)
+        return sub
+
+    def unsubscribe(self, sub: Subscriber) -> None:
+        self.subscribers.discard(sub)
+
+    async def send_snapshot(self, sub: Subscriber) -> None:
+        """Queue the current view for ``sub`` (read from the database only if there is none)."""
+        if self.current is None:
+            async with self._lock:
+                if self.current is None:
+                    self.current = await self._read()
+        sub.reset(sub.frame("snapshot", _body({"data": self._filtered(self.current, sub)})))
+
+    # --- the work ----------------------------------------------------------------------------
+
+    def _at(self) -> tuple[date, datetime]:
+        """The floor's day and the instant the live view is evaluated at.
+
+        Pacing moves by the minute (a ``tick``), so the view is evaluated at the end of the
+        current minute: rows change only when their figures do, not on every recompute.
+        """
+        now = self.clock()
+        minute = now.replace(second=0, microsecond=0)
+        at = minute + timedelta(seconds=59, microseconds=999_999)
+        return now.astimezone(self.settings.tz).date(), at
+
+    async def _read(self) -> dict[str, Any]:
+        day, at = self._at()
+        now = self.clock()
+
+        def read() -> dict[str, Any]:
+            with self.engine.connect() as conn:
+                return load_snapshot(
+                    conn,
+                    day=day,
+                    timezone=self.settings.timezone,
+                    now=now,
+                    at=at,
+                    pacing=self.settings.pacing,
+                )
+
+        self.reads += 1
+        return await run_in_threadpool(read)
+
+    async def refresh(self) -> None:
+        """Read the floor once and send every socket what changed (or a snapshot on a new day)."""
+        async with self._lock:
+            new = await self._read()
+            old, self.current = self.current, new
+        if old is None or old["day"] != new["day"]:
+            for sub in list(self.subscribers):
+                await self.send_snapshot(sub)
+            return
+        self._send_changes(old, new)
+
+    def _send_changes(self, old: dict[str, Any], new: dict[str, Any]) -> None:
+        old_reps = {r["code"]: r for r in old["reps"]}
+        old_teams = {t["name"]: t for t in old["teams"]}
+        reps = [r for r in new["reps"] if old_reps.get(r["code"]) != r]
+        teams = [t for t in new["teams"] if old_teams.get(t["name"]) != t]
+        floor_changed = old["floor"] != new["floor"]
+        if not (reps or teams or floor_changed):
+            return
+        sales = []
+        for r in reps:
+            before = old_reps.get(r["code"])
+            gained = r["totals"]["orders"] - (before["totals"]["orders"] if before else 0)
+            if gained > 0:
+                revenue = r["totals"]["revenue"] - (before["totals"]["revenue"] if before else 0)
+                sales.append(
+                    {
+                        "rep": r["code"],
+                        "name": r["name"],
+                        "team": r["team"],
+                        "orders": gained,
+                        "amount": revenue,
+                        "currency_minor_digits": self.settings.currency_minor_digits,
+                    }
+                )
+        bodies: dict[frozenset[str], bytes | None] = {}
+        for sub in list(self.subscribers):
+            if sub.teams not in bodies:
+                mine = [r for r in reps if sub.wants(r["team"])]
+                my_teams = [t for t in teams if sub.wants(t["name"])]
+                bodies[sub.teams] = (
+                    _body(
+                        {
+                            "day": new["day"],
+                            "at": new["at"],
+                            "floor": new["floor"],
+                            "teams": my_teams,
+                            "reps": mine,
+                        }
+                    )
+                    if mine or my_teams or floor_changed
+                    else None
+                )
+            body = bodies[sub.teams]
+            if body is not None:
+                self._deliver(sub, "delta", body)
+            for sale in sales:
+                if sub.wants(sale["team"]):
+                    self._deliver(sub, "celebrate", _body(sale))
+
+    def _send_alerts(self, alerts: list[dict]) -> None:
+        for alert in alerts:
+            body = _body({"alert": alert})
+            for sub in list(self.subscribers):
+                if sub.wants(alert.get("team")):
+                    self._deliver(sub, "alert", body)
+
+    def _deliver(self, sub: Subscriber, kind: str, body: bytes) -> None:
+        if not sub.offer(sub.frame(kind, body)) and self.current is not None:
+            # Behind: the backlog is worth less than the present. One snapshot replaces it.
+            sub.dropped += 1
+            sub.reset(sub.frame("snapshot", _body({"data": self._filtered(self.current, sub)})))
+
+    def broadcast(self, kind: str, payload: dict[str, Any]) -> None:
+        body = _body(payload)
+        for sub in list(self.subscribers):
+            self._deliver(sub, kind, body)
+
+    @staticmethod
+    def _filtered(snapshot: dict[str, Any], sub: Subscriber) -> dict[str, Any]:
+        if not sub.teams:
+            return snapshot
+        return {
+            **snapshot,
+            "teams": [t for t in snapshot["teams"] if t["name"] in sub.teams],
+            "reps": [r for r in snapshot["reps"] if r["team"] in sub.teams],
+        }
+
+    # --- loops -------------------------------------------------------------------------------
+
+    async def _recompute_loop(self) -> None:
+        while True:
+            await self._dirty.wait()
+            self._dirty.clear()
+            try:
+                await self.refresh()
+            except Exception:
+                log.exception("live refresh failed; the next change or tick retries")
+            # Coalesce: changes during the pause are folded into the next refresh.
+            await asyncio.sleep(self.min_interval)
+
+    async def _beat_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.heartbeat)
+            self.broadcast("heartbeat", {"at": self.clock().isoformat()})
+
+    async def _tick_loop(self) -> None:
+        while True:
+            now = self.clock()
+            # On the minute, so every screen's expected-by-now moves together.
+            await asyncio.sleep(self.tick - (now.second + now.microsecond / 1e6) % self.tick)
+            self.broadcast("tick", {"at": self.clock().isoformat()})
+            self._dirty.set()

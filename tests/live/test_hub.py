@@ -1,0 +1,84 @@
+"""The hub: one database read per change whatever the number of screens; bounded outboxes."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+import orjson
+
+from app.db import writer
+from app.ingest.records import CustomerHasher, parse_record
+from app.ingest.service import IngestContext, apply_batch
+from app.live.hub import Hub
+from tests.conftest import record
+
+NOW = datetime(2026, 11, 26, 3, 0, tzinfo=UTC)  # 11:00 in Shanghai
+
+
+def post(engine, settings, *records) -> None:
+    hasher = CustomerHasher(settings.secret_key or "x" * 32, "86")
+    items = [
+        parse_record(r, i, default_source="t", hasher=hasher, minor_digits=2)
+        for i, r in enumerate(records)
+    ]
+    with writer(engine).begin() as conn:
+        apply_batch(conn, items, ctx=IngestContext(settings.tz, hasher), now=NOW)
+
+
+def drain(sub) -> list[dict]:
+    out = []
+    while not sub.queue.empty():
+        out.append(orjson.loads(sub.queue.get_nowait()))
+    return out
+
+
+def test_a_hundred_screens_cost_one_read_per_change(engine, settings):
+    async def go():
+        hub = Hub(engine, settings, clock=lambda: NOW)
+        subs = [await hub.subscribe() for _ in range(100)]
+        assert hub.reads == 1  # the first screen's snapshot is everyone's
+        post(engine, settings, record("h1", rep="r1"))
+        await hub.refresh()
+        assert hub.reads == 2
+        for sub in subs:
+            kinds = [m["type"] for m in drain(sub)]
+            assert kinds == ["snapshot", "delta"]
+
+    asyncio.run(go())
+
+
+def test_a_socket_that_falls_behind_gets_one_snapshot_instead_of_a_backlog(engine, settings):
+    async def go():
+        hub = Hub(engine, settings, clock=lambda: NOW, queue_size=4)
+        slow, quick = await hub.subscribe(), await hub.subscribe()
+        drain(quick)
+        for n in range(20):
+            post(engine, settings, record(f"b{n}", rep="r1"))
+            await hub.refresh()
+            got = drain(quick)
+            assert [m["type"] for m in got] == ["delta"]
+            assert got[0]["reps"][0]["totals"]["dials"] == n + 1
+        assert slow.queue.qsize() <= 4 and slow.dropped > 0
+        backlog = drain(slow)
+        latest = [m for m in backlog if m["type"] == "snapshot"][-1]
+        assert latest["data"]["reps"][0]["totals"]["dials"] >= 17
+        seqs = [m["seq"] for m in backlog]
+        assert seqs == sorted(seqs)
+
+    asyncio.run(go())
+
+
+def test_a_new_local_day_sends_everyone_a_snapshot(engine, settings):
+    clock = {"now": datetime(2026, 11, 26, 15, 59, tzinfo=UTC)}  # 23:59 in Shanghai
+
+    async def go():
+        hub = Hub(engine, settings, clock=lambda: clock["now"])
+        sub = await hub.subscribe()
+        assert drain(sub)[0]["data"]["day"] == "2026-11-26"
+        clock["now"] = datetime(2026, 11, 26, 16, 0, 30, tzinfo=UTC)  # 00:00:30 next day
+        await hub.refresh()
+        msgs = drain(sub)
+        assert [m["type"] for m in msgs] == ["snapshot"] and msgs[0]["data"]["day"] == "2026-11-27"
+
+    asyncio.run(go())
