@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from datetime import datetime
 
@@ -30,12 +31,16 @@ class AlertEngine:
         *,
         idle_minutes: int,
         interval: float = 60.0,
+        settle: float = 1.0,
+        max_settle: float = 10.0,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.engine = writer(engine)
         self.pacing = pacing
         self.idle_minutes = idle_minutes
         self.interval = interval
+        self.settle = settle
+        self.max_settle = max_settle
         self.clock = clock
         self.hooks: list[AlertHook] = []  # called with each run's new alerts (the live hub)
         self.runs = 0
@@ -78,6 +83,11 @@ class AlertEngine:
         while not self._stop.is_set():
             self._wake.wait(self.interval)
             self._wake.clear()
+            # Let a burst settle (an import or a backfill arrives as many batches): judging the
+            # floor halfway through would flag reps as behind or idle who are not.
+            deadline = time.monotonic() + self.max_settle
+            while time.monotonic() < deadline and self._wake.wait(self.settle):
+                self._wake.clear()
             if self._stop.is_set():
                 return
             try:
