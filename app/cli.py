@@ -195,7 +195,6 @@ def target_set(
 
     from app.db import session_scope
     from app.ingest.records import to_minor_units
-    from app.models import utcnow
     from app.services.errors import InputError
     from app.services.targets import set_target
 
@@ -213,11 +212,7 @@ def target_set(
         else:
             amount = int(number)
     try:
-        day = (
-            date.fromisoformat(valid_from)
-            if valid_from
-            else utcnow().astimezone(settings.tz).date()
-        )
+        day = date.fromisoformat(valid_from) if valid_from else settings.today()
     except ValueError:
         _fail(f"--from: '{valid_from}' is not a date (YYYY-MM-DD)")
     _migrate(settings)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from datetime import UTC, date, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
@@ -104,6 +105,10 @@ class Settings(BaseSettings):
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    def today(self, now: datetime | None = None) -> date:
+        """The floor's local date at ``now`` (default: the current instant)."""
+        return (now or datetime.now(UTC)).astimezone(self.tz).date()
 
     @property
     def schedule(self) -> Schedule:

@@ -9,7 +9,6 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.api.deps import ConnDep, ReadPrincipal, SessionDep, SettingsDep
-from app.models import utcnow
 from app.services import alerts
 
 router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"])
@@ -29,7 +28,7 @@ def list_alerts(
     day: date | None = None,
     team: str | None = None,
 ) -> list[dict]:
-    return alerts.list_alerts(conn, day=day or utcnow().astimezone(settings.tz).date(), team=team)
+    return alerts.list_alerts(conn, day=day or settings.today(), team=team)
 
 
 @router.post("/{alert_id}/ack", summary="Acknowledge an alert: who stepped in and what they did")

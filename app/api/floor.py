@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -13,10 +13,6 @@ from app.models import utcnow
 from app.services.snapshot import load_snapshot
 
 router = APIRouter(prefix="/api/v1/floor", tags=["floor"])
-
-
-def local_today(tz, now: datetime) -> date:
-    return now.astimezone(tz).date()
 
 
 @router.get("/snapshot", summary="Floor, team and rep totals and pacing for one day")
@@ -34,7 +30,7 @@ def snapshot(
     now = utcnow()
     return load_snapshot(
         conn,
-        day=day or local_today(settings.tz, at or now),
+        day=day or settings.today(at or now),
         timezone=settings.timezone,
         now=now,
         at=at,

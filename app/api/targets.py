@@ -10,7 +10,6 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.api.deps import AdminPrincipal, ConnDep, ReadPrincipal, SessionDep, SettingsDep
 from app.floor.targets import Ramp
-from app.models import utcnow
 from app.services import targets
 
 router = APIRouter(prefix="/api/v1", tags=["targets"])
@@ -38,7 +37,7 @@ def put_target(
     return targets.set_target(
         session,
         **body.model_dump(exclude={"valid_from"}),
-        valid_from=body.valid_from or utcnow().astimezone(settings.tz).date(),
+        valid_from=body.valid_from or settings.today(),
     )
 
 
@@ -48,7 +47,7 @@ def floor_plan(
 ) -> dict:
     return targets.day_plan(
         conn,
-        day=day or utcnow().astimezone(settings.tz).date(),
+        day=day or settings.today(),
         ramp=Ramp(settings.new_hire_days, settings.new_hire_dials),
         stretch_pct=settings.stretch_pct,
     )

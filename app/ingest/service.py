@@ -19,7 +19,14 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from app.floor.metrics import CALL_METRICS, contribution
-from app.ingest.records import CREATE_DEFAULTS, CustomerHasher, Incoming, Invalid, scrub
+from app.ingest.records import (
+    CONTENT_FIELDS,
+    CREATE_DEFAULTS,
+    CustomerHasher,
+    Incoming,
+    Invalid,
+    scrub,
+)
 from app.models import (
     METRICS,
     Call,
@@ -45,18 +52,8 @@ UNASSIGNED_TEAM = "Unassigned"
 # contribution() fills the first metrics of a totals row, in this order.
 assert METRICS[: len(CALL_METRICS)] == CALL_METRICS
 _CHUNK = 400
-_STORED_CONTENT = (
-    "rep_id",
-    "direction",
-    "started_at",
-    "answered_at",
-    "ended_at",
-    "talk_seconds",
-    "disposition",
-    "outcome",
-    "order_value",
-    "customer_key",
-)
+# The call's content as stored: the record's fields with the rep resolved to its id.
+_STORED_CONTENT = tuple("rep_id" if f == "rep" else f for f in CONTENT_FIELDS)
 
 Cell = tuple[int, date, int]  # (rep_id, local day, local hour)
 LeadKey = tuple[int, date, str]
