@@ -332,6 +332,8 @@ def banner(url: str, tokens: DemoTokens) -> list[str]:
     snapshot = f"{url}/api/v1/floor/snapshot"
     return [
         f"Paceboard demo floor is live: {url}",
+        f"  wallboard (TV):   {url}/wallboard?token={tokens.read}",
+        f"  lead console:     {url}/lead?token={tokens.read}",
         f"  snapshot: curl -H 'Authorization: Bearer {tokens.read}' {snapshot}",
         f"  read token:  {tokens.read}",
         f"  admin token: {tokens.admin}",

@@ -1,0 +1,210 @@
+"""The two screens: ``/wallboard`` (the TV) and ``/lead`` (the team lead's console).
+
+Thin on purpose: check the read token, render a skeleton page, and let the page's JavaScript
+(``app/static``) keep itself current over ``/ws`` (README, "Live"). The page's settings travel in
+``data-*`` attributes on ``<body>``, never in inline scripts, so a strict Content-Security-Policy
+holds. Static files, plotly.js included, come from this server: a wallboard must not depend on a
+CDN being reachable from the floor's network.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+from functools import lru_cache
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, FastAPI, Query, Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
+from starlette.staticfiles import StaticFiles
+from starlette.types import Scope
+
+from app.services.tokens import Principal
+
+APP_DIR = Path(__file__).resolve().parent.parent
+TEMPLATES_DIR = APP_DIR / "templates"
+STATIC_DIR = APP_DIR / "static"
+COOKIE = "paceboard_token"
+LANGS = ("zh", "en")
+
+# The page carries a read token: never cache it, never leak its URL in a Referer, never frame it.
+PAGE_HEADERS = {
+    "Cache-Control": "no-store",
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+        "img-src 'self' data: blob:; connect-src 'self' ws: wss:; font-src 'self' data:; "
+        "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+    ),
+}
+# Our own JS/CSS: always revalidate (cheap 304s by ETag), so a deploy reaches the next load.
+STATIC_CACHE = "no-cache"
+# plotly.js only changes with the installed package; its URL carries the version.
+PLOTLY_CACHE = "public, max-age=604800"
+
+templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
+router = APIRouter(include_in_schema=False)
+
+
+# --- labels ----------------------------------------------------------------------------------
+
+
+@lru_cache
+def catalog() -> dict[str, dict[str, str]]:
+    """The label catalog of ``static/i18n.js`` (strict JSON between its marker lines)."""
+    text = (STATIC_DIR / "i18n.js").read_text(encoding="utf-8")
+    body = text.split("// catalog:begin", 1)[1].split("// catalog:end", 1)[0]
+    body = body.strip().removeprefix("const CATALOG =").strip().removesuffix(";")
+    return json.loads(body)
+
+
+def pick_lang(value: str | None) -> str:
+    """``en`` (or ``en-US``…) for English, anything else the default, Chinese."""
+    return "en" if value and value.strip().lower().startswith("en") else "zh"
+
+
+# --- plotly.js from the installed package ----------------------------------------------------
+
+
+@lru_cache
+def plotly_js() -> Path | None:
+    """``plotly.min.js`` inside the installed ``plotly`` Python package (without importing it)."""
+    spec = importlib.util.find_spec("plotly")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    root = Path(next(iter(spec.submodule_search_locations)))
+    preferred = root / "package_data" / "plotly.min.js"
+    if preferred.is_file():
+        return preferred
+    return next((p for p in sorted(root.rglob("plotly.min.js")) if p.is_file()), None)
+
+
+@lru_cache
+def plotly_version() -> str:
+    try:
+        return version("plotly")
+    except PackageNotFoundError:
+        return "0"
+
+
+class PageStatic(StaticFiles):
+    """``app/static`` plus ``plotly.min.js`` from the plotly package, with Cache-Control."""
+
+    def lookup_path(self, path: str) -> tuple[str, os.stat_result | None]:
+        if path == "plotly.min.js":
+            bundle = plotly_js()
+            return (str(bundle), bundle.stat()) if bundle else ("", None)
+        return super().lookup_path(path)
+
+    def file_response(
+        self, full_path: Any, stat_result: os.stat_result, scope: Scope, status_code: int = 200
+    ) -> Response:
+        response = super().file_response(full_path, stat_result, scope, status_code)
+        is_plotly = os.path.basename(str(full_path)) == "plotly.min.js"
+        response.headers["Cache-Control"] = PLOTLY_CACHE if is_plotly else STATIC_CACHE
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        if response.status_code == 200 and str(full_path).endswith(".js"):
+            response.headers["Content-Type"] = "text/javascript; charset=utf-8"
+        return response
+
+
+def install(app: FastAPI) -> None:
+    """Add the pages and mount ``/static`` (the one line ``create_app`` needs).
+
+    ``check_dir=False``: an install without the page assets (a wheel built without package data)
+    must still serve the API; the pages then fail alone instead of the whole app refusing to start.
+    """
+    app.include_router(router)
+    app.mount("/static", PageStatic(directory=STATIC_DIR, check_dir=False), name="static")
+
+
+# --- pages -----------------------------------------------------------------------------------
+
+
+async def _principal(request: Request, token: str | None) -> tuple[str | None, Principal | None]:
+    secret = (token or request.cookies.get(COOKIE) or "").strip() or None
+    if secret is None:
+        return None, None
+    tokens = request.app.state.tokens
+    known, principal = tokens.cached(secret)
+    if not known:
+        principal = await run_in_threadpool(tokens.verify, secret)
+    return secret, principal
+
+
+def _refusal(request: Request, lang: str, *, forbidden: bool) -> HTMLResponse:
+    t = catalog()[lang]
+    kind = "forbidden" if forbidden else "unauthorized"
+    return templates.TemplateResponse(
+        request,
+        "error.html",
+        {
+            "lang": lang,
+            "t": t,
+            "base": request.scope.get("root_path", ""),
+            "title": t[f"{kind}_title"],
+            "message": t[f"{kind}_body"],
+        },
+        status_code=403 if forbidden else 401,
+        headers=PAGE_HEADERS,
+    )
+
+
+async def _page(
+    request: Request, template: str, token: str | None, lang: str | None, team: str | None
+) -> HTMLResponse:
+    code = pick_lang(lang)
+    secret, principal = await _principal(request, token)
+    if secret is None or principal is None:
+        return _refusal(request, code, forbidden=False)
+    if not principal.allows("read"):
+        return _refusal(request, code, forbidden=True)
+    settings = request.app.state.settings
+    return templates.TemplateResponse(
+        request,
+        template,
+        {
+            "lang": code,
+            "t": catalog()[code],
+            "token": secret,
+            "team": (team or "").strip(),
+            "timezone": settings.timezone,
+            "minor_digits": settings.currency_minor_digits,
+            "pace_green": settings.pace_green,
+            "pace_amber": settings.pace_amber,
+            "plotly_version": plotly_version(),
+            "base": request.scope.get("root_path", ""),
+        },
+        headers=PAGE_HEADERS,
+    )
+
+
+# No length limits here: a page answers a bad link with its own 401 page, not a JSON 422
+# (an over-long token is simply unknown to the verifier).
+Token = Annotated[str | None, Query(description="A read token")]
+Lang = Annotated[str | None, Query(description="zh (default) or en")]
+Team = Annotated[str | None, Query(description="Pin one team")]
+
+
+@router.api_route("/wallboard", methods=["GET", "HEAD"], response_class=HTMLResponse)
+async def wallboard(
+    request: Request, token: Token = None, lang: Lang = None, team: Team = None
+) -> HTMLResponse:
+    """The TV page: floor (or ``team``) against target, leaderboard, hours, who is behind."""
+    return await _page(request, "wallboard.html", token, lang, team)
+
+
+@router.api_route("/lead", methods=["GET", "HEAD"], response_class=HTMLResponse)
+async def lead(
+    request: Request, token: Token = None, lang: Lang = None, team: Team = None
+) -> HTMLResponse:
+    """The team lead's console: every metric per rep, a rep's hours, alerts to acknowledge."""
+    return await _page(request, "lead.html", token, lang, team)

@@ -1,0 +1,301 @@
+// The floor as the page knows it (snapshot + deltas), and the small DOM helpers both pages use.
+// Names and every other server string go in as text (textContent), never as HTML.
+
+export const METRICS = ["dials", "connects", "talk_seconds", "orders", "invites", "revenue"];
+
+/** What the server sent: snapshot objects, rows kept by rep `code` and team `name`. */
+export class FloorState {
+  constructor() {
+    this.day = null;
+    this.timezone = null;
+    this.at = null;
+    this.floor = null;
+    this.teams = new Map(); // name -> team (snapshot order)
+    this.reps = new Map(); // code -> rep
+    this.version = 0;
+  }
+
+  /** Replace everything; returns true when the day changed (midnight, or the first snapshot). */
+  applySnapshot(data) {
+    const newDay = data.day !== this.day;
+    this.day = data.day;
+    this.timezone = data.timezone || this.timezone;
+    this.at = data.at || data.generated_at || null;
+    this.floor = data.floor || null;
+    this.teams = new Map((data.teams || []).map((t) => [t.name, t]));
+    this.reps = new Map((data.reps || []).map((r) => [r.code, r]));
+    this.version += 1;
+    return newDay;
+  }
+
+  /**
+   * Replace the rows a delta carries. Returns {reps: Set(code), teams: Set(name), floor: bool},
+   * or null when the delta is for another day (the caller should resync).
+   */
+  applyDelta(msg) {
+    if (this.day && msg.day && msg.day !== this.day) return null;
+    const changed = { reps: new Set(), teams: new Set(), floor: false };
+    if (msg.at) this.at = msg.at;
+    if (msg.floor) {
+      this.floor = msg.floor;
+      changed.floor = true;
+    }
+    for (const t of msg.teams || []) {
+      this.teams.set(t.name, t);
+      changed.teams.add(t.name);
+    }
+    for (const r of msg.reps || []) {
+      this.reps.set(r.code, r);
+      changed.reps.add(r.code);
+    }
+    this.version += 1;
+    return changed;
+  }
+
+  /** Reps to show: active ones, and inactive ones who dialled today. */
+  repList(team = null) {
+    const out = [];
+    for (const r of this.reps.values()) {
+      if (team && r.team !== team) continue;
+      if (r.active === false && !(r.totals && r.totals.dials)) continue;
+      out.push(r);
+    }
+    return out;
+  }
+
+  teamNames() {
+    return [...this.teams.keys()];
+  }
+
+  repName(code) {
+    const r = this.reps.get(code);
+    return r ? r.name : null;
+  }
+}
+
+/** Create an element: attrs (class, dataset via data-*, hidden…) and text/element children. */
+export function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === null || v === undefined || v === false) continue;
+    if (k === "class") node.className = v;
+    else if (k === "text") node.textContent = v;
+    else if (k.startsWith("on") && typeof v === "function") node.addEventListener(k.slice(2), v);
+    else node.setAttribute(k, v === true ? "" : String(v));
+  }
+  for (const c of children) {
+    if (c === null || c === undefined || c === false) continue;
+    node.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return node;
+}
+
+/**
+ * Bring a container's keyed rows in line with `items` (already in display order): rows whose key
+ * is in `dirty` (or new; `dirty` null: all) are rendered again, the rest are kept and moved
+ * (`reindex(node, index)` updates a kept row's position-dependent cells, e.g. its rank).
+ */
+export function syncRows(container, items, { key, attr, render, dirty = null, reindex = null }) {
+  const existing = new Map();
+  for (const node of [...container.children]) {
+    const k = node.getAttribute(attr);
+    if (k === null) node.remove();
+    else existing.set(k, node);
+  }
+  let prev = null;
+  for (const [index, item] of items.entries()) {
+    const k = key(item);
+    let node = existing.get(k);
+    existing.delete(k);
+    if (!node || dirty === null || dirty.has(k)) {
+      const fresh = render(item, index);
+      if (node) node.replaceWith(fresh);
+      node = fresh;
+    } else if (reindex && node.dataset.index !== String(index)) {
+      reindex(node, index);
+    }
+    node.dataset.index = String(index);
+    const want = prev ? prev.nextSibling : container.firstChild;
+    if (want !== node) container.insertBefore(node, want);
+    prev = node;
+  }
+  for (const node of existing.values()) node.remove();
+}
+
+/** The pace entry for a metric: the day's, else the week's or month's (invites are weekly). */
+export function paceOf(obj, metric) {
+  if (!obj) return null;
+  if (obj.pace && obj.pace[metric]) return { ...obj.pace[metric], period: "day" };
+  if (obj.pace_week && obj.pace_week[metric]) return { ...obj.pace_week[metric], period: "week" };
+  if (obj.pace_month && obj.pace_month[metric]) return { ...obj.pace_month[metric], period: "month" };
+  return null;
+}
+
+/** Red day-paces of a rep, worst first. */
+export function redPaces(rep) {
+  const out = [];
+  for (const [metric, p] of Object.entries(rep.pace || {})) {
+    if (p && p.status === "red") out.push({ metric, ...p });
+  }
+  return out.sort((a, b) => (a.pace ?? 0) - (b.pace ?? 0));
+}
+
+/** Leaderboard order: revenue, then orders, then dials, all descending; name breaks ties. */
+export function byResults(a, b) {
+  const ta = a.totals || {};
+  const tb = b.totals || {};
+  return (
+    (tb.revenue || 0) - (ta.revenue || 0) ||
+    (tb.orders || 0) - (ta.orders || 0) ||
+    (tb.dials || 0) - (ta.dials || 0) ||
+    String(a.name).localeCompare(String(b.name), "zh-CN")
+  );
+}
+
+/** The page's configuration from <body data-…> (no inline scripts). */
+export function pageConfig() {
+  const d = document.body.dataset;
+  return {
+    token: d.token || "",
+    lang: d.lang === "en" ? "en" : "zh",
+    team: d.team || "",
+    timezone: d.timezone || "Asia/Shanghai",
+    minorDigits: Number(d.minorDigits || 2),
+    paceGreen: Number(d.paceGreen || 1),
+    paceAmber: Number(d.paceAmber || 0.8),
+    base: d.base || "",
+  };
+}
+
+/** Colour of a ratio against the floor's thresholds (used for hours, which carry no status). */
+export function statusFor(ratio, cfg) {
+  if (typeof ratio !== "number" || !Number.isFinite(ratio)) return null;
+  if (ratio >= cfg.paceGreen) return "green";
+  if (ratio >= cfg.paceAmber) return "amber";
+  return "red";
+}
+
+export const COLOURS = {
+  green: "#22c55e",
+  amber: "#f59e0b",
+  red: "#ef4444",
+  now: "#38bdf8",
+  future: "#475569",
+  target: "#e2e8f0",
+};
+
+/**
+ * Plotly traces for one hour-by-hour chart: bars of the actual figure (past hours coloured by how
+ * they did against their share, the current hour blue) and the hour's target share as a line.
+ */
+export function hourTraces(hours, metric, { i18n, cfg, currentHour, dark = true }) {
+  const x = hours.map((h) => i18n.t("hour", { h: h.hour }));
+  const scale = metric === "revenue" ? 10 ** cfg.minorDigits : 1;
+  const y = hours.map((h) => (h[metric] || 0) / scale);
+  const share = hours.map((h) => {
+    const s = h.target_share ? h.target_share[metric] : undefined;
+    return typeof s === "number" ? s / scale : null;
+  });
+  const colours = hours.map((h, i) => {
+    if (currentHour !== null && h.hour === currentHour) return COLOURS.now;
+    if (currentHour !== null && h.hour > currentHour) return COLOURS.future;
+    const ratio = share[i] ? y[i] / share[i] : null;
+    return COLOURS[statusFor(ratio, cfg)] || COLOURS.now;
+  });
+  const traces = [
+    {
+      type: "bar",
+      name: i18n.t("actual"),
+      x,
+      y,
+      marker: { color: colours },
+      hovertemplate: "%{x}: %{y}<extra></extra>",
+    },
+  ];
+  if (share.some((s) => s !== null)) {
+    traces.push({
+      type: "scatter",
+      mode: "lines+markers",
+      name: i18n.t("target_share"),
+      x,
+      y: share,
+      line: { color: dark ? COLOURS.target : "#0f172a", width: 3, dash: "dot", shape: "hvh" },
+      marker: { size: 8 },
+      hovertemplate: "%{x}: %{y:.0f}<extra></extra>",
+    });
+  }
+  return traces;
+}
+
+/** Draw (or update in place) a chart, if plotly loaded; a page without charts still works. */
+export function drawChart(node, traces, layout, config) {
+  const Plotly = window.Plotly;
+  if (!Plotly || !node) return;
+  Plotly.react(node, traces, layout, config);
+}
+
+function paceLine(p, i18n, cfg) {
+  // "应达 1,641 · 目标 6,750", or for a weekly/monthly target "本周 7 / 120"
+  if (!p) return i18n.t("no_target");
+  const fmt = (v) => i18n.metric(p.metric, v, cfg.minorDigits);
+  if (p.period !== "day") return `${i18n.t(p.period)} ${fmt(p.actual)} / ${fmt(p.target)}`;
+  return `${i18n.t("expected")} ${fmt(p.expected)} · ${i18n.t("target")} ${fmt(p.target)}`;
+}
+
+/** A one-line pace summary for a tooltip: pace, expected, target, needed per hour. */
+export function paceTitle(p, metric, i18n, cfg) {
+  if (!p) return "";
+  const fmt = (v) => i18n.metric(metric, v, cfg.minorDigits);
+  const parts = [
+    `${i18n.t("pace")} ${i18n.pct(p.pace)}`,
+    p.period === "day" ? `${i18n.t("expected")} ${fmt(p.expected)}` : i18n.t(p.period),
+    `${i18n.t("target")} ${fmt(p.target)}`,
+  ];
+  if (p.needed_per_hour !== null && p.needed_per_hour !== undefined) {
+    parts.push(`${i18n.t("needed_per_hour")} ${fmt(p.needed_per_hour)}`);
+  }
+  return parts.join(" · ");
+}
+
+/** The figure tiles of one object (floor or team): today's total, pace and what was due. */
+export function kpiTiles(box, obj, i18n, cfg) {
+  box.replaceChildren(
+    ...METRICS.map((metric) => {
+      const raw = paceOf(obj, metric);
+      const p = raw ? { ...raw, metric } : null;
+      const total = obj && obj.totals ? obj.totals[metric] : null;
+      return el(
+        "div",
+        { class: "kpi", "data-kpi": metric, "data-status": p ? p.status : "none" },
+        el("div", { class: "kpi-label", text: i18n.t(metric) }),
+        el("div", {
+          class: "kpi-value",
+          "data-metric": metric,
+          text: i18n.metric(metric, total, cfg.minorDigits),
+        }),
+        el(
+          "div",
+          { class: "kpi-foot" },
+          el("span", {
+            class: "kpi-pace",
+            "data-pace": metric,
+            "data-status": p ? p.status : null,
+            text: p ? i18n.pct(p.pace) : "",
+          }),
+        ),
+        el("div", { class: "kpi-sub", title: paceLine(p, i18n, cfg), text: paceLine(p, i18n, cfg) }),
+      );
+    }),
+  );
+  for (const node of box.querySelectorAll(".kpi-value")) fitText(node);
+}
+
+/** Shrink a one-line figure until it fits its box (¥128,828.00 must not become ¥128,8…). */
+export function fitText(node, minPx = 14) {
+  node.style.fontSize = "";
+  let size = parseFloat(getComputedStyle(node).fontSize);
+  while (node.scrollWidth > node.clientWidth + 1 && size > minPx) {
+    size = Math.max(minPx, size * 0.9);
+    node.style.fontSize = `${size}px`;
+  }
+}

@@ -1,0 +1,316 @@
+// Labels and number formats for the wallboard and the lead console.
+//
+// The catalog between the two marker lines is strict JSON: the server reads the same object to
+// render the page's first paint in the right language (app/api/pages.py), so keep keys quoted
+// and no trailing commas. Chinese is the default; every key exists in both languages.
+
+// catalog:begin
+const CATALOG = {
+  "zh": {
+    "app": "电销进度看板",
+    "wallboard_title": "电销战报",
+    "lead_title": "组长控制台",
+    "floor": "全场",
+    "all_teams": "全部小组",
+    "team": "小组",
+    "teams": "各组进度",
+    "rep": "坐席",
+    "rank": "名次",
+    "dials": "通次",
+    "connects": "接通数",
+    "talk_seconds": "通时",
+    "orders": "单数",
+    "invites": "邀约",
+    "revenue": "业绩",
+    "leads_dialled": "拨打名单",
+    "leads_connected": "接通名单",
+    "contact_rate": "接触率",
+    "connected_leads": "接通数",
+    "turnover": "周转次数",
+    "avg_talk_per_dial": "平均通时",
+    "success_rate": "接触成功率",
+    "avg_order_value": "件均保费",
+    "target": "目标",
+    "expected": "应达",
+    "pace": "进度",
+    "needed_per_hour": "每小时需",
+    "projection": "预计",
+    "no_target": "未设目标",
+    "week": "本周",
+    "month": "本月",
+    "today": "今日",
+    "status_green": "达标",
+    "status_amber": "接近",
+    "status_red": "落后",
+    "leaderboard": "排行榜",
+    "behind": "进度落后",
+    "nobody_behind": "暂无落后坐席",
+    "more": "另有 {n} 人",
+    "hourly": "每小时通次",
+    "hourly_metric": "每小时{metric}",
+    "actual": "实际",
+    "target_share": "每小时目标",
+    "hour": "{h}点",
+    "per_hour": "/小时",
+    "celebrate": "开单啦!",
+    "celebrate_orders": "{n} 单",
+    "conn_live": "实时",
+    "conn_connecting": "正在连接…",
+    "conn_reconnecting": "重新连接中…",
+    "conn_offline": "网络断开",
+    "token_invalid": "令牌无效或已撤销,请检查链接",
+    "token_forbidden": "该令牌无权查看",
+    "no_data": "暂无数据",
+    "last_dial": "最后拨号",
+    "tier": "分层",
+    "tier_top": "绩优",
+    "tier_core": "中坚",
+    "tier_laggard": "落后",
+    "tier_new": "新人",
+    "new_hire": "新人",
+    "mentoring": "师徒结对",
+    "mentor": "师傅",
+    "mentee": "徒弟",
+    "no_pairs": "暂无结对",
+    "tiers": "分层与结对",
+    "alerts": "预警",
+    "no_alerts": "今日暂无预警",
+    "alert_behind_pace": "进度落后",
+    "alert_recovered": "已恢复",
+    "alert_idle": "长时间未拨号",
+    "idle_for": "{n} 分钟未拨号",
+    "alert_at": "触发时",
+    "ack": "确认处理",
+    "ack_by": "处理人",
+    "ack_note": "处理说明",
+    "acked": "已处理",
+    "ack_failed": "提交失败",
+    "ack_by_placeholder": "如:组长 王",
+    "ack_note_placeholder": "做了什么",
+    "load_failed": "加载失败",
+    "funnel": "漏斗",
+    "diagnosis": "诊断",
+    "no_diagnosis": "无明显短板",
+    "select_rep": "点击坐席查看每小时明细、漏斗与诊断",
+    "team_value": "组内",
+    "report": "夕会日报",
+    "hours_unit": "小时",
+    "minutes_unit": "分钟",
+    "seconds_unit": "秒",
+    "unauthorized_title": "需要有效的读取令牌",
+    "unauthorized_body": "链接中缺少令牌,或令牌无效、已撤销。请向管理员索取读取令牌(paceboard token create --scope read),然后打开 /wallboard?token=<令牌> 或 /lead?token=<令牌>。",
+    "forbidden_title": "令牌权限不足",
+    "forbidden_body": "该令牌没有读取权限。请使用读取令牌(scope read)。",
+    "noscript": "此页面需要启用 JavaScript。"
+  },
+  "en": {
+    "app": "Paceboard",
+    "wallboard_title": "Floor board",
+    "lead_title": "Team lead console",
+    "floor": "Floor",
+    "all_teams": "All teams",
+    "team": "Team",
+    "teams": "Teams",
+    "rep": "Rep",
+    "rank": "#",
+    "dials": "Dials",
+    "connects": "Connects",
+    "talk_seconds": "Talk time",
+    "orders": "Orders",
+    "invites": "Invites",
+    "revenue": "Revenue",
+    "leads_dialled": "Leads dialled",
+    "leads_connected": "Leads connected",
+    "contact_rate": "Contact rate",
+    "connected_leads": "Connected leads",
+    "turnover": "Turnover",
+    "avg_talk_per_dial": "Avg talk per dial",
+    "success_rate": "Success rate",
+    "avg_order_value": "Avg order value",
+    "target": "Target",
+    "expected": "Due now",
+    "pace": "Pace",
+    "needed_per_hour": "Needed per hour",
+    "projection": "Projected",
+    "no_target": "No target",
+    "week": "This week",
+    "month": "This month",
+    "today": "Today",
+    "status_green": "On pace",
+    "status_amber": "Close",
+    "status_red": "Behind",
+    "leaderboard": "Leaderboard",
+    "behind": "Behind pace",
+    "nobody_behind": "Nobody is behind",
+    "more": "{n} more",
+    "hourly": "Dials by hour",
+    "hourly_metric": "{metric} by hour",
+    "actual": "Actual",
+    "target_share": "Hourly target",
+    "hour": "{h}:00",
+    "per_hour": "/h",
+    "celebrate": "New sale!",
+    "celebrate_orders": "{n} orders",
+    "conn_live": "Live",
+    "conn_connecting": "Connecting…",
+    "conn_reconnecting": "Reconnecting…",
+    "conn_offline": "Network down",
+    "token_invalid": "Token invalid or revoked — check the link",
+    "token_forbidden": "This token cannot read the floor",
+    "no_data": "No figures yet",
+    "last_dial": "Last dial",
+    "tier": "Tier",
+    "tier_top": "Top",
+    "tier_core": "Core",
+    "tier_laggard": "Laggard",
+    "tier_new": "New",
+    "new_hire": "New hire",
+    "mentoring": "Mentoring pairs",
+    "mentor": "Mentor",
+    "mentee": "Mentee",
+    "no_pairs": "No pairs",
+    "tiers": "Tiers and mentoring",
+    "alerts": "Alerts",
+    "no_alerts": "No alerts today",
+    "alert_behind_pace": "Behind pace",
+    "alert_recovered": "Recovered",
+    "alert_idle": "Idle",
+    "idle_for": "no dial for {n} min",
+    "alert_at": "when raised",
+    "ack": "Acknowledge",
+    "ack_by": "By",
+    "ack_note": "What was done",
+    "acked": "Acknowledged",
+    "ack_failed": "Could not save",
+    "ack_by_placeholder": "e.g. lead Wang",
+    "ack_note_placeholder": "What was done",
+    "load_failed": "Could not load",
+    "funnel": "Funnel",
+    "diagnosis": "Diagnosis",
+    "no_diagnosis": "Nothing stands out",
+    "select_rep": "Click a rep for their hours, funnel and diagnosis",
+    "team_value": "team",
+    "report": "Evening report",
+    "hours_unit": "h",
+    "minutes_unit": "min",
+    "seconds_unit": "s",
+    "unauthorized_title": "A valid read token is needed",
+    "unauthorized_body": "The link has no token, or its token is invalid or revoked. Ask an admin for a read token (paceboard token create --scope read) and open /wallboard?token=<token> or /lead?token=<token>.",
+    "forbidden_title": "This token cannot read the floor",
+    "forbidden_body": "The token has no read scope. Use a read token (scope read).",
+    "noscript": "This page needs JavaScript."
+  }
+};
+// catalog:end
+
+export { CATALOG };
+
+/** Labels, number and time formats for one language ("zh" or "en"). */
+export function makeI18n(lang) {
+  const code = lang === "en" ? "en" : "zh";
+  const labels = CATALOG[code];
+  const locale = code === "zh" ? "zh-CN" : "en";
+  const ints = new Intl.NumberFormat(locale, { maximumFractionDigits: 0 });
+  const one = new Intl.NumberFormat(locale, { maximumFractionDigits: 1 });
+  const money = new Intl.NumberFormat(locale, {
+    minimumFractionDigits: 2,
+    maximumFractionDigits: 2,
+  });
+  const pct = new Intl.NumberFormat(locale, { style: "percent", maximumFractionDigits: 0 });
+  const pct1 = new Intl.NumberFormat(locale, { style: "percent", maximumFractionDigits: 1 });
+  const num = (v) => typeof v === "number" && Number.isFinite(v);
+  const dash = "—";
+
+  const t = (key, vars) => {
+    let s = labels[key] ?? CATALOG.zh[key] ?? key;
+    if (vars) for (const [k, v] of Object.entries(vars)) s = s.replace(`{${k}}`, String(v));
+    return s;
+  };
+
+  const duration = (s) => {
+    if (!num(s)) return dash;
+    if (s >= 3600) return one.format(s / 3600) + " " + t("hours_unit");
+    if (s >= 60) return ints.format(Math.round(s / 60)) + " " + t("minutes_unit");
+    return ints.format(Math.round(s)) + " " + t("seconds_unit");
+  };
+  const asMoney = (minor, digits = 2) =>
+    num(minor) ? "¥" + money.format(minor / 10 ** digits) : dash;
+  const int = (v) => (num(v) ? ints.format(Math.round(v)) : dash);
+
+  return {
+    lang: code,
+    locale,
+    t,
+    int,
+    dec: (v) => (num(v) ? one.format(v) : dash),
+    /** Minor units (fen, cents) as ¥ with 2 decimals. */
+    money: asMoney,
+    /** A ratio (0.61) as a percentage (61%). */
+    pct: (ratio) => (num(ratio) ? pct.format(ratio) : dash),
+    /** Talk seconds for reading at a glance: 16.7 h, 58 min, 42 s. */
+    duration,
+    /** One metric's figure, formatted for its kind (revenue in minor units). */
+    metric(name, v, digits = 2) {
+      switch (name) {
+        case "revenue":
+        case "avg_order_value":
+          return asMoney(v, digits);
+        case "talk_seconds":
+          return duration(v);
+        case "contact_rate":
+        case "success_rate":
+          return num(v) ? pct1.format(v) : dash;
+        case "avg_talk_per_dial":
+          return num(v) ? one.format(v) + " " + t("seconds_unit") : dash;
+        case "turnover":
+          return num(v) ? one.format(v) : dash;
+        default:
+          return int(v);
+      }
+    },
+    /** Clock time of an ISO instant in the floor's timezone. */
+    time(iso, tz, seconds = false) {
+      if (!iso) return dash;
+      const d = new Date(iso);
+      if (Number.isNaN(d.getTime())) return dash;
+      return timeFormat(locale, tz, seconds).format(d);
+    },
+    /** Put the catalog's text into every [data-i18n] element under root. */
+    apply(root = document) {
+      for (const node of root.querySelectorAll("[data-i18n]")) node.textContent = t(node.dataset.i18n);
+    },
+  };
+}
+
+const timeFormats = new Map();
+export function timeFormat(locale, tz, seconds) {
+  const key = `${locale}|${tz}|${seconds}`;
+  let f = timeFormats.get(key);
+  if (!f) {
+    const opts = { hour: "2-digit", minute: "2-digit", hourCycle: "h23" };
+    if (seconds) opts.second = "2-digit";
+    try {
+      f = new Intl.DateTimeFormat(locale, { ...opts, timeZone: tz });
+    } catch {
+      f = new Intl.DateTimeFormat(locale, opts); // unknown zone: the screen's own clock
+    }
+    timeFormats.set(key, f);
+  }
+  return f;
+}
+
+/** The hour (0–23) and the date (YYYY-MM-DD) of an instant in the floor's timezone. */
+export function floorNow(tz, at = new Date()) {
+  let parts;
+  try {
+    parts = new Intl.DateTimeFormat("en-CA", {
+      timeZone: tz, year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", hourCycle: "h23",
+    }).formatToParts(at);
+  } catch {
+    parts = new Intl.DateTimeFormat("en-CA", {
+      year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", hourCycle: "h23",
+    }).formatToParts(at);
+  }
+  const get = (type) => parts.find((p) => p.type === type)?.value;
+  return { day: `${get("year")}-${get("month")}-${get("day")}`, hour: Number(get("hour")) % 24 };
+}

@@ -1,0 +1,706 @@
+// The team lead's console (a laptop): every metric of every rep with pace colours, sortable;
+// a rep's hours, funnel and diagnosis; the day's alerts with who stepped in; tiers and mentoring.
+
+import { floorNow, makeI18n, timeFormat } from "./i18n.js";
+import { LiveClient } from "./live.js";
+import {
+  drawChart,
+  el,
+  FloorState,
+  hourTraces,
+  kpiTiles,
+  METRICS,
+  pageConfig,
+  paceOf,
+  paceTitle,
+  syncRows,
+} from "./floor.js";
+
+const TIER_ORDER = ["top", "core", "laggard", "new"];
+const TEXT_KEYS = new Set(["name", "team", "tier", "last_dial_at"]);
+const ACK_BY_KEY = "paceboard.ack_by";
+
+const cfg = pageConfig();
+const i18n = makeI18n(cfg.lang);
+const state = new FloorState();
+const $ = (id) => document.getElementById(id);
+
+const view = {
+  team: cfg.team || "",
+  sort: { key: "revenue", dir: -1 },
+  selected: null, // rep code
+  metric: "dials",
+  knownTeams: new Set(cfg.team ? [cfg.team] : []),
+  alerts: new Map(), // id -> alert
+  alertsFor: null, // "day|team" the list was loaded for
+  reportDay: null,
+  dirtyReps: new Set(),
+  full: true,
+  renderTimer: null,
+  chartTimer: null,
+};
+let live = null;
+
+function tz() {
+  return state.timezone || cfg.timezone;
+}
+
+// --- REST ------------------------------------------------------------------------------------
+
+async function api(path, { method = "GET", body } = {}) {
+  const headers = { Authorization: `Bearer ${cfg.token}`, Accept: "application/json" };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  const resp = await fetch(cfg.base + path, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+    cache: "no-store",
+    credentials: "same-origin",
+  });
+  if (!resp.ok) {
+    let detail = `${resp.status}`;
+    try {
+      const j = await resp.json();
+      if (j && j.detail) detail = String(j.detail);
+    } catch {
+      /* not JSON */
+    }
+    throw new Error(detail);
+  }
+  return method === "HEAD" ? null : resp.json();
+}
+
+// --- team selector ---------------------------------------------------------------------------
+
+function renderTeamSelect() {
+  const select = $("team-select");
+  const names = [...view.knownTeams];
+  const want = ["", ...names];
+  const have = [...select.options].map((o) => o.value);
+  if (want.join("\u0000") !== have.join("\u0000")) {
+    select.replaceChildren(
+      el("option", { value: "", text: i18n.t("all_teams") }),
+      ...names.map((n) => el("option", { value: n, text: n })),
+    );
+  }
+  select.value = view.team;
+}
+
+function chooseTeam(team) {
+  if (team === view.team) return;
+  view.team = team;
+  const url = new URL(location.href);
+  if (team) url.searchParams.set("team", team);
+  else url.searchParams.delete("team");
+  history.replaceState(null, "", url);
+  live.subscribe(team ? [team] : []); // the server answers with a snapshot of those teams
+  view.full = true;
+  scheduleRender();
+  loadAlerts(true);
+}
+
+// --- rendering -------------------------------------------------------------------------------
+
+function scheduleRender() {
+  if (view.renderTimer) return;
+  view.renderTimer = setTimeout(() => {
+    view.renderTimer = null;
+    render();
+  }, 100);
+}
+
+function scopeObject() {
+  return view.team ? state.teams.get(view.team) || null : state.floor;
+}
+
+function visibleReps() {
+  return state.repList(view.team || null);
+}
+
+function render() {
+  const full = view.full;
+  view.full = false;
+  const dirty = view.dirtyReps;
+  view.dirtyReps = new Set();
+  kpiTiles($("kpis"), scopeObject(), i18n, cfg);
+  renderTable(full ? null : dirty);
+  renderTiers();
+  if (view.selected && (full || dirty.has(view.selected))) renderDetail();
+  $("day").textContent = state.day || "";
+  renderTeamSelect();
+}
+
+function sortValue(rep, key) {
+  const totals = rep.totals || {};
+  switch (key) {
+    case "name":
+      return rep.name || "";
+    case "team":
+      return rep.team || "";
+    case "tier": {
+      const i = TIER_ORDER.indexOf(rep.tier ? rep.tier.day : "");
+      return i < 0 ? TIER_ORDER.length : i;
+    }
+    case "pace": {
+      const p = paceOf(rep, "dials");
+      return p ? p.pace : null;
+    }
+    case "contact_rate":
+      return rep.funnel ? rep.funnel.contact_rate : null;
+    case "last_dial_at":
+      return rep.last_dial_at || "";
+    default:
+      return totals[key] ?? null;
+  }
+}
+
+function compareReps(a, b) {
+  const { key, dir } = view.sort;
+  const va = sortValue(a, key);
+  const vb = sortValue(b, key);
+  let c;
+  if (typeof va === "string" || typeof vb === "string") {
+    c = String(va ?? "").localeCompare(String(vb ?? ""), i18n.locale);
+  } else if (va === null || vb === null) {
+    c = va === vb ? 0 : va === null ? -1 : 1; // missing sorts as the smallest
+  } else {
+    c = va - vb;
+  }
+  return c * dir || String(a.name).localeCompare(String(b.name), i18n.locale);
+}
+
+function renderSortHeaders() {
+  for (const th of document.querySelectorAll("#team-table th[data-sort]")) {
+    const on = th.dataset.sort === view.sort.key;
+    th.setAttribute("aria-sort", on ? (view.sort.dir > 0 ? "ascending" : "descending") : "none");
+  }
+}
+
+function renderTable(dirty) {
+  const reps = visibleReps().sort(compareReps);
+  const body = $("team-body");
+  if (!reps.length) {
+    body.replaceChildren(
+      el("tr", { class: "empty" }, el("td", { colspan: 14, text: i18n.t("no_data") })),
+    );
+    return;
+  }
+  syncRows(body, reps, { key: (r) => r.code, attr: "data-rep", dirty, render: tableRow });
+  renderSortHeaders();
+}
+
+function metricCell(rep, metric) {
+  const p = paceOf(rep, metric);
+  const totals = rep.totals || {};
+  return el("td", {
+    "data-metric": metric,
+    "data-status": p ? p.status : null,
+    title: paceTitle(p, metric, i18n, cfg) || null,
+    text: i18n.metric(metric, totals[metric], cfg.minorDigits),
+  });
+}
+
+function tableRow(rep) {
+  const dials = paceOf(rep, "dials");
+  const tier = rep.tier || {};
+  const name = el("td", { class: "name" }, el("span", { text: rep.name }));
+  if (rep.new_hire && tier.day !== "new") {
+    name.append(el("span", { class: "tag new", text: i18n.t("new_hire") }));
+  }
+  return el(
+    "tr",
+    {
+      "data-rep": rep.code,
+      tabindex: 0,
+      class: rep.code === view.selected ? "selected" : null,
+      "aria-selected": rep.code === view.selected ? "true" : "false",
+    },
+    name,
+    el("td", { class: "team", text: rep.team || "" }),
+    el(
+      "td",
+      { class: "tier" },
+      tier.day
+        ? el("span", {
+            class: "tier-badge",
+            "data-tier": tier.day,
+            title: tier.month ? `${i18n.t("month")}: ${i18n.t("tier_" + tier.month)}` : null,
+            text: i18n.t("tier_" + tier.day),
+          })
+        : "",
+    ),
+    metricCell(rep, "dials"),
+    el("td", {
+      "data-pace": "dials",
+      "data-status": dials ? dials.status : null,
+      title: paceTitle(dials, "dials", i18n, cfg) || null,
+      text: dials ? i18n.pct(dials.pace) : "—",
+    }),
+    metricCell(rep, "connects"),
+    metricCell(rep, "talk_seconds"),
+    metricCell(rep, "orders"),
+    metricCell(rep, "invites"),
+    metricCell(rep, "revenue"),
+    el("td", {
+      "data-metric": "leads_dialled",
+      text: i18n.int((rep.totals || {}).leads_dialled),
+    }),
+    el("td", {
+      "data-metric": "leads_connected",
+      text: i18n.int((rep.totals || {}).leads_connected),
+    }),
+    el("td", {
+      "data-metric": "contact_rate",
+      text: i18n.metric("contact_rate", rep.funnel ? rep.funnel.contact_rate : null),
+    }),
+    el("td", { "data-metric": "last_dial_at", text: i18n.time(rep.last_dial_at, tz()) }),
+  );
+}
+
+// --- one rep ---------------------------------------------------------------------------------
+
+function selectRep(code) {
+  const before = view.selected;
+  view.selected = code;
+  for (const c of [before, code]) {
+    const row = c && document.querySelector(`#team-body tr[data-rep="${CSS.escape(c)}"]`);
+    if (row) {
+      row.classList.toggle("selected", c === code);
+      row.setAttribute("aria-selected", c === code ? "true" : "false");
+    }
+  }
+  renderDetail();
+}
+
+function renderDetail() {
+  const rep = view.selected ? state.reps.get(view.selected) : null;
+  const title = $("detail-name");
+  const body = $("detail-body");
+  if (!rep) {
+    title.textContent = i18n.t("select_rep");
+    body.hidden = true;
+    return;
+  }
+  title.textContent = rep.name;
+  body.hidden = false;
+  const sub = $("detail-sub");
+  const chips = [];
+  for (const m of METRICS) {
+    const p = paceOf(rep, m);
+    if (!p) continue;
+    chips.push(
+      el(
+        "span",
+        { class: "chip", "data-status": p.status, title: paceTitle(p, m, i18n, cfg) },
+        `${i18n.t(m)} `,
+        el("b", { "data-pace": m, text: i18n.pct(p.pace) }),
+      ),
+    );
+  }
+  sub.replaceChildren(el("span", { class: "team", text: rep.team || "" }), ...chips);
+  renderFunnel(rep);
+  const diag = $("diagnosis");
+  const items = rep.diagnosis || [];
+  diag.replaceChildren(
+    ...(items.length
+      ? items.map((d) =>
+          el("li", {
+            "data-factor": d.factor,
+            text: (d.text && (d.text[cfg.lang] || d.text.en)) || d.factor,
+          }),
+        )
+      : [el("li", { class: "empty", text: i18n.t("no_diagnosis") })]),
+  );
+  scheduleChart();
+}
+
+function scheduleChart() {
+  if (view.chartTimer) return;
+  view.chartTimer = setTimeout(() => {
+    view.chartTimer = null;
+    drawRepChart();
+  }, 250);
+}
+
+function drawRepChart() {
+  const rep = view.selected ? state.reps.get(view.selected) : null;
+  if (!rep) return;
+  const now = floorNow(tz());
+  const currentHour = now.day === state.day ? now.hour : now.day > (state.day || "") ? 99 : -1;
+  drawChart(
+    $("rep-chart"),
+    hourTraces(rep.hours || [], view.metric, { i18n, cfg, currentHour, dark: false }),
+    {
+      margin: { l: 50, r: 10, t: 28, b: 40 },
+      showlegend: true,
+      legend: { orientation: "h", x: 0, y: 1, yanchor: "bottom" },
+      xaxis: { type: "category" },
+      yaxis: { rangemode: "tozero" },
+      paper_bgcolor: "rgba(0,0,0,0)",
+      plot_bgcolor: "rgba(0,0,0,0)",
+      font: { family: "inherit", size: 13 },
+      bargap: 0.25,
+    },
+    { displayModeBar: false, responsive: true },
+  );
+}
+
+// The seed's two identities, read left to right as a diagnosis.
+const FUNNEL_LINES = [
+  ["leads_dialled", "contact_rate", "connected_leads", "turnover", "dials", "avg_talk_per_dial", "talk_seconds"],
+  ["leads_dialled", "contact_rate", "connected_leads", "success_rate", "orders", "avg_order_value", "revenue"],
+];
+const RATIO_FACTORS = new Set([
+  "contact_rate",
+  "turnover",
+  "avg_talk_per_dial",
+  "success_rate",
+  "avg_order_value",
+]);
+// between factors: leads × rate = connected × turnover = dials × avg = talk
+const FUNNEL_OPS = ["×", "=", "×", "=", "×", "="];
+
+function renderFunnel(rep) {
+  const f = rep.funnel || {};
+  const team = state.teams.get(rep.team);
+  const tf = (team && team.funnel) || {};
+  const low = new Set((rep.diagnosis || []).map((d) => d.factor));
+  $("funnel").replaceChildren(
+    ...FUNNEL_LINES.map((line) =>
+      el(
+        "div",
+        { class: "identity" },
+        ...line.flatMap((factor, i) => {
+          const cell = el(
+            "span",
+            { class: low.has(factor) ? "factor low" : "factor" },
+            el("span", { class: "label", text: i18n.t(factor) }),
+            el("span", {
+              class: "value",
+              "data-metric": factor,
+              text: i18n.metric(factor, f[factor], cfg.minorDigits),
+            }),
+            // Only ratios compare with the team's; its counts are sums over every rep.
+            RATIO_FACTORS.has(factor)
+              ? el("span", {
+                  class: "team-value",
+                  text: `${i18n.t("team_value")} ${i18n.metric(factor, tf[factor], cfg.minorDigits)}`,
+                })
+              : null,
+          );
+          return i < FUNNEL_OPS.length ? [cell, el("span", { class: "op", text: FUNNEL_OPS[i] })] : [cell];
+        }),
+      ),
+    ),
+  );
+}
+
+// --- tiers and mentoring ---------------------------------------------------------------------
+
+function renderTiers() {
+  const reps = visibleReps();
+  const groups = new Map(TIER_ORDER.map((t) => [t, []]));
+  for (const r of reps) {
+    const tier = r.tier ? r.tier.month || r.tier.day : null;
+    if (groups.has(tier)) groups.get(tier).push(r);
+  }
+  $("tier-counts").replaceChildren(
+    ...TIER_ORDER.map((tier) =>
+      el(
+        "div",
+        { class: "tier-group", "data-tier": tier },
+        el("span", { class: "tier-badge", "data-tier": tier, text: i18n.t("tier_" + tier) }),
+        el("span", { class: "count", text: String(groups.get(tier).length) }),
+        el("span", {
+          class: "names",
+          text: groups
+            .get(tier)
+            .map((r) => r.name)
+            .join("、"),
+        }),
+      ),
+    ),
+  );
+  const pairs = [];
+  for (const team of state.teams.values()) {
+    if (view.team && team.name !== view.team) continue;
+    for (const p of team.mentoring || []) pairs.push({ team: team.name, ...p });
+  }
+  const name = (code) => state.repName(code) || "—";
+  $("mentoring").replaceChildren(
+    ...(pairs.length
+      ? pairs.map((p) =>
+          el(
+            "li",
+            { "data-mentor": p.mentor, "data-mentee": p.mentee },
+            el("span", { class: "role", text: i18n.t("mentor") }),
+            el("b", { text: name(p.mentor) }),
+            el("span", { class: "arrow", text: "→" }),
+            el("span", { class: "role", text: i18n.t("mentee") }),
+            el("b", { text: name(p.mentee) }),
+            view.team ? null : el("span", { class: "tag", text: p.team }),
+          ),
+        )
+      : [el("li", { class: "empty", text: i18n.t("no_pairs") })]),
+  );
+}
+
+// --- alerts ----------------------------------------------------------------------------------
+
+async function loadAlerts(force = false) {
+  if (!state.day) return;
+  const key = `${state.day}|${view.team}`;
+  if (!force && view.alertsFor === key) return;
+  view.alertsFor = key;
+  const params = new URLSearchParams({ day: state.day });
+  if (view.team) params.set("team", view.team);
+  try {
+    const list = await api(`/api/v1/alerts?${params}`);
+    if (view.alertsFor !== key) return; // the team changed while we waited
+    view.alerts = new Map(list.map((a) => [a.id, a]));
+    renderAlerts(null);
+  } catch (err) {
+    view.alertsFor = null;
+    $("alerts").replaceChildren(
+      el("li", { class: "empty error", text: `${i18n.t("load_failed")}: ${err.message}` }),
+    );
+  }
+}
+
+function onLiveAlert(alert) {
+  if (!alert || (state.day && alert.day !== state.day)) return;
+  if (view.team && alert.team !== view.team) return;
+  view.alerts.set(alert.id, alert);
+  renderAlerts(new Set([String(alert.id)]));
+}
+
+function renderAlerts(dirty) {
+  const list = [...view.alerts.values()].sort(
+    (a, b) => String(b.raised_at).localeCompare(String(a.raised_at)) || b.id - a.id,
+  );
+  const box = $("alerts");
+  const open = list.filter((a) => !a.acknowledged_at).length;
+  $("alerts-count").textContent = list.length ? `${open}/${list.length}` : "";
+  if (!list.length) {
+    box.replaceChildren(el("li", { class: "empty", text: i18n.t("no_alerts") }));
+    return;
+  }
+  // Keyed rows: a new alert must not wipe a note someone is typing into another one.
+  syncRows(box, list, { key: (a) => String(a.id), attr: "data-alert", dirty, render: alertItem });
+}
+
+function alertDetail(a) {
+  const d = a.detail || {};
+  if (a.kind === "idle") return i18n.t("idle_for", { n: d.idle_minutes ?? "?" });
+  if (!a.metric) return "";
+  const p = { ...d, period: "day" };
+  return `${i18n.t(a.metric)} · ${paceTitle(p, a.metric, i18n, cfg)}`;
+}
+
+function alertItem(a) {
+  const item = el(
+    "li",
+    {
+      "data-alert": String(a.id),
+      "data-kind": a.kind,
+      "data-acked": a.acknowledged_at ? "true" : "false",
+      "data-rep": a.rep,
+    },
+    el(
+      "div",
+      { class: "alert-head" },
+      el("time", { datetime: a.raised_at, text: i18n.time(a.raised_at, tz()) }),
+      el("span", { class: "kind", text: i18n.t("alert_" + a.kind) }),
+      el("b", { class: "name", text: a.rep_name || "—" }),
+      el("span", { class: "tag", text: a.team || "" }),
+    ),
+    el("div", { class: "alert-detail", text: alertDetail(a) }),
+  );
+  if (a.acknowledged_at) {
+    item.append(
+      el(
+        "div",
+        { class: "ack-done" },
+        el("span", { class: "ok", text: `✓ ${i18n.t("acked")}` }),
+        el("b", { text: a.acknowledged_by || "" }),
+        el("span", { class: "note", text: a.note || "" }),
+      ),
+    );
+  } else {
+    item.append(ackForm(a));
+  }
+  return item;
+}
+
+function ackForm(a) {
+  const by = el("input", {
+    name: "by",
+    required: true,
+    maxlength: 100,
+    placeholder: i18n.t("ack_by_placeholder"),
+    "aria-label": i18n.t("ack_by"),
+  });
+  by.value = localStorage.getItem(ACK_BY_KEY) || "";
+  const note = el("input", {
+    name: "note",
+    required: true,
+    maxlength: 2000,
+    placeholder: i18n.t("ack_note_placeholder"),
+    "aria-label": i18n.t("ack_note"),
+  });
+  const button = el("button", { type: "submit", text: i18n.t("ack") });
+  const error = el("span", { class: "error", role: "alert" });
+  const form = el("form", { class: "ack-form", "data-alert": String(a.id) }, by, note, button, error);
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const body = { by: by.value.trim(), note: note.value.trim() };
+    if (!body.by || !body.note) return;
+    button.disabled = true;
+    error.textContent = "";
+    try {
+      const saved = await api(`/api/v1/alerts/${encodeURIComponent(a.id)}/ack`, {
+        method: "POST",
+        body,
+      });
+      localStorage.setItem(ACK_BY_KEY, body.by);
+      view.alerts.set(saved.id, saved);
+      renderAlerts(new Set([String(saved.id)]));
+    } catch (err) {
+      error.textContent = `${i18n.t("ack_failed")}: ${err.message}`;
+      button.disabled = false;
+    }
+  });
+  return form;
+}
+
+// --- the evening report link -----------------------------------------------------------------
+
+async function checkReport() {
+  if (!state.day || view.reportDay === state.day) return;
+  view.reportDay = state.day;
+  const link = $("report-link");
+  const path = `/reports/daily?${new URLSearchParams({ day: state.day })}`;
+  let ok = false;
+  try {
+    await api(path, { method: "HEAD" });
+    ok = true;
+  } catch (err) {
+    // A GET-only route answers HEAD with 405; ask once more the long way before giving up.
+    if (err.message === "405") {
+      try {
+        const resp = await fetch(cfg.base + path, {
+          headers: { Authorization: `Bearer ${cfg.token}` },
+          cache: "no-store",
+        });
+        ok = resp.status === 200;
+      } catch {
+        ok = false;
+      }
+    }
+  }
+  link.hidden = !ok;
+  if (ok) {
+    const params = new URLSearchParams({ day: state.day, lang: cfg.lang, token: cfg.token });
+    link.href = `${cfg.base}/reports/daily?${params}`;
+  }
+}
+
+// --- wiring ----------------------------------------------------------------------------------
+
+function tickClock() {
+  $("clock").textContent = timeFormat(i18n.locale, tz(), false).format(new Date());
+}
+
+async function loadTeams() {
+  try {
+    const teams = await api("/api/v1/teams");
+    for (const t of teams) view.knownTeams.add(t.name);
+    renderTeamSelect();
+  } catch {
+    /* the snapshot's teams will do */
+  }
+}
+
+function start() {
+  i18n.apply(document);
+  tickClock();
+  setInterval(tickClock, 10_000);
+
+  const metricSelect = $("detail-metric");
+  metricSelect.replaceChildren(...METRICS.map((m) => el("option", { value: m, text: i18n.t(m) })));
+  metricSelect.value = view.metric;
+  metricSelect.addEventListener("change", () => {
+    view.metric = metricSelect.value;
+    scheduleChart();
+  });
+
+  $("team-select").addEventListener("change", (ev) => chooseTeam(ev.target.value));
+
+  for (const th of document.querySelectorAll("#team-table th[data-sort]")) {
+    th.tabIndex = 0;
+    const sortBy = () => {
+      const key = th.dataset.sort;
+      if (view.sort.key === key) view.sort.dir = -view.sort.dir;
+      else view.sort = { key, dir: TEXT_KEYS.has(key) || key === "tier" ? 1 : -1 };
+      view.full = true;
+      scheduleRender();
+    };
+    th.addEventListener("click", sortBy);
+    th.addEventListener("keydown", (ev) => {
+      if (ev.key === "Enter" || ev.key === " ") {
+        ev.preventDefault();
+        sortBy();
+      }
+    });
+  }
+  renderSortHeaders();
+
+  const body = $("team-body");
+  body.addEventListener("click", (ev) => {
+    const row = ev.target.closest("tr[data-rep]");
+    if (row) selectRep(row.dataset.rep);
+  });
+  body.addEventListener("keydown", (ev) => {
+    const row = ev.target.closest("tr[data-rep]");
+    if (row && (ev.key === "Enter" || ev.key === " ")) {
+      ev.preventDefault();
+      selectRep(row.dataset.rep);
+    }
+  });
+
+  live = new LiveClient({
+    token: cfg.token,
+    teams: view.team ? [view.team] : [],
+    base: cfg.base,
+    conn: $("conn"),
+    t: i18n.t,
+    on: {
+      snapshot(data) {
+        state.applySnapshot(data);
+        for (const name of state.teamNames()) view.knownTeams.add(name);
+        view.full = true;
+        scheduleRender();
+        loadAlerts(true); // whatever was raised while we were away
+        checkReport();
+      },
+      delta(msg) {
+        const changed = state.applyDelta(msg);
+        if (!changed) {
+          live.resync();
+          return;
+        }
+        for (const code of changed.reps) view.dirtyReps.add(code);
+        for (const name of changed.teams) view.knownTeams.add(name);
+        scheduleRender();
+      },
+      alert: onLiveAlert,
+      tick() {
+        if (view.selected) scheduleChart();
+      },
+    },
+  });
+  live.start();
+  loadTeams();
+}
+
+start();
