@@ -390,7 +390,12 @@ async def serve_demo(
 ) -> int:
     """Run server and simulator until ``duration``, a signal, or a failure; the exit code."""
     config = uvicorn.Config(
-        create_app(settings), host=settings.host, port=settings.port, log_level="warning"
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level="warning",
+        ws_max_size=1 << 20,
+        ws_per_message_deflate=False,  # as `paceboard serve`: CPU matters more than bytes
     )
     server = DemoServer(config)
     loop = asyncio.get_running_loop()

@@ -28,46 +28,72 @@ log = logging.getLogger("paceboard.live")
 Send = Callable[[str], Any]  # an async function sending one text frame
 
 
-def _body(payload: dict[str, Any]) -> bytes:
+def frame_body(payload: dict[str, Any]) -> str:
     """The payload serialised once, without its leading brace, for :meth:`Subscriber.frame`."""
-    return orjson.dumps(payload)[1:]
+    return orjson.dumps(payload)[1:].decode()
+
+
+def _patch(new: dict[str, Any], old: dict[str, Any] | None, key: str) -> dict[str, Any]:
+    """What a delta carries for a changed row: its ``key`` and the fields that changed, with
+    ``hours`` cut to the cells that changed (the page merges fields, and hours by ``hour``).
+
+    Rows are about 2 KB and most of a row stays put between two deltas; sending only the
+    changes keeps a hundred screens from costing a hundred times the whole floor.
+    """
+    if old is None:
+        return new
+    out: dict[str, Any] = {key: new[key]} if key in new else {}
+    for field, value in new.items():
+        if old.get(field) == value:
+            continue
+        if field == "hours":
+            before = {h["hour"]: h for h in old.get("hours", ())}
+            value = [h for h in value if before.get(h["hour"]) != h]
+        out[field] = value
+    return out
 
 
 class Subscriber:
     """One socket: its team filter, its sequence numbers and its bounded outbox."""
 
-    def __init__(self, teams: frozenset[str], maxsize: int) -> None:
+    def __init__(self, teams: frozenset[str], maxsize: int, max_bytes: int) -> None:
         self.teams = teams  # empty: the whole floor
         self.seq = 0
-        self.queue: asyncio.Queue[str] = asyncio.Queue(maxsize)
+        self.queue: asyncio.Queue[str] = asyncio.Queue()
+        self.maxsize = maxsize
+        self.max_bytes = max_bytes
+        self.queued_bytes = 0
         self.dropped = 0  # times the backlog was replaced by a snapshot
 
     def wants(self, team: str | None) -> bool:
         return not self.teams or team in self.teams
 
-    def frame(self, kind: str, body: bytes) -> str:
+    def frame(self, kind: str, body: str) -> str:
         self.seq += 1
         head = f'{{"type":"{kind}","seq":{self.seq}'
-        return head + ("," + body.decode() if body != b"}" else "}")
+        return head + ("," + body if body != "}" else "}")
 
     def offer(self, text: str) -> bool:
-        """Queue a frame; False when the outbox is full (the hub then sends a snapshot)."""
-        try:
-            self.queue.put_nowait(text)
-        except asyncio.QueueFull:
+        """Queue a frame; False when the outbox is full in frames or bytes (the hub then sends a
+        snapshot instead)."""
+        if self.queue.qsize() >= self.maxsize or self.queued_bytes + len(text) > self.max_bytes:
             return False
+        self.queued_bytes += len(text)
+        self.queue.put_nowait(text)
         return True
 
     def reset(self, text: str) -> None:
         """Throw the backlog away and queue ``text`` (a snapshot) alone."""
         while not self.queue.empty():
             self.queue.get_nowait()
+        self.queued_bytes = len(text)
         self.queue.put_nowait(text)
 
     async def pump(self, send: Send) -> None:
         """Send queued frames in order until cancelled or the socket fails."""
         while True:
             text = await self.queue.get()
+            self.queued_bytes -= len(text)
             await send(text)
 
 
@@ -83,7 +109,8 @@ class Hub:
         min_interval: float = 0.1,
         heartbeat: float = 15.0,
         tick: float = 60.0,
-        queue_size: int = 32,
+        queue_size: int = 256,
+        queue_bytes: int = 512_000,
     ) -> None:
         self.engine = engine
         self.settings = settings
@@ -92,9 +119,12 @@ class Hub:
         self.heartbeat = heartbeat
         self.tick = tick
         self.queue_size = queue_size
+        self.queue_bytes = queue_bytes
         self.subscribers: set[Subscriber] = set()
         self.current: dict[str, Any] | None = None
         self.reads = 0  # snapshots read from the database, for tests and metrics
+        self._bodies_of: dict[str, Any] | None = None
+        self._bodies: dict[frozenset[str], str] = {}
         self._dirty = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._tasks: list[asyncio.Task] = []
@@ -134,7 +164,7 @@ class Hub:
 
     async def subscribe(self, teams: Iterable[str] = ()) -> Subscriber:
         """A new subscriber, its first frame (a snapshot) already queued."""
-        sub = Subscriber(frozenset(teams), self.queue_size)
+        sub = Subscriber(frozenset(teams), self.queue_size, self.queue_bytes)
         self.subscribers.add(sub)
         await self.send_snapshot(sub)
         return sub
@@ -148,7 +178,7 @@ class Hub:
             async with self._lock:
                 if self.current is None:
                     self.current = await self._read()
-        sub.reset(sub.frame("snapshot", _body({"data": self._filtered(self.current, sub)})))
+        sub.reset(sub.frame("snapshot", self._snapshot_body(sub)))
 
     # --- the work ----------------------------------------------------------------------------
 
@@ -195,13 +225,19 @@ class Hub:
     def _send_changes(self, old: dict[str, Any], new: dict[str, Any]) -> None:
         old_reps = {r["code"]: r for r in old["reps"]}
         old_teams = {t["name"]: t for t in old["teams"]}
-        reps = [r for r in new["reps"] if old_reps.get(r["code"]) != r]
-        teams = [t for t in new["teams"] if old_teams.get(t["name"]) != t]
+        changed_reps = [r for r in new["reps"] if old_reps.get(r["code"]) != r]
+        reps = [_patch(r, old_reps.get(r["code"]), "code") for r in changed_reps]
+        teams = [
+            _patch(t, old_teams.get(t["name"]), "name")
+            for t in new["teams"]
+            if old_teams.get(t["name"]) != t
+        ]
         floor_changed = old["floor"] != new["floor"]
+        floor = _patch(new["floor"], old["floor"], "")
         if not (reps or teams or floor_changed):
             return
         sales = []
-        for r in reps:
+        for r in changed_reps:
             before = old_reps.get(r["code"])
             gained = r["totals"]["orders"] - (before["totals"]["orders"] if before else 0)
             if gained > 0:
@@ -216,17 +252,17 @@ class Hub:
                         "currency_minor_digits": self.settings.currency_minor_digits,
                     }
                 )
-        bodies: dict[frozenset[str], bytes | None] = {}
+        bodies: dict[frozenset[str], str | None] = {}
         for sub in list(self.subscribers):
             if sub.teams not in bodies:
-                mine = [r for r in reps if sub.wants(r["team"])]
+                mine = [p for p, r in zip(reps, changed_reps, strict=True) if sub.wants(r["team"])]
                 my_teams = [t for t in teams if sub.wants(t["name"])]
                 bodies[sub.teams] = (
-                    _body(
+                    frame_body(
                         {
                             "day": new["day"],
                             "at": new["at"],
-                            "floor": new["floor"],
+                            "floor": floor,
                             "teams": my_teams,
                             "reps": mine,
                         }
@@ -239,25 +275,37 @@ class Hub:
                 self._deliver(sub, "delta", body)
             for sale in sales:
                 if sub.wants(sale["team"]):
-                    self._deliver(sub, "celebrate", _body(sale))
+                    self._deliver(sub, "celebrate", frame_body(sale))
 
     def _send_alerts(self, alerts: list[dict]) -> None:
         for alert in alerts:
-            body = _body({"alert": alert})
+            body = frame_body({"alert": alert})
             for sub in list(self.subscribers):
                 if sub.wants(alert.get("team")):
                     self._deliver(sub, "alert", body)
 
-    def _deliver(self, sub: Subscriber, kind: str, body: bytes) -> None:
+    def _deliver(self, sub: Subscriber, kind: str, body: str) -> None:
         if not sub.offer(sub.frame(kind, body)) and self.current is not None:
             # Behind: the backlog is worth less than the present. One snapshot replaces it.
             sub.dropped += 1
-            sub.reset(sub.frame("snapshot", _body({"data": self._filtered(self.current, sub)})))
+            sub.reset(sub.frame("snapshot", self._snapshot_body(sub)))
 
     def broadcast(self, kind: str, payload: dict[str, Any]) -> None:
-        body = _body(payload)
+        body = frame_body(payload)
         for sub in list(self.subscribers):
             self._deliver(sub, kind, body)
+
+    def _snapshot_body(self, sub: Subscriber) -> str:
+        """The current view serialised once per team filter (a thousand screens joining after a
+        restart must not serialise it a thousand times)."""
+        current = self.current
+        assert current is not None
+        if self._bodies_of is not current:
+            self._bodies_of, self._bodies = current, {}
+        body = self._bodies.get(sub.teams)
+        if body is None:
+            body = self._bodies[sub.teams] = frame_body({"data": self._filtered(current, sub)})
+        return body
 
     @staticmethod
     def _filtered(snapshot: dict[str, Any], sub: Subscriber) -> dict[str, Any]:

@@ -11,7 +11,7 @@ import orjson
 from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
 from starlette.concurrency import run_in_threadpool
 
-from app.live.hub import Hub
+from app.live.hub import Hub, frame_body
 
 log = logging.getLogger("paceboard.live")
 router = APIRouter()
@@ -75,16 +75,10 @@ async def live_socket(
                 sub.teams = frozenset(t for t in teams if isinstance(t, str))
                 await hub.send_snapshot(sub)
             elif kind == "ping":
-                sub.offer(sub.frame("pong", b"}"))
+                sub.offer(sub.frame("pong", "}"))
             else:
-                sub.offer(
-                    sub.frame(
-                        "error",
-                        orjson.dumps(
-                            {"detail": "unknown message; expected resync, subscribe or ping"}
-                        )[1:],
-                    )
-                )
+                detail = {"detail": "unknown message; expected resync, subscribe or ping"}
+                sub.offer(sub.frame("error", frame_body(detail)))
     except (WebSocketDisconnect, RuntimeError):
         pass
     finally:

@@ -29,7 +29,8 @@ export class FloorState {
   }
 
   /**
-   * Replace the rows a delta carries. Returns {reps: Set(code), teams: Set(name), floor: bool},
+   * Apply the rows a delta carries: each holds only the fields that changed (a row new to the
+   * page comes whole), and its `hours` only the cells that changed, merged by `hour`. Returns {reps: Set(code), teams: Set(name), floor: bool},
    * or null when the delta is for another day (the caller should resync).
    */
   applyDelta(msg) {
@@ -37,15 +38,15 @@ export class FloorState {
     const changed = { reps: new Set(), teams: new Set(), floor: false };
     if (msg.at) this.at = msg.at;
     if (msg.floor) {
-      this.floor = msg.floor;
+      this.floor = patch(this.floor, msg.floor);
       changed.floor = true;
     }
     for (const t of msg.teams || []) {
-      this.teams.set(t.name, t);
+      this.teams.set(t.name, patch(this.teams.get(t.name), t));
       changed.teams.add(t.name);
     }
     for (const r of msg.reps || []) {
-      this.reps.set(r.code, r);
+      this.reps.set(r.code, patch(this.reps.get(r.code), r));
       changed.reps.add(r.code);
     }
     this.version += 1;
@@ -164,6 +165,7 @@ export function pageConfig() {
     paceGreen: Number(d.paceGreen || 1),
     paceAmber: Number(d.paceAmber || 0.8),
     base: d.base || "",
+    reports: d.reports === "1",
   };
 }
 
@@ -298,4 +300,16 @@ export function fitText(node, minPx = 14) {
     size = Math.max(minPx, size * 0.9);
     node.style.fontSize = `${size}px`;
   }
+}
+
+/** `known` with the changed fields of `row` over it; `hours` merged by `hour`. */
+function patch(known, row) {
+  if (!known) return row;
+  const out = { ...known, ...row };
+  if (row.hours && known.hours) {
+    const byHour = new Map(known.hours.map((h) => [h.hour, h]));
+    for (const h of row.hours) byHour.set(h.hour, h);
+    out.hours = [...byHour.values()].sort((a, b) => a.hour - b.hour);
+  }
+  return out;
 }

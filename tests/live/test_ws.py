@@ -128,7 +128,7 @@ def test_a_team_subscription_sees_only_its_team(server):
             post(server, record("b-1", rep="b1", started_at=just_now()))
             post(server, record("a-1", rep="a1", started_at=just_now(seconds=5)))
             delta = await until(ws, lambda m: m["type"] == "delta" and rep_in(m, "a1"))
-            assert all(r["team"] == "A" for r in delta["reps"])
+            assert {r["code"] for r in delta["reps"]} == {"a1"}
             assert delta["floor"]["totals"]["dials"] == 2  # the floor line stays the floor's
 
     asyncio.run(go())
