@@ -29,11 +29,14 @@ test: lint
 	@$(BIN)/pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: no tests ran" >&2; exit 1; fi; exit $$rc
 
+## Both benchmarks; ingest first, since it rewrites bench/results/latest.json and live merges into it.
 bench: install
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/live.py
 
 bench-quick: install
 	$(BIN)/python bench/ingest.py --quick
+	$(BIN)/python bench/live.py --quick
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .hypothesis

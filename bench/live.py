@@ -1,0 +1,726 @@
+"""Live benchmark: how fast a posted call reaches every screen on ``/ws``, and what screens cost.
+
+A real server; N WebSocket clients on ``/ws?token=…`` (the whole floor each, like the wallboard);
+calls POSTed one per request at a steady rate through the real HTTP API. Each call's latency is
+measured per client, from just before its POST is sent to that client's receipt of the first frame
+(a ``delta``, or the ``snapshot`` that replaces a backlog) showing the rep's dials at or above the
+count that call made. Each rep has at most one POST in flight, so its n-th call is the one that
+takes its dials to n: the (client, call) pairs are matched by rep code and dials count.
+
+Figures (absolute goals, from the live screens' brief): p50 <= 150 ms and p99 <= 500 ms over all
+(client, call) pairs; server RSS <= 250 MiB with 1,000 clients connected. The load runs twice:
+with N clients (default 200), then again with 1,000 connected.
+
+The clients and the sender share one Python process and one event loop, on the same cores as the
+server: their CPU and the loop's lag are reported beside the latencies, since a saturated client
+loop stamps frames late and inflates the figures.
+
+Run from the repo root: ``.venv/bin/python bench/live.py [--quick]``. Exits 0 whenever it
+measured, goals met or not; 1 when it could not measure (server down, a wrong answer).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import re
+import resource
+import shutil
+import sys
+import tempfile
+import time
+from array import array
+from collections import deque
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+import websockets
+from websockets.asyncio.client import ClientConnection, connect
+
+# Run as a script (bench/live.py), the repo root is not on sys.path; `bench.common` needs it.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.common import (  # noqa: E402
+    LOOPBACK,
+    RESULTS_DIR,
+    BenchError,
+    CpuMeter,
+    Result,
+    Server,
+    console,
+    create_token,
+    free_port,
+    machine_info,
+    proc_status_kib,
+    run_cli,
+    server_env,
+    write_results,
+)
+
+P50_GOAL_MS = 150.0
+P99_GOAL_MS = 500.0
+RSS_GOAL_MIB = 250.0
+BIG_CLIENTS = 1000
+CALLS_URL = "/api/v1/calls"
+# A client that has seen a call by then has seen it; the rest count as missing.
+DRAIN_SECONDS = 5.0
+CONNECT_CONCURRENCY = 50
+
+
+# --- the floor -------------------------------------------------------------------------------
+
+
+def midday_timezone(now: datetime | None = None) -> str:
+    """A fixed-offset zone where it is about noon now, so "today" cannot roll over mid-run.
+
+    Calls count on the floor's local day as it stands; at 23:59:50 a run would straddle two
+    days. ``Etc/GMT-8`` is UTC+8 (POSIX signs are inverted).
+    """
+    hour = (now or datetime.now(UTC)).hour
+    offset = 12 - hour
+    if offset < -12:
+        offset += 24
+    elif offset > 14:
+        offset -= 24
+    return "UTC" if offset == 0 else f"Etc/GMT{-offset:+d}"
+
+
+def roster_csv(reps: int, teams: int) -> tuple[str, list[str]]:
+    """A roster of ``reps`` reps spread over ``teams`` teams; (CSV text, rep codes)."""
+    codes = [str(8001 + i) for i in range(reps)]
+    lines = ["code,name,team,hired_on"]
+    lines += [f"{c},Rep {c},Team {i % teams + 1},2026-01-05" for i, c in enumerate(codes)]
+    return "\n".join(lines) + "\n", codes
+
+
+def call_record(call_id: str, rep: str, rng: random.Random) -> dict[str, Any]:
+    """One outbound call stamped just now: ~40% answered, a few sales (celebrations)."""
+    answered = rng.random() < 0.40
+    rec: dict[str, Any] = {
+        "call_id": call_id,
+        "rep": rep,
+        "started_at": datetime.now(UTC).isoformat(),
+        "disposition": "answered" if answered else "no_answer",
+        "talk_seconds": rng.randint(5, 600) if answered else 0,
+        "customer": f"13{rng.randrange(10**9):09d}",
+    }
+    if answered and rng.random() < 0.05:
+        rec.update(outcome="sale", order_value="199.00")
+    return rec
+
+
+# --- reading frames cheaply ----------------------------------------------------------------
+
+# The hub writes each frame as {"type":…,"seq":…, …}. A delta's rep rows carry the fields that
+# changed (totals, pace, funnel, hour cells: ~1 KB each), so parsing every frame with orjson costs the client more than
+# the server spends sending it; a regex pulls out (code, dials) instead, and every
+# VERIFY_EVERY-th delta is checked against a full parse, so a change of layout fails loudly.
+FRAME_HEAD = re.compile(r'\{"type":"(?P<type>[a-z_]+)","seq":(?P<seq>\d+)')
+REP_DIALS = re.compile(r'\{"code":"((?:[^"\\]|\\.)*)"[^{}\[\]]*?"totals":\{"dials":(\d+)')
+VERIFY_EVERY = 200
+
+
+def scan_delta(text: str, verify: bool = False) -> list[tuple[str, int]]:
+    """(rep code, day dials) of every rep row in a delta frame."""
+    start = text.rfind(',"reps":[')
+    rows = [(m[1], int(m[2])) for m in REP_DIALS.finditer(text, start if start >= 0 else 0)]
+    if verify:
+        full = [
+            (r["code"], r["totals"]["dials"])
+            for r in orjson.loads(text).get("reps") or []
+            if "totals" in r  # a row whose totals did not change (its pace did) has none
+        ]
+        if full != rows:
+            raise BenchError(
+                f"the delta layout changed: the scan read {rows[:3]}…, the frame holds {full[:3]}…"
+            )
+    return rows
+
+
+# --- shared measurement state ----------------------------------------------------------------
+
+
+@dataclass
+class Ledger:
+    """What was sent and what each client saw, shared by the sender and every client."""
+
+    posted: dict[str, int]  # rep -> dials posted so far (warm-up included)
+    sent_at: dict[str, dict[int, float]] = field(default_factory=dict)  # rep -> {n: t_send}
+    measuring: bool = False
+    latencies: array = field(default_factory=lambda: array("d"))  # seconds, (client, call)
+    post_latencies: array = field(default_factory=lambda: array("d"))  # POST -> response
+    snapshots: int = 0  # snapshot frames received after connect (backlog replaced, resync)
+    deltas: int = 0
+    gaps: int = 0  # seq skipped: a frame lost
+    kinds: dict[str, int] = field(default_factory=dict)  # frames received by type
+    frames: int = 0
+    bytes: int = 0
+    failures: list[str] = field(default_factory=list)
+
+    def measured_pairs(self, clients: int) -> int:
+        return clients * sum(len(v) for v in self.sent_at.values())
+
+
+class Screen:
+    """One WebSocket client: the dials it has seen per rep, stamped on receipt."""
+
+    def __init__(self, ws: ClientConnection, ledger: Ledger) -> None:
+        self.ws = ws
+        self.ledger = ledger
+        self.seen: dict[str, int] = {}
+        self.seq = 0
+        self.ready = asyncio.Event()  # first snapshot read
+        self.closing = False  # we are closing it: the close is no failure
+
+    def _see(self, rows: list[tuple[str, int]], t: float) -> None:
+        ledger = self.ledger
+        for code, dials in rows:
+            last = self.seen.get(code, 0)
+            if dials <= last:
+                continue
+            self.seen[code] = dials
+            sent = ledger.sent_at.get(code)
+            if sent:
+                for n in range(last + 1, dials + 1):
+                    t0 = sent.get(n)
+                    if t0 is not None:
+                        ledger.latencies.append(t - t0)
+
+    async def run(self) -> None:
+        ledger = self.ledger
+        try:
+            async for text in self.ws:
+                t = time.perf_counter()  # before any parsing: receipt, not processing
+                ledger.frames += 1
+                ledger.bytes += len(text)
+                head = FRAME_HEAD.match(text)
+                if head is None:
+                    raise BenchError(f"a frame without type and seq first: {text[:200]!r}")
+                kind, seq = head["type"], int(head["seq"])
+                ledger.kinds[kind] = ledger.kinds.get(kind, 0) + 1
+                if seq != self.seq + 1:
+                    ledger.gaps += 1
+                self.seq = seq
+                if kind == "delta":
+                    ledger.deltas += 1
+                    self._see(scan_delta(text, verify=ledger.deltas % VERIFY_EVERY == 1), t)
+                elif kind == "snapshot":
+                    if self.ready.is_set():
+                        ledger.snapshots += 1
+                    data = orjson.loads(text)["data"]
+                    self._see([(r["code"], r["totals"]["dials"]) for r in data["reps"]], t)
+                    self.ready.set()
+        except websockets.ConnectionClosed as exc:
+            if not self.closing:
+                ledger.failures.append(f"socket closed by the server: {exc}")
+        except Exception as exc:  # reported by the phase: a task's exception would vanish
+            ledger.failures.append(f"client: {type(exc).__name__}: {exc}")
+        finally:
+            self.ready.set()  # never leave a waiter hanging; failures say what happened
+
+
+# --- the load --------------------------------------------------------------------------------
+
+
+async def connect_screens(
+    ws_url: str, n: int, ledger: Ledger, compression: str | None
+) -> list[tuple[Screen, asyncio.Task]]:
+    """``n`` connected clients, each past its first snapshot; BenchError if any failed."""
+    gate = asyncio.Semaphore(CONNECT_CONCURRENCY)
+
+    async def one() -> tuple[Screen, asyncio.Task]:
+        async with gate:
+            ws = await connect(
+                ws_url,
+                max_size=None,
+                compression=compression,
+                ping_interval=None,  # like a browser: the server's heartbeats keep it alive
+                open_timeout=60,
+                close_timeout=5,
+            )
+            screen = Screen(ws, ledger)
+            task = asyncio.create_task(screen.run())
+            await asyncio.wait_for(screen.ready.wait(), 60)
+            return screen, task
+
+    screens = await asyncio.gather(*(one() for _ in range(n)), return_exceptions=True)
+    errors = [s for s in screens if isinstance(s, BaseException)]
+    if errors or ledger.failures:
+        raise BenchError(
+            f"{len(errors)} of {n} clients failed to connect: "
+            f"{errors[0] if errors else ledger.failures[0]!r}"
+        )
+    return screens  # type: ignore[return-value]
+
+
+async def close_screens(screens: list[tuple[Screen, asyncio.Task]]) -> None:
+    for screen, _ in screens:
+        screen.closing = True
+    await asyncio.gather(*(s.ws.close() for s, _ in screens), return_exceptions=True)
+    for _, task in screens:
+        task.cancel()
+    await asyncio.gather(*(t for _, t in screens), return_exceptions=True)
+
+
+def percentile(values: list[float], q: float) -> float | None:
+    """The ``q``-th percentile (nearest rank) of ``values``; None when there are none."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered)) - 1))]
+
+
+class Poster:
+    """POSTs over a few keep-alive HTTP/1.1 connections, one request at a time on each.
+
+    httpx's pool costs the client ~0.5 ms of CPU per request at this rate, on the loop that also
+    stamps the screens' frames; a plain request on an asyncio stream costs a tenth of that.
+    """
+
+    def __init__(self, host: str, port: int, token: str, connections: int) -> None:
+        self.host, self.port, self.connections = host, port, connections
+        self.head = (
+            f"POST {CALLS_URL} HTTP/1.1\r\nHost: {host}:{port}\r\n"
+            f"Authorization: Bearer {token}\r\nContent-Type: application/json\r\n"
+        ).encode()
+        self.pool: asyncio.Queue[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = (
+            asyncio.Queue()
+        )
+        self.writers: list[asyncio.StreamWriter] = []
+
+    async def open(self) -> Poster:
+        for _ in range(self.connections):
+            await self._add()
+        return self
+
+    async def _add(self) -> None:
+        reader, writer = await asyncio.open_connection(self.host, self.port)
+        self.writers.append(writer)
+        self.pool.put_nowait((reader, writer))
+
+    async def refresh(self) -> None:
+        """Fresh connections: the server closes keep-alive connections idle for 5 s."""
+        await self.close()
+        self.writers, self.pool = [], asyncio.Queue()
+        await self.open()
+
+    async def post(self, body: bytes) -> tuple[int, bytes]:
+        """(status, response body); OSError or BenchError when the exchange breaks."""
+        reader, writer = await self.pool.get()
+        try:
+            writer.write(self.head + b"Content-Length: %d\r\n\r\n" % len(body) + body)
+            head = await reader.readuntil(b"\r\n\r\n")
+            lines = head.decode("latin-1").split("\r\n")
+            status = int(lines[0].split(" ", 2)[1])
+            headers = dict(
+                (k.strip().lower(), v.strip()) for k, _, v in (x.partition(":") for x in lines[1:])
+            )
+            if "content-length" not in headers:
+                raise BenchError(f"a response without Content-Length: {head[:300]!r}")
+            data = await reader.readexactly(int(headers["content-length"]))
+        except BaseException:
+            writer.close()
+            await self._add()  # a fresh connection in place of the broken one
+            raise
+        if headers.get("connection", "").lower() == "close":
+            writer.close()
+            await self._add()
+        else:
+            self.pool.put_nowait((reader, writer))
+        return status, data
+
+    async def close(self) -> None:
+        for w in self.writers:
+            w.close()
+        await asyncio.gather(*(w.wait_closed() for w in self.writers), return_exceptions=True)
+
+
+async def loop_lag(samples: array, stop: asyncio.Event, period: float = 0.01) -> None:
+    """How late the client's event loop wakes a 10 ms sleeper: its own queueing delay."""
+    while not stop.is_set():
+        t0 = time.perf_counter()
+        await asyncio.sleep(period)
+        samples.append(time.perf_counter() - t0 - period)
+
+
+async def send_calls(
+    http: Poster,
+    ledger: Ledger,
+    reps: list[str],
+    rate: float,
+    seconds: float,
+    prefix: str,
+    rng: random.Random,
+) -> tuple[int, float]:
+    """POST one call per request at ``rate``/s for ``seconds``; (calls sent, seconds taken).
+
+    A rep is given its next call only once the last one was answered, so its dials count
+    names its calls. Send times are recorded when ``ledger.measuring`` is set.
+    """
+    await http.refresh()
+    free = deque(reps)
+    rng.shuffle(free)
+    freed = asyncio.Event()
+    total = int(rate * seconds)
+    tasks: set[asyncio.Task] = set()
+
+    async def post(rep: str, i: int) -> None:
+        body = orjson.dumps(call_record(f"{prefix}-{i}", rep, rng))
+        t0 = time.perf_counter()
+        n = ledger.posted[rep] + 1
+        ledger.posted[rep] = n
+        if ledger.measuring:
+            ledger.sent_at.setdefault(rep, {})[n] = t0
+        try:
+            status, data = await http.post(body)
+            ledger.post_latencies.append(time.perf_counter() - t0)
+            created = orjson.loads(data).get("created") if status == 200 else None
+            if created != 1:
+                ledger.failures.append(f"POST HTTP {status}: {data[:300]!r}")
+        except (OSError, asyncio.IncompleteReadError, BenchError, ValueError) as exc:
+            ledger.failures.append(f"POST failed: {type(exc).__name__}: {exc}")
+        finally:
+            free.append(rep)
+            freed.set()
+
+    start = time.perf_counter()
+    # A server that cannot keep the rate slows the sender (one call in flight per rep); stop
+    # at twice the planned time and report the rate reached.
+    give_up = start + 2 * seconds + 5
+    sent = 0
+    for i in range(total):
+        due = start + i / rate
+        delay = due - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        while not free:  # every rep has a call in flight: the server is behind
+            freed.clear()
+            await freed.wait()
+        if ledger.failures or time.perf_counter() > give_up:
+            break
+        task = asyncio.create_task(post(free.popleft(), i))
+        sent += 1
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+    await asyncio.gather(*tasks)
+    return sent, time.perf_counter() - start
+
+
+@dataclass
+class Phase:
+    """One measured load with ``clients`` connected."""
+
+    clients: int
+    calls: int = 0
+    seconds: float = 0.0
+    latencies_ms: list[float] = field(default_factory=list)
+    post_ms: list[float] = field(default_factory=list)
+    missing: int = 0
+    expected: int = 0
+    snapshots: int = 0
+    gaps: int = 0
+    frames: int = 0
+    mib: float = 0.0
+    client_cpu: float = 0.0  # cores (CPU seconds / wall second)
+    server_cpu: float | None = None
+    lag_ms: list[float] = field(default_factory=list)
+    rss_connected_kib: int | None = None
+    rss_after_kib: int | None = None
+
+    def pct(self, values: list[float], q: float) -> float | None:
+        return percentile(values, q)
+
+
+async def measure_phase(
+    args: argparse.Namespace,
+    server: Server,
+    http: Poster,
+    ledger: Ledger,
+    reps: list[str],
+    clients: int,
+    rng: random.Random,
+    label: str,
+) -> Phase:
+    """Warm up, then post for ``args.duration`` s and collect every (client, call) latency."""
+    phase = Phase(clients)
+    phase.rss_connected_kib = proc_status_kib(server.pid, "VmRSS")
+    console.print(
+        f"{label}: {clients} clients connected; server RSS "
+        f"{(phase.rss_connected_kib or 0) / 1024:,.0f} MiB; warming up {args.warmup:g}s"
+    )
+    ledger.measuring = False
+    await send_calls(http, ledger, reps, args.rate, args.warmup, f"{label}-w", rng)
+    await asyncio.sleep(1.0)  # let the warm-up's deltas land before the clock starts
+    ledger.sent_at.clear()
+    del ledger.latencies[:]
+    del ledger.post_latencies[:]
+    ledger.snapshots = ledger.gaps = ledger.frames = ledger.bytes = ledger.deltas = 0
+    ledger.kinds.clear()
+    lag = array("d")
+    stop = asyncio.Event()
+    lag_task = asyncio.create_task(loop_lag(lag, stop))
+    ledger.measuring = True
+    meter = CpuMeter(server.pid)
+    t0 = time.perf_counter()
+    with meter:
+        phase.calls, phase.seconds = await send_calls(
+            http, ledger, reps, args.rate, args.duration, label, rng
+        )
+        # Every client should have seen every call; stop waiting after DRAIN_SECONDS.
+        phase.expected = ledger.measured_pairs(clients)
+        deadline = time.perf_counter() + DRAIN_SECONDS
+        while len(ledger.latencies) < phase.expected and time.perf_counter() < deadline:
+            await asyncio.sleep(0.05)
+    wall = time.perf_counter() - t0
+    ledger.measuring = False
+    stop.set()
+    await lag_task
+    if ledger.failures:
+        raise BenchError(f"{label}: {len(ledger.failures)} failures; first: {ledger.failures[0]}")
+    phase.latencies_ms = [x * 1000 for x in ledger.latencies]
+    phase.post_ms = [x * 1000 for x in ledger.post_latencies]
+    phase.missing = phase.expected - len(ledger.latencies)
+    phase.snapshots, phase.gaps, phase.frames = ledger.snapshots, ledger.gaps, ledger.frames
+    phase.mib = ledger.bytes / (1 << 20)
+    phase.client_cpu = meter.client / wall
+    phase.server_cpu = meter.server / wall if meter.server is not None else None
+    phase.lag_ms = [x * 1000 for x in lag]
+    phase.rss_after_kib = proc_status_kib(server.pid, "VmRSS")
+    p50, p99 = phase.pct(phase.latencies_ms, 50), phase.pct(phase.latencies_ms, 99)
+    server_cpu = f"{phase.server_cpu:.2f}" if phase.server_cpu is not None else "?"
+    console.print(
+        f"{label}: {phase.calls} calls in {phase.seconds:.1f}s "
+        f"({phase.calls / phase.seconds:,.0f}/s); {len(phase.latencies_ms):,} of "
+        f"{phase.expected:,} (client, call) pairs seen; p50 {p50 or 0:,.0f} ms, "
+        f"p99 {p99 or 0:,.0f} ms; CPU cores: client {phase.client_cpu:.2f}, server {server_cpu}; "
+        f"{phase.frames:,} frames, {phase.mib:,.0f} MiB received, "
+        f"{phase.snapshots} snapshots instead of deltas, {phase.gaps} seq gaps; frames by type: "
+        + ", ".join(f"{k} {v:,}" for k, v in sorted(ledger.kinds.items()))
+    )
+    if phase.client_cpu > 0.85:
+        console.print(
+            f"[bold yellow]note[/]: the benchmark client used {phase.client_cpu:.0%} of a core: "
+            "its event loop is saturated, so these latencies are upper bounds (client-bound)"
+        )
+    return phase
+
+
+async def run_load(args: argparse.Namespace, server: Server, tokens: dict[str, str]) -> list[Phase]:
+    reps = args.rep_codes
+    ledger = Ledger(posted=dict.fromkeys(reps, 0))
+    rng = random.Random(args.seed)
+    ws_url = server.url.replace("http://", "ws://") + f"/ws?token={tokens['read']}"
+    compression = None if args.compression == "none" else "deflate"
+    phases: list[Phase] = []
+    screens: list[tuple[Screen, asyncio.Task]] = []
+    http = await Poster(LOOPBACK, server.port, tokens["ingest"], args.connections).open()
+    try:
+        for clients in (args.clients, args.big_clients):
+            label = f"c{clients}"
+            if clients <= 0 or clients < len(screens):
+                continue
+            t0 = time.perf_counter()
+            screens += await connect_screens(ws_url, clients - len(screens), ledger, compression)
+            console.print(
+                f"connected {clients} clients in {time.perf_counter() - t0:.1f}s "
+                f"(each read its first snapshot)"
+            )
+            phases.append(
+                await measure_phase(args, server, http, ledger, reps, clients, rng, label)
+            )
+    finally:
+        await close_screens(screens)
+        await http.close()
+    return phases
+
+
+# --- results ---------------------------------------------------------------------------------
+
+
+def at_most(name: str, value: float | None, unit: str, goal: float | None) -> Result | None:
+    """A figure judged against an absolute ceiling (lower is better): met = value <= goal."""
+    if value is None:
+        return None
+    return Result(name, value, unit, goal=goal, met=None if goal is None else value <= goal)
+
+
+def build_results(args: argparse.Namespace, phases: list[Phase]) -> list[Result]:
+    rows: list[Result | None] = []
+    for p in phases:
+        tag = f"live_{p.clients}c"
+        rows += [
+            at_most(f"{tag}_p50", p.pct(p.latencies_ms, 50), "ms", P50_GOAL_MS),
+            at_most(f"{tag}_p99", p.pct(p.latencies_ms, 99), "ms", P99_GOAL_MS),
+            at_most(f"{tag}_max", max(p.latencies_ms, default=None), "ms", None),
+            at_most(f"{tag}_missing", float(p.missing), "pairs", 0.0),
+            at_most(f"{tag}_post_p50", p.pct(p.post_ms, 50), "ms", None),
+            at_most(f"{tag}_calls_rate", p.calls / p.seconds, "calls/s", None),
+            at_most(f"{tag}_snapshot_fallbacks", float(p.snapshots), "frames", None),
+            at_most(f"{tag}_client_cpu", p.client_cpu * 100, "% of a core", None),
+            at_most(
+                f"{tag}_server_cpu",
+                p.server_cpu * 100 if p.server_cpu is not None else None,
+                "% of a core",
+                None,
+            ),
+            at_most(f"{tag}_client_loop_lag_p99", p.pct(p.lag_ms, 99), "ms", None),
+        ]
+        rss = max(p.rss_connected_kib or 0, p.rss_after_kib or 0) / 1024
+        goal = RSS_GOAL_MIB if p.clients >= BIG_CLIENTS else None
+        rows.append(at_most(f"live_server_rss_{p.clients}c", rss, "MiB", goal))
+    return [r for r in rows if r is not None]
+
+
+def print_live_results(results: list[Result], title: str) -> None:
+    """The results table; goals here are ceilings (value <= goal), unlike bench/ingest's ratios."""
+    from rich.table import Table
+
+    table = Table(title=title)
+    for col in ("name", "value", "unit", "goal", "met"):
+        table.add_column(col, justify="left" if col in ("name", "unit", "met") else "right")
+    for r in results:
+        met = "-" if r.met is None else ("[green]met[/]" if r.met else "[bold red]MISSED[/]")
+        goal = "-" if r.goal is None else f"<= {r.goal:,.0f}"
+        table.add_row(r.name, f"{r.value:,.1f}", r.unit, goal, met)
+    console.print(table)
+    for r in results:
+        if r.met is False:
+            console.print(f"[bold red]MISSED[/]: {r.name} {r.value:,.1f} {r.unit} > goal {r.goal}")
+
+
+def merge_into_latest(results: list[Result]) -> Path:
+    """Put the live rows into latest.json beside the other benchmarks' rows (replacing old
+    ``live_*`` rows); bench/ingest.py rewrites that file whole, so run it first."""
+    path = RESULTS_DIR / "latest.json"
+    try:
+        rows = json.loads(path.read_text())
+        if not isinstance(rows, list):
+            rows = []
+    except (OSError, ValueError):
+        rows = []
+    rows = [r for r in rows if not str(r.get("name", "")).startswith("live_")]
+    rows += [asdict(r) for r in results]
+    path.write_text(json.dumps(rows, indent=2) + "\n")
+    return path
+
+
+# --- main ------------------------------------------------------------------------------------
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--quick", action="store_true", help="smoke run: 5 s of load per phase")
+    p.add_argument("--clients", type=int, default=200, help="clients of the first phase")
+    p.add_argument(
+        "--big-clients",
+        type=int,
+        default=BIG_CLIENTS,
+        help="clients of the second phase (0 skips it); RSS goal at 1,000",
+    )
+    p.add_argument("--rate", type=float, default=200.0, help="calls POSTed per second")
+    p.add_argument("--duration", type=float, help="seconds of measured load per phase (30)")
+    p.add_argument("--warmup", type=float, help="seconds of unmeasured load first (3)")
+    p.add_argument("--reps", type=int, default=100, help="reps on the floor")
+    p.add_argument("--teams", type=int, default=5, help="teams on the floor")
+    p.add_argument(
+        "--compression",
+        choices=("deflate", "none"),
+        default="deflate",
+        help="permessage-deflate offered by the clients (browsers offer it)",
+    )
+    p.add_argument(
+        "--connections", type=int, default=16, help="keep-alive connections the POSTs share"
+    )
+    p.add_argument("--seed", type=int, default=20261127)
+    p.add_argument("--keep", action="store_true", help="keep the temp dir (database, server log)")
+    args = p.parse_args(argv)
+    if args.duration is None:
+        args.duration = 5.0 if args.quick else 30.0
+    if args.warmup is None:
+        args.warmup = 1.0 if args.quick else 3.0
+    for name in ("clients", "rate", "duration", "reps", "teams", "connections"):
+        if getattr(args, name) <= 0:
+            p.error(f"--{name.replace('_', '-')} must be positive")
+    return args
+
+
+def raise_fd_limit(need: int) -> None:
+    """Each client holds a socket here and one in the server (which inherits the limit)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = need if hard == resource.RLIM_INFINITY else min(need, hard)
+    if soft != resource.RLIM_INFINITY and soft < want:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
+    soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    if soft != resource.RLIM_INFINITY and soft < need:
+        raise BenchError(f"open-file limit {soft} is below the {need} this run needs")
+
+
+def measure(args: argparse.Namespace, workdir: Path) -> list[Phase]:
+    raise_fd_limit(2 * max(args.clients, args.big_clients) + 512)
+    tz = midday_timezone()
+    env = server_env(workdir, free_port(), timezone=tz)
+    run_cli(env, "migrate")
+    csv_text, args.rep_codes = roster_csv(args.reps, args.teams)
+    roster = workdir / "roster.csv"
+    roster.write_text(csv_text)
+    run_cli(env, "roster", "import", str(roster))
+    tokens = {scope: create_token(env, scope) for scope in ("read", "ingest")}
+    with Server(env, workdir / "server.log") as server:
+        console.print(
+            f"server pid {server.pid} on {server.url}; floor timezone {tz}; {args.reps} reps in "
+            f"{args.teams} teams; RSS idle {(proc_status_kib(server.pid) or 0) / 1024:,.0f} MiB"
+        )
+        runner = _runner()
+        try:
+            return runner.run(run_load(args, server, tokens))
+        finally:
+            runner.close()
+
+
+def _runner() -> asyncio.Runner:
+    """uvloop when installed (uvicorn[standard] brings it): the clients' loop is the bottleneck."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.Runner()
+    return asyncio.Runner(loop_factory=uvloop.new_event_loop)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Measure, print, write bench/results/; 0 when measured (goals met or not), 1 otherwise."""
+    args = parse_args(argv)
+    machine = machine_info(benchmark="live", args=vars(args))
+    console.print(
+        f"machine: {machine['cpu_count']} CPUs, {machine['platform']}, "
+        f"Python {machine['python']}, SQLite {machine['sqlite']}, code {machine['commit']}"
+    )
+    workdir = Path(tempfile.mkdtemp(prefix="paceboard-bench-live-"))
+    try:
+        phases = measure(args, workdir)
+    except BenchError as exc:
+        console.print(f"[bold red]benchmark failed[/]: {exc}")
+        return 1
+    finally:
+        if args.keep:
+            console.print(f"kept {workdir}")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+    results = build_results(args, phases)
+    print_live_results(results, title=f"live benchmark ({'quick' if args.quick else 'full'})")
+    console.print(
+        f"live_<N>c: {args.rate:g} calls/s for {args.duration:g}s, one call per POST, "
+        f"{args.reps} reps; latency = POST sent -> each client's frame showing the new dials; "
+        f"clients and sender in one Python process (uvloop), compression {args.compression}"
+    )
+    path = merge_into_latest(results)
+    write_results(results, machine, stem="live")
+    console.print(f"merged into {path}; wrote live.json and live-machine.json")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
