@@ -117,8 +117,9 @@ def call_record(call_id: str, rep: str, rng: random.Random) -> dict[str, Any]:
 
 # The hub writes each frame as {"type":…,"seq":…, …}. A delta's rep rows carry the fields that
 # changed (totals, pace, funnel, hour cells: ~1 KB each), so parsing every frame with orjson
-# costs the client more than the server spends sending it; a regex pulls out (code, dials) instead, and every
-# VERIFY_EVERY-th delta is checked against a full parse, so a change of layout fails loudly.
+# costs the client more than the server spends sending it; a regex pulls out (code, dials)
+# instead, and every VERIFY_EVERY-th delta is checked against a full parse, so a change of
+# layout fails loudly.
 FRAME_HEAD = re.compile(r'\{"type":"(?P<type>[a-z_]+)","seq":(?P<seq>\d+)')
 REP_DIALS = re.compile(r'\{"code":"((?:[^"\\]|\\.)*)"[^{}\[\]]*?"totals":\{"dials":(\d+)')
 VERIFY_EVERY = 200
