@@ -323,6 +323,11 @@ class Hub:
         while True:
             await self._dirty.wait()
             self._dirty.clear()
+            if not self.subscribers:
+                # Nobody is watching: reading the floor would only slow ingest down. The next
+                # screen to connect reads a fresh view.
+                self.current = None
+                continue
             try:
                 await self.refresh()
             except Exception:
