@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -53,13 +54,32 @@ def _patch(new: dict[str, Any], old: dict[str, Any] | None, key: str) -> dict[st
     return out
 
 
+@dataclass(slots=True)
+class Frame:
+    """A queued message; its text is built only when it is sent, so a thousand sockets waiting
+    for the same 250 KB snapshot hold one body between them, not a thousand copies."""
+
+    kind: str
+    seq: int
+    body: str  # frame_body(): the payload's JSON without its opening brace
+
+    def text(self) -> str:
+        head = f'{{"type":"{self.kind}","seq":{self.seq}'
+        return head + ("," + self.body if self.body != "}" else "}")
+
+
+#: Frames at least this big (snapshots) are sent a few sockets at a time, which bounds the
+#: transport buffers a connection storm (every screen reconnecting after a restart) piles up.
+BIG_FRAME = 64_000
+
+
 class Subscriber:
     """One socket: its team filter, its sequence numbers and its bounded outbox."""
 
     def __init__(self, teams: frozenset[str], maxsize: int, max_bytes: int) -> None:
         self.teams = teams  # empty: the whole floor
         self.seq = 0
-        self.queue: asyncio.Queue[str] = asyncio.Queue()
+        self.queue: asyncio.Queue[Frame] = asyncio.Queue()
         self.maxsize = maxsize
         self.max_bytes = max_bytes
         self.queued_bytes = 0
@@ -68,33 +88,37 @@ class Subscriber:
     def wants(self, team: str | None) -> bool:
         return not self.teams or team in self.teams
 
-    def frame(self, kind: str, body: str) -> str:
+    def frame(self, kind: str, body: str) -> Frame:
         self.seq += 1
-        head = f'{{"type":"{kind}","seq":{self.seq}'
-        return head + ("," + body if body != "}" else "}")
+        return Frame(kind, self.seq, body)
 
-    def offer(self, text: str) -> bool:
+    def offer(self, frame: Frame) -> bool:
         """Queue a frame; False when the outbox is full in frames or bytes (the hub then sends a
         snapshot instead)."""
-        if self.queue.qsize() >= self.maxsize or self.queued_bytes + len(text) > self.max_bytes:
+        size = len(frame.body)
+        if self.queue.qsize() >= self.maxsize or self.queued_bytes + size > self.max_bytes:
             return False
-        self.queued_bytes += len(text)
-        self.queue.put_nowait(text)
+        self.queued_bytes += size
+        self.queue.put_nowait(frame)
         return True
 
-    def reset(self, text: str) -> None:
-        """Throw the backlog away and queue ``text`` (a snapshot) alone."""
+    def reset(self, frame: Frame) -> None:
+        """Throw the backlog away and queue ``frame`` (a snapshot) alone."""
         while not self.queue.empty():
             self.queue.get_nowait()
-        self.queued_bytes = len(text)
-        self.queue.put_nowait(text)
+        self.queued_bytes = len(frame.body)
+        self.queue.put_nowait(frame)
 
-    async def pump(self, send: Send) -> None:
+    async def pump(self, send: Send, big: asyncio.Semaphore) -> None:
         """Send queued frames in order until cancelled or the socket fails."""
         while True:
-            text = await self.queue.get()
-            self.queued_bytes -= len(text)
-            await send(text)
+            frame = await self.queue.get()
+            self.queued_bytes -= len(frame.body)
+            if len(frame.body) >= BIG_FRAME:
+                async with big:
+                    await send(frame.text())
+            else:
+                await send(frame.text())
 
 
 class Hub:
@@ -121,6 +145,7 @@ class Hub:
         self.queue_size = queue_size
         self.queue_bytes = queue_bytes
         self.subscribers: set[Subscriber] = set()
+        self.big_sends = asyncio.Semaphore(16)
         self.current: dict[str, Any] | None = None
         self.reads = 0  # snapshots read from the database, for tests and metrics
         self._bodies_of: dict[str, Any] | None = None

@@ -51,7 +51,7 @@ async def live_socket(
         await ws.close(TRY_LATER, "too many live screens; try again shortly")
         return
     sub = await hub.subscribe(team or ())
-    pump = asyncio.create_task(sub.pump(ws.send_text))
+    pump = asyncio.create_task(sub.pump(ws.send_text, hub.big_sends))
     try:
         while not pump.done():
             receive = asyncio.create_task(ws.receive_text())

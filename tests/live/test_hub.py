@@ -29,7 +29,7 @@ def post(engine, settings, *records) -> None:
 def drain(sub) -> list[dict]:
     out = []
     while not sub.queue.empty():
-        out.append(orjson.loads(sub.queue.get_nowait()))
+        out.append(orjson.loads(sub.queue.get_nowait().text()))
     return out
 
 
