@@ -82,3 +82,23 @@ def test_a_new_local_day_sends_everyone_a_snapshot(engine, settings):
         assert [m["type"] for m in msgs] == ["snapshot"] and msgs[0]["data"]["day"] == "2026-11-27"
 
     asyncio.run(go())
+
+
+def test_heartbeats_and_minute_ticks_reach_every_socket_and_ticks_refresh_the_pace(
+    engine, settings
+):
+    async def go():
+        hub = Hub(engine, settings, clock=lambda: NOW, heartbeat=0.05, tick=0.2)
+        await hub.start()
+        try:
+            sub = await hub.subscribe()
+            post(engine, settings, record("t1", rep="r1"))  # a change only a tick will pick up
+            await asyncio.sleep(0.5)
+        finally:
+            await hub.stop()
+        kinds = [m["type"] for m in drain(sub)]
+        assert kinds[0] == "snapshot" and "heartbeat" in kinds and "tick" in kinds
+        # The tick asks for a refresh: the call posted behind the hub's back shows up.
+        assert "delta" in kinds[kinds.index("tick") :]
+
+    asyncio.run(go())
