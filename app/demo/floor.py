@@ -224,13 +224,19 @@ def _live_for(at: datetime, tz: tzinfo, windows: Sequence[Window], minutes: int)
 
 
 def choose_floor_clock(now: datetime, configured: str, windows: Sequence[Window]) -> FloorClock:
-    """Keep ``configured`` when it is inside calling hours on a weekday; otherwise the fixed-offset
-    zone where it is mid-morning now (a weekday preferred), so there is always a live day."""
+    """Keep ``configured`` when its floor is calling now (a weekday, inside a window with ten
+    minutes of it left); otherwise the fixed-offset zone where it is mid-morning now (a weekday
+    preferred), so ``make run`` always opens on a moving floor, even over lunch."""
     tz = ZoneInfo(configured)
     local = now.astimezone(tz)
-    if in_calling_day(now, tz, windows):
+    if local.weekday() < 5 and _live_for(now, tz, windows, 10):
         return FloorClock(configured, True, local, configured, local, "")
-    reason = "not a calling day" if local.weekday() >= 5 else "outside calling hours"
+    if local.weekday() >= 5:
+        reason = "not a calling day"
+    elif in_calling_day(now, tz, windows):
+        reason = "between calling windows"
+    else:
+        reason = "outside calling hours"
     target = mid_morning(windows)
     zones = [(etc_zone(h), ZoneInfo(etc_zone(h))) for h in range(-12, 15)]
     # Prefer a zone where the floor is calling now with half an hour of it left, on a weekday.

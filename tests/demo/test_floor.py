@@ -263,7 +263,7 @@ def test_etc_zones_invert_the_sign_as_posix_does():
     assert datetime(2026, 1, 1, tzinfo=ZoneInfo(etc_zone(3))).utcoffset() == timedelta(hours=3)
 
 
-@pytest.mark.parametrize("local", [at(9, 30), at(12, 15), at(17, 29)])
+@pytest.mark.parametrize("local", [at(9, 30), at(13, 0), at(17, 19)])
 def test_clock_keeps_the_configured_zone_inside_calling_hours_on_a_weekday(local):
     clock = choose_floor_clock(local.astimezone(UTC), "Asia/Shanghai", WINDOWS)
     assert clock.kept and clock.zone == "Asia/Shanghai"
@@ -275,7 +275,8 @@ def test_clock_moves_a_floor_outside_calling_hours_to_mid_morning():
         now = (at(0) + timedelta(minutes=minute)).astimezone(UTC)
         clock = choose_floor_clock(now, "Asia/Shanghai", WINDOWS)
         shanghai = now.astimezone(SHANGHAI).time()
-        assert clock.kept == (time(9, 30) <= shanghai < time(17, 30)), shanghai
+        calling = time(9, 30) <= shanghai < time(11, 20) or time(13, 0) <= shanghai < time(17, 20)
+        assert clock.kept == calling, shanghai
         if clock.kept:
             continue
         assert clock.zone.startswith("Etc/GMT")
@@ -284,7 +285,18 @@ def test_clock_moves_a_floor_outside_calling_hours_to_mid_morning():
         assert time(10, 0) <= clock.local.time() <= time(11, 0), clock
         assert in_calling_window(now + timedelta(minutes=30), ZoneInfo(clock.zone), WINDOWS)
         assert clock.local.weekday() < 5  # Thursday/Friday in Shanghai: a weekday is in reach
-        assert "outside calling hours in Asia/Shanghai" in clock.describe()
+        lunch = time(11, 20) <= shanghai < time(13, 0)
+        reason = "between calling windows" if lunch else "outside calling hours"
+        if time(17, 20) <= shanghai < time(17, 30):
+            reason = "between calling windows"  # the last ten minutes: nothing left to watch
+        assert f"{reason} in Asia/Shanghai" in clock.describe()
+
+
+def test_clock_moves_a_floor_at_lunch_so_the_demo_is_never_still():
+    lunch = at(12, 15).astimezone(UTC)
+    clock = choose_floor_clock(lunch, "Asia/Shanghai", WINDOWS)
+    assert not clock.kept and "between calling windows in Asia/Shanghai" in clock.describe()
+    assert in_calling_window(lunch + timedelta(minutes=30), ZoneInfo(clock.zone), WINDOWS)
 
 
 def test_clock_on_a_weekend_says_so_and_still_finds_a_live_floor():
