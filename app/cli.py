@@ -176,6 +176,130 @@ def token_revoke(token_id: int) -> None:
     typer.echo(f"token {token_id} revoked")
 
 
+@cli.command("import")
+def import_calls(
+    files: Annotated[list[Path], typer.Argument(help="Export files to import", show_default=False)],
+    fmt: Annotated[
+        str, typer.Option("--format", help="asterisk (cdr_csv Master.csv); more to come")
+    ],
+    source: Annotated[
+        str, typer.Option(help="Source the calls belong to (ids are unique per source)")
+    ] = "asterisk",
+    timezone: Annotated[
+        str | None,
+        typer.Option(help="Timezone of the file's times (default PACEBOARD_TIMEZONE)"),
+    ] = None,
+    rep_from: Annotated[
+        str | None,
+        typer.Option("--rep-from", help="Column holding the rep (default: the channel's peer)"),
+    ] = None,
+    rejects: Annotated[
+        Path | None,
+        typer.Option(help="Rejects CSV path, or a folder (default: <FILE>.rejects.csv)"),
+    ] = None,
+) -> None:
+    """Import call records from telephony export files (streamed; re-importing changes nothing)."""
+    import os
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    from app.ingest.adapters import FORMATS, PLANNED_FORMATS
+    from app.ingest.adapters.asterisk import ALL_COLUMNS
+    from app.ingest.importer import FormatNotSupported, default_rejects_path, import_file
+    from app.ingest.records import CustomerHasher
+    from app.ingest.service import IngestContext
+
+    if fmt not in FORMATS:
+        known = ", ".join(FORMATS + PLANNED_FORMATS)
+        why = "is not supported yet" if fmt in PLANNED_FORMATS else f"is unknown (one of {known})"
+        typer.echo(f"error: --format {fmt} {why}", err=True)
+        raise typer.Exit(2)
+    if rep_from is not None and rep_from not in ALL_COLUMNS:
+        typer.echo(
+            f"error: --rep-from: '{rep_from}' is not a column ({', '.join(ALL_COLUMNS)})", err=True
+        )
+        raise typer.Exit(2)
+    if not source.strip() or len(source) > 100:
+        typer.echo("error: --source must be 1 to 100 characters", err=True)
+        raise typer.Exit(2)
+    settings = _settings()
+    try:
+        tz = ZoneInfo(timezone) if timezone else settings.tz
+    except (ZoneInfoNotFoundError, ValueError):
+        typer.echo(f"error: --timezone: unknown IANA timezone '{timezone}'", err=True)
+        raise typer.Exit(2) from None
+    if rejects is not None and len(files) > 1 and not rejects.is_dir():
+        typer.echo("error: --rejects must be a folder when importing several files", err=True)
+        raise typer.Exit(2)
+    plan: list[tuple[Path, Path]] = []
+    for file in files:
+        if not file.is_file() or not os.access(file, os.R_OK):
+            why = "no such file" if not file.exists() else "not a readable file"
+            typer.echo(f"error: {file}: {why}; nothing imported", err=True)
+            raise typer.Exit(1)
+        if rejects is None:
+            target = default_rejects_path(file)
+        else:
+            target = rejects / (file.name + ".rejects.csv") if rejects.is_dir() else rejects
+        if not os.access(target.parent, os.W_OK):
+            typer.echo(
+                f"error: cannot write rejects to {target.parent}; use --rejects PATH", err=True
+            )
+            raise typer.Exit(1)
+        plan.append((file, target))
+
+    _migrate(settings)
+    engine = _engine(settings)
+    ctx = IngestContext(
+        default_tz=settings.tz,
+        hasher=CustomerHasher(settings.secret_key, settings.customer_country_code),
+    )
+    failed = False
+    try:
+        for file, target in plan:
+            kwargs = dict(
+                engine=engine,
+                ctx=ctx,
+                fmt=fmt,
+                source=source.strip(),
+                timezone=tz,
+                rep_from=rep_from,
+                rejects_path=target,
+                minor_digits=settings.currency_minor_digits,
+            )
+            try:
+                if sys.stdout.isatty():
+                    from rich.progress import Progress
+
+                    with Progress(transient=True) as bar:
+                        task = bar.add_task(file.name, total=file.stat().st_size or 1)
+                        summary = import_file(
+                            file, **kwargs, progress=lambda n, t=task: bar.update(t, completed=n)
+                        )
+                else:
+                    summary = import_file(file, **kwargs)
+            except FormatNotSupported as exc:  # pragma: no cover - checked above
+                typer.echo(f"error: {exc}", err=True)
+                raise typer.Exit(2) from None
+            except OSError as exc:
+                typer.echo(f"error: {file}: {exc.strerror or exc}", err=True)
+                failed = True
+                continue
+            counts = ", ".join(
+                f"{k} {summary[k]:,}" for k in ("created", "updated", "duplicate", "stale")
+            )
+            line = (
+                f"{file.name}: {summary['rows']:,} rows → {counts}, "
+                f"rejected {summary['rejected']:,}"
+            )
+            if summary["rejects_path"]:
+                line += f"; rejects in {summary['rejects_path']}"
+            typer.echo(line)
+    finally:
+        engine.dispose()
+    if failed:
+        raise typer.Exit(1)
+
+
 # --- targets ---------------------------------------------------------------------------------
 
 

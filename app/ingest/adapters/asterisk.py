@@ -1,0 +1,341 @@
+"""Asterisk ``cdr_csv`` Master.csv → call records in the POST /api/v1/calls shape.
+
+The file has no header. Each row is one line of comma-separated fields; strings are quoted with
+``""`` escapes, numbers are not. The layout is told by the column count, row by row:
+
+* 16 columns (the default): accountcode, src, dst, dcontext, clid, channel, dstchannel, lastapp,
+  lastdata, start, answer, end, duration, billsec, disposition, amaflags;
+* 18 with ``loguniqueid``/``loguserfield``: + uniqueid, userfield;
+* 21 with ``newcdrcolumns``: + peeraccount, linkedid, sequence.
+
+Rules (see issue 5):
+
+* Times are ``YYYY-MM-DD HH:MM:SS`` without an offset, read in the given timezone (the PBX may
+  log local time or UTC). An unanswered call has an empty answer field.
+* A connect is disposition ANSWERED with billsec > 0; its talk is billsec. NO ANSWER with an
+  answer time and billsec > 0 (an IVR picked up the other leg) is a dial, not a connect, no talk;
+  ANSWERED with billsec 0 is a dial (disposition ``no_answer``). Only a connect carries
+  ``answered_at``.
+* The rep is the peer of ``channel`` (``SIP/1001-0000002a``, ``PJSIP/1001-…``, ``IAX2/1001-…``,
+  ``Local/1001@ctx-…;1`` → ``1001``), or the value of the column ``rep_from`` names.
+* The customer is ``dst`` (the ingest keeps only its keyed hash).
+* call_id: the linkedid (21 columns), else the uniqueid (18+, kept as written, system-name prefix
+  included), else for the 16-column layout ``cdr-`` + a SHA-1 prefix of (channel, start, dst), so
+  a re-import finds the same calls.
+* Legs: rows sharing a call_id are one call: one dial, a connect if any leg connected, with the
+  connected leg's talk. The file streams, so only *consecutive* rows are merged. Asterisk writes
+  the CDRs of one linkedid when the call's last channel hangs up, so they land adjacently; legs of
+  one call split by other rows become separate records with the same call_id, and the later one
+  replaces the earlier (last writer wins in the ingest).
+* A row is one line: a broken row (wrong column count, bad quoting, a bad time or number, an
+  unknown disposition, no rep) yields its reason and the rest of the file goes on.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+COLUMNS_16 = (
+    "accountcode",
+    "src",
+    "dst",
+    "dcontext",
+    "clid",
+    "channel",
+    "dstchannel",
+    "lastapp",
+    "lastdata",
+    "start",
+    "answer",
+    "end",
+    "duration",
+    "billsec",
+    "disposition",
+    "amaflags",
+)
+COLUMNS_18 = (*COLUMNS_16, "uniqueid", "userfield")
+COLUMNS_21 = (*COLUMNS_18, "peeraccount", "linkedid", "sequence")
+LAYOUTS = {16: COLUMNS_16, 18: COLUMNS_18, 21: COLUMNS_21}
+#: Every column a ``rep_from`` may name.
+ALL_COLUMNS = COLUMNS_21
+
+DISPOSITIONS = {
+    "ANSWERED": "answered",
+    "NO ANSWER": "no_answer",
+    "BUSY": "busy",
+    "FAILED": "failed",
+    "CONGESTION": "failed",
+    "CANCEL": "cancelled",
+    "UNKNOWN": "failed",
+}
+
+_I = {name: i for i, name in enumerate(COLUMNS_21)}
+_DST = _I["dst"]
+# The channel's unique suffix: -0000002a, optionally ;1 / ;2 for Local channel halves.
+_CHANNEL_SUFFIX = re.compile(r"-[0-9a-fA-F]+(?:;\d+)?$")
+# Text that may be a phone number: a digit, 5+ digits/separators, a digit.
+_PHONEISH = re.compile(r"\+?\d[\d\s().-]{5,}\d")
+# Fields kept as written in a rejects file.
+_KEEP = re.compile(
+    r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}"  # a time
+    r"|(?:[\w.-]+-)?\d{9,11}\.\d+"  # a uniqueid
+    r"|[A-Za-z0-9]+/[\w.]{1,6}-[0-9a-fA-F]{8}(?:;\d)?"  # a channel of a short peer
+)
+_MIN_YEAR, _MAX_YEAR = 1970, 2100
+_MAX_RAW_LEGS = 5
+
+
+class RowError(ValueError):
+    """A row that cannot become a record; the message is the reason."""
+
+
+def channel_peer(channel: str) -> str | None:
+    """The peer of an Asterisk channel name: ``SIP/1001-0000002a`` → ``1001``,
+    ``Local/1001@from-internal-00000012;1`` → ``1001``; None when there is none."""
+    tech, sep, rest = channel.strip().partition("/")
+    if not sep or not tech:
+        return None
+    if tech.lower() == "local" or "@" in rest:
+        peer = rest.partition("@")[0]
+    else:
+        peer = _CHANNEL_SUFFIX.sub("", rest)
+    peer = peer.strip()
+    return peer or None
+
+
+def mask_fields(fields: list[str]) -> str:
+    """One row as CSV text with the dialled number replaced by ``***`` and anything else that
+    may be a phone number (caller ids, dial strings) masked too: safe to write to a file."""
+    out = []
+    for i, value in enumerate(fields):
+        if i == _DST:
+            out.append("***" if value else "")
+        elif _KEEP.fullmatch(value):
+            out.append(value)
+        else:
+            out.append(_PHONEISH.sub("***", value))
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="").writerow(out)
+    return buf.getvalue()
+
+
+def mask_line(text: str) -> str:
+    """A line that may not parse, made safe like :func:`mask_fields`."""
+    try:
+        fields = next(csv.reader([text], strict=False), [])
+    except csv.Error:
+        return _PHONEISH.sub("***", text)
+    return mask_fields(fields)
+
+
+def _time(fields: list[str], name: str, tz: ZoneInfo, *, required: bool) -> datetime | None:
+    text = fields[_I[name]].strip()
+    if not text:
+        if required:
+            raise RowError(f"{name}: is empty")
+        return None
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise RowError(f"{name}: '{text[:40]}' is not a time YYYY-MM-DD HH:MM:SS") from None
+    if not _MIN_YEAR <= value.year <= _MAX_YEAR:
+        raise RowError(f"{name}: '{text[:40]}' is out of range")
+    return value.replace(tzinfo=tz) if value.tzinfo is None else value
+
+
+def _int(fields: list[str], name: str) -> int:
+    text = fields[_I[name]].strip()
+    if not text:
+        return 0
+    if not (text.isascii() and text.isdigit()) or len(text) > 9:
+        raise RowError(f"{name}: '{text[:40]}' is not a whole number of seconds")
+    return int(text)
+
+
+@dataclass(slots=True)
+class Leg:
+    """One CDR row, parsed."""
+
+    row: int
+    call_id: str
+    uniqueid: str
+    rep: str
+    start: datetime
+    answer: datetime | None
+    end: datetime | None
+    billsec: int
+    disposition: str  # Asterisk's, upper case
+    customer: str
+    raw: str
+
+    @property
+    def connected(self) -> bool:
+        return self.disposition == "ANSWERED" and self.billsec > 0
+
+    @property
+    def originating(self) -> bool:
+        return self.uniqueid != "" and self.uniqueid == self.call_id
+
+
+def parse_fields(fields: list[str], row: int, *, tz: ZoneInfo, rep_from: str | None) -> Leg:
+    """One row's fields → :class:`Leg`, or :class:`RowError` with the reason."""
+    n = len(fields)
+    if n not in LAYOUTS:
+        raise RowError(f"expected 16, 18 or 21 columns, got {n}")
+    get = lambda name: fields[_I[name]].strip()  # noqa: E731
+    if rep_from is None or rep_from in ("channel", "dstchannel"):
+        column = rep_from or "channel"
+        rep = channel_peer(get(column)) or ""
+        if not rep:
+            raise RowError(f"{column}: no peer in '{get(column)[:60]}' to take the rep from")
+    else:
+        if _I[rep_from] >= n:
+            raise RowError(f"--rep-from {rep_from}: this {n}-column row has no such column")
+        rep = get(rep_from)
+        if not rep:
+            raise RowError(f"{rep_from}: is empty (the rep is taken from it)")
+    disposition = get("disposition").upper()
+    if disposition not in DISPOSITIONS:
+        raise RowError(f"disposition: '{disposition[:40]}' is not an Asterisk disposition")
+    start = _time(fields, "start", tz, required=True)
+    answer = _time(fields, "answer", tz, required=False)
+    end = _time(fields, "end", tz, required=False)
+    billsec = _int(fields, "billsec")
+    _int(fields, "duration")
+    uniqueid = get("uniqueid") if n >= 18 else ""
+    linkedid = get("linkedid") if n >= 21 else ""
+    call_id = linkedid or uniqueid
+    if not call_id:
+        basis = "\x1f".join((get("channel"), get("start"), get("dst")))
+        call_id = "cdr-" + hashlib.sha1(basis.encode()).hexdigest()[:24]
+    if len(call_id) > 200:
+        raise RowError("uniqueid/linkedid: longer than 200 characters")
+    assert start is not None
+    return Leg(
+        row=row,
+        call_id=call_id,
+        uniqueid=uniqueid,
+        rep=rep,
+        start=start,
+        answer=answer,
+        end=end,
+        billsec=billsec,
+        disposition=disposition,
+        customer=get("dst"),
+        raw=mask_fields(fields),
+    )
+
+
+@dataclass(slots=True)
+class _Call:
+    """The legs of one call seen so far, merged as they come (constant memory per call)."""
+
+    first: Leg
+    base: Leg
+    start: datetime
+    end: datetime | None
+    best: Leg | None  # the connected leg with the longest talk
+    raws: list[str] = field(default_factory=list)
+    legs: int = 0
+
+    @classmethod
+    def of(cls, leg: Leg) -> _Call:
+        call = cls(leg, leg, leg.start, leg.end, None)
+        call.add(leg, first=True)
+        return call
+
+    def add(self, leg: Leg, *, first: bool = False) -> None:
+        self.legs += 1
+        if len(self.raws) < _MAX_RAW_LEGS:
+            self.raws.append(leg.raw)
+        if not first:
+            # The originating channel (uniqueid == linkedid) is the agent's: rep and number.
+            if leg.originating and not self.base.originating:
+                self.base = leg
+            self.start = min(self.start, leg.start)
+            if leg.end is not None:
+                self.end = leg.end if self.end is None else max(self.end, leg.end)
+        if leg.connected and (self.best is None or leg.billsec > self.best.billsec):
+            self.best = leg
+
+    def record(self, source: str) -> dict[str, Any]:
+        rec: dict[str, Any] = {
+            "source": source,
+            "call_id": self.first.call_id,
+            "rep": self.base.rep,
+            "direction": "outbound",
+            "started_at": self.start.isoformat(),
+        }
+        if self.best is not None:
+            rec["disposition"] = "answered"
+            rec["talk_seconds"] = self.best.billsec
+            if self.best.answer is not None:
+                rec["answered_at"] = self.best.answer.isoformat()
+        else:
+            # ANSWERED with billsec 0 is a dial, not a connect.
+            d = self.base.disposition
+            rec["disposition"] = "no_answer" if d == "ANSWERED" else DISPOSITIONS[d]
+            rec["talk_seconds"] = 0
+        if self.end is not None:
+            rec["ended_at"] = self.end.isoformat()
+        if self.base.customer:
+            rec["customer"] = self.base.customer
+        return rec
+
+
+Row = tuple[int, dict[str, Any] | None, str | None, str]
+
+
+def iter_master_csv(
+    lines: Iterable[str], *, timezone: ZoneInfo, source: str, rep_from: str | None
+) -> Iterator[Row]:
+    """Like :func:`read_master_csv`, each item with a fourth member: the row's raw text with
+    phone numbers masked (for a rejects file). A call's raw text is its legs' lines."""
+    if rep_from is not None and rep_from not in ALL_COLUMNS:
+        raise ValueError(f"rep_from: '{rep_from}' is not a Master.csv column")
+    pending: _Call | None = None
+    for row, line in enumerate(lines, start=1):
+        text = line.rstrip("\r\n")
+        if row == 1:
+            text = text.removeprefix("\ufeff")
+        if not text.strip():
+            continue
+        try:
+            try:
+                fields = next(csv.reader([text], strict=True))
+            except csv.Error as exc:
+                raise RowError(f"not a CSV row ({exc})") from None
+            leg = parse_fields(fields, row, tz=timezone, rep_from=rep_from)
+        except RowError as exc:
+            yield row, None, str(exc), mask_line(text)
+            continue
+        if pending is not None and pending.first.call_id == leg.call_id:
+            pending.add(leg)
+            continue
+        if pending is not None:
+            yield pending.first.row, pending.record(source), None, "\n".join(pending.raws)
+        pending = _Call.of(leg)
+    if pending is not None:
+        yield pending.first.row, pending.record(source), None, "\n".join(pending.raws)
+
+
+def read_master_csv(
+    lines: Iterable[str], *, timezone: ZoneInfo, source: str, rep_from: str | None
+) -> Iterator[tuple[int, dict[str, Any] | None, str | None]]:
+    """Stream Master.csv lines → (row number (1-based line), record dict or None, reason or None).
+
+    A record is in the POST /api/v1/calls shape; a row that is not one yields its reason. Blank
+    lines are skipped. Merged legs carry the row number of the call's first leg.
+    """
+    for row, record, reason, _raw in iter_master_csv(
+        lines, timezone=timezone, source=source, rep_from=rep_from
+    ):
+        yield row, record, reason
