@@ -6,7 +6,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from app.api import alerts, errors, floor, health, ingest, pages, roster, targets
+from app.api import alerts, errors, floor, health, imports, ingest, pages, roster, targets
 from app.config import Settings, get_settings
 from app.db import make_engine
 from app.ingest.records import CustomerHasher
@@ -59,7 +59,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.alerts.hooks.append(app.state.hub.publish_alerts)
     app.state.tokens = TokenVerifier(engine, ttl=settings.token_cache_seconds)
     errors.install(app)
-    for module in (health, ingest, floor, roster, targets, alerts):
+    for module in (health, ingest, imports, floor, roster, targets, alerts):
         app.include_router(module.router)
     app.include_router(live_ws.router)
     pages.install(app)  # /wallboard, /lead and /static (plotly.js from the package)
