@@ -119,6 +119,11 @@ def enrich(
     tier_inputs: dict[str, dict[str, list[TierInput]]] = {}
     share_cache: dict[Schedule, dict[int, float]] = {}
 
+    def shares(schedule: Schedule) -> dict[int, float]:
+        if schedule not in share_cache:
+            share_cache[schedule] = hour_shares(schedule, day)
+        return share_cache[schedule]
+
     for rep in snapshot["reps"]:
         info = reps[rep["code"]]
         schedule = schedules.get(info.team, cfg.floor)
@@ -131,10 +136,8 @@ def enrich(
         rep["pace"] = _paces(targets, "day", totals, schedule, day, at, cfg)
         rep["pace_week"] = _paces(targets, "week", week, schedule, day, at, cfg)
         rep["pace_month"] = _paces(targets, "month", month, schedule, day, at, cfg)
-        if schedule not in share_cache:
-            share_cache[schedule] = hour_shares(schedule, day)
         day_targets = {m: v for (m, p), v in targets.items() if p == "day"}
-        rep["hours"] = _hours_with_shares(rep["hours"], share_cache[schedule], day_targets)
+        rep["hours"] = _hours_with_shares(rep["hours"], shares(schedule), day_targets)
         rep["funnel"] = funnel(totals)
         if rep["active"]:
             day_targets_by_team.setdefault(info.team, []).append(targets)
@@ -178,7 +181,7 @@ def enrich(
         _enrich_group(team, targets, week, month, schedule, day, at, cfg)
         team["hours"] = _hours_with_shares(
             _sum_hours(r["hours"] for r in snapshot["reps"] if r["team"] == name),
-            share_cache.setdefault(schedule, hour_shares(schedule, day)),
+            shares(schedule),
             {m: v for (m, p), v in targets.items() if p == "day"},
         )
         team["funnel"] = funnel(team["totals"])
@@ -199,7 +202,7 @@ def enrich(
     )
     floor["hours"] = _hours_with_shares(
         _sum_hours(t["hours"] for t in snapshot["teams"]),
-        share_cache.setdefault(cfg.floor, hour_shares(cfg.floor, day)),
+        shares(cfg.floor),
         {m: v for (m, p), v in targets.items() if p == "day"},
     )
     floor["funnel"] = funnel(floor["totals"])

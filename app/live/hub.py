@@ -216,7 +216,7 @@ class Hub:
         now = self.clock()
         minute = now.replace(second=0, microsecond=0)
         at = minute + timedelta(seconds=59, microseconds=999_999)
-        return now.astimezone(self.settings.tz).date(), at
+        return self.settings.today(now), at
 
     async def _read(self) -> dict[str, Any]:
         day, at = self._at()

@@ -12,26 +12,25 @@ from sqlmodel import Session
 from app.floor.alerts import OpenAlerts, RepState, decide
 from app.floor.pacing import Pace
 from app.floor.progress import PacingConfig
-from app.models import Alert, Rep, RepActivity, Team, utcnow
+from app.models import Alert, Rep, Team, utcnow
 from app.services.errors import InputError
 from app.services.schedules import team_schedules
-from app.services.snapshot import load_snapshot
+from app.services.snapshot import last_dials, load_snapshot
 
-ALERT, REP, TEAM, ACTIVITY = Alert.__table__, Rep.__table__, Team.__table__, RepActivity.__table__
+ALERT, REP, TEAM = Alert.__table__, Rep.__table__, Team.__table__
 
 
-def open_alerts(conn: sa.Connection, day: date) -> OpenAlerts:
+def open_alerts(
+    conn: sa.Connection, day: date, last_dial: dict[int, datetime] | None = None
+) -> OpenAlerts:
     """What still stands on ``day``: behind_pace not yet recovered, idle since the last dial."""
     rows = conn.execute(
         sa.select(ALERT.c.rep_id, ALERT.c.kind, ALERT.c.metric, ALERT.c.raised_at)
         .where(ALERT.c.day == day)
         .order_by(ALERT.c.raised_at, ALERT.c.id)
     ).all()
-    last_dial = dict(
-        conn.execute(
-            sa.select(ACTIVITY.c.rep_id, ACTIVITY.c.last_dial_at).where(ACTIVITY.c.day == day)
-        ).all()
-    )
+    if last_dial is None:
+        last_dial = last_dials(conn, day)
     behind: set[tuple[int, str]] = set()
     idle: set[int] = set()
     for rep_id, kind, metric, raised_at in rows:
@@ -63,11 +62,7 @@ def evaluate(
     reps = conn.execute(sa.select(REP.c.id, REP.c.code, REP.c.team_id)).all()
     ids = {r.code: (r.id, r.team_id) for r in reps}
     schedules = team_schedules(conn, pacing.floor)
-    last = dict(
-        conn.execute(
-            sa.select(ACTIVITY.c.rep_id, ACTIVITY.c.last_dial_at).where(ACTIVITY.c.day == day)
-        ).all()
-    )
+    last = last_dials(conn, day)
     states = []
     for rep in snap["reps"]:
         rep_id, team_id = ids[rep["code"]]
@@ -80,7 +75,7 @@ def evaluate(
                 last_dial_at=last.get(rep_id),
             )
         )
-    new = decide(states, open_alerts(conn, day), day=day, now=now, idle_minutes=idle_minutes)
+    new = decide(states, open_alerts(conn, day, last), day=day, now=now, idle_minutes=idle_minutes)
     if not new:
         return []
     rows = [

@@ -110,16 +110,18 @@ def load_snapshot(
         earlier=_earlier_totals(conn, day, {r.id: r.code for r in rep_rows if r.id in shown_ids}),
         cfg=pacing,
     )
-    last = dict(
-        conn.execute(
-            sa.select(ACTIVITY.c.rep_id, ACTIVITY.c.last_dial_at).where(ACTIVITY.c.day == day)
-        ).all()
-    )
+    last = last_dials(conn, day)
     codes = {r.code: r.id for r in rep_rows}
     for rep in snap["reps"]:
         seen = last.get(codes[rep["code"]])
         rep["last_dial_at"] = seen.isoformat() if seen and seen <= at else None
     return snap
+
+
+def last_dials(conn: sa.Connection, day: date) -> dict[int, datetime]:
+    """rep id -> the start of the rep's latest call on ``day``."""
+    q = sa.select(ACTIVITY.c.rep_id, ACTIVITY.c.last_dial_at).where(ACTIVITY.c.day == day)
+    return dict(conn.execute(q).all())
 
 
 def _earlier_totals(

@@ -115,28 +115,12 @@ function renderTeams() {
     key: (t) => t.name,
     attr: "data-team",
     render: (t) => {
-      const dials = paceOf(t, "dials");
-      const talk = paceOf(t, "talk_seconds");
       const totals = t.totals || {};
       return el(
         "tr",
         { "data-team": t.name, class: current === t.name ? "current" : null },
         el("th", { class: "name", text: t.name }),
-        el("td", {
-          "data-metric": "dials",
-          "data-status": dials ? dials.status : null,
-          text: i18n.int(totals.dials),
-        }),
-        el("td", {
-          "data-pace": "dials",
-          "data-status": dials ? dials.status : null,
-          text: dials ? i18n.pct(dials.pace) : "—",
-        }),
-        el("td", {
-          "data-metric": "talk_seconds",
-          "data-status": talk ? talk.status : null,
-          text: i18n.duration(totals.talk_seconds),
-        }),
+        ...paceCells(t),
         el("td", { "data-metric": "orders", text: i18n.int(totals.orders) }),
         el("td", {
           "data-metric": "revenue",
@@ -221,23 +205,12 @@ function renderBoard(dirty) {
   });
 }
 
-function boardRow(r, index, showTeam) {
-  const totals = r.totals || {};
-  const dials = paceOf(r, "dials");
-  const talk = paceOf(r, "talk_seconds");
-  const name = el("td", { class: "name" }, el("span", { text: r.name }));
-  if (showTeam) name.append(el("span", { class: "tag", text: r.team || "" }));
-  if (r.new_hire) name.append(el("span", { class: "tag new", text: i18n.t("new_hire") }));
-  const row = el(
-    "tr",
-    { "data-rep": r.code, class: celebrating.has(r.code) ? "flash" : null },
-    el("td", { class: "rank", "data-rank": index + 1, text: String(index + 1) }),
-    name,
-    el("td", {
-      "data-metric": "revenue",
-      text: i18n.money(totals.revenue, cfg.minorDigits),
-    }),
-    el("td", { "data-metric": "orders", text: i18n.int(totals.orders) }),
+/** Dials, dials pace and talk cells of a rep or team row, coloured by their status. */
+function paceCells(row) {
+  const totals = row.totals || {};
+  const dials = paceOf(row, "dials");
+  const talk = paceOf(row, "talk_seconds");
+  return [
     el("td", {
       "data-metric": "dials",
       "data-status": dials ? dials.status : null,
@@ -253,6 +226,25 @@ function boardRow(r, index, showTeam) {
       "data-status": talk ? talk.status : null,
       text: i18n.duration(totals.talk_seconds),
     }),
+  ];
+}
+
+function boardRow(r, index, showTeam) {
+  const totals = r.totals || {};
+  const name = el("td", { class: "name" }, el("span", { text: r.name }));
+  if (showTeam) name.append(el("span", { class: "tag", text: r.team || "" }));
+  if (r.new_hire) name.append(el("span", { class: "tag new", text: i18n.t("new_hire") }));
+  const row = el(
+    "tr",
+    { "data-rep": r.code, class: celebrating.has(r.code) ? "flash" : null },
+    el("td", { class: "rank", "data-rank": index + 1, text: String(index + 1) }),
+    name,
+    el("td", {
+      "data-metric": "revenue",
+      text: i18n.money(totals.revenue, cfg.minorDigits),
+    }),
+    el("td", { "data-metric": "orders", text: i18n.int(totals.orders) }),
+    ...paceCells(r),
   );
   return row;
 }
