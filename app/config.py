@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from app.floor.pacing import Thresholds
@@ -69,6 +69,12 @@ class Settings(BaseSettings):
     alert_interval_seconds: float = Field(default=60.0, gt=0)
     # Live screens per process; more are refused with "try again" rather than starving the rest.
     max_sockets: int = Field(default=2000, ge=1)
+    # The address people and webhooks reach this service at (https://paceboard.example.com);
+    # behind a proxy, webhook signatures are computed over it. Unset: the request's own URL.
+    public_url: str = Field(default="", pattern=r"^(https?://[^\s/]+(/[^\s]*)?)?$")
+    # Twilio-compatible status callbacks are verified with this account auth token; unset, the
+    # webhook refuses every request (403).
+    twilio_auth_token: SecretStr = SecretStr("")
 
     @field_validator("timezone")
     @classmethod

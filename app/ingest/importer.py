@@ -10,17 +10,16 @@ number. Re-importing a file changes nothing: every call comes back ``duplicate``
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
 from app.db import writer
-from app.ingest.adapters import FORMATS
-from app.ingest.adapters.asterisk import iter_master_csv
+from app.ingest.adapters import ADAPTERS, Input, Options
 from app.ingest.records import parse_record
 from app.ingest.service import IngestContext, apply_batch
 
@@ -34,16 +33,6 @@ class FormatNotSupported(ValueError):
 
 def default_rejects_path(path: Path) -> Path:
     return path.with_name(path.name + ".rejects.csv")
-
-
-def _lines(f: BinaryIO, read: list[int]) -> Iterator[str]:
-    # Decode per line: a stray non-UTF-8 byte (a caller name in clid) spoils one field, not the
-    # import. read = [bytes consumed (for a progress bar), non-blank lines].
-    for raw in f:
-        read[0] += len(raw)
-        if raw.strip():
-            read[1] += 1
-        yield raw.decode("utf-8", errors="replace")
 
 
 def _reason(errors: list[dict[str, str]]) -> str:
@@ -83,22 +72,34 @@ def import_file(
     rep_from: str | None,
     rejects_path: Path | str | None,
     minor_digits: int,
+    mapping: Mapping[str, str] | None = None,
+    encoding: str | None = None,
     batch: int = 1000,
     progress: Callable[[int], None] | None = None,
 ) -> dict[str, Any]:
     """Import one file; returns ``{"rows", created…rejected, "rejects_path"}``.
 
-    ``rows`` counts the non-blank lines read; a call of several legs is one record.
+    ``rows`` counts the data rows read; a call of several legs is one record.
     ``progress(bytes_read)`` is called after every stored batch. Raises ``OSError`` when the
     file cannot be read or the rejects file cannot be written, :class:`FormatNotSupported`
-    for a format without an adapter.
+    for a format without an adapter, :class:`~app.ingest.adapters.OptionError` for options
+    the format cannot use (before anything is read).
     """
-    if fmt not in FORMATS:
-        raise FormatNotSupported(f"format '{fmt}' is not supported yet")
+    adapter = ADAPTERS.get(fmt)
+    if adapter is None:
+        raise FormatNotSupported(f"format '{fmt}' is not supported")
+    options = Options(
+        timezone=timezone,
+        source=source,
+        rep_from=rep_from,
+        mapping=dict(mapping or {}),
+        encoding=encoding,
+    )
+    adapter.check(options)
     path = Path(path)
     rejects = _Rejects(Path(rejects_path) if rejects_path else default_rejects_path(path))
     counts = dict.fromkeys(STATUSES, 0)
-    read = [0, 0]
+    source_file: Input | None = None
     # (row, record or None, reason or None, masked raw) as the adapter yields them: one batch.
     pending: list[tuple[int, dict[str, Any] | None, str | None, str]] = []
 
@@ -134,13 +135,13 @@ def import_file(
             elif pos in reasons:
                 rejects.write(row, reasons[pos], raw)
         pending.clear()
-        if progress is not None:
-            progress(read[0])
+        if progress is not None and source_file is not None:
+            progress(source_file.bytes_read)
 
     try:
         with path.open("rb") as f:
-            lines = _lines(f, read)
-            for item in iter_master_csv(lines, timezone=timezone, source=source, rep_from=rep_from):
+            source_file = Input(f, size=path.stat().st_size)
+            for item in adapter.read(source_file, options):
                 pending.append(item)
                 if len(pending) >= batch:
                     flush()
@@ -149,7 +150,7 @@ def import_file(
     finally:
         rejects.close()
     return {
-        "rows": read[1],
+        "rows": source_file.rows if source_file is not None else 0,
         **counts,
         "rejects_path": str(rejects.path) if rejects.count else None,
     }

@@ -1,13 +1,34 @@
 """Adapters: turn what telephony systems export into records in the POST /api/v1/calls shape.
 
 An adapter never touches the database; :mod:`app.ingest.importer` feeds its records through
-:func:`app.ingest.records.parse_record` and :func:`app.ingest.service.apply_batch`.
+:func:`app.ingest.records.parse_record` and :func:`app.ingest.service.apply_batch`. Each module
+exposes its :class:`~app.ingest.adapters.base.Adapter` values; this registry names them for
+``paceboard import --format`` and ``POST /api/v1/imports``.
 """
 
-from app.ingest.adapters.asterisk import read_master_csv
+from app.ingest.adapters.asterisk import ASTERISK, ASTERISK_CUSTOM, read_master_csv
+from app.ingest.adapters.base import Adapter, Input, OptionError, Options, Row, RowError
 
-FORMATS = ("asterisk",)
+ADAPTERS: dict[str, Adapter] = {
+    a.name: a
+    for a in (
+        ASTERISK,
+        ASTERISK_CUSTOM,
+    )
+}
+FORMATS = tuple(ADAPTERS)
 #: Formats the issue names that have no adapter yet.
-PLANNED_FORMATS = ("asterisk-custom", "freeswitch", "csv", "xlsx")
+PLANNED_FORMATS = tuple(f for f in ("freeswitch", "csv", "xlsx") if f not in ADAPTERS)
 
-__all__ = ["FORMATS", "PLANNED_FORMATS", "read_master_csv"]
+__all__ = [
+    "ADAPTERS",
+    "FORMATS",
+    "PLANNED_FORMATS",
+    "Adapter",
+    "Input",
+    "OptionError",
+    "Options",
+    "Row",
+    "RowError",
+    "read_master_csv",
+]

@@ -8,6 +8,11 @@ The file has no header. Each row is one line of comma-separated fields; strings 
 * 18 with ``loguniqueid``/``loguserfield``: + uniqueid, userfield;
 * 21 with ``newcdrcolumns``: + peeraccount, linkedid, sequence.
 
+``asterisk-custom`` reads cdr_custom's default ``Master.csv`` template: clid first, every field
+quoted (an empty answer is ``""``), 19 columns (clid, src, dst, dcontext, channel, dstchannel,
+lastapp, lastdata, start, answer, end, duration, billsec, disposition, amaflags, accountcode,
+uniqueid, userfield, sequence) or 18 without sequence. The rules below hold for both.
+
 Rules (see issue 5):
 
 * Times are ``YYYY-MM-DD HH:MM:SS`` without an offset, read in the given timezone (the PBX may
@@ -35,13 +40,15 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import io
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
+
+from app.ingest.adapters.base import Adapter, Input, Options, Row, RowError, mask_text
+from app.ingest.adapters.base import mask_fields as _mask_fields
 
 COLUMNS_16 = (
     "accountcode",
@@ -67,6 +74,30 @@ LAYOUTS = {16: COLUMNS_16, 18: COLUMNS_18, 21: COLUMNS_21}
 #: Every column a ``rep_from`` may name.
 ALL_COLUMNS = COLUMNS_21
 
+#: cdr_custom's default template, with and without the trailing (unquoted) sequence.
+CUSTOM_18 = (
+    "clid",
+    "src",
+    "dst",
+    "dcontext",
+    "channel",
+    "dstchannel",
+    "lastapp",
+    "lastdata",
+    "start",
+    "answer",
+    "end",
+    "duration",
+    "billsec",
+    "disposition",
+    "amaflags",
+    "accountcode",
+    "uniqueid",
+    "userfield",
+)
+CUSTOM_19 = (*CUSTOM_18, "sequence")
+CUSTOM_LAYOUTS = {18: CUSTOM_18, 19: CUSTOM_19}
+
 DISPOSITIONS = {
     "ANSWERED": "answered",
     "NO ANSWER": "no_answer",
@@ -77,24 +108,15 @@ DISPOSITIONS = {
     "UNKNOWN": "failed",
 }
 
-_I = {name: i for i, name in enumerate(COLUMNS_21)}
-_DST = _I["dst"]
+# Column name → position, per layout.
+_INDEX = {
+    cols: {name: i for i, name in enumerate(cols)}
+    for cols in (*LAYOUTS.values(), *CUSTOM_LAYOUTS.values())
+}
 # The channel's unique suffix: -0000002a, optionally ;1 / ;2 for Local channel halves.
 _CHANNEL_SUFFIX = re.compile(r"-[0-9a-fA-F]+(?:;\d+)?$")
-# Text that may be a phone number: a digit, 5+ digits/separators, a digit.
-_PHONEISH = re.compile(r"\+?\d[\d\s().-]{5,}\d")
-# Fields kept as written in a rejects file.
-_KEEP = re.compile(
-    r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}"  # a time
-    r"|(?:[\w.-]+-)?\d{9,11}\.\d+"  # a uniqueid
-    r"|[A-Za-z0-9]+/[\w.]{1,6}-[0-9a-fA-F]{8}(?:;\d)?"  # a channel of a short peer
-)
 _MIN_YEAR, _MAX_YEAR = 1970, 2100
 _MAX_RAW_LEGS = 5
-
-
-class RowError(ValueError):
-    """A row that cannot become a record; the message is the reason."""
 
 
 def channel_peer(channel: str) -> str | None:
@@ -111,33 +133,19 @@ def channel_peer(channel: str) -> str | None:
     return peer or None
 
 
-def mask_fields(fields: list[str]) -> str:
+def mask_fields(fields: list[str], layout: tuple[str, ...] = COLUMNS_21) -> str:
     """One row as CSV text with the dialled number replaced by ``***`` and anything else that
     may be a phone number (caller ids, dial strings) masked too: safe to write to a file."""
-    out = []
-    for i, value in enumerate(fields):
-        if i == _DST:
-            out.append("***" if value else "")
-        elif _KEEP.fullmatch(value):
-            out.append(value)
-        else:
-            out.append(_PHONEISH.sub("***", value))
-    buf = io.StringIO()
-    csv.writer(buf, lineterminator="").writerow(out)
-    return buf.getvalue()
+    return _mask_fields(fields, {layout.index("dst")})
 
 
-def mask_line(text: str) -> str:
+def mask_line(text: str, layout: tuple[str, ...] = COLUMNS_21) -> str:
     """A line that may not parse, made safe like :func:`mask_fields`."""
-    try:
-        fields = next(csv.reader([text], strict=False), [])
-    except csv.Error:
-        return _PHONEISH.sub("***", text)
-    return mask_fields(fields)
+    return mask_text(text, {layout.index("dst")})
 
 
-def _time(fields: list[str], name: str, tz: ZoneInfo, *, required: bool) -> datetime | None:
-    text = fields[_I[name]].strip()
+def _time(text: str, name: str, tz: ZoneInfo, *, required: bool) -> datetime | None:
+    text = text.strip()
     if not text:
         if required:
             raise RowError(f"{name}: is empty")
@@ -151,8 +159,8 @@ def _time(fields: list[str], name: str, tz: ZoneInfo, *, required: bool) -> date
     return value.replace(tzinfo=tz) if value.tzinfo is None else value
 
 
-def _int(fields: list[str], name: str) -> int:
-    text = fields[_I[name]].strip()
+def _int(text: str, name: str) -> int:
+    text = text.strip()
     if not text:
         return 0
     if not (text.isascii() and text.isdigit()) or len(text) > 9:
@@ -185,19 +193,30 @@ class Leg:
         return self.uniqueid != "" and self.uniqueid == self.call_id
 
 
-def parse_fields(fields: list[str], row: int, *, tz: ZoneInfo, rep_from: str | None) -> Leg:
+def parse_fields(
+    fields: list[str],
+    row: int,
+    *,
+    tz: ZoneInfo,
+    rep_from: str | None,
+    layouts: dict[int, tuple[str, ...]] = LAYOUTS,
+) -> Leg:
     """One row's fields → :class:`Leg`, or :class:`RowError` with the reason."""
     n = len(fields)
-    if n not in LAYOUTS:
-        raise RowError(f"expected 16, 18 or 21 columns, got {n}")
-    get = lambda name: fields[_I[name]].strip()  # noqa: E731
+    layout = layouts.get(n)
+    if layout is None:
+        counts = sorted(layouts)
+        wanted = ", ".join(map(str, counts[:-1])) + f" or {counts[-1]}"
+        raise RowError(f"expected {wanted} columns, got {n}")
+    index = _INDEX[layout]
+    get = lambda name: fields[index[name]].strip() if name in index else ""  # noqa: E731
     if rep_from is None or rep_from in ("channel", "dstchannel"):
         column = rep_from or "channel"
         rep = channel_peer(get(column)) or ""
         if not rep:
             raise RowError(f"{column}: no peer in '{get(column)[:60]}' to take the rep from")
     else:
-        if _I[rep_from] >= n:
+        if rep_from not in index:
             raise RowError(f"--rep-from {rep_from}: this {n}-column row has no such column")
         rep = get(rep_from)
         if not rep:
@@ -205,14 +224,13 @@ def parse_fields(fields: list[str], row: int, *, tz: ZoneInfo, rep_from: str | N
     disposition = get("disposition").upper()
     if disposition not in DISPOSITIONS:
         raise RowError(f"disposition: '{disposition[:40]}' is not an Asterisk disposition")
-    start = _time(fields, "start", tz, required=True)
-    answer = _time(fields, "answer", tz, required=False)
-    end = _time(fields, "end", tz, required=False)
-    billsec = _int(fields, "billsec")
-    _int(fields, "duration")
-    uniqueid = get("uniqueid") if n >= 18 else ""
-    linkedid = get("linkedid") if n >= 21 else ""
-    call_id = linkedid or uniqueid
+    start = _time(get("start"), "start", tz, required=True)
+    answer = _time(get("answer"), "answer", tz, required=False)
+    end = _time(get("end"), "end", tz, required=False)
+    billsec = _int(get("billsec"), "billsec")
+    _int(get("duration"), "duration")
+    uniqueid = get("uniqueid")
+    call_id = get("linkedid") or uniqueid
     if not call_id:
         basis = "\x1f".join((get("channel"), get("start"), get("dst")))
         call_id = "cdr-" + hashlib.sha1(basis.encode()).hexdigest()[:24]
@@ -230,7 +248,7 @@ def parse_fields(fields: list[str], row: int, *, tz: ZoneInfo, rep_from: str | N
         billsec=billsec,
         disposition=disposition,
         customer=get("dst"),
-        raw=mask_fields(fields),
+        raw=_mask_fields(fields, {index["dst"]}),
     )
 
 
@@ -291,16 +309,18 @@ class _Call:
         return rec
 
 
-Row = tuple[int, dict[str, Any] | None, str | None, str]
-
-
-def iter_master_csv(
-    lines: Iterable[str], *, timezone: ZoneInfo, source: str, rep_from: str | None
+def _iter_legs(
+    lines: Iterable[str],
+    *,
+    timezone: ZoneInfo,
+    source: str,
+    rep_from: str | None,
+    layouts: dict[int, tuple[str, ...]],
 ) -> Iterator[Row]:
-    """Like :func:`read_master_csv`, each item with a fourth member: the row's raw text with
-    phone numbers masked (for a rejects file). A call's raw text is its legs' lines."""
-    if rep_from is not None and rep_from not in ALL_COLUMNS:
+    columns = {c for cols in layouts.values() for c in cols}
+    if rep_from is not None and rep_from not in columns:
         raise ValueError(f"rep_from: '{rep_from}' is not a Master.csv column")
+    dst = {n: cols.index("dst") for n, cols in layouts.items()}
     pending: _Call | None = None
     for row, line in enumerate(lines, start=1):
         text = line.rstrip("\r\n")
@@ -313,9 +333,11 @@ def iter_master_csv(
                 fields = next(csv.reader([text], strict=True))
             except csv.Error as exc:
                 raise RowError(f"not a CSV row ({exc})") from None
-            leg = parse_fields(fields, row, tz=timezone, rep_from=rep_from)
+            leg = parse_fields(fields, row, tz=timezone, rep_from=rep_from, layouts=layouts)
         except RowError as exc:
-            yield row, None, str(exc), mask_line(text)
+            # Mask as the layout of this column count would, or as the widest one.
+            n = len(text.split(","))
+            yield row, None, str(exc), mask_text(text, {dst.get(n, 2)})
             continue
         if pending is not None and pending.first.call_id == leg.call_id:
             pending.add(leg)
@@ -325,6 +347,14 @@ def iter_master_csv(
         pending = _Call.of(leg)
     if pending is not None:
         yield pending.first.row, pending.record(source), None, "\n".join(pending.raws)
+
+
+def iter_master_csv(
+    lines: Iterable[str], *, timezone: ZoneInfo, source: str, rep_from: str | None
+) -> Iterator[Row]:
+    """Like :func:`read_master_csv`, each item with a fourth member: the row's raw text with
+    phone numbers masked (for a rejects file). A call's raw text is its legs' lines."""
+    return _iter_legs(lines, timezone=timezone, source=source, rep_from=rep_from, layouts=LAYOUTS)
 
 
 def read_master_csv(
@@ -339,3 +369,37 @@ def read_master_csv(
         lines, timezone=timezone, source=source, rep_from=rep_from
     ):
         yield row, record, reason
+
+
+def _read_cdr_csv(source: Input, options: Options) -> Iterator[Row]:
+    return _iter_legs(
+        source.lines(options.encoding or "utf-8"),
+        timezone=options.timezone,
+        source=options.source,
+        rep_from=options.rep_from,
+        layouts=LAYOUTS,
+    )
+
+
+def _read_cdr_custom(source: Input, options: Options) -> Iterator[Row]:
+    return _iter_legs(
+        source.lines(options.encoding or "utf-8"),
+        timezone=options.timezone,
+        source=options.source,
+        rep_from=options.rep_from,
+        layouts=CUSTOM_LAYOUTS,
+    )
+
+
+ASTERISK = Adapter(
+    name="asterisk",
+    summary="Asterisk cdr_csv Master.csv (16, 18 or 21 columns, no header)",
+    read=_read_cdr_csv,
+    rep_columns=COLUMNS_21,
+)
+ASTERISK_CUSTOM = Adapter(
+    name="asterisk-custom",
+    summary="Asterisk cdr_custom Master.csv, the default template (clid first, all quoted)",
+    read=_read_cdr_custom,
+    rep_columns=CUSTOM_19,
+)

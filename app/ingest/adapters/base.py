@@ -1,0 +1,141 @@
+"""What every adapter shares: the input it reads, the options it is given, the rows it yields.
+
+An adapter is a function ``read(source: Input, options: Options) -> Iterator[Row]``. It never
+touches the database: the importer turns each record through
+:func:`app.ingest.records.parse_record` and stores batches with
+:func:`app.ingest.service.apply_batch`. A row the adapter cannot read is yielded with its
+reason, never raised, so one broken row never stops a file.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, BinaryIO
+from zoneinfo import ZoneInfo
+
+#: (row number, record in the POST /api/v1/calls shape or None, reason or None, raw text of the
+#: row with phone numbers masked — for the rejects file).
+Row = tuple[int, dict[str, Any] | None, str | None, str]
+
+
+class RowError(ValueError):
+    """A row that cannot become a record; the message is the reason."""
+
+
+class OptionError(ValueError):
+    """An import option the adapter cannot use; ``field`` names the option."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    """What the person importing said about the file."""
+
+    timezone: ZoneInfo
+    source: str
+    rep_from: str | None = None
+    #: record field → column header (generic CSV/xlsx ``--map started_at=开始时间``).
+    mapping: Mapping[str, str] = field(default_factory=dict)
+    #: text encoding; None = the adapter's default (UTF-8, BOM tolerated).
+    encoding: str | None = None
+
+
+class Input:
+    """A file being imported, read once from start to end.
+
+    ``bytes_read`` feeds a progress bar; ``rows`` counts the data rows read (non-blank lines for
+    line-based formats; an adapter with a header row or no lines sets it itself).
+    """
+
+    def __init__(self, f: BinaryIO, *, size: int = 0) -> None:
+        self.file = f
+        self.size = size
+        self.bytes_read = 0
+        self.rows = 0
+
+    def lines(self, encoding: str = "utf-8") -> Iterator[str]:
+        """The file's lines, decoded one by one: a stray undecodable byte (a caller name in a
+        clid) spoils one field, not the import. A UTF-8 BOM on the first line is dropped."""
+        first = True
+        for raw in self.file:
+            self.bytes_read += len(raw)
+            if raw.strip():
+                self.rows += 1
+            text = raw.decode(encoding, errors="replace")
+            if first:
+                text = text.removeprefix("\ufeff")
+                first = False
+            yield text
+
+
+@dataclass(frozen=True, slots=True)
+class Adapter:
+    """A format the importer can read."""
+
+    name: str
+    summary: str
+    read: Callable[[Input, Options], Iterator[Row]]
+    #: Columns ``rep_from`` may name; None when the adapter takes no ``rep_from``.
+    rep_columns: tuple[str, ...] | None = None
+    #: Whether the format needs a column mapping (``--map``/``--profile``).
+    mapped: bool = False
+
+    def check(self, options: Options) -> None:
+        """Raise :class:`OptionError` for options this format cannot use."""
+        if options.rep_from is not None:
+            if self.rep_columns is None:
+                raise OptionError("rep_from", f"format {self.name} takes no --rep-from")
+            if self.rep_columns and options.rep_from not in self.rep_columns:
+                raise OptionError(
+                    "rep_from",
+                    f"'{options.rep_from}' is not a column ({', '.join(self.rep_columns)})",
+                )
+        if options.mapping and not self.mapped:
+            raise OptionError("map", f"format {self.name} has fixed columns; --map is for csv/xlsx")
+
+
+# Text that may be a phone number: a digit, 5+ digits/separators, a digit.
+PHONEISH = re.compile(r"\+?\d[\d\s().-]{5,}\d")
+# Values kept as written in a rejects file although they hold long digit runs.
+_KEEP = re.compile(
+    r"\d{4}[-/]\d{1,2}[-/]\d{1,2}[ T]\d{1,2}:\d{2}(?::\d{2})?(?:\.\d+)?(?:[+-]\d{2}:?\d{2}|Z)?"
+    r"|(?:[\w.-]+-)?\d{9,11}\.\d+"  # an Asterisk uniqueid
+    r"|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"  # a uuid
+    r"|[A-Za-z0-9]+/[\w.]{1,6}-[0-9a-fA-F]{8}(?:;\d)?"  # a channel of a short peer
+)
+
+
+def mask_value(value: str) -> str:
+    """``value`` with anything that may be a phone number replaced by ``***``."""
+    if _KEEP.fullmatch(value):
+        return value
+    return PHONEISH.sub("***", value)
+
+
+def mask_fields(fields: list[str], customer: frozenset[int] | set[int] = frozenset()) -> str:
+    """One row as CSV text, safe to write to a file: the fields at ``customer`` positions become
+    ``***`` and anything else that may be a phone number is masked too."""
+    out = [
+        ("***" if value else "") if i in customer else mask_value(value)
+        for i, value in enumerate(fields)
+    ]
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="").writerow(out)
+    return buf.getvalue()
+
+
+def mask_text(text: str, customer: frozenset[int] | set[int] = frozenset()) -> str:
+    """A line that may not parse as CSV, made safe like :func:`mask_fields`."""
+    try:
+        fields = next(csv.reader([text], strict=False), [])
+    except csv.Error:
+        return PHONEISH.sub("***", text)
+    return mask_fields(fields, customer)
