@@ -1,4 +1,5 @@
-"""The ``paceboard`` command: serve, migrate, demo, token, roster, rebuild-totals."""
+"""The ``paceboard`` command: serve, migrate, demo, token, import, profile, target, roster,
+rebuild-totals."""
 
 from __future__ import annotations
 
@@ -24,6 +25,11 @@ cli.add_typer(token_cli, name="token")
 target_cli = typer.Typer(help="Daily, weekly and monthly targets.", no_args_is_help=True)
 cli.add_typer(roster_cli, name="roster")
 cli.add_typer(target_cli, name="target")
+profile_cli = typer.Typer(
+    help="Saved ways of reading an export (format, column mapping, encoding).",
+    no_args_is_help=True,
+)
+cli.add_typer(profile_cli, name="profile")
 
 
 def _settings(**overrides) -> Settings:
@@ -34,6 +40,11 @@ def _settings(**overrides) -> Settings:
         raise typer.Exit(2) from None
     settings.ensure_secret_key()
     return settings
+
+
+def _fail(message: str, code: int = 1) -> NoReturn:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
 
 
 def _engine(settings: Settings):
@@ -180,11 +191,17 @@ def token_revoke(token_id: int) -> None:
 def import_calls(
     files: Annotated[list[Path], typer.Argument(help="Export files to import", show_default=False)],
     fmt: Annotated[
-        str, typer.Option("--format", help="asterisk (cdr_csv Master.csv); more to come")
-    ],
+        str | None,
+        typer.Option(
+            "--format",
+            help="asterisk (cdr_csv Master.csv), asterisk-custom (cdr_custom), freeswitch "
+            "(mod_cdr_csv), csv or xlsx (a header row; see --map)",
+        ),
+    ] = None,
     source: Annotated[
-        str, typer.Option(help="Source the calls belong to (ids are unique per source)")
-    ] = "asterisk",
+        str | None,
+        typer.Option(help="Source the calls belong to (ids are unique per source)"),
+    ] = None,
     timezone: Annotated[
         str | None,
         typer.Option(help="Timezone of the file's times (default PACEBOARD_TIMEZONE)"),
@@ -193,6 +210,18 @@ def import_calls(
         str | None,
         typer.Option("--rep-from", help="Column holding the rep (default: the channel's peer)"),
     ] = None,
+    maps: Annotated[
+        list[str] | None,
+        typer.Option("--map", help="csv/xlsx: FIELD=COLUMN, e.g. started_at=开始时间 (repeatable)"),
+    ] = None,
+    encoding: Annotated[
+        str | None,
+        typer.Option(help="Text encoding, e.g. gb18030 (default: UTF-8, else GB18030 for csv)"),
+    ] = None,
+    profile: Annotated[
+        str | None,
+        typer.Option(help="A saved profile's options (paceboard profile save); flags override"),
+    ] = None,
     rejects: Annotated[
         Path | None,
         typer.Option(help="Rejects CSV path, or a folder (default: <FILE>.rejects.csv)"),
@@ -200,69 +229,62 @@ def import_calls(
 ) -> None:
     """Import call records from telephony export files (streamed; re-importing changes nothing)."""
     import os
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-    from app.ingest.adapters import FORMATS, PLANNED_FORMATS
-    from app.ingest.adapters.asterisk import ALL_COLUMNS
-    from app.ingest.importer import FormatNotSupported, default_rejects_path, import_file
+    from app.db import session_scope
+    from app.ingest.adapters import OptionError
+    from app.ingest.importer import default_rejects_path, import_file
     from app.ingest.records import CustomerHasher
     from app.ingest.service import IngestContext
+    from app.services.errors import InputError
+    from app.services.imports import parse_map, plan_import
 
-    if fmt not in FORMATS:
-        known = ", ".join(FORMATS + PLANNED_FORMATS)
-        why = "is not supported yet" if fmt in PLANNED_FORMATS else f"is unknown (one of {known})"
-        typer.echo(f"error: --format {fmt} {why}", err=True)
-        raise typer.Exit(2)
-    if rep_from is not None and rep_from not in ALL_COLUMNS:
-        typer.echo(
-            f"error: --rep-from: '{rep_from}' is not a column ({', '.join(ALL_COLUMNS)})", err=True
-        )
-        raise typer.Exit(2)
-    if not source.strip() or len(source) > 100:
-        typer.echo("error: --source must be 1 to 100 characters", err=True)
-        raise typer.Exit(2)
     settings = _settings()
-    try:
-        tz = ZoneInfo(timezone) if timezone else settings.tz
-    except (ZoneInfoNotFoundError, ValueError):
-        typer.echo(f"error: --timezone: unknown IANA timezone '{timezone}'", err=True)
-        raise typer.Exit(2) from None
     if rejects is not None and len(files) > 1 and not rejects.is_dir():
-        typer.echo("error: --rejects must be a folder when importing several files", err=True)
-        raise typer.Exit(2)
-    plan: list[tuple[Path, Path]] = []
+        _fail("--rejects must be a folder when importing several files", code=2)
+    _migrate(settings)
+    engine = _engine(settings)
+    try:
+        with session_scope(engine) as session:
+            plan = plan_import(
+                session,
+                default_timezone=settings.tz,
+                profile=profile,
+                fmt=fmt,
+                source=source,
+                timezone=timezone,
+                rep_from=rep_from,
+                mapping=parse_map(maps or []),
+                encoding=encoding,
+            )
+    except InputError as exc:
+        engine.dispose()
+        _fail(f"{_option(exc.field)}: {exc.reason}", code=2)
+    plan_files: list[tuple[Path, Path]] = []
     for file in files:
         if not file.is_file() or not os.access(file, os.R_OK):
             why = "no such file" if not file.exists() else "not a readable file"
-            typer.echo(f"error: {file}: {why}; nothing imported", err=True)
-            raise typer.Exit(1)
+            engine.dispose()
+            _fail(f"{file}: {why}; nothing imported")
         if rejects is None:
             target = default_rejects_path(file)
         else:
             target = rejects / (file.name + ".rejects.csv") if rejects.is_dir() else rejects
         if not os.access(target.parent, os.W_OK):
-            typer.echo(
-                f"error: cannot write rejects to {target.parent}; use --rejects PATH", err=True
-            )
-            raise typer.Exit(1)
-        plan.append((file, target))
+            engine.dispose()
+            _fail(f"cannot write rejects to {target.parent}; use --rejects PATH")
+        plan_files.append((file, target))
 
-    _migrate(settings)
-    engine = _engine(settings)
     ctx = IngestContext(
         default_tz=settings.tz,
         hasher=CustomerHasher(settings.secret_key, settings.customer_country_code),
     )
     failed = False
     try:
-        for file, target in plan:
+        for file, target in plan_files:
             kwargs = dict(
                 engine=engine,
                 ctx=ctx,
-                fmt=fmt,
-                source=source.strip(),
-                timezone=tz,
-                rep_from=rep_from,
+                **plan.kwargs(),
                 rejects_path=target,
                 minor_digits=settings.currency_minor_digits,
             )
@@ -277,9 +299,11 @@ def import_calls(
                         )
                 else:
                     summary = import_file(file, **kwargs)
-            except FormatNotSupported as exc:  # pragma: no cover - checked above
-                typer.echo(f"error: {exc}", err=True)
-                raise typer.Exit(2) from None
+            except OptionError as exc:
+                # The file's own shape refuses the options (a mapped column not in its header).
+                typer.echo(f"error: {file}: {_option(exc.field)}: {exc.reason}", err=True)
+                failed = True
+                continue
             except OSError as exc:
                 typer.echo(f"error: {file}: {exc.strerror or exc}", err=True)
                 failed = True
@@ -298,6 +322,95 @@ def import_calls(
         engine.dispose()
     if failed:
         raise typer.Exit(1)
+
+
+def _option(field: str) -> str:
+    """The CLI option a service's field name stands for."""
+    return "--" + {"fmt": "format", "mapping": "map"}.get(field, field).replace("_", "-")
+
+
+@profile_cli.command("save")
+def profile_save(
+    name: Annotated[str, typer.Argument(help="The profile's name, e.g. 话单")],
+    fmt: Annotated[str, typer.Option("--format", help="The format it reads")],
+    maps: Annotated[
+        list[str] | None, typer.Option("--map", help="FIELD=COLUMN (repeatable)")
+    ] = None,
+    encoding: Annotated[str | None, typer.Option(help="Text encoding")] = None,
+    timezone: Annotated[str | None, typer.Option(help="Timezone of the file's times")] = None,
+    rep_from: Annotated[str | None, typer.Option("--rep-from", help="Column of the rep")] = None,
+    source: Annotated[str | None, typer.Option(help="Source the calls belong to")] = None,
+) -> None:
+    """Save (or replace) a named way of reading an export, for import --profile NAME."""
+    from app.db import session_scope
+    from app.services.errors import InputError
+    from app.services.imports import parse_map, save_profile
+
+    settings = _settings()
+    _migrate(settings)
+    engine = _engine(settings)
+    try:
+        with session_scope(engine) as session:
+            view = save_profile(
+                session,
+                name=name,
+                fmt=fmt,
+                mapping=parse_map(maps or []),
+                encoding=encoding,
+                timezone=timezone,
+                rep_from=rep_from,
+                source=source,
+            )
+    except InputError as exc:
+        _fail(f"{_option(exc.field)}: {exc.reason}", code=2)
+    finally:
+        engine.dispose()
+    mapped = ", ".join(f"{k}={v}" for k, v in view["mapping"].items()) or "no mapping"
+    typer.echo(f"profile {view['name']} saved: {view['format']}, {mapped}")
+
+
+@profile_cli.command("list")
+def profile_list() -> None:
+    """The saved import profiles."""
+    from app.db import session_scope
+    from app.services.imports import list_profiles
+
+    settings = _settings()
+    _migrate(settings)
+    engine = _engine(settings)
+    try:
+        with session_scope(engine) as session:
+            rows = list_profiles(session)
+    finally:
+        engine.dispose()
+    if not rows:
+        typer.echo("no import profiles (paceboard profile save NAME --format … --map …)")
+    for view in rows:
+        mapped = ", ".join(f"{k}={v}" for k, v in view["mapping"].items()) or "-"
+        extras = " ".join(
+            f"{k}={view[k]}" for k in ("encoding", "timezone", "rep_from", "source") if view[k]
+        )
+        typer.echo(f"{view['name']}\t{view['format']}\t{mapped}\t{extras}".rstrip())
+
+
+@profile_cli.command("delete")
+def profile_delete(name: Annotated[str, typer.Argument(help="The profile's name")]) -> None:
+    """Forget a saved import profile."""
+    from app.db import session_scope
+    from app.services.errors import InputError
+    from app.services.imports import delete_profile
+
+    settings = _settings()
+    _migrate(settings)
+    engine = _engine(settings)
+    try:
+        with session_scope(engine) as session:
+            delete_profile(session, name=name)
+    except InputError as exc:
+        _fail(f"{exc.reason}")
+    finally:
+        engine.dispose()
+    typer.echo(f"profile {name} deleted")
 
 
 # --- targets ---------------------------------------------------------------------------------
@@ -379,11 +492,6 @@ def target_list() -> None:
                 f"  from {t['valid_from']}"
             )
     engine.dispose()
-
-
-def _fail(message: str) -> NoReturn:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(1)
 
 
 # --- roster ----------------------------------------------------------------------------------

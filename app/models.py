@@ -192,3 +192,18 @@ class RepActivity(SQLModel, table=True):
     rep_id: int = Field(foreign_key="rep.id", primary_key=True)
     day: date = Field(primary_key=True)
     last_dial_at: datetime = _ts()
+
+
+class ImportProfile(SQLModel, table=True):
+    """A saved way of reading an export: its format and column mapping, reused by name
+    (``paceboard import --profile NAME``)."""
+
+    __tablename__ = "import_profile"
+    name: str = Field(primary_key=True, max_length=100)
+    format: str = Field(max_length=32)
+    mapping: str = "{}"  # JSON: record field → column header
+    encoding: str | None = Field(default=None, max_length=32)
+    timezone: str | None = Field(default=None, max_length=64)
+    rep_from: str | None = Field(default=None, max_length=100)
+    source: str | None = Field(default=None, max_length=100)
+    updated_at: datetime = _ts()

@@ -36,7 +36,45 @@ def test_rejected_rows_come_back_with_their_row_number_and_reason(api):
 
 def test_imports_need_an_admin_token_and_a_known_format(api):
     assert upload(api, "master18.csv", token=api.ingest).status_code == 403
-    bad = upload(api, "master18.csv", format="freeswitch")
+    bad = upload(api, "master18.csv", format="vicidial")
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "format"
     bad = upload(api, "master18.csv", timezone="Mars/Base")
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "timezone"
+
+
+def test_import_profiles_are_saved_listed_used_and_deleted(api):
+    body = {"format": "asterisk", "rep_from": "accountcode", "timezone": "UTC", "source": "pbx-2"}
+    saved = api.call("PUT", "/api/v1/import-profiles/二号中继", json=body)
+    assert saved.status_code == 200, saved.text
+    assert saved.json()["rep_from"] == "accountcode"
+    listed = api.call("GET", "/api/v1/import-profiles", token=api.read).json()
+    assert [p["name"] for p in listed] == ["二号中继"]
+    with (DATA / "master18.csv").open("rb") as f:
+        resp = api.call(
+            "POST",
+            "/api/v1/imports",
+            files={"file": ("master18.csv", f, "text/csv")},
+            data={"profile": "二号中继"},
+        )
+    assert resp.status_code == 200, resp.text
+    assert (resp.json()["format"], resp.json()["created"]) == ("asterisk", 2)
+    reps = {r["code"] for r in api.snapshot()["reps"]}
+    assert {"team-a", "team-b"} <= reps  # the rep came from accountcode, as the profile says
+    assert api.call("DELETE", "/api/v1/import-profiles/二号中继").status_code == 204
+    gone = api.call("DELETE", "/api/v1/import-profiles/二号中继")
+    assert gone.status_code == 404 and gone.json()["errors"][0]["field"] == "profile"
+
+
+def test_import_profiles_refuse_bad_options_and_non_admins(api):
+    bad = api.call(
+        "PUT", "/api/v1/import-profiles/x", json={"format": "asterisk", "mapping": {"rep": "坐席"}}
+    )
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "map"
+    bad = api.call(
+        "PUT", "/api/v1/import-profiles/x", json={"format": "asterisk", "timezone": "Mars/Base"}
+    )
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "timezone"
+    denied = api.call(
+        "PUT", "/api/v1/import-profiles/x", token=api.read, json={"format": "asterisk"}
+    )
+    assert denied.status_code == 403

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -10,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from app.ingest.adapters import ADAPTERS, Input, Options
 from app.ingest.adapters.asterisk import channel_peer, mask_line, read_master_csv
 from app.ingest.records import CustomerHasher, Incoming, parse_record
 
@@ -231,3 +233,41 @@ def test_arbitrary_lines_never_crash_the_adapter(lines):
     assert len(rows) == len(got)
     if any(line.strip() for line in lines):
         assert got
+
+
+def read_custom(name: str) -> list:
+    data = (DATA / name).read_bytes()
+    options = Options(timezone=SHANGHAI, source="ast")
+    return list(ADAPTERS["asterisk-custom"].read(Input(io.BytesIO(data)), options))
+
+
+def test_cdr_custom_default_template_reads_clid_first_and_all_fields_quoted():
+    got = read_custom("custom19.csv")
+    recs = {row: rec for row, rec, _, _ in got if rec}
+    reasons = {row: reason for row, rec, reason, _ in got if reason}
+    assert sorted(recs) == [1, 2, 3, 4, 5] and set(reasons) == {6}
+    assert reasons[6] == "expected 18 or 19 columns, got 15"
+    one = recs[1]
+    assert (one["rep"], one["disposition"], one["talk_seconds"]) == ("1001", "answered", 60)
+    assert one["call_id"] == "pbx1-1764122700.1" and one["customer"] == "13800138011"
+    assert one["answered_at"] == "2026-11-26T10:05:10+08:00"
+    # An empty answer written as "" and a quoted "0" billsec.
+    assert (recs[2]["disposition"], "answered_at" in recs[2]) == ("no_answer", False)
+    # The same traps as cdr_csv: an IVR's answer is a dial, ANSWERED with 0 s is a dial.
+    assert (recs[3]["disposition"], recs[3]["talk_seconds"]) == ("no_answer", 0)
+    assert (recs[4]["rep"], recs[4]["disposition"]) == ("1004", "no_answer")
+    # 18 columns: the template without the trailing sequence.
+    assert recs[5]["disposition"] == "busy"
+
+
+def test_cdr_custom_rejects_mask_the_dialled_number():
+    [(_, _, reason, raw)] = [r for r in read_custom("custom19.csv") if r[2]]
+    assert "13800138016" not in raw and "***" in raw
+
+
+def test_cdr_csv_rows_are_not_read_as_cdr_custom():
+    # A 16-column cdr_csv row fed to asterisk-custom is refused, not misread.
+    data = (row16() + "\n").encode()
+    options = Options(timezone=SHANGHAI, source="ast")
+    [(_, rec, reason, _)] = ADAPTERS["asterisk-custom"].read(Input(io.BytesIO(data)), options)
+    assert rec is None and "got 16" in reason

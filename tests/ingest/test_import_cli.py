@@ -169,8 +169,8 @@ def test_bad_invocations(cli, tmp_path, engine):
     later = cli("import", str(file), str(tmp_path / "gone.csv"), "--format", "asterisk")
     assert later.returncode == 1 and "gone.csv" in later.stderr
     assert call_count(engine) == 0  # nothing imported when a file is missing
-    other = cli("import", str(file), "--format", "freeswitch")
-    assert other.returncode == 2 and "not supported yet" in other.stderr
+    other = cli("import", str(file), "--format", "vicidial")
+    assert other.returncode == 2 and "--format: 'vicidial' is unknown" in other.stderr
     bad_col = cli("import", str(file), "--format", "asterisk", "--rep-from", "agent")
     assert bad_col.returncode == 2 and "--rep-from" in bad_col.stderr
     bad_tz = cli("import", str(file), "--format", "asterisk", "--timezone", "Mars/Base")
@@ -209,3 +209,55 @@ def test_import_file_streams_in_batches_with_progress(engine, settings, tmp_path
     assert len(seen) >= 3 and seen == sorted(seen) and seen[-1] == file.stat().st_size
     assert totals(engine)["1001"] == (3, 1, 60) and totals_agree(engine)
     assert import_file(file, **kw)["duplicate"] == 8
+
+
+def test_a_saved_profile_supplies_the_options_and_flags_override_it(cli, engine, tmp_path):
+    [file] = copy(tmp_path, "master18.csv")
+    saved = cli(
+        "profile", "save", "二号中继", "--format", "asterisk", "--rep-from", "accountcode",
+        "--source", "pbx-2", "--timezone", "UTC",
+    )  # fmt: skip
+    assert saved.returncode == 0, saved.stderr
+    assert saved.stdout.strip() == "profile 二号中继 saved: asterisk, no mapping"
+    listed = cli("profile", "list").stdout
+    assert listed.startswith("二号中继\tasterisk\t-\t") and "rep_from=accountcode" in listed
+    out = cli("import", str(file), "--profile", "二号中继")
+    assert out.returncode == 0, out.stderr
+    assert totals(engine) == {"team-a": (1, 1, 30), "team-b": (1, 0, 0)}
+    # --source given with the profile wins over the profile's.
+    again = cli("import", str(file), "--profile", "二号中继", "--source", "pbx-3")
+    assert summaries(again.stdout)["master18.csv"]["created"] == 2
+    with engine.connect() as conn:
+        sources = conn.execute(sa.select(Call.__table__.c.source).distinct()).scalars().all()
+    assert sorted(sources) == ["pbx-2", "pbx-3"]
+    gone = cli("profile", "delete", "二号中继")
+    assert gone.returncode == 0 and cli("profile", "list").stdout.startswith("no import profiles")
+    missing = cli("import", str(file), "--profile", "二号中继")
+    assert missing.returncode == 2
+    assert "--profile: no import profile named '二号中继'" in missing.stderr
+
+
+def test_bad_profile_and_map_options_name_the_option(cli, tmp_path):
+    bad_format = cli("profile", "save", "x", "--format", "vicidial")
+    assert bad_format.returncode == 2 and "--format: 'vicidial' is unknown" in bad_format.stderr
+    bad_map = cli("profile", "save", "x", "--format", "asterisk", "--map", "rep")
+    assert bad_map.returncode == 2 and "--map: 'rep' is not FIELD=COLUMN" in bad_map.stderr
+    fixed = cli("profile", "save", "x", "--format", "asterisk", "--map", "rep=坐席")
+    assert fixed.returncode == 2 and "--map: format asterisk has fixed columns" in fixed.stderr
+    bad_enc = cli("profile", "save", "x", "--format", "asterisk", "--encoding", "klingon")
+    assert bad_enc.returncode == 2 and "--encoding: unknown text encoding" in bad_enc.stderr
+    [file] = copy(tmp_path, "master18.csv")
+    no_format = cli("import", str(file))
+    assert no_format.returncode == 2 and "--format: is required" in no_format.stderr
+
+
+def test_asterisk_custom_imports_and_reimports_unchanged(cli, engine, tmp_path):
+    [file] = copy(tmp_path, "custom19.csv")
+    first = summaries(cli("import", str(file), "--format", "asterisk-custom").stdout)
+    assert first["custom19.csv"] | {"rejects": None} == {
+        "rows": 6, "created": 5, "updated": 0, "duplicate": 0, "stale": 0, "rejected": 1,
+        "rejects": None,
+    }  # fmt: skip
+    assert totals(engine)["1001"] == (1, 1, 60)
+    again = summaries(cli("import", str(file), "--format", "asterisk-custom").stdout)
+    assert again["custom19.csv"]["duplicate"] == 5 and totals_agree(engine)
