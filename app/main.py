@@ -6,7 +6,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from app.api import alerts, errors, floor, health, imports, ingest, pages, roster, targets
+from app.api import alerts, errors, floor, health, imports, ingest, pages, roster, targets, webhooks
 from app.config import Settings, get_settings
 from app.db import make_engine
 from app.ingest.records import CustomerHasher
@@ -61,6 +61,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.install(app)
     for module in (health, ingest, imports, floor, roster, targets, alerts):
         app.include_router(module.router)
+    app.include_router(webhooks.router)  # no bearer token: Twilio signs its requests
     app.include_router(live_ws.router)
     pages.install(app)  # /wallboard, /lead and /static (plotly.js from the package)
     return app

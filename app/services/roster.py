@@ -181,6 +181,15 @@ def _rep_by_code(session: Session, code: str) -> Rep:
     return rep
 
 
+def rep_code_for_identifier(session: Session, *, identifier: str) -> str | None:
+    """The code of the rep a telephony identifier (number, extension, peer) maps to, or None."""
+    return session.exec(
+        select(Rep.code)
+        .join(RepIdentifier, col(RepIdentifier.rep_id) == Rep.id)
+        .where(RepIdentifier.identifier == identifier)
+    ).first()
+
+
 def _set_identifiers(session: Session, rep: Rep, identifiers: list[str]) -> None:
     """Make ``identifiers`` (plus the rep's code) exactly the set that maps to this rep."""
     wanted = {i.strip() for i in identifiers if i.strip()} | {rep.code}

@@ -1,0 +1,113 @@
+"""Telephony webhooks: ``POST /api/v1/webhooks/twilio`` (call status callbacks → call records).
+
+Twilio cannot send a Paceboard bearer token, so this route takes none: the X-Twilio-Signature,
+made with ``PACEBOARD_TWILIO_AUTH_TOKEN``, is its authentication. Phone numbers never appear in
+an answer or a log line. The rules of the translation are in :mod:`app.ingest.adapters.twilio`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from urllib.parse import parse_qsl
+
+from fastapi import APIRouter, HTTPException, Request, Response
+from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
+
+from app.api.deps import SettingsDep, WriterDep
+from app.api.ingest import json_response, read_body
+from app.config import Settings
+from app.ingest.adapters import twilio
+from app.ingest.records import FieldError, parse_record
+from app.services.errors import InputError
+from app.services.roster import rep_code_for_identifier
+
+router = APIRouter(prefix="/api/v1/webhooks", tags=["webhooks"])
+
+_FORM = "application/x-www-form-urlencoded"
+
+
+def signed_url(request: Request, settings: Settings) -> str:
+    """The URL Twilio signed: PACEBOARD_PUBLIC_URL + path and query behind a proxy, else the
+    request's own."""
+    if not settings.public_url:
+        return str(request.url)
+    query = request.url.query
+    return settings.public_url.rstrip("/") + request.url.path + (f"?{query}" if query else "")
+
+
+def _form(body: bytes) -> list[tuple[str, str]]:
+    try:
+        return parse_qsl(
+            body.decode("ascii", errors="replace"),
+            keep_blank_values=True,
+            encoding="utf-8",
+            errors="replace",
+            max_num_fields=1000,
+        )
+    except ValueError:
+        raise HTTPException(400, "body is not a form (too many fields)") from None
+
+
+async def _rep(request: Request, params: Mapping[str, str]) -> tuple[str, str | None]:
+    """(rep code, customer number) of a callback; 422 naming From/To when no rep has the line."""
+    who = twilio.parties(params)
+    if who.client is not None:
+        return who.client, who.customer
+
+    def lookup() -> str | None:
+        with Session(request.app.state.engine) as session:
+            return rep_code_for_identifier(session, identifier=who.line or "")
+
+    code = await run_in_threadpool(lookup)
+    if code is None:
+        # The number itself stays out of the answer: it is personal data and lands in logs.
+        raise InputError(
+            who.line_field,
+            "no rep has this number among their identifiers; add it to the rep's identifiers"
+            " (PATCH /api/v1/reps/{code}) or use client:<rep code>",
+        )
+    return code, who.customer
+
+
+@router.post("/twilio", summary="Twilio-compatible call status callback (form-encoded)")
+async def twilio_status(request: Request, settings: SettingsDep, writer: WriterDep) -> Response:
+    token = settings.twilio_auth_token.get_secret_value()
+    if not token:
+        raise InputError(
+            "X-Twilio-Signature",
+            "the Twilio webhook is not configured (set PACEBOARD_TWILIO_AUTH_TOKEN)",
+            403,
+        )
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if ctype != _FORM:
+        raise HTTPException(415, f"send the callback as {_FORM}")
+    pairs = _form(await read_body(request, settings.max_body_bytes))
+    given = request.headers.get("x-twilio-signature")
+    if not given:
+        raise InputError("X-Twilio-Signature", "missing; the request is not from Twilio", 403)
+    if not twilio.valid_signature(signed_url(request, settings), pairs, token, given):
+        raise InputError(
+            "X-Twilio-Signature",
+            "does not match this URL and body (check PACEBOARD_PUBLIC_URL and the auth token)",
+            403,
+        )
+
+    params = dict(pairs)  # a repeated name: the last value, as Twilio never repeats one
+    try:
+        rep, customer = await _rep(request, params)
+        raw = twilio.to_record(params, rep=rep, customer=customer)
+    except FieldError as exc:
+        raise InputError(exc.field, exc.reason) from None
+    item = parse_record(
+        raw,
+        0,
+        default_source=twilio.SOURCE,
+        hasher=request.app.state.ingest_ctx.hasher,
+        minor_digits=settings.currency_minor_digits,
+    )
+    # The writer's commit hooks tell the live hub and the alert engine, as for POST /calls.
+    result = (await writer.submit([item])).results[0]
+    if result.status == "rejected":
+        return json_response({"detail": "callback rejected", "errors": result.errors}, 422)
+    return json_response({"call_id": result.call_id, "status": result.status})
