@@ -8,12 +8,15 @@ exposes its :class:`~app.ingest.adapters.base.Adapter` values; this registry nam
 
 from app.ingest.adapters.asterisk import ASTERISK, ASTERISK_CUSTOM, read_master_csv
 from app.ingest.adapters.base import Adapter, Input, OptionError, Options, Row, RowError
+from app.ingest.adapters.table import CSV, XLSX
 
 ADAPTERS: dict[str, Adapter] = {
     a.name: a
     for a in (
         ASTERISK,
         ASTERISK_CUSTOM,
+        CSV,
+        XLSX,
     )
 }
 FORMATS = tuple(ADAPTERS)

@@ -87,6 +87,8 @@ class Adapter:
     rep_columns: tuple[str, ...] | None = None
     #: Whether the format needs a column mapping (``--map``/``--profile``).
     mapped: bool = False
+    #: The format's own check of the options (raises :class:`OptionError`), before any read.
+    validate: Callable[[Options], None] | None = None
 
     def check(self, options: Options) -> None:
         """Raise :class:`OptionError` for options this format cannot use."""
@@ -100,6 +102,8 @@ class Adapter:
                 )
         if options.mapping and not self.mapped:
             raise OptionError("map", f"format {self.name} has fixed columns; --map is for csv/xlsx")
+        if self.validate is not None:
+            self.validate(options)
 
 
 # Text that may be a phone number: a digit, 5+ digits/separators, a digit.
