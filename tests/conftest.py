@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -24,8 +25,10 @@ from sqlalchemy.engine import make_url
 
 from app.config import Settings
 from app.db import make_engine, session_scope
+from app.ingest import rebuild
 from app.main import create_app
 from app.migrate import upgrade
+from app.models import Call, HourlyTotal, Rep
 from app.services.tokens import create_token
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -307,3 +310,62 @@ def live_server(server_env, tmp_path) -> Iterator[LiveServer]:
     server = LiveServer(server_env, int(server_env["PACEBOARD_PORT"]), tmp_path / "server.log")
     yield server
     server.stop()
+
+
+# --- imports (paceboard import) ---------------------------------------------------------------
+
+DATA = ROOT / "tests" / "data"
+SUMMARY = re.compile(
+    r"(?P<name>\S+): (?P<rows>[\d,]+) rows → created (?P<created>\d+), updated (?P<updated>\d+), "
+    r"duplicate (?P<duplicate>\d+), stale (?P<stale>\d+), rejected (?P<rejected>\d+)"
+    r"(?:; rejects in (?P<rejects>\S+))?$"
+)
+
+
+def copy(tmp_path: Path, *names: str) -> list[Path]:
+    out = []
+    for name in names:
+        shutil.copy(DATA / name, tmp_path / name)
+        out.append(tmp_path / name)
+    return out
+
+
+def summaries(stdout: str) -> dict[str, dict]:
+    out = {}
+    for line in stdout.strip().splitlines():
+        m = SUMMARY.match(line)
+        assert m, line
+        d = m.groupdict()
+        name = d.pop("name")
+        out[name] = {
+            k: (int(v.replace(",", "")) if k != "rejects" and v is not None else v)
+            for k, v in d.items()
+        }
+    return out
+
+
+def totals(engine) -> dict[str, tuple[int, int, int]]:
+    """(dials, connects, talk_seconds) per rep code, summed over every hour."""
+    h, r = HourlyTotal.__table__, Rep.__table__
+    q = (
+        sa.select(
+            r.c.code,
+            sa.func.sum(h.c.dials),
+            sa.func.sum(h.c.connects),
+            sa.func.sum(h.c.talk_seconds),
+        )
+        .join(r, r.c.id == h.c.rep_id)
+        .group_by(r.c.code)
+    )
+    with engine.connect() as conn:
+        return {code: (int(d), int(c), int(t)) for code, d, c, t in conn.execute(q)}
+
+
+def call_count(engine) -> int:
+    with engine.connect() as conn:
+        return conn.execute(sa.select(sa.func.count()).select_from(Call.__table__)).scalar_one()
+
+
+def totals_agree(engine) -> bool:
+    with engine.connect() as conn:
+        return rebuild.check(conn) == []

@@ -4,69 +4,11 @@ from __future__ import annotations
 
 import csv
 import re
-import shutil
-from pathlib import Path
 
 import sqlalchemy as sa
 
-from app.ingest import rebuild
-from app.models import Call, HourlyTotal, Rep
-
-DATA = Path(__file__).resolve().parent.parent / "data"
-SUMMARY = re.compile(
-    r"(?P<name>\S+): (?P<rows>[\d,]+) rows → created (?P<created>\d+), updated (?P<updated>\d+), "
-    r"duplicate (?P<duplicate>\d+), stale (?P<stale>\d+), rejected (?P<rejected>\d+)"
-    r"(?:; rejects in (?P<rejects>\S+))?$"
-)
-
-
-def copy(tmp_path: Path, *names: str) -> list[Path]:
-    out = []
-    for name in names:
-        shutil.copy(DATA / name, tmp_path / name)
-        out.append(tmp_path / name)
-    return out
-
-
-def summaries(stdout: str) -> dict[str, dict]:
-    out = {}
-    for line in stdout.strip().splitlines():
-        m = SUMMARY.match(line)
-        assert m, line
-        d = m.groupdict()
-        name = d.pop("name")
-        out[name] = {
-            k: (int(v.replace(",", "")) if k != "rejects" and v is not None else v)
-            for k, v in d.items()
-        }
-    return out
-
-
-def totals(engine) -> dict[str, tuple[int, int, int]]:
-    """(dials, connects, talk_seconds) per rep code, summed over every hour."""
-    h, r = HourlyTotal.__table__, Rep.__table__
-    q = (
-        sa.select(
-            r.c.code,
-            sa.func.sum(h.c.dials),
-            sa.func.sum(h.c.connects),
-            sa.func.sum(h.c.talk_seconds),
-        )
-        .join(r, r.c.id == h.c.rep_id)
-        .group_by(r.c.code)
-    )
-    with engine.connect() as conn:
-        return {code: (int(d), int(c), int(t)) for code, d, c, t in conn.execute(q)}
-
-
-def call_count(engine) -> int:
-    with engine.connect() as conn:
-        return conn.execute(sa.select(sa.func.count()).select_from(Call.__table__)).scalar_one()
-
-
-def totals_agree(engine) -> bool:
-    with engine.connect() as conn:
-        return rebuild.check(conn) == []
+from app.models import Call
+from tests.conftest import call_count, copy, summaries, totals, totals_agree
 
 
 def test_import_master16_counts_each_trap_and_rejects_broken_rows(cli, engine, tmp_path):

@@ -17,8 +17,7 @@ from openpyxl import Workbook
 from app.ingest.adapters import ADAPTERS, Input, OptionError, Options
 from app.ingest.adapters.table import CSV, FIELDS, XLSX, check_mapping
 from app.ingest.records import CallRecord, CustomerHasher, Incoming, parse_record
-from tests.conftest import SECRET
-from tests.ingest.test_import_cli import summaries, totals, totals_agree
+from tests.conftest import SECRET, summaries, totals, totals_agree
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 SHANGHAI = ZoneInfo("Asia/Shanghai")

@@ -8,6 +8,7 @@ exposes its :class:`~app.ingest.adapters.base.Adapter` values; this registry nam
 
 from app.ingest.adapters.asterisk import ASTERISK, ASTERISK_CUSTOM, read_master_csv
 from app.ingest.adapters.base import Adapter, Input, OptionError, Options, Row, RowError
+from app.ingest.adapters.freeswitch import FREESWITCH
 from app.ingest.adapters.table import CSV, XLSX
 
 ADAPTERS: dict[str, Adapter] = {
@@ -15,6 +16,7 @@ ADAPTERS: dict[str, Adapter] = {
     for a in (
         ASTERISK,
         ASTERISK_CUSTOM,
+        FREESWITCH,
         CSV,
         XLSX,
     )
