@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlmodel import Session, select
 
-from app.ingest.adapters import ADAPTERS, PLANNED_FORMATS, OptionError, Options
+from app.ingest.adapters import ADAPTERS, OptionError, Options
 from app.models import ImportProfile, utcnow
 from app.services.errors import InputError
 
@@ -77,9 +77,7 @@ def _encoding(name: str) -> str:
 def _check(plan: ImportPlan) -> ImportPlan:
     adapter = ADAPTERS.get(plan.fmt)
     if adapter is None:
-        known = ", ".join((*ADAPTERS, *PLANNED_FORMATS))
-        why = "is not supported yet" if plan.fmt in PLANNED_FORMATS else f"is unknown ({known})"
-        raise InputError("format", f"'{plan.fmt}' {why}")
+        raise InputError("format", f"'{plan.fmt}' is unknown (one of {', '.join(ADAPTERS)})")
     if not plan.source or len(plan.source) > _NAME_MAX:
         raise InputError("source", "must be 1 to 100 characters")
     try:

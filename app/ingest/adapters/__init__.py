@@ -22,13 +22,10 @@ ADAPTERS: dict[str, Adapter] = {
     )
 }
 FORMATS = tuple(ADAPTERS)
-#: Formats the issue names that have no adapter yet.
-PLANNED_FORMATS = tuple(f for f in ("freeswitch", "csv", "xlsx") if f not in ADAPTERS)
 
 __all__ = [
     "ADAPTERS",
     "FORMATS",
-    "PLANNED_FORMATS",
     "Adapter",
     "Input",
     "OptionError",
