@@ -29,14 +29,16 @@ test: lint
 	@$(BIN)/pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: no tests ran" >&2; exit 1; fi; exit $$rc
 
-## Both benchmarks; ingest first, since it rewrites bench/results/latest.json and live merges into it.
+## All benchmarks; ingest first, since it rewrites bench/results/latest.json and the others merge into it.
 bench: install
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/live.py
+	$(BIN)/python bench/import.py
 
 bench-quick: install
 	$(BIN)/python bench/ingest.py --quick
 	$(BIN)/python bench/live.py --quick
+	$(BIN)/python bench/import.py --quick
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .hypothesis
