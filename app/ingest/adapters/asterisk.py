@@ -40,14 +40,23 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from app.ingest.adapters.base import Adapter, Input, Options, Row, RowError, mask_text
+from app.ingest.adapters.base import (
+    Adapter,
+    Input,
+    MaskedRow,
+    Options,
+    Row,
+    RowError,
+    mask_text,
+)
 from app.ingest.adapters.base import mask_fields as _mask_fields
 
 COLUMNS_16 = (
@@ -144,6 +153,12 @@ def mask_line(text: str, layout: tuple[str, ...] = COLUMNS_21) -> str:
     return mask_text(text, {layout.index("dst")})
 
 
+def _csv_line(fields: list[str]) -> str:
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="").writerow(fields)
+    return buf.getvalue()
+
+
 def _time(text: str, name: str, tz: ZoneInfo, *, required: bool) -> datetime | None:
     text = text.strip()
     if not text:
@@ -182,7 +197,7 @@ class Leg:
     billsec: int
     disposition: str  # Asterisk's, upper case
     customer: str
-    raw: str
+    raw: MaskedRow
 
     @property
     def connected(self) -> bool:
@@ -200,8 +215,10 @@ def parse_fields(
     tz: ZoneInfo,
     rep_from: str | None,
     layouts: dict[int, tuple[str, ...]] = LAYOUTS,
+    line: str | None = None,
 ) -> Leg:
-    """One row's fields → :class:`Leg`, or :class:`RowError` with the reason."""
+    """One row's fields (``line``: its text as read) → :class:`Leg`, or :class:`RowError`
+    with the reason."""
     n = len(fields)
     layout = layouts.get(n)
     if layout is None:
@@ -209,26 +226,29 @@ def parse_fields(
         wanted = ", ".join(map(str, counts[:-1])) + f" or {counts[-1]}"
         raise RowError(f"expected {wanted} columns, got {n}")
     index = _INDEX[layout]
-    get = lambda name: fields[index[name]].strip() if name in index else ""  # noqa: E731
+    # Strip once: every field is read at most twice below, the lookups stay plain indexing.
+    f = [v.strip() for v in fields]
+    get = lambda name: f[index[name]] if name in index else ""  # noqa: E731
     if rep_from is None or rep_from in ("channel", "dstchannel"):
         column = rep_from or "channel"
-        rep = channel_peer(get(column)) or ""
+        value = f[index[column]]
+        rep = channel_peer(value) or ""
         if not rep:
-            raise RowError(f"{column}: no peer in '{get(column)[:60]}' to take the rep from")
+            raise RowError(f"{column}: no peer in '{value[:60]}' to take the rep from")
     else:
         if rep_from not in index:
             raise RowError(f"--rep-from {rep_from}: this {n}-column row has no such column")
-        rep = get(rep_from)
+        rep = f[index[rep_from]]
         if not rep:
             raise RowError(f"{rep_from}: is empty (the rep is taken from it)")
-    disposition = get("disposition").upper()
+    disposition = f[index["disposition"]].upper()
     if disposition not in DISPOSITIONS:
         raise RowError(f"disposition: '{disposition[:40]}' is not an Asterisk disposition")
-    start = _time(get("start"), "start", tz, required=True)
-    answer = _time(get("answer"), "answer", tz, required=False)
-    end = _time(get("end"), "end", tz, required=False)
-    billsec = _int(get("billsec"), "billsec")
-    _int(get("duration"), "duration")
+    start = _time(f[index["start"]], "start", tz, required=True)
+    answer = _time(f[index["answer"]], "answer", tz, required=False)
+    end = _time(f[index["end"]], "end", tz, required=False)
+    billsec = _int(f[index["billsec"]], "billsec")
+    _int(f[index["duration"]], "duration")
     uniqueid = get("uniqueid")
     call_id = get("linkedid") or uniqueid
     if not call_id:
@@ -247,8 +267,8 @@ def parse_fields(
         end=end,
         billsec=billsec,
         disposition=disposition,
-        customer=get("dst"),
-        raw=_mask_fields(fields, {index["dst"]}),
+        customer=f[index["dst"]],
+        raw=MaskedRow(line if line is not None else _csv_line(fields), {index["dst"]}),
     )
 
 
@@ -261,7 +281,8 @@ class _Call:
     start: datetime
     end: datetime | None
     best: Leg | None  # the connected leg with the longest talk
-    raws: list[str] = field(default_factory=list)
+    raws: MaskedRow | None = None
+    kept: int = 0
     legs: int = 0
 
     @classmethod
@@ -272,8 +293,12 @@ class _Call:
 
     def add(self, leg: Leg, *, first: bool = False) -> None:
         self.legs += 1
-        if len(self.raws) < _MAX_RAW_LEGS:
-            self.raws.append(leg.raw)
+        if self.raws is None:
+            self.raws = leg.raw
+            self.kept = 1
+        elif self.kept < _MAX_RAW_LEGS:
+            self.raws.add(leg.raw)
+            self.kept += 1
         if not first:
             # The originating channel (uniqueid == linkedid) is the agent's: rep and number.
             if leg.originating and not self.base.originating:
@@ -333,7 +358,9 @@ def _iter_legs(
                 fields = next(csv.reader([text], strict=True))
             except csv.Error as exc:
                 raise RowError(f"not a CSV row ({exc})") from None
-            leg = parse_fields(fields, row, tz=timezone, rep_from=rep_from, layouts=layouts)
+            leg = parse_fields(
+                fields, row, tz=timezone, rep_from=rep_from, layouts=layouts, line=text
+            )
         except RowError as exc:
             # Mask as the layout of this column count would, or as the widest one.
             n = len(text.split(","))
@@ -343,10 +370,10 @@ def _iter_legs(
             pending.add(leg)
             continue
         if pending is not None:
-            yield pending.first.row, pending.record(source), None, "\n".join(pending.raws)
+            yield pending.first.row, pending.record(source), None, pending.raws
         pending = _Call.of(leg)
     if pending is not None:
-        yield pending.first.row, pending.record(source), None, "\n".join(pending.raws)
+        yield pending.first.row, pending.record(source), None, pending.raws
 
 
 def iter_master_csv(

@@ -18,8 +18,9 @@ from typing import Any, BinaryIO
 from zoneinfo import ZoneInfo
 
 #: (row number, record in the POST /api/v1/calls shape or None, reason or None, raw text of the
-#: row with phone numbers masked — for the rejects file).
-Row = tuple[int, dict[str, Any] | None, str | None, str]
+#: row with phone numbers masked — for the rejects file; ``str()`` of it, which may be computed
+#: only when asked: most rows are never written to a rejects file).
+Row = tuple[int, dict[str, Any] | None, str | None, "str | MaskedRow"]
 
 
 class RowError(ValueError):
@@ -143,3 +144,22 @@ def mask_text(text: str, customer: frozenset[int] | set[int] = frozenset()) -> s
     except csv.Error:
         return PHONEISH.sub("***", text)
     return mask_fields(fields, customer)
+
+
+class MaskedRow:
+    """A row's text, masked when shown (``str()``): masking every good row costs a fifth of an
+    import, and only rejected rows are ever written out. Holds the line as read (not its
+    fields): cheap to hand to another process."""
+
+    __slots__ = ("customer", "lines")
+
+    def __init__(self, line: str, customer: frozenset[int] | set[int] | tuple[int, ...]) -> None:
+        self.lines = [line]
+        self.customer = frozenset(customer)
+
+    def add(self, other: MaskedRow) -> None:
+        """Append another row (a further leg of the same call), shown on its own line."""
+        self.lines.extend(other.lines)
+
+    def __str__(self) -> str:
+        return "\n".join(mask_text(line, self.customer) for line in self.lines)
