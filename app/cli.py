@@ -10,6 +10,8 @@ from typing import Annotated, NoReturn
 
 import typer
 
+from app.commands.displays import displays_cli
+from app.commands.users import users_cli
 from app.config import Settings, SettingsError, load_settings
 
 cli = typer.Typer(
@@ -30,6 +32,8 @@ profile_cli = typer.Typer(
     no_args_is_help=True,
 )
 cli.add_typer(profile_cli, name="profile")
+cli.add_typer(users_cli, name="user")
+cli.add_typer(displays_cli, name="display")
 
 
 def _settings(**overrides) -> Settings:

@@ -69,6 +69,9 @@ class Settings(BaseSettings):
     alert_interval_seconds: float = Field(default=60.0, gt=0)
     # Live screens per process; more are refused with "try again" rather than starving the rest.
     max_sockets: int = Field(default=2000, ge=1)
+    # How often an open socket's credential is checked again: a revoked display link or API
+    # token, an expired or signed-out session, loses its screen within this many seconds.
+    recheck_seconds: float = Field(default=30.0, gt=0)
     # The address people and webhooks reach this service at (https://paceboard.example.com);
     # behind a proxy, webhook signatures are computed over it. Unset: the request's own URL.
     public_url: str = Field(default="", pattern=r"^(https?://[^\s/]+(/[^\s]*)?)?$")

@@ -207,3 +207,67 @@ class ImportProfile(SQLModel, table=True):
     rep_from: str | None = Field(default=None, max_length=100)
     source: str | None = Field(default=None, max_length=100)
     updated_at: datetime = _ts()
+
+
+# --- access: people, their sessions, wallboard display links ---------------------------------
+
+
+class AppUser(SQLModel, table=True):
+    """A person who signs in: an admin (everything) or a lead (their teams)."""
+
+    __tablename__ = "app_user"
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(max_length=64, unique=True)
+    password_hash: str = Field(max_length=255)  # argon2id, never the password
+    role: str = Field(max_length=10)  # admin | lead
+    created_at: datetime = _ts()
+    disabled_at: datetime | None = _ts(nullable=True)
+    failed_logins: int = 0  # consecutive; reset by a successful sign-in
+    locked_until: datetime | None = _ts(nullable=True)
+
+
+class UserTeam(SQLModel, table=True):
+    """The teams a lead sees."""
+
+    __tablename__ = "user_team"
+    user_id: int = Field(foreign_key="app_user.id", primary_key=True)
+    team_id: int = Field(foreign_key="team.id", primary_key=True)
+
+
+class UserSession(SQLModel, table=True):
+    """A signed-in browser: the SHA-256 of its cookie secret."""
+
+    __tablename__ = "user_session"
+    token_hash: str = Field(primary_key=True, max_length=64)
+    user_id: int = Field(foreign_key="app_user.id", index=True)
+    created_at: datetime = _ts()
+    expires_at: datetime = _ts()
+    last_seen_at: datetime = _ts()
+
+
+class DisplayLink(SQLModel, table=True):
+    """A wallboard TV's link: sees the board of its teams (none: the whole floor), nothing else."""
+
+    __tablename__ = "display_link"
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100)
+    token_hash: str = Field(max_length=64, unique=True)
+    prefix: str = Field(max_length=12)  # shown in listings so a link can be recognised
+    created_at: datetime = _ts()
+    revoked_at: datetime | None = _ts(nullable=True)
+
+
+class DisplayTeam(SQLModel, table=True):
+    __tablename__ = "display_team"
+    display_id: int = Field(foreign_key="display_link.id", primary_key=True)
+    team_id: int = Field(foreign_key="team.id", primary_key=True)
+
+
+class SetupLink(SQLModel, table=True):
+    """A one-time link that creates the first admin on a fresh install."""
+
+    __tablename__ = "setup_link"
+    token_hash: str = Field(primary_key=True, max_length=64)
+    created_at: datetime = _ts()
+    expires_at: datetime = _ts()
+    used_at: datetime | None = _ts(nullable=True)

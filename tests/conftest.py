@@ -12,7 +12,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,7 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import make_url
+from sqlmodel import select
 
 from app.config import Settings
 from app.db import make_engine, session_scope
@@ -35,6 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PG_URL = os.environ.get("PACEBOARD_TEST_POSTGRES_URL", "")
 REQUIRE_PG = os.environ.get("PACEBOARD_TEST_REQUIRE_POSTGRES") == "1"
 SECRET = "test-secret-key-not-for-production"
+TEAM_DEFAULTS = ("Asia/Shanghai", "09:30-11:30,13:00-17:30", "mon,tue,wed,thu,fri")
 
 
 # --- databases -------------------------------------------------------------------------------
@@ -178,6 +180,32 @@ class Api:
     def rep_totals(self, code: str, day: str = "2026-11-26") -> dict[str, int]:
         reps = {r["code"]: r for r in self.snapshot(day)["reps"]}
         return reps[code]["totals"] if code in reps else {}
+
+    def sign_in(
+        self, username: str = "lead1", *, role: str = "lead", teams: tuple[str, ...] = ("一组",)
+    ) -> dict[str, str]:
+        """A user (teams created if missing) with a fresh session: the headers a browser of
+        theirs sends (the session cookie and the session's CSRF token)."""
+        from app.models import Team as TeamRow
+        from app.services.roster import create_team
+        from app.services.users import create_user, csrf_token, start_session
+
+        with session_scope(self.engine) as session:
+            for name in teams:
+                if session.exec(select(TeamRow).where(TeamRow.name == name)).first() is None:
+                    create_team(session, name=name, defaults=TEAM_DEFAULTS)
+            user = create_user(
+                session,
+                username=username,
+                password="correct horse battery",
+                role=role,
+                teams=list(teams) if role == "lead" else [],
+            )
+            secret = start_session(session, user=user, now=datetime.now(UTC))
+        return {
+            "Cookie": f"paceboard_session={secret}",
+            "X-CSRF-Token": csrf_token(SECRET, secret),
+        }
 
     def call(self, method: str, path: str, *, token: str | None = None, **kw) -> httpx.Response:
         return self.client.request(method, path, headers=self.auth(token or self.admin), **kw)

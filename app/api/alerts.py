@@ -8,7 +8,14 @@ from typing import Annotated
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.api.deps import ConnDep, ReadPrincipal, SessionDep, SettingsDep
+from app.api.deps import (
+    ConnDep,
+    LeadPrincipal,
+    ReadPrincipal,
+    SessionDep,
+    SettingsDep,
+    team_allowed,
+)
 from app.services import alerts
 
 router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"])
@@ -24,13 +31,17 @@ class AckIn(BaseModel):
 def list_alerts(
     conn: ConnDep,
     settings: SettingsDep,
-    _: ReadPrincipal,
+    principal: ReadPrincipal,
     day: date | None = None,
     team: str | None = None,
 ) -> list[dict]:
-    return alerts.list_alerts(conn, day=day or settings.today(), team=team)
+    team = team_allowed(principal, team)
+    found = alerts.list_alerts(conn, day=day or settings.today(), team=team)
+    return [a for a in found if principal.sees_team(a["team"])]
 
 
 @router.post("/{alert_id}/ack", summary="Acknowledge an alert: who stepped in and what they did")
-def acknowledge(alert_id: int, body: AckIn, session: SessionDep, _: ReadPrincipal) -> dict:
-    return alerts.acknowledge(session, alert_id=alert_id, by=body.by, note=body.note)
+def acknowledge(alert_id: int, body: AckIn, session: SessionDep, principal: LeadPrincipal) -> dict:
+    return alerts.acknowledge(
+        session, alert_id=alert_id, by=body.by, note=body.note, teams=principal.teams
+    )

@@ -8,7 +8,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import AwareDatetime
 
-from app.api.deps import ConnDep, ReadPrincipal, SettingsDep
+from app.api.deps import ConnDep, ReadPrincipal, SettingsDep, team_allowed
+from app.floor.snapshot import only_teams
 from app.models import utcnow
 from app.services.snapshot import load_snapshot
 
@@ -19,7 +20,7 @@ router = APIRouter(prefix="/api/v1/floor", tags=["floor"])
 def snapshot(
     conn: ConnDep,
     settings: SettingsDep,
-    _: ReadPrincipal,
+    principal: ReadPrincipal,
     day: date | None = None,
     team: str | None = None,
     at: Annotated[
@@ -27,8 +28,9 @@ def snapshot(
         Query(description="Evaluate as of this instant (ISO 8601 with offset; default now)"),
     ] = None,
 ) -> dict:
+    team = team_allowed(principal, team)
     now = utcnow()
-    return load_snapshot(
+    view = load_snapshot(
         conn,
         day=day or settings.today(at or now),
         timezone=settings.timezone,
@@ -37,3 +39,4 @@ def snapshot(
         team=team,
         pacing=settings.pacing,
     )
+    return only_teams(view, principal.teams) if principal.teams is not None else view

@@ -1,6 +1,7 @@
 """The two screens: ``/wallboard`` (the TV) and ``/lead`` (the team lead's console).
 
-Thin on purpose: check the read token, render a skeleton page, and let the page's JavaScript
+Thin on purpose: check the credential (an API token or display link in the URL, or a signed-in
+user's session cookie), render a skeleton page, and let the page's JavaScript
 (``app/static``) keep itself current over ``/ws`` (README, "Live"). The page's settings travel in
 ``data-*`` attributes on ``<body>``, never in inline scripts, so a strict Content-Security-Policy
 holds. Static files, plotly.js included, come from this server: a wallboard must not depend on a
@@ -17,20 +18,18 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, FastAPI, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
-from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
-from app.services.tokens import Principal
+from app.api.deps import page_rule, resolve_principal
 
 APP_DIR = Path(__file__).resolve().parent.parent
 TEMPLATES_DIR = APP_DIR / "templates"
 STATIC_DIR = APP_DIR / "static"
-COOKIE = "paceboard_token"
 LANGS = ("zh", "en")
 
 # The page carries a read token: never cache it, never leak its URL in a Referer, never frame it.
@@ -129,17 +128,6 @@ def install(app: FastAPI) -> None:
 # --- pages -----------------------------------------------------------------------------------
 
 
-async def _principal(request: Request, token: str | None) -> tuple[str | None, Principal | None]:
-    secret = (token or request.cookies.get(COOKIE) or "").strip() or None
-    if secret is None:
-        return None, None
-    tokens = request.app.state.tokens
-    known, principal = tokens.cached(secret)
-    if not known:
-        principal = await run_in_threadpool(tokens.verify, secret)
-    return secret, principal
-
-
 def _refusal(request: Request, lang: str, *, forbidden: bool) -> HTMLResponse:
     t = catalog()[lang]
     kind = "forbidden" if forbidden else "unauthorized"
@@ -159,14 +147,24 @@ def _refusal(request: Request, lang: str, *, forbidden: bool) -> HTMLResponse:
 
 
 async def _page(
-    request: Request, template: str, token: str | None, lang: str | None, team: str | None
+    request: Request,
+    template: str,
+    *,
+    scope: str,
+    token: str | None,
+    display: str | None,
+    lang: str | None,
+    team: str | None,
 ) -> HTMLResponse:
     code = pick_lang(lang)
-    secret, principal = await _principal(request, token)
-    if secret is None or principal is None:
+    principal = await resolve_principal(request, token=token, display=display)
+    if principal is None:
         return _refusal(request, code, forbidden=False)
-    if not principal.allows("read"):
+    team = (team or "").strip()
+    if not principal.allows(scope) or (team and not principal.sees_team(team)):
         return _refusal(request, code, forbidden=True)
+    if not team and principal.teams is not None and len(principal.teams) == 1:
+        [team] = principal.teams  # a lead of one team, a TV of one team: pin it
     settings = request.app.state.settings
     return templates.TemplateResponse(
         request,
@@ -174,8 +172,13 @@ async def _page(
         {
             "lang": code,
             "t": catalog()[code],
-            "token": secret,
-            "team": (team or "").strip(),
+            # The page passes on only the credential it was opened with; a signed-in user's
+            # session rides on its HttpOnly cookie, changes proven by the CSRF token.
+            "token": (token or "").strip() if principal.kind == "token" else "",
+            "display": (display or "").strip() if principal.kind == "display" else "",
+            "csrf": principal.csrf or "",
+            "user": principal.name if principal.kind == "user" else "",
+            "team": team,
             "timezone": settings.timezone,
             "minor_digits": settings.currency_minor_digits,
             "pace_green": settings.pace_green,
@@ -193,22 +196,47 @@ async def _page(
 
 # No length limits here: a page answers a bad link with its own 401 page, not a JSON 422
 # (an over-long token is simply unknown to the verifier).
-Token = Annotated[str | None, Query(description="A read token")]
+Token = Annotated[str | None, Query(description="An API token (read scope or admin)")]
+Display = Annotated[str | None, Query(description="A display link's secret (TVs)")]
 Lang = Annotated[str | None, Query(description="zh (default) or en")]
 Team = Annotated[str | None, Query(description="Pin one team")]
 
 
-@router.api_route("/wallboard", methods=["GET", "HEAD"], response_class=HTMLResponse)
+@router.api_route(
+    "/wallboard",
+    methods=["GET", "HEAD"],
+    response_class=HTMLResponse,
+    dependencies=[Depends(page_rule("display"))],
+)
 async def wallboard(
-    request: Request, token: Token = None, lang: Lang = None, team: Team = None
+    request: Request,
+    token: Token = None,
+    display: Display = None,
+    lang: Lang = None,
+    team: Team = None,
 ) -> HTMLResponse:
     """The TV page: floor (or ``team``) against target, leaderboard, hours, who is behind."""
-    return await _page(request, "wallboard.html", token, lang, team)
+    return await _page(
+        request,
+        "wallboard.html",
+        scope="display",
+        token=token,
+        display=display,
+        lang=lang,
+        team=team,
+    )
 
 
-@router.api_route("/lead", methods=["GET", "HEAD"], response_class=HTMLResponse)
+@router.api_route(
+    "/lead",
+    methods=["GET", "HEAD"],
+    response_class=HTMLResponse,
+    dependencies=[Depends(page_rule("lead"))],
+)
 async def lead(
     request: Request, token: Token = None, lang: Lang = None, team: Team = None
 ) -> HTMLResponse:
     """The team lead's console: every metric per rep, a rep's hours, alerts to acknowledge."""
-    return await _page(request, "lead.html", token, lang, team)
+    return await _page(
+        request, "lead.html", scope="lead", token=token, display=None, lang=lang, team=team
+    )

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.api.deps import AdminPrincipal, ReadPrincipal, SessionDep, SettingsDep
+from app.api.deps import AdminPrincipal, ReadPrincipal, SessionDep, SettingsDep, team_allowed
 from app.config import Settings
 from app.floor.schedule import format_weekdays, format_windows
 from app.services import roster
@@ -63,8 +63,8 @@ def _defaults(settings: Settings) -> tuple[str, str, str]:
 
 
 @router.get("/teams")
-def list_teams(session: SessionDep, _: ReadPrincipal) -> list[dict]:
-    return roster.list_teams(session)
+def list_teams(session: SessionDep, principal: ReadPrincipal) -> list[dict]:
+    return [t for t in roster.list_teams(session) if principal.sees_team(t["name"])]
 
 
 @router.post("/teams", status_code=201)
@@ -89,8 +89,9 @@ def update_team(
 
 
 @router.get("/reps")
-def list_reps(session: SessionDep, _: ReadPrincipal, team: str | None = None) -> list[dict]:
-    return roster.list_reps(session, team=team)
+def list_reps(session: SessionDep, principal: ReadPrincipal, team: str | None = None) -> list[dict]:
+    team = team_allowed(principal, team)
+    return [r for r in roster.list_reps(session, team=team) if principal.sees_team(r["team"])]
 
 
 @router.post("/reps", status_code=201)

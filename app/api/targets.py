@@ -43,11 +43,14 @@ def put_target(
 
 @router.get("/floor/plan", summary="The morning meeting's hand-down: every rep's targets")
 def floor_plan(
-    conn: ConnDep, settings: SettingsDep, _: ReadPrincipal, day: date | None = None
+    conn: ConnDep, settings: SettingsDep, principal: ReadPrincipal, day: date | None = None
 ) -> dict:
-    return targets.day_plan(
+    plan = targets.day_plan(
         conn,
         day=day or settings.today(),
         ramp=Ramp(settings.new_hire_days, settings.new_hire_dials),
         stretch_pct=settings.stretch_pct,
     )
+    if principal.teams is not None:
+        plan["teams"] = [t for t in plan["teams"] if t["name"] in principal.teams]
+    return plan

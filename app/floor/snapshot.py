@@ -79,3 +79,12 @@ def build_snapshot(
         "teams": [{"name": name, "totals": t} for name, t in team_totals.items()],
         "reps": rep_out,
     }
+
+
+def only_teams(snapshot: dict[str, Any], teams: frozenset[str]) -> dict[str, Any]:
+    """The snapshot cut to ``teams``' rows and reps (a lead's or a team TV's view)."""
+    return {
+        **snapshot,
+        "teams": [t for t in snapshot["teams"] if t["name"] in teams],
+        "reps": [r for r in snapshot["reps"] if r["team"] in teams],
+    }

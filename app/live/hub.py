@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from starlette.concurrency import run_in_threadpool
 
 from app.config import Settings
+from app.floor.snapshot import only_teams
 from app.models import utcnow
 from app.services.snapshot import load_snapshot
 
@@ -334,13 +335,7 @@ class Hub:
 
     @staticmethod
     def _filtered(snapshot: dict[str, Any], sub: Subscriber) -> dict[str, Any]:
-        if not sub.teams:
-            return snapshot
-        return {
-            **snapshot,
-            "teams": [t for t in snapshot["teams"] if t["name"] in sub.teams],
-            "reps": [r for r in snapshot["reps"] if r["team"] in sub.teams],
-        }
+        return only_teams(snapshot, sub.teams) if sub.teams else snapshot
 
     # --- loops -------------------------------------------------------------------------------
 

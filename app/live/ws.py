@@ -5,13 +5,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Iterable
 from typing import Annotated
 
 import orjson
 from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
-from starlette.concurrency import run_in_threadpool
 
+from app.api.deps import resolve_principal
 from app.live.hub import Hub, frame_body
+from app.services.tokens import Principal
 
 log = logging.getLogger("paceboard.live")
 router = APIRouter()
@@ -21,41 +23,59 @@ UNAUTHORISED, FORBIDDEN, TRY_LATER = 4401, 4403, 1013
 MAX_CLIENT_MESSAGE = 4096
 
 
-async def _principal(ws: WebSocket, token: str | None):
-    secret = token or ws.cookies.get("paceboard_token")
-    if not secret:
-        return None
-    tokens = ws.app.state.tokens
-    known, principal = tokens.cached(secret)
-    return principal if known else await run_in_threadpool(tokens.verify, secret)
+def _teams(principal: Principal, wanted: Iterable[object]) -> frozenset[str]:
+    """The teams a socket follows: those asked for that the principal may see; a limited
+    principal asking for none (or none of its own) gets all of its own."""
+    asked = frozenset(t for t in wanted if isinstance(t, str) and principal.sees_team(t))
+    if principal.teams is not None and not asked:
+        return principal.teams
+    return asked
+
+
+async def _revoked(ws: WebSocket, token: str | None, display: str | None, every: float) -> None:
+    """Return once the socket's credential no longer holds (revoked, expired, signed out)."""
+    while True:
+        await asyncio.sleep(every)
+        if await resolve_principal(ws, token=token, display=display) is None:
+            return
 
 
 @router.websocket("/ws")
 async def live_socket(
     ws: WebSocket,
     token: str | None = None,
+    display: str | None = None,
     team: Annotated[list[str] | None, Query()] = None,
 ) -> None:
     """Speak the live protocol (README, "Live"): snapshot, delta, alert, celebrate, tick."""
-    principal = await _principal(ws, token)
+    principal = await resolve_principal(ws, token=token, display=display)
     # Accept first so the browser sees our close code instead of a bare failed handshake.
     await ws.accept()
     if principal is None:
         await ws.close(UNAUTHORISED, "invalid or missing token")
         return
-    if not principal.allows("read"):
-        await ws.close(FORBIDDEN, "this token cannot read the floor")
+    if not principal.allows("display") or principal.teams == frozenset():
+        # (An empty team set would read as "no filter", the whole floor, in the hub.)
+        await ws.close(FORBIDDEN, "this credential cannot watch the floor")
         return
     hub: Hub = ws.app.state.hub
     if len(hub.subscribers) >= ws.app.state.settings.max_sockets:
         await ws.close(TRY_LATER, "too many live screens; try again shortly")
         return
-    sub = await hub.subscribe(team or ())
+    sub = await hub.subscribe(_teams(principal, team or ()))
     pump = asyncio.create_task(sub.pump(ws.send_text, hub.big_sends))
+    every = ws.app.state.settings.recheck_seconds
+    watch = asyncio.create_task(_revoked(ws, token, display, every))
     try:
         while not pump.done():
             receive = asyncio.create_task(ws.receive_text())
-            done, _ = await asyncio.wait({receive, pump}, return_when=asyncio.FIRST_COMPLETED)
+            done, _ = await asyncio.wait(
+                {receive, pump, watch}, return_when=asyncio.FIRST_COMPLETED
+            )
+            if watch in done:
+                receive.cancel()
+                await ws.close(UNAUTHORISED, "credential revoked or expired")
+                break
             if pump in done:
                 receive.cancel()
                 break
@@ -72,7 +92,7 @@ async def live_socket(
                 await hub.send_snapshot(sub)
             elif kind == "subscribe":
                 teams = msg.get("teams") or []
-                sub.teams = frozenset(t for t in teams if isinstance(t, str))
+                sub.teams = _teams(principal, teams if isinstance(teams, list) else [])
                 await hub.send_snapshot(sub)
             elif kind == "ping":
                 sub.offer(sub.frame("pong", "}"))
@@ -84,5 +104,6 @@ async def live_socket(
     finally:
         hub.unsubscribe(sub)
         pump.cancel()
+        watch.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await pump

@@ -137,11 +137,23 @@ def list_alerts(
     return [_view(r) for r in conn.execute(q.order_by(ALERT.c.raised_at.desc(), ALERT.c.id.desc()))]
 
 
-def acknowledge(session: Session, *, alert_id: int, by: str, note: str) -> dict[str, Any]:
-    """Record who stepped in and what they did; acknowledging again replaces the note."""
+def acknowledge(
+    session: Session,
+    *,
+    alert_id: int,
+    by: str,
+    note: str,
+    teams: frozenset[str] | None = None,
+) -> dict[str, Any]:
+    """Record who stepped in and what they did; acknowledging again replaces the note. With
+    ``teams``, only an alert about a rep of those teams (else 404, as if there were none)."""
     alert = session.get(Alert, alert_id)
     if alert is None:
         raise InputError("id", f"no alert {alert_id}", 404)
+    if teams is not None:
+        team = session.execute(_query().where(ALERT.c.id == alert_id)).one().team
+        if team not in teams:
+            raise InputError("id", f"no alert {alert_id}", 404)
     alert.acknowledged_at = utcnow()
     alert.acknowledged_by = by
     alert.note = note

@@ -19,16 +19,44 @@ _PREFIX = "pb_"
 
 @dataclass(frozen=True)
 class Principal:
-    """Who is calling: the token's id, name, scope and default ingest source."""
+    """Who is calling: an API token, a signed-in user or a wallboard display link.
+
+    ``scope`` is the token's scope (ingest | read | admin), the user's role (admin | lead) or
+    ``display``; ``token_id`` the row id of the token, user or display link; ``teams`` the team
+    names it is limited to (None: every team); ``csrf`` the form token of a user's session."""
 
     token_id: int
     name: str
     scope: str
     source: str | None
+    kind: str = "token"  # token | user | display
+    teams: frozenset[str] | None = None
+    csrf: str | None = None
 
     def allows(self, scope: str) -> bool:
-        """admin does everything; otherwise the scope must match exactly."""
-        return self.scope == "admin" or self.scope == scope
+        """admin does everything; read: read tokens and leads; display (the wallboard and its
+        socket): displays, read tokens and leads; lead: leads; otherwise an exact match."""
+        if self.scope == "admin" or self.scope == scope:
+            return True
+        return scope in _ALSO.get(self.scope, ())
+
+    def sees_team(self, team: str | None) -> bool:
+        """Whether this principal may see ``team`` (None: the floor as a whole)."""
+        if self.teams is None:
+            return True
+        return team is not None and team in self.teams
+
+    @property
+    def limited(self) -> bool:
+        """True when it sees only some teams."""
+        return self.teams is not None
+
+
+# Scopes a principal's own scope implies beyond itself (admin implies every scope).
+_ALSO: dict[str, tuple[str, ...]] = {
+    "read": ("display",),
+    "lead": ("read", "display"),
+}
 
 
 def hash_token(secret: str) -> str:

@@ -158,6 +158,8 @@ export function pageConfig() {
   const d = document.body.dataset;
   return {
     token: d.token || "",
+    display: d.display || "",
+    csrf: d.csrf || "",
     lang: d.lang === "en" ? "en" : "zh",
     team: d.team || "",
     timezone: d.timezone || "Asia/Shanghai",

@@ -48,7 +48,11 @@ function tz() {
 // --- REST ------------------------------------------------------------------------------------
 
 async function api(path, { method = "GET", body } = {}) {
-  const headers = { Authorization: `Bearer ${cfg.token}`, Accept: "application/json" };
+  // A link's API token goes as a bearer token; a signed-in lead rides on the session cookie
+  // and proves each change with the session's CSRF token.
+  const headers = { Accept: "application/json" };
+  if (cfg.token) headers.Authorization = `Bearer ${cfg.token}`;
+  else if (method !== "GET" && method !== "HEAD") headers["X-CSRF-Token"] = cfg.csrf;
   if (body !== undefined) headers["Content-Type"] = "application/json";
   const resp = await fetch(cfg.base + path, {
     method,
@@ -580,7 +584,8 @@ async function checkReport() {
   const link = $("report-link");
   link.hidden = !cfg.reports || !state.day;
   if (!link.hidden) {
-    const params = new URLSearchParams({ day: state.day, lang: cfg.lang, token: cfg.token });
+    const params = new URLSearchParams({ day: state.day, lang: cfg.lang });
+    if (cfg.token) params.set("token", cfg.token);
     link.href = `${cfg.base}/reports/daily?${params}`;
   }
 }

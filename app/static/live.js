@@ -18,11 +18,13 @@ export function backoffDelay(attempt, random = Math.random) {
   return Math.min(MAX_DELAY_MS, Math.round(base * (0.8 + 0.4 * random())));
 }
 
-/** The socket URL for this page: same host, ws or wss as the page, token and teams as query. */
-export function socketUrl(token, teams = [], base = "") {
+/** The socket URL for this page: same host, ws or wss as the page, the link's token or
+ * display secret and the teams as query (a signed-in user's cookie goes by itself). */
+export function socketUrl(token, teams = [], base = "", display = "") {
   const proto = location.protocol === "https:" ? "wss:" : "ws:";
   const params = new URLSearchParams();
   if (token) params.set("token", token);
+  else if (display) params.set("display", display);
   for (const team of teams) if (team) params.append("team", team);
   return `${proto}//${location.host}${base}/ws?${params}`;
 }
@@ -39,8 +41,18 @@ export class LiveClient {
    *                              celebrate(msg), tick(msg), state(state, detail)
    * @param {object} [opts.timing] silenceMs, authRetryMs, delay(attempt) — for tests
    */
-  constructor({ token, teams = [], base = "", conn = null, t = (k) => k, on = {}, timing = {} }) {
+  constructor({
+    token,
+    display = "",
+    teams = [],
+    base = "",
+    conn = null,
+    t = (k) => k,
+    on = {},
+    timing = {},
+  }) {
     this.token = token;
+    this.display = display;
     this.teams = [...teams];
     this.base = base;
     this.conn = conn;
@@ -119,7 +131,7 @@ export class LiveClient {
     this._drop();
     let ws;
     try {
-      ws = new WebSocket(socketUrl(this.token, this.teams, this.base));
+      ws = new WebSocket(socketUrl(this.token, this.teams, this.base, this.display));
     } catch {
       this._scheduleRetry();
       return;

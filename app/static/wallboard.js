@@ -405,6 +405,7 @@ function start() {
 
   const live = new LiveClient({
     token: cfg.token,
+    display: cfg.display,
     teams: cfg.team ? [cfg.team] : [],
     base: cfg.base,
     conn: $("conn"),

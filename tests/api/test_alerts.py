@@ -78,12 +78,11 @@ def test_acknowledging_records_who_stepped_in_and_what_they_did(floor):
     api, engine = floor
     api.post_calls(spread("a1", 5, f"{TUE}T09:30:00+08:00", f"{TUE}T10:30:00+08:00"))
     alert = next(a for a in engine.evaluate(at("10:45")) if a["kind"] == "behind_pace")
-    resp = api.call(
-        "POST",
-        f"/api/v1/alerts/{alert['id']}/ack",
-        token=api.read,
-        json={"by": "组长 王", "note": "sat with a1 for 20 minutes; list was stale, swapped it"},
-    )
+    note = {"by": "组长 王", "note": "sat with a1 for 20 minutes; list was stale, swapped it"}
+    # A TV's read token cannot acknowledge: that is a lead's (or an admin's) act.
+    tv = api.call("POST", f"/api/v1/alerts/{alert['id']}/ack", token=api.read, json=note)
+    assert tv.status_code == 403
+    resp = api.call("POST", f"/api/v1/alerts/{alert['id']}/ack", json=note)
     assert resp.status_code == 200
     body = resp.json()
     assert body["acknowledged_by"] == "组长 王" and body["note"].startswith("sat with a1")

@@ -56,8 +56,14 @@ class Page(HTMLParser):
         return next(a for _, a in self.tags if a.get("id") == id_)
 
 
+def page_token(api, path: str) -> str:
+    """The API token a link to ``path`` carries: a read token opens the wallboard, the lead
+    console needs a lead (signed in) or an admin."""
+    return api.admin if path == "/lead" else api.read
+
+
 def get_page(api, path: str, **params):
-    resp = api.client.get(path, params={"token": api.read, **params})
+    resp = api.client.get(path, params={"token": page_token(api, path), **params})
     assert resp.status_code == 200, resp.text
     return resp, Page(resp.text)
 
@@ -66,14 +72,15 @@ def get_page(api, path: str, **params):
 
 
 @pytest.mark.parametrize("path", PAGES)
-def test_a_read_token_in_the_query_opens_the_page(api, path):
+def test_a_token_in_the_query_opens_the_page(api, path):
     resp, page = get_page(api, path)
     assert resp.headers["content-type"].startswith("text/html")
     assert resp.headers["cache-control"] == "no-store"  # the page carries a token
     assert resp.headers["referrer-policy"] == "no-referrer"
     assert "script-src 'self'" in resp.headers["content-security-policy"]
     # The page's JS reads its settings (token included) from <body data-…>.
-    assert page.body["data-token"] == api.read
+    assert page.body["data-token"] == page_token(api, path)
+    assert page.body["data-csrf"] == page.body["data-display"] == ""
     assert page.body["data-lang"] == "zh"
     assert page.body["data-timezone"] == "Asia/Shanghai"
     assert page.body["data-minor-digits"] == "2"
@@ -81,10 +88,26 @@ def test_a_read_token_in_the_query_opens_the_page(api, path):
 
 
 @pytest.mark.parametrize("path", PAGES)
-def test_the_token_cookie_opens_the_page(api, path):
-    resp = api.client.get(path, headers={"Cookie": f"paceboard_token={api.read}"})
+def test_a_signed_in_lead_opens_the_page_with_the_session_cookie(api, path):
+    headers = api.sign_in("lead1", teams=("一组",))
+    resp = api.client.get(path, headers={"Cookie": headers["Cookie"]})
     assert resp.status_code == 200, resp.text
-    assert Page(resp.text).body["data-token"] == api.read
+    body = Page(resp.text).body
+    # No secret in the page: the cookie is HttpOnly; changes carry the session's CSRF token.
+    assert body["data-token"] == "" and body["data-csrf"] == headers["X-CSRF-Token"]
+    assert body["data-team"] == "一组"  # a lead of one team: pinned to it
+    assert "paceboard_session" not in resp.text
+
+
+def test_a_read_token_does_not_open_the_lead_console(api):
+    resp = api.client.get("/lead", params={"token": api.read, "lang": "en"})
+    assert resp.status_code == 403 and api.read not in resp.text
+
+
+def test_a_lead_cannot_pin_a_team_not_theirs(api):
+    headers = api.sign_in("lead1", teams=("一组",))
+    resp = api.client.get("/wallboard", params={"team": "二组"}, headers=headers)
+    assert resp.status_code == 403
 
 
 def test_an_admin_token_reads_too(api):
@@ -103,7 +126,8 @@ def test_no_or_a_bad_token_gets_a_401_page_without_the_secret(api, path, how):
     elif how == "bad query":
         resp = api.client.get(path, params={"token": secret})
     elif how == "bad cookie":
-        resp = api.client.get(path, headers={"Cookie": f"paceboard_token={secret}"})
+        secret = "pbs_" + "x" * 40
+        resp = api.client.get(path, headers={"Cookie": f"paceboard_session={secret}"})
     elif how == "revoked-looking":
         secret = api.read[:-4] + "abcd"
         resp = api.client.get(path, params={"token": secret})
@@ -151,7 +175,7 @@ def test_chinese_is_the_default_and_english_on_request(api, path):
     labels = {"/wallboard": ("排行榜", "Leaderboard"), "/lead": ("组长控制台", "Team lead console")}
     chinese, english = labels[path]
     assert english in resp.text and chinese not in resp.text
-    assert chinese in api.client.get(path, params={"token": api.read}).text
+    assert chinese in api.client.get(path, params={"token": page_token(api, path)}).text
     # An unknown language falls back to Chinese rather than failing.
     _, odd = get_page(api, path, lang="fr")
     assert odd.body["data-lang"] == "zh"
@@ -294,7 +318,7 @@ def test_the_lead_dom_contract(api):
 
 
 def test_the_page_and_the_api_use_the_same_token(api):
-    """What the page's JS does with its data-token: call the REST API with it as a bearer."""
+    """What the console's JS does with its data-token: call the REST API with it as a bearer."""
     _, page = get_page(api, "/lead")
     token = page.body["data-token"]
     resp = api.client.get("/api/v1/alerts", headers={"Authorization": f"Bearer {token}"})

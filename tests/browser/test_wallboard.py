@@ -89,7 +89,9 @@ class Floor:
         assert resp.json()["created"] == 1, resp.text
 
     def page_url(self, path: str) -> str:
-        return f"{self.url}{path}?token={self.tokens['read']}"
+        # A read token opens the wallboard; the lead console takes a lead or an admin.
+        scope = "admin" if path == "/lead" else "read"
+        return f"{self.url}{path}?token={self.tokens[scope]}"
 
 
 @pytest.fixture

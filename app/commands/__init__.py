@@ -1,0 +1,1 @@
+"""Sub-commands of ``paceboard`` kept out of app/cli.py: users and display links."""

@@ -1,0 +1,103 @@
+"""``paceboard display …``: secret links that show the wallboard on a TV, and nothing else."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+displays_cli = typer.Typer(
+    help="Wallboard display links for TVs (view only, some teams or the whole floor).",
+    no_args_is_help=True,
+)
+
+
+def base_url(settings) -> str:
+    """Where people reach this server: PACEBOARD_PUBLIC_URL, else the address it listens on."""
+    if settings.public_url:
+        return settings.public_url
+    host = settings.host
+    if host in ("", "0.0.0.0"):
+        host = "127.0.0.1"
+    elif host == "::":
+        host = "[::1]"
+    elif ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    return f"http://{host}:{settings.port}"
+
+
+@displays_cli.command("create")
+def display_create(
+    name: Annotated[str, typer.Option(help="What it is, e.g. 'Floor 3 TV'")],
+    teams: Annotated[
+        list[str] | None,
+        typer.Option("--team", help="A team it shows (repeatable; none: the whole floor)"),
+    ] = None,
+) -> None:
+    """Create a display link; its URL is printed once, alone on the last line."""
+    from app.cli import _engine, _fail, _migrate, _settings
+    from app.db import session_scope
+    from app.services.displays import create_display, display_url
+    from app.services.errors import InputError
+
+    settings = _settings()
+    _migrate(settings)
+    engine = _engine(settings)
+    try:
+        with session_scope(engine) as session:
+            row, secret = create_display(session, name=name, teams=teams or [])
+            display_id, shown = row.id, row.name
+    except InputError as exc:
+        _fail(f"--{exc.field}: {exc.reason}", code=2)
+    finally:
+        engine.dispose()
+    what = ", ".join(dict.fromkeys(teams)) if teams else "the whole floor"
+    typer.echo(f"display {display_id} '{shown}' shows {what}")
+    typer.echo("Open this URL on the screen; it is stored hashed and cannot be shown again:")
+    typer.echo(display_url(base_url(settings), secret))
+
+
+@displays_cli.command("list")
+def display_list() -> None:
+    """Every display link (never its secret): id, name, teams, prefix, created, revoked."""
+    from app.cli import _engine, _migrate, _settings
+    from app.db import session_scope
+    from app.services.displays import list_displays
+
+    settings = _settings()
+    _migrate(settings)
+    engine = _engine(settings)
+    try:
+        with session_scope(engine) as session:
+            rows = list_displays(session)
+    finally:
+        engine.dispose()
+    if not rows:
+        typer.echo('no display links (paceboard display create --name "Floor 3 TV")')
+    for d in rows:
+        state = f"revoked {d['revoked_at']:%Y-%m-%d %H:%M}" if d["revoked_at"] else "active"
+        teams = ", ".join(d["teams"]) or "whole floor"
+        typer.echo(
+            f"{d['id']:>4}  {d['name']:<20}  {teams:<20}  {d['prefix']}…  "
+            f"created {d['created_at']:%Y-%m-%d %H:%M}  {state}"
+        )
+
+
+@displays_cli.command("revoke")
+def display_revoke(display_id: Annotated[int, typer.Argument(help="The link's id")]) -> None:
+    """Revoke a display link by id; the screen showing it stops at its next check."""
+    from app.cli import _engine, _fail, _migrate, _settings
+    from app.db import session_scope
+    from app.services.displays import revoke_display
+
+    settings = _settings()
+    _migrate(settings)
+    engine = _engine(settings)
+    try:
+        with session_scope(engine) as session:
+            ok = revoke_display(session, display_id=display_id)
+    finally:
+        engine.dispose()
+    if not ok:
+        _fail(f"no active display link with id {display_id}")
+    typer.echo(f"display {display_id} revoked")

@@ -1,0 +1,159 @@
+"""``paceboard user …``: the people who sign in (admins and leads of some teams)."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated, NoReturn
+
+import typer
+
+users_cli = typer.Typer(help="People who sign in: admins and team leads.", no_args_is_help=True)
+
+_OPTION = {"username": "USERNAME", "role": "--role", "team": "--team", "password": "password"}
+
+
+def _refuse(exc) -> NoReturn:
+    """Report a service's InputError naming the option; 2 for a bad option, 1 for a clash."""
+    from app.cli import _fail
+
+    _fail(f"{_OPTION.get(exc.field, exc.field)}: {exc.reason}", code=1 if exc.status == 409 else 2)
+
+
+def _refuse_plain(exc) -> NoReturn:
+    from app.cli import _fail
+
+    _fail(exc.reason, code=1)
+
+
+def _read_password(from_stdin: bool) -> str:
+    from app.cli import _fail
+
+    if from_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+        if not password:
+            _fail("--password-stdin: no password on standard input", code=2)
+        return password
+    return typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+
+
+@users_cli.command("create")
+def user_create(
+    username: Annotated[str, typer.Argument(help="The sign-in name, e.g. wang.fang")],
+    role: Annotated[str, typer.Option(help="admin (everything) | lead (their teams)")],
+    teams: Annotated[
+        list[str] | None, typer.Option("--team", help="A team a lead sees (repeatable)")
+    ] = None,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password as one line of stdin")
+    ] = False,
+) -> None:
+    """Create a user; the password is asked twice (hidden) unless --password-stdin."""
+    from app.cli import _engine, _fail, _migrate, _settings
+    from app.db import session_scope
+    from app.services.errors import InputError
+    from app.services.users import ROLES, create_user
+
+    teams = teams or []
+    # Refuse bad options before asking for a password.
+    if role not in ROLES:
+        _fail(f"--role must be one of {', '.join(ROLES)}", code=2)
+    if role == "lead" and not teams:
+        _fail("--team: a lead needs at least one team", code=2)
+    if role == "admin" and teams:
+        _fail("--team: an admin sees every team; give no --team", code=2)
+    settings = _settings()
+    password = _read_password(password_stdin)
+    _migrate(settings)
+    engine = _engine(settings)
+    try:
+        with session_scope(engine) as session:
+            user = create_user(
+                session, username=username, password=password, role=role, teams=teams
+            )
+            name = user.username
+    except InputError as exc:
+        _refuse(exc)
+    finally:
+        engine.dispose()
+    what = f"lead of {', '.join(dict.fromkeys(teams))}" if role == "lead" else "admin"
+    typer.echo(f"user {name} created ({what})")
+
+
+@users_cli.command("list")
+def user_list() -> None:
+    """Every user, their role and teams, and whether they are disabled or locked."""
+    from app.cli import _engine, _migrate, _settings
+    from app.db import session_scope
+    from app.models import utcnow
+    from app.services.users import list_users
+
+    settings = _settings()
+    _migrate(settings)
+    engine = _engine(settings)
+    try:
+        with session_scope(engine) as session:
+            rows = list_users(session)
+    finally:
+        engine.dispose()
+    if not rows:
+        typer.echo("no users (paceboard user create NAME --role admin)")
+    now = utcnow()
+    for u in rows:
+        if u["disabled_at"]:
+            state = f"disabled {u['disabled_at']:%Y-%m-%d %H:%M}"
+        elif u["locked_until"] and u["locked_until"] > now:
+            state = f"locked until {u['locked_until']:%H:%M} UTC"
+        else:
+            state = "active"
+        teams = ", ".join(u["teams"]) or ("all teams" if u["role"] == "admin" else "-")
+        typer.echo(f"{u['id']:>4}  {u['username']:<20}  {u['role']:<5}  {state:<22}  {teams}")
+
+
+@users_cli.command("disable")
+def user_disable(username: Annotated[str, typer.Argument(help="The user's sign-in name")]) -> None:
+    """Disable a user; their sessions end at once."""
+    from app.cli import _engine, _migrate, _settings
+    from app.db import session_scope
+    from app.services.errors import InputError
+    from app.services.users import disable_user
+
+    settings = _settings()
+    _migrate(settings)
+    engine = _engine(settings)
+    try:
+        with session_scope(engine) as session:
+            disable_user(session, username=username)
+    except InputError as exc:
+        _refuse_plain(exc)
+    finally:
+        engine.dispose()
+    typer.echo(f"user {username} disabled")
+
+
+@users_cli.command("password")
+def user_password(
+    username: Annotated[str, typer.Argument(help="The user's sign-in name")],
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password as one line of stdin")
+    ] = False,
+) -> None:
+    """Set a user's password; unlocks the account and ends its sessions."""
+    from app.cli import _engine, _migrate, _settings
+    from app.db import session_scope
+    from app.services.errors import InputError
+    from app.services.users import set_password
+
+    settings = _settings()
+    password = _read_password(password_stdin)
+    _migrate(settings)
+    engine = _engine(settings)
+    try:
+        with session_scope(engine) as session:
+            set_password(session, username=username, password=password)
+    except InputError as exc:
+        if exc.status == 404:
+            _refuse_plain(exc)
+        _refuse(exc)
+    finally:
+        engine.dispose()
+    typer.echo(f"password of {username} changed; their sessions were signed out")

@@ -1,0 +1,133 @@
+"""paceboard user … and paceboard display … as an admin runs them."""
+
+from __future__ import annotations
+
+import hashlib
+
+import sqlalchemy as sa
+
+from app.db import session_scope
+from app.models import AppUser, DisplayLink
+from app.services.roster import ensure_team
+from tests.conftest import run_cli
+
+PASSWORD = "correct horse battery"
+
+
+def _teams(engine, *names):
+    with session_scope(engine) as s:
+        for name in names:
+            ensure_team(s, name)
+
+
+def test_user_create_reads_the_password_from_stdin_and_stores_an_argon2_hash(cli, engine):
+    _teams(engine, "一组", "二组")
+    out = cli(
+        "user",
+        "create",
+        "wang.fang",
+        "--role",
+        "lead",
+        "--team",
+        "一组",
+        "--team",
+        "二组",
+        "--password-stdin",
+        stdin=PASSWORD + "\n",
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "user wang.fang created (lead of 一组, 二组)"
+    with engine.connect() as conn:
+        stored = conn.execute(sa.select(AppUser.password_hash)).scalar_one()
+    assert stored.startswith("$argon2") and PASSWORD not in stored
+    listed = cli("user", "list")
+    assert "wang.fang" in listed.stdout and "一组, 二组" in listed.stdout
+    assert stored not in listed.stdout
+
+
+def test_user_create_errors_name_the_option(cli, engine):
+    _teams(engine, "一组")
+    out = cli("user", "create", "li", "--role", "lead", "--password-stdin", stdin=PASSWORD)
+    assert out.returncode == 2 and "--team" in out.stderr
+    out = cli("user", "create", "li", "--role", "owner", "--password-stdin", stdin=PASSWORD)
+    assert out.returncode == 2 and "--role" in out.stderr
+    out = cli(
+        "user",
+        "create",
+        "li",
+        "--role",
+        "lead",
+        "--team",
+        "九组",
+        "--password-stdin",
+        stdin=PASSWORD,
+    )
+    assert out.returncode == 2 and "--team" in out.stderr and "九组" in out.stderr
+    out = cli("user", "create", "li", "--role", "admin", "--password-stdin", stdin="short\n")
+    assert out.returncode == 2 and "password" in out.stderr
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(AppUser)).scalar_one() == 0
+
+
+def test_user_password_and_disable(cli, engine):
+    for name in ("boss", "deputy"):
+        out = cli("user", "create", name, "--role", "admin", "--password-stdin", stdin=PASSWORD)
+        assert out.returncode == 0, out.stderr
+    out = cli("user", "password", "deputy", "--password-stdin", stdin="another long password\n")
+    assert out.returncode == 0, out.stderr
+    out = cli("user", "disable", "deputy")
+    assert out.returncode == 0, out.stderr
+    assert "disabled" in [ln for ln in cli("user", "list").stdout.splitlines() if "deputy" in ln][0]
+    out = cli("user", "disable", "boss")
+    assert out.returncode == 1 and "last active admin" in out.stderr
+    out = cli("user", "disable", "nobody")
+    assert out.returncode == 1 and "nobody" in out.stderr
+
+
+def test_display_create_prints_the_url_alone_on_the_last_line(cli, engine, server_env):
+    _teams(engine, "一组")
+    out = cli("display", "create", "--name", "Floor 3 TV", "--team", "一组")
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.strip().splitlines()
+    assert "Floor 3 TV" in lines[0] and "一组" in lines[0]
+    base = f"http://127.0.0.1:{server_env['PACEBOARD_PORT']}/wallboard?display=pbd_"
+    url = lines[-1]
+    assert url.startswith(base) and " " not in url
+    secret = url.split("display=", 1)[1]
+    with engine.connect() as conn:
+        stored = conn.execute(sa.select(DisplayLink.token_hash)).scalar_one()
+    assert stored == hashlib.sha256(secret.encode()).hexdigest()
+
+
+def test_display_url_starts_with_the_public_url_when_set(server_env):
+    env = {**server_env, "PACEBOARD_PUBLIC_URL": "https://board.example.com/pb"}
+    out = run_cli(env, "display", "create", "--name", "Lobby")
+    assert out.returncode == 0, out.stderr
+    last = out.stdout.strip().splitlines()[-1]
+    assert last.startswith("https://board.example.com/pb/wallboard?display=pbd_")
+    assert "whole floor" in out.stdout
+
+
+def test_display_url_uses_loopback_when_listening_on_every_address(server_env):
+    out = run_cli({**server_env, "PACEBOARD_HOST": "0.0.0.0"}, "display", "create", "--name", "X")
+    assert out.returncode == 0, out.stderr
+    port = server_env["PACEBOARD_PORT"]
+    assert out.stdout.strip().splitlines()[-1].startswith(f"http://127.0.0.1:{port}/wallboard")
+
+
+def test_display_revoke_then_list_shows_it_revoked(cli, engine):
+    _teams(engine, "一组")
+    out = cli("display", "create", "--name", "Floor 3 TV", "--team", "一组")
+    secret = out.stdout.strip().splitlines()[-1].split("display=", 1)[1]
+    out = cli("display", "revoke", "1")
+    assert out.returncode == 0 and "revoked" in out.stdout, out.stderr
+    listed = cli("display", "list")
+    [line] = [ln for ln in listed.stdout.splitlines() if "Floor 3 TV" in ln]
+    assert "revoked" in line and "一组" in line and secret[:10] in line and secret not in line
+    out = cli("display", "revoke", "1")
+    assert out.returncode == 1 and "no active display" in out.stderr
+
+
+def test_display_create_for_an_unknown_team_names_the_option(cli):
+    out = cli("display", "create", "--name", "TV", "--team", "九组")
+    assert out.returncode == 2 and "--team" in out.stderr and "九组" in out.stderr
