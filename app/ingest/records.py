@@ -282,25 +282,56 @@ def parse_body(body: bytes, content_type: str) -> list[Any]:
 
 
 _PHONEISH = re.compile(r"\+?\d[\d\s().-]{5,}\d")
+_TIME_FIELDS = frozenset({"started_at", "answered_at", "ended_at"})
+
+
+def _iso_time(value: Any) -> bool:
+    """Whether ``value`` is an ISO 8601 time (kept as written in a reject: it is no number)."""
+    if not isinstance(value, str):
+        return False
+    try:
+        datetime.fromisoformat(value.strip())
+    except ValueError:
+        return False
+    return True
+
+
+def _number_text(value: int | float) -> str:
+    """A JSON number as the digits a client meant (13912345678.0 is 13912345678)."""
+    return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
 
 
 def scrub(raw: Any, hasher: CustomerHasher) -> Any:
-    """A copy of a raw record safe to keep: the customer field and number-like text hashed."""
+    """A copy of a raw record safe to keep: the customer field and anything that may be a phone
+    number (text, a JSON number, a key, an unparseable time) replaced by its keyed hash."""
+
+    def hashed(text: str) -> str:
+        key = hasher(text)
+        return f"hash:{key}" if key else ""
+
     if isinstance(raw, dict):
         out = {}
         for k, v in raw.items():
-            if k == "customer" and isinstance(v, str):
-                out[k] = f"hash:{hasher(v)}" if hasher(v) else ""
-            elif k in ("call_id", "source", "started_at", "answered_at", "ended_at"):
-                out[k] = v
+            name = scrub(k, hasher) if isinstance(k, str) else k
+            if k == "customer" and isinstance(v, str | int | float) and not isinstance(v, bool):
+                # Any customer value, a JSON number (an invalid record) included, is one number.
+                out[name] = hashed(v if isinstance(v, str) else _number_text(v))
+            elif k in ("call_id", "source") or (k in _TIME_FIELDS and _iso_time(v)):
+                out[name] = v
             else:
-                out[k] = scrub(v, hasher)
+                out[name] = scrub(v, hasher)
         return out
-    if isinstance(raw, list):
+    if isinstance(raw, list | tuple):
         return [scrub(v, hasher) for v in raw]
     if isinstance(raw, str):
-        return _PHONEISH.sub(lambda m: f"hash:{hasher(m.group(0))}", raw)
-    return raw
+        return _PHONEISH.sub(lambda m: hashed(m.group(0)), raw)
+    if raw is None or isinstance(raw, bool):
+        return raw
+    if isinstance(raw, int | float):
+        # A number posted as a JSON number is as personal as one posted as text.
+        text = _number_text(raw)
+        return hashed(text) if _PHONEISH.search(text) else raw
+    return scrub(str(raw), hasher)
 
 
 def now_utc() -> datetime:

@@ -56,6 +56,7 @@ from app.ingest.adapters.base import (
     Row,
     RowError,
     mask_text,
+    mask_value,
 )
 from app.ingest.adapters.base import mask_fields as _mask_fields
 
@@ -168,9 +169,11 @@ def _time(text: str, name: str, tz: ZoneInfo, *, required: bool) -> datetime | N
     try:
         value = datetime.fromisoformat(text)
     except ValueError:
-        raise RowError(f"{name}: '{text[:40]}' is not a time YYYY-MM-DD HH:MM:SS") from None
+        raise RowError(
+            f"{name}: '{mask_value(text[:40])}' is not a time YYYY-MM-DD HH:MM:SS"
+        ) from None
     if not _MIN_YEAR <= value.year <= _MAX_YEAR:
-        raise RowError(f"{name}: '{text[:40]}' is out of range")
+        raise RowError(f"{name}: '{mask_value(text[:40])}' is out of range")
     return value.replace(tzinfo=tz) if value.tzinfo is None else value
 
 
@@ -179,7 +182,7 @@ def _int(text: str, name: str) -> int:
     if not text:
         return 0
     if not (text.isascii() and text.isdigit()) or len(text) > 9:
-        raise RowError(f"{name}: '{text[:40]}' is not a whole number of seconds")
+        raise RowError(f"{name}: '{mask_value(text[:40])}' is not a whole number of seconds")
     return int(text)
 
 
@@ -234,7 +237,7 @@ def parse_fields(
         value = f[index[column]]
         rep = channel_peer(value) or ""
         if not rep:
-            raise RowError(f"{column}: no peer in '{value[:60]}' to take the rep from")
+            raise RowError(f"{column}: no peer in '{mask_value(value[:60])}' to take the rep from")
     else:
         if rep_from not in index:
             raise RowError(f"--rep-from {rep_from}: this {n}-column row has no such column")
@@ -243,7 +246,9 @@ def parse_fields(
             raise RowError(f"{rep_from}: is empty (the rep is taken from it)")
     disposition = f[index["disposition"]].upper()
     if disposition not in DISPOSITIONS:
-        raise RowError(f"disposition: '{disposition[:40]}' is not an Asterisk disposition")
+        raise RowError(
+            f"disposition: '{mask_value(disposition[:40])}' is not an Asterisk disposition"
+        )
     start = _time(f[index["start"]], "start", tz, required=True)
     answer = _time(f[index["answer"]], "answer", tz, required=False)
     end = _time(f[index["end"]], "end", tz, required=False)

@@ -63,7 +63,16 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from app.ingest.adapters.base import Adapter, Input, Options, Row, RowError, mask_fields, mask_text
+from app.ingest.adapters.base import (
+    Adapter,
+    Input,
+    Options,
+    Row,
+    RowError,
+    mask_fields,
+    mask_text,
+    mask_value,
+)
 
 DEFAULT_COLUMNS = (
     "caller_id_name",
@@ -132,13 +141,13 @@ def _time(text: str, name: str, tz: ZoneInfo, *, required: bool) -> datetime | N
             raise RowError(f"{name}: is empty")
         return None
     if not _STAMP.fullmatch(text):
-        raise RowError(f"{name}: '{text[:40]}' is not a time YYYY-MM-DD HH:MM:SS")
+        raise RowError(f"{name}: '{mask_value(text[:40])}' is not a time YYYY-MM-DD HH:MM:SS")
     try:
         value = datetime.strptime(text, "%Y-%m-%d %H:%M:%S")
     except ValueError:
-        raise RowError(f"{name}: '{text[:40]}' is not a valid time") from None
+        raise RowError(f"{name}: '{mask_value(text[:40])}' is not a valid time") from None
     if not _MIN_YEAR <= value.year <= _MAX_YEAR:
-        raise RowError(f"{name}: '{text[:40]}' is out of range")
+        raise RowError(f"{name}: '{mask_value(text[:40])}' is out of range")
     return value.replace(tzinfo=tz)
 
 
@@ -146,7 +155,7 @@ def _int(text: str, name: str) -> int:
     if not text:
         return 0
     if not (text.isascii() and text.isdigit()) or len(text) > 9:
-        raise RowError(f"{name}: '{text[:40]}' is not a whole number of seconds")
+        raise RowError(f"{name}: '{mask_value(text[:40])}' is not a whole number of seconds")
     return int(text)
 
 
@@ -205,7 +214,7 @@ def parse_fields(fields: list[str], row: int, *, tz: ZoneInfo, rep_from: str | N
         raise RowError(f"{column}: is empty (the rep is taken from it)")
     cause = get("hangup_cause")
     if len(cause) > 60 or not _UPPER_SNAKE.fullmatch(cause):
-        raise RowError(f"hangup_cause: '{cause[:40]}' is not a Q.850 cause")
+        raise RowError(f"hangup_cause: '{mask_value(cause[:40])}' is not a Q.850 cause")
     uuid = get("uuid")
     if not uuid:
         raise RowError("uuid: is empty (it is the call id)")

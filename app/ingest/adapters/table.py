@@ -295,7 +295,9 @@ def _when(value: Any, name: str, layout: _Layout, tz: ZoneInfo) -> datetime | No
             "(YYYY-MM-DD HH:MM[:SS], YYYY/M/D H:MM or ISO 8601)"
         ) from None
     if not _MIN_YEAR <= parsed.year <= _MAX_YEAR:
-        raise RowError(f"{layout.label(name)}: '{_text(value).strip()[:40]}' is out of range")
+        raise RowError(
+            f"{layout.label(name)}: '{mask_value(_text(value).strip()[:40])}' is out of range"
+        )
     return parsed.replace(tzinfo=tz) if parsed.tzinfo is None else parsed
 
 
