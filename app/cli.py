@@ -81,6 +81,38 @@ def _safe_url(settings: Settings) -> str:
     return make_url(settings.resolved_database_url).render_as_string(hide_password=True)
 
 
+def _base_url(settings: Settings) -> str:
+    """Where people reach this server: PUBLIC_URL, else the bound address (0.0.0.0 and ::
+    mean "every interface": this machine's loopback is the one address sure to answer)."""
+    if settings.public_url:
+        return settings.public_url.rstrip("/")
+    host = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(settings.host, settings.host)
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    return f"http://{host}:{settings.port}"
+
+
+def setup_notice(settings: Settings) -> str | None:
+    """While there is no user, a new one-time setup link and the line that announces it."""
+    from datetime import UTC, datetime
+
+    from app.db import session_scope
+    from app.services.users import create_setup_link, needs_setup
+
+    engine = _engine(settings)
+    try:
+        with session_scope(engine) as session:
+            if not needs_setup(session):
+                return None
+            secret = create_setup_link(session, now=datetime.now(UTC))
+    finally:
+        engine.dispose()
+    return (
+        "No users yet. Create the first admin within 24 hours: "
+        f"{_base_url(settings)}/setup?token={secret}"
+    )
+
+
 @cli.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Bind address (PACEBOARD_HOST)")] = None,
@@ -96,6 +128,9 @@ def serve(
     typer.echo(
         f"Paceboard on http://{settings.host}:{settings.port}  (database {_safe_url(settings)})"
     )
+    notice = setup_notice(settings)
+    if notice:
+        typer.echo(notice)
     uvicorn.run(
         create_app(settings),
         host=settings.host,

@@ -78,6 +78,9 @@ class Settings(BaseSettings):
     # Twilio-compatible status callbacks are verified with this account auth token; unset, the
     # webhook refuses every request (403).
     twilio_auth_token: SecretStr = SecretStr("")
+    # Mark the sign-in cookies Secure (sent over HTTPS only). Unset or "auto": Secure when
+    # PUBLIC_URL starts with https://. Set false only to sign in over plain HTTP on a trusted LAN.
+    secure_cookies: bool | None = None
 
     @field_validator("timezone")
     @classmethod
@@ -87,6 +90,11 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown IANA timezone '{v}'") from exc
         return v
+
+    @field_validator("secure_cookies", mode="before")
+    @classmethod
+    def _auto_secure(cls, v: object) -> object:
+        return None if isinstance(v, str) and v.strip().lower() in ("", "auto") else v
 
     @field_validator("calling_windows", mode="before")
     @classmethod

@@ -6,7 +6,20 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from app.api import alerts, errors, floor, health, imports, ingest, pages, roster, targets, webhooks
+from app.api import (
+    alerts,
+    auth,
+    errors,
+    floor,
+    health,
+    imports,
+    ingest,
+    pages,
+    roster,
+    targets,
+    webhooks,
+)
+from app.api.security import install as install_security
 from app.config import Settings, get_settings
 from app.db import make_engine
 from app.ingest.records import CustomerHasher
@@ -59,9 +72,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.alerts.hooks.append(app.state.hub.publish_alerts)
     app.state.tokens = TokenVerifier(engine, ttl=settings.token_cache_seconds)
     errors.install(app)
+    install_security(app)  # security headers on every answer, the request body limit
     for module in (health, ingest, imports, floor, roster, targets, alerts):
         app.include_router(module.router)
     app.include_router(webhooks.router)  # no bearer token: Twilio signs its requests
     app.include_router(live_ws.router)
+    app.include_router(auth.router)  # /login, /logout and /setup (the first admin)
     pages.install(app)  # /wallboard, /lead and /static (plotly.js from the package)
     return app

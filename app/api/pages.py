@@ -17,6 +17,7 @@ from functools import lru_cache
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.responses import HTMLResponse
@@ -131,15 +132,27 @@ def install(app: FastAPI) -> None:
 def _refusal(request: Request, lang: str, *, forbidden: bool) -> HTMLResponse:
     t = catalog()[lang]
     kind = "forbidden" if forbidden else "unauthorized"
+    base = request.scope.get("root_path", "")
+    login = ""
+    if not forbidden:
+        # "Sign in" comes back to this page: its path, team and language (never a token).
+        path = request.url.path
+        path = path[len(base) :] if base and path.startswith(base) else path
+        keep = {k: v for k in ("team", "lang") if (v := request.query_params.get(k))}
+        back = path + ("?" + urlencode(keep) if keep else "")
+        login = f"{base}/login?" + urlencode(
+            {"next": back} | ({"lang": lang} if lang == "en" else {})
+        )
     return templates.TemplateResponse(
         request,
         "error.html",
         {
             "lang": lang,
             "t": t,
-            "base": request.scope.get("root_path", ""),
+            "base": base,
             "title": t[f"{kind}_title"],
             "message": t[f"{kind}_body"],
+            "login": login,
         },
         status_code=403 if forbidden else 401,
         headers=PAGE_HEADERS,

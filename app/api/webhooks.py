@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from urllib.parse import parse_qsl
 
-from fastapi import APIRouter, HTTPException, Request, Response
+from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
-from app.api.deps import SettingsDep, WriterDep
+from app.api.deps import SettingsDep, WriterDep, public
 from app.api.ingest import json_response, read_body
 from app.config import Settings
 from app.ingest.adapters import twilio
@@ -70,7 +70,13 @@ async def _rep(request: Request, params: Mapping[str, str]) -> tuple[str, str | 
     return code, who.customer
 
 
-@router.post("/twilio", summary="Twilio-compatible call status callback (form-encoded)")
+@router.post(
+    "/twilio",
+    summary="Twilio-compatible call status callback (form-encoded)",
+    dependencies=[
+        Depends(public("Twilio sends no bearer token; the X-Twilio-Signature is checked"))
+    ],
+)
 async def twilio_status(request: Request, settings: SettingsDep, writer: WriterDep) -> Response:
     token = settings.twilio_auth_token.get_secret_value()
     if not token:

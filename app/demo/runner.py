@@ -333,7 +333,7 @@ def banner(url: str, tokens: DemoTokens) -> list[str]:
     return [
         f"Paceboard demo floor is live: {url}",
         f"  wallboard (TV):   {url}/wallboard?token={tokens.read}",
-        f"  lead console:     {url}/lead?token={tokens.read}",
+        f"  lead console:     {url}/lead?token={tokens.admin}",
         f"  snapshot: curl -H 'Authorization: Bearer {tokens.read}' {snapshot}",
         f"  read token:  {tokens.read}",
         f"  admin token: {tokens.admin}",

@@ -84,9 +84,14 @@ class AlertEngine:
             self._wake.wait(self.interval)
             self._wake.clear()
             # Let a burst settle (an import or a backfill arrives as many batches): judging the
-            # floor halfway through would flag reps as behind or idle who are not.
+            # floor halfway through would flag reps as behind or idle who are not. A stop ends
+            # the wait at once (stop() sets the wake event after the stop flag).
             deadline = time.monotonic() + self.max_settle
-            while time.monotonic() < deadline and self._wake.wait(self.settle):
+            while (
+                not self._stop.is_set()
+                and time.monotonic() < deadline
+                and self._wake.wait(self.settle)
+            ):
                 self._wake.clear()
             if self._stop.is_set():
                 return

@@ -1,0 +1,111 @@
+"""Signing in and out in a real browser against a real ``paceboard serve``: a lead opens the
+console, gets the 401 page, follows "Sign in", and lands on the live console; signing out ends
+it. The first admin is created through the setup link the server prints."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+from tests.browser.test_wallboard import (
+    LIVE,
+    REP,
+    TEAM,
+    Floor,
+    dials,
+    midday_timezone,
+    post_and_see,
+)
+
+pytestmark = pytest.mark.e2e
+
+PASSWORD = "correct horse battery"
+# Chromium logs every document answered with 4xx; the refusals below are the point of the test.
+REFUSED = r"^Failed to load resource: the server responded with a status of 40[13]"
+
+
+@pytest.fixture
+def lead_floor(live_server, server_env) -> Floor:
+    server_env["PACEBOARD_TIMEZONE"] = midday_timezone()
+    live_server.start()
+    floor = Floor(live_server)
+    assert floor.api("POST", "/api/v1/teams", "admin", json={"name": TEAM}).status_code == 201
+    rep = {"code": REP, "name": "王芳", "team": TEAM}
+    assert floor.api("POST", "/api/v1/reps", "admin", json=rep).status_code == 201
+    created = live_server.cli(
+        "user", "create", "lead1", "--role", "lead", "--team", TEAM, "--password-stdin",
+        stdin=PASSWORD + "\n",
+    )  # fmt: skip
+    assert created.returncode == 0, created.stderr
+    return floor
+
+
+def sign_in(page: Any, username: str, password: str) -> None:
+    page.fill("#username", username)
+    page.fill("#password", password)
+    page.click("#login-form button[type=submit]")
+
+
+def test_a_lead_signs_in_from_the_401_page_and_lands_on_the_live_console(
+    new_page, lead_floor, console, screenshot
+):
+    floor = lead_floor
+    page = new_page("lead", width=1440, height=900)
+    with console.excuse(REFUSED):
+        resp = page.goto(f"{floor.url}/lead?lang=en")
+        assert resp is not None and resp.status == 401
+        screenshot(page, "refused")
+        page.click("#sign-in")
+        page.wait_for_url(re.compile(r"/login\?"))
+        assert page.title().startswith("Sign in")
+        screenshot(page, "form")
+
+        sign_in(page, "lead1", "not the password")
+        page.wait_for_selector("#auth-error")
+        assert "Wrong username or password" in page.inner_text("#auth-error")
+        assert page.input_value("#username") == "lead1"
+        assert page.input_value("#password") == ""
+
+    sign_in(page, "lead1", PASSWORD)
+    page.wait_for_url(re.compile(r"/lead\?lang=en$"))
+    page.wait_for_selector(LIVE, state="attached", timeout=15_000)
+    assert "lead1" in page.inner_text("#sign-out")
+    # The console's socket and API run on the session cookie: a call shows up live.
+    page.wait_for_selector(dials(REP), state="attached", timeout=5_000)
+    post_and_see(page, floor, REP, 1)
+    screenshot(page, "console")
+    cookies = {c["name"]: c for c in page.context.cookies()}
+    assert cookies["paceboard_session"]["httpOnly"] is True
+    assert cookies["paceboard_session"]["sameSite"] == "Lax"
+    assert "paceboard_session" not in page.evaluate("document.cookie")
+
+    page.click("#sign-out button[type=submit]")
+    page.wait_for_url(re.compile(r"/login\?lang=en$"))
+    with console.excuse(REFUSED):
+        again = page.goto(f"{floor.url}/lead")
+        assert again is not None and again.status == 401
+
+
+def test_the_first_admin_is_created_through_the_printed_setup_link(
+    new_page, live_server, console, screenshot
+):
+    live_server.start()
+    found = re.search(r"first admin within 24 hours: (\S+)", live_server.log.read_text())
+    assert found, live_server.log.read_text()
+    page = new_page("setup", width=1280, height=900)
+    resp = page.goto(found.group(1))
+    assert resp is not None and resp.status == 200
+    page.fill("#username", "boss")
+    page.fill("#password", PASSWORD)
+    page.fill("#password2", PASSWORD)
+    screenshot(page, "form")
+    page.click("#setup-form button[type=submit]")
+    page.wait_for_url(re.compile(r"/lead$"))
+    page.wait_for_selector(LIVE, state="attached", timeout=15_000)
+    assert "boss" in page.inner_text("#sign-out")
+    screenshot(page, "console")
+    with console.excuse(REFUSED):
+        used = page.goto(found.group(1))
+        assert used is not None and used.status == 403
