@@ -90,11 +90,11 @@ def pg_template() -> Iterator[str]:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def db_url(request, tmp_path) -> Iterator[str]:
-    """A freshly migrated, empty database of each engine."""
+def fresh_database(request: pytest.FixtureRequest, folder: Path) -> Iterator[str]:
+    """A freshly migrated, empty database of the engine ``request.param`` names (a SQLite file
+    in ``folder``, or a PostgreSQL database dropped afterwards): the body of a db fixture."""
     if request.param == "sqlite":
-        path = tmp_path / "paceboard.db"
+        path = folder / "paceboard.db"
         shutil.copy(request.getfixturevalue("sqlite_template"), path)
         yield f"sqlite:///{path}"
         return
@@ -105,6 +105,12 @@ def db_url(request, tmp_path) -> Iterator[str]:
     yield _pg_url(name)
     with _pg_admin() as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db_url(request, tmp_path) -> Iterator[str]:
+    """A freshly migrated, empty database of each engine."""
+    yield from fresh_database(request, tmp_path)
 
 
 @pytest.fixture

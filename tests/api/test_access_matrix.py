@@ -14,9 +14,7 @@ and 403 for one whose credential is valid but not enough.
 
 from __future__ import annotations
 
-import shutil
 import tempfile
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -39,7 +37,7 @@ from app.models import AppUser
 from app.services.displays import create_display
 from app.services.roster import ensure_team
 from app.services.users import create_user, csrf_token, start_session
-from tests.conftest import SECRET, _pg_admin, _pg_url, new_token, record
+from tests.conftest import SECRET, fresh_database, new_token, record
 
 TEAM_A, TEAM_B = "一组", "二组"
 
@@ -228,18 +226,7 @@ class Floor:
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
 def matrix_db(request, tmp_path_factory) -> Iterator[str]:
     """A migrated database of each engine for this module (as conftest's db_url, per module)."""
-    if request.param == "sqlite":
-        path = tmp_path_factory.mktemp("matrix") / "paceboard.db"
-        shutil.copy(request.getfixturevalue("sqlite_template"), path)
-        yield f"sqlite:///{path}"
-        return
-    template = request.getfixturevalue("pg_template")
-    name = f"pb_t_{uuid.uuid4().hex[:12]}"
-    with _pg_admin() as admin:
-        admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
-    yield _pg_url(name)
-    with _pg_admin() as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    yield from fresh_database(request, tmp_path_factory.mktemp("matrix"))
 
 
 @pytest.fixture(scope="module")

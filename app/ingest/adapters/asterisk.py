@@ -57,6 +57,7 @@ from app.ingest.adapters.base import (
     RowError,
     mask_text,
     mask_value,
+    whole_seconds,
 )
 from app.ingest.adapters.base import mask_fields as _mask_fields
 
@@ -177,15 +178,6 @@ def _time(text: str, name: str, tz: ZoneInfo, *, required: bool) -> datetime | N
     return value.replace(tzinfo=tz) if value.tzinfo is None else value
 
 
-def _int(text: str, name: str) -> int:
-    text = text.strip()
-    if not text:
-        return 0
-    if not (text.isascii() and text.isdigit()) or len(text) > 9:
-        raise RowError(f"{name}: '{mask_value(text[:40])}' is not a whole number of seconds")
-    return int(text)
-
-
 @dataclass(slots=True)
 class Leg:
     """One CDR row, parsed."""
@@ -252,8 +244,8 @@ def parse_fields(
     start = _time(f[index["start"]], "start", tz, required=True)
     answer = _time(f[index["answer"]], "answer", tz, required=False)
     end = _time(f[index["end"]], "end", tz, required=False)
-    billsec = _int(f[index["billsec"]], "billsec")
-    _int(f[index["duration"]], "duration")
+    billsec = whole_seconds(f[index["billsec"]], "billsec")
+    whole_seconds(f[index["duration"]], "duration")
     uniqueid = get("uniqueid")
     call_id = get("linkedid") or uniqueid
     if not call_id:

@@ -118,6 +118,16 @@ _KEEP = re.compile(
 )
 
 
+def whole_seconds(text: str, name: str) -> int:
+    """A count of seconds as a PBX writes it (empty: 0); RowError naming ``name`` otherwise."""
+    text = text.strip()
+    if not text:
+        return 0
+    if not (text.isascii() and text.isdigit()) or len(text) > 9:
+        raise RowError(f"{name}: '{mask_value(text[:40])}' is not a whole number of seconds")
+    return int(text)
+
+
 def mask_value(value: str) -> str:
     """``value`` with anything that may be a phone number replaced by ``***``."""
     if _KEEP.fullmatch(value):

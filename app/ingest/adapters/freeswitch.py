@@ -72,6 +72,7 @@ from app.ingest.adapters.base import (
     mask_fields,
     mask_text,
     mask_value,
+    whole_seconds,
 )
 
 DEFAULT_COLUMNS = (
@@ -151,14 +152,6 @@ def _time(text: str, name: str, tz: ZoneInfo, *, required: bool) -> datetime | N
     return value.replace(tzinfo=tz)
 
 
-def _int(text: str, name: str) -> int:
-    if not text:
-        return 0
-    if not (text.isascii() and text.isdigit()) or len(text) > 9:
-        raise RowError(f"{name}: '{mask_value(text[:40])}' is not a whole number of seconds")
-    return int(text)
-
-
 @dataclass(slots=True)
 class Leg:
     """One CDR row, parsed."""
@@ -223,8 +216,8 @@ def parse_fields(fields: list[str], row: int, *, tz: ZoneInfo, rep_from: str | N
     start = _time(get("start_stamp"), "start_stamp", tz, required=True)
     answer = _time(get("answer_stamp"), "answer_stamp", tz, required=False)
     end = _time(get("end_stamp"), "end_stamp", tz, required=False)
-    duration = _int(get("duration"), "duration")
-    billsec = _int(get("billsec"), "billsec")
+    duration = whole_seconds(get("duration"), "duration")
+    billsec = whole_seconds(get("billsec"), "billsec")
     bleg = get("bleg_uuid")
     assert start is not None
     return Leg(
