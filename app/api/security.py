@@ -22,6 +22,8 @@ answers and client-disconnect handling.
 
 from __future__ import annotations
 
+import logging
+import re
 from collections.abc import Callable, Iterable
 
 import orjson
@@ -194,8 +196,38 @@ async def _body_too_large(_: Request, exc: Exception) -> Response:
     return too_large_response(str(exc.detail))
 
 
+# Secrets that travel in a URL: API tokens (pb_), sessions (pbs_), display links (pbd_) and the
+# setup link (pbsetup_). The access log writes every request's path and query.
+_SECRET = re.compile(r"\b(pb(?:s|d|setup)?_)[A-Za-z0-9_\-]{4,}")
+
+
+def redact(text: str) -> str:
+    """``text`` with every credential secret cut to its prefix: ``pb_…``."""
+    return _SECRET.sub(r"\1…", text)
+
+
+class RedactSecrets(logging.Filter):
+    """Keeps link secrets (``/wallboard?display=pbd_…``, ``?token=pb_…``) out of log lines."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and record.args:
+            record.args = tuple(redact(a) if isinstance(a, str) else a for a in record.args)
+        elif isinstance(record.msg, str):
+            record.msg = redact(record.msg)
+        return True
+
+
+def _redact_access_log() -> None:
+    for name in ("uvicorn.access", "uvicorn.error"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, RedactSecrets) for f in logger.filters):
+            logger.addFilter(RedactSecrets())
+
+
 def install(app: FastAPI) -> None:
-    """Add the body limit (inside the error handlers) and the headers (outside everything)."""
+    """Add the body limit (inside the error handlers) and the headers (outside everything);
+    keep link secrets out of the server's access log."""
+    _redact_access_log()
     app.add_middleware(BodyLimit)
     app.add_exception_handler(BodyTooLarge, _body_too_large)
     build = app.build_middleware_stack

@@ -67,3 +67,20 @@ def test_real_server_takes_concurrent_batches_and_totals_check_clean(live_server
         headers={"Authorization": f"Bearer {reader}"},
     ).json()
     assert snap["floor"]["totals"]["dials"] == 4000
+
+
+def test_link_secrets_stay_out_of_the_access_log(live_server, server_env):
+    server_env["PACEBOARD_LOG_LEVEL"] = "info"  # uvicorn's access log on, as in production
+    live_server.start()
+    reader = live_server.cli("token", "create", "--name", "tv", "--scope", "read").stdout
+    reader = reader.strip().splitlines()[-1]
+    link = live_server.cli("display", "create", "--name", "TV").stdout.strip().splitlines()[-1]
+    display = link.rsplit("display=", 1)[1]
+    assert httpx.get(f"{live_server.url}/wallboard", params={"token": reader}).status_code == 200
+    assert httpx.get(f"{live_server.url}/wallboard", params={"display": display}).status_code == 200
+    bad = httpx.get(f"{live_server.url}/lead", params={"token": reader + "x"})
+    assert bad.status_code == 401
+    live_server.stop()
+    log = live_server.log.read_text(errors="replace")
+    assert '"GET /wallboard?token=pb_…' in log and '"GET /wallboard?display=pbd_…' in log
+    assert reader not in log and display not in log and reader[3:12] not in log
