@@ -10,6 +10,7 @@ from typing import Annotated, NoReturn
 
 import typer
 
+from app.commands import command_session
 from app.commands.displays import displays_cli
 from app.commands.users import users_cli
 from app.config import Settings, SettingsError, load_settings
@@ -381,15 +382,11 @@ def profile_save(
     source: Annotated[str | None, typer.Option(help="Source the calls belong to")] = None,
 ) -> None:
     """Save (or replace) a named way of reading an export, for import --profile NAME."""
-    from app.db import session_scope
     from app.services.errors import InputError
     from app.services.imports import parse_map, save_profile
 
-    settings = _settings()
-    _migrate(settings)
-    engine = _engine(settings)
     try:
-        with session_scope(engine) as session:
+        with command_session() as session:
             view = save_profile(
                 session,
                 name=name,
@@ -402,8 +399,6 @@ def profile_save(
             )
     except InputError as exc:
         _fail(f"{_option(exc.field)}: {exc.reason}", code=2)
-    finally:
-        engine.dispose()
     mapped = ", ".join(f"{k}={v}" for k, v in view["mapping"].items()) or "no mapping"
     typer.echo(f"profile {view['name']} saved: {view['format']}, {mapped}")
 
@@ -411,17 +406,10 @@ def profile_save(
 @profile_cli.command("list")
 def profile_list() -> None:
     """The saved import profiles."""
-    from app.db import session_scope
     from app.services.imports import list_profiles
 
-    settings = _settings()
-    _migrate(settings)
-    engine = _engine(settings)
-    try:
-        with session_scope(engine) as session:
-            rows = list_profiles(session)
-    finally:
-        engine.dispose()
+    with command_session() as session:
+        rows = list_profiles(session)
     if not rows:
         typer.echo("no import profiles (paceboard profile save NAME --format … --map …)")
     for view in rows:
@@ -435,20 +423,14 @@ def profile_list() -> None:
 @profile_cli.command("delete")
 def profile_delete(name: Annotated[str, typer.Argument(help="The profile's name")]) -> None:
     """Forget a saved import profile."""
-    from app.db import session_scope
     from app.services.errors import InputError
     from app.services.imports import delete_profile
 
-    settings = _settings()
-    _migrate(settings)
-    engine = _engine(settings)
     try:
-        with session_scope(engine) as session:
+        with command_session() as session:
             delete_profile(session, name=name)
     except InputError as exc:
         _fail(f"{exc.reason}")
-    finally:
-        engine.dispose()
     typer.echo(f"profile {name} deleted")
 
 
@@ -472,7 +454,6 @@ def target_set(
     from datetime import date
     from decimal import Decimal, InvalidOperation
 
-    from app.db import session_scope
     from app.ingest.records import to_minor_units
     from app.services.errors import InputError
     from app.services.targets import set_target
@@ -494,10 +475,8 @@ def target_set(
         day = date.fromisoformat(valid_from) if valid_from else settings.today()
     except ValueError:
         _fail(f"--from: '{valid_from}' is not a date (YYYY-MM-DD)")
-    _migrate(settings)
-    engine = _engine(settings)
     try:
-        with session_scope(engine) as session:
+        with command_session(settings) as session:
             view = set_target(
                 session, metric=metric, period=per, value=amount, valid_from=day, team=team, rep=rep
             )
@@ -506,8 +485,6 @@ def target_set(
             exc.field, f"--{exc.field}"
         )
         _fail(f"{name}: {exc.reason}")
-    finally:
-        engine.dispose()
     who = view["team"] or view["rep"] or "floor default"
     shown = "unset" if amount is None else value
     typer.echo(f"target {metric}/{per} for {who} from {view['valid_from']}: {shown}")
@@ -539,7 +516,6 @@ def target_list() -> None:
 @roster_cli.command("import")
 def roster_import(file: Annotated[Path, typer.Argument(exists=True, dir_okay=False)]) -> None:
     """Create or update reps from a CSV with columns code,name,team,hired_on (UTF-8, BOM ok)."""
-    from app.db import session_scope
     from app.services.errors import InputError
     from app.services.roster import import_roster, read_roster_csv
 
@@ -549,17 +525,12 @@ def roster_import(file: Annotated[Path, typer.Argument(exists=True, dir_okay=Fal
             typer.echo(f"{file.name}: {e}", err=True)
         typer.echo("nothing imported; fix the rows above and run again", err=True)
         raise typer.Exit(1)
-    settings = _settings()
-    _migrate(settings)
-    engine = _engine(settings)
     try:
-        with session_scope(engine) as session:
+        with command_session() as session:
             result = import_roster(session, rows)
     except InputError as exc:
         typer.echo(f"{file.name}: {exc.field}: {exc.reason}; nothing imported", err=True)
         raise typer.Exit(1) from None
-    finally:
-        engine.dispose()
     typer.echo(
         f"reps: {result.created} created, {result.updated} updated, {result.unchanged} unchanged"
     )

@@ -6,6 +6,8 @@ from typing import Annotated
 
 import typer
 
+from app.commands import command_session
+
 displays_cli = typer.Typer(
     help="Wallboard display links for TVs (view only, some teams or the whole floor).",
     no_args_is_help=True,
@@ -35,22 +37,17 @@ def display_create(
     ] = None,
 ) -> None:
     """Create a display link; its URL is printed once, alone on the last line."""
-    from app.cli import _engine, _fail, _migrate, _settings
-    from app.db import session_scope
+    from app.cli import _fail, _settings
     from app.services.displays import create_display, display_url
     from app.services.errors import InputError
 
     settings = _settings()
-    _migrate(settings)
-    engine = _engine(settings)
     try:
-        with session_scope(engine) as session:
+        with command_session(settings) as session:
             row, secret = create_display(session, name=name, teams=teams or [])
             display_id, shown = row.id, row.name
     except InputError as exc:
         _fail(f"--{exc.field}: {exc.reason}", code=2)
-    finally:
-        engine.dispose()
     what = ", ".join(dict.fromkeys(teams)) if teams else "the whole floor"
     typer.echo(f"display {display_id} '{shown}' shows {what}")
     typer.echo("Open this URL on the screen; it is stored hashed and cannot be shown again:")
@@ -60,18 +57,10 @@ def display_create(
 @displays_cli.command("list")
 def display_list() -> None:
     """Every display link (never its secret): id, name, teams, prefix, created, revoked."""
-    from app.cli import _engine, _migrate, _settings
-    from app.db import session_scope
     from app.services.displays import list_displays
 
-    settings = _settings()
-    _migrate(settings)
-    engine = _engine(settings)
-    try:
-        with session_scope(engine) as session:
-            rows = list_displays(session)
-    finally:
-        engine.dispose()
+    with command_session() as session:
+        rows = list_displays(session)
     if not rows:
         typer.echo('no display links (paceboard display create --name "Floor 3 TV")')
     for d in rows:
@@ -86,18 +75,11 @@ def display_list() -> None:
 @displays_cli.command("revoke")
 def display_revoke(display_id: Annotated[int, typer.Argument(help="The link's id")]) -> None:
     """Revoke a display link by id; the screen showing it stops at its next check."""
-    from app.cli import _engine, _fail, _migrate, _settings
-    from app.db import session_scope
+    from app.cli import _fail
     from app.services.displays import revoke_display
 
-    settings = _settings()
-    _migrate(settings)
-    engine = _engine(settings)
-    try:
-        with session_scope(engine) as session:
-            ok = revoke_display(session, display_id=display_id)
-    finally:
-        engine.dispose()
+    with command_session() as session:
+        ok = revoke_display(session, display_id=display_id)
     if not ok:
         _fail(f"no active display link with id {display_id}")
     typer.echo(f"display {display_id} revoked")

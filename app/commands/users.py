@@ -7,6 +7,8 @@ from typing import Annotated, NoReturn
 
 import typer
 
+from app.commands import command_session
+
 users_cli = typer.Typer(help="People who sign in: admins and team leads.", no_args_is_help=True)
 
 _OPTION = {"username": "USERNAME", "role": "--role", "team": "--team", "password": "password"}
@@ -48,8 +50,7 @@ def user_create(
     ] = False,
 ) -> None:
     """Create a user; the password is asked twice (hidden) unless --password-stdin."""
-    from app.cli import _engine, _fail, _migrate, _settings
-    from app.db import session_scope
+    from app.cli import _fail, _settings
     from app.services.errors import InputError
     from app.services.users import ROLES, create_user
 
@@ -61,20 +62,16 @@ def user_create(
         _fail("--team: a lead needs at least one team", code=2)
     if role == "admin" and teams:
         _fail("--team: an admin sees every team; give no --team", code=2)
-    settings = _settings()
+    settings = _settings()  # a bad setting is reported before the password is asked
     password = _read_password(password_stdin)
-    _migrate(settings)
-    engine = _engine(settings)
     try:
-        with session_scope(engine) as session:
+        with command_session(settings) as session:
             user = create_user(
                 session, username=username, password=password, role=role, teams=teams
             )
             name = user.username
     except InputError as exc:
         _refuse(exc)
-    finally:
-        engine.dispose()
     what = f"lead of {', '.join(dict.fromkeys(teams))}" if role == "lead" else "admin"
     typer.echo(f"user {name} created ({what})")
 
@@ -82,19 +79,11 @@ def user_create(
 @users_cli.command("list")
 def user_list() -> None:
     """Every user, their role and teams, and whether they are disabled or locked."""
-    from app.cli import _engine, _migrate, _settings
-    from app.db import session_scope
     from app.models import utcnow
     from app.services.users import list_users
 
-    settings = _settings()
-    _migrate(settings)
-    engine = _engine(settings)
-    try:
-        with session_scope(engine) as session:
-            rows = list_users(session)
-    finally:
-        engine.dispose()
+    with command_session() as session:
+        rows = list_users(session)
     if not rows:
         typer.echo("no users (paceboard user create NAME --role admin)")
     now = utcnow()
@@ -112,21 +101,14 @@ def user_list() -> None:
 @users_cli.command("disable")
 def user_disable(username: Annotated[str, typer.Argument(help="The user's sign-in name")]) -> None:
     """Disable a user; their sessions end at once."""
-    from app.cli import _engine, _migrate, _settings
-    from app.db import session_scope
     from app.services.errors import InputError
     from app.services.users import disable_user
 
-    settings = _settings()
-    _migrate(settings)
-    engine = _engine(settings)
     try:
-        with session_scope(engine) as session:
+        with command_session() as session:
             disable_user(session, username=username)
     except InputError as exc:
         _refuse_plain(exc)
-    finally:
-        engine.dispose()
     typer.echo(f"user {username} disabled")
 
 
@@ -138,22 +120,17 @@ def user_password(
     ] = False,
 ) -> None:
     """Set a user's password; unlocks the account and ends its sessions."""
-    from app.cli import _engine, _migrate, _settings
-    from app.db import session_scope
+    from app.cli import _settings
     from app.services.errors import InputError
     from app.services.users import set_password
 
-    settings = _settings()
+    settings = _settings()  # a bad setting is reported before the password is asked
     password = _read_password(password_stdin)
-    _migrate(settings)
-    engine = _engine(settings)
     try:
-        with session_scope(engine) as session:
+        with command_session(settings) as session:
             set_password(session, username=username, password=password)
     except InputError as exc:
         if exc.status == 404:
             _refuse_plain(exc)
         _refuse(exc)
-    finally:
-        engine.dispose()
     typer.echo(f"password of {username} changed; their sessions were signed out")
