@@ -21,7 +21,7 @@ from app.floor.schedule import (  # noqa: F401 (re-exported)
     parse_weekdays,
     parse_windows,
 )
-from app.floor.targets import Ramp
+from app.floor.targets import TARGET_METRICS, Ramp
 
 
 class SettingsError(Exception):
@@ -65,6 +65,11 @@ class Settings(BaseSettings):
     pace_amber: float = Field(default=0.8, gt=0)
     # A rep with no dial for this many calling minutes is idle.
     idle_minutes: int = Field(default=15, ge=1, le=600)
+    # Assessment: this many months in a row under target flag a rep for review (the seed's three).
+    review_months: int = Field(default=3, ge=1, le=12)
+    # The targets a month is judged by, e.g. "revenue" (the seed's 业绩目标); empty: every target
+    # the rep had that month (a day target counts as its sum over the month's working days).
+    review_metrics: Annotated[tuple[str, ...], NoDecode] = ()
     # How often alerts are re-evaluated when no call arrives (expected-by-now keeps moving).
     alert_interval_seconds: float = Field(default=60.0, gt=0)
     # Live screens per process; more are refused with "try again" rather than starving the rest.
@@ -100,6 +105,16 @@ class Settings(BaseSettings):
     @classmethod
     def _windows(cls, v: object) -> object:
         return parse_windows(v) if isinstance(v, str) else v
+
+    @field_validator("review_metrics", mode="before")
+    @classmethod
+    def _review_metrics(cls, v: object) -> object:
+        if isinstance(v, str):
+            v = tuple(m.strip() for m in v.split(",") if m.strip())
+        for m in v or ():
+            if m not in TARGET_METRICS:
+                raise ValueError(f"'{m}' is not a target metric ({', '.join(TARGET_METRICS)})")
+        return v
 
     @field_validator("working_days", mode="before")
     @classmethod

@@ -15,6 +15,7 @@ from app.api import (
     imports,
     ingest,
     pages,
+    reports,
     roster,
     targets,
     webhooks,
@@ -78,5 +79,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(webhooks.router)  # no bearer token: Twilio signs its requests
     app.include_router(live_ws.router)
     app.include_router(auth.router)  # /login, /logout and /setup (the first admin)
+    app.include_router(reports.router)  # /api/v1/reports/* and the /reports/* pages
     pages.install(app)  # /wallboard, /lead and /static (plotly.js from the package)
     return app

@@ -271,3 +271,16 @@ class SetupLink(SQLModel, table=True):
     created_at: datetime = _ts()
     expires_at: datetime = _ts()
     used_at: datetime | None = _ts(nullable=True)
+
+
+class ReportNote(SQLModel, table=True):
+    """The evening meeting's note for one team and day: the reps' problems (员工问题) and the
+    plan to fix them tomorrow (整改方案), shown in the daily report."""
+
+    __tablename__ = "report_note"
+    team_id: int = Field(foreign_key="team.id", primary_key=True)
+    day: date = Field(primary_key=True)
+    problems: str = Field(default="", max_length=4000)
+    plan: str = Field(default="", max_length=4000)
+    updated_by: str = Field(max_length=100)
+    updated_at: datetime = _ts()

@@ -11,7 +11,6 @@ CDN being reachable from the floor's network.
 from __future__ import annotations
 
 import importlib.util
-import json
 import os
 from functools import lru_cache
 from importlib.metadata import PackageNotFoundError, version
@@ -27,11 +26,11 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
 from app.api.deps import page_rule, resolve_principal
+from app.labels import LANGS, catalog, pick_lang  # noqa: F401 (re-exported)
 
 APP_DIR = Path(__file__).resolve().parent.parent
 TEMPLATES_DIR = APP_DIR / "templates"
 STATIC_DIR = APP_DIR / "static"
-LANGS = ("zh", "en")
 
 # The page carries a read token: never cache it, never leak its URL in a Referer, never frame it.
 PAGE_HEADERS = {
@@ -54,21 +53,7 @@ templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
 router = APIRouter(include_in_schema=False)
 
 
-# --- labels ----------------------------------------------------------------------------------
-
-
-@lru_cache
-def catalog() -> dict[str, dict[str, str]]:
-    """The label catalog of ``static/i18n.js`` (strict JSON between its marker lines)."""
-    text = (STATIC_DIR / "i18n.js").read_text(encoding="utf-8")
-    body = text.split("// catalog:begin", 1)[1].split("// catalog:end", 1)[0]
-    body = body.strip().removeprefix("const CATALOG =").strip().removesuffix(";")
-    return json.loads(body)
-
-
-def pick_lang(value: str | None) -> str:
-    """``en`` (or ``en-US``…) for English, anything else the default, Chinese."""
-    return "en" if value and value.strip().lower().startswith("en") else "zh"
+# --- labels: app/labels.py (re-exported for the auth pages) ------------------------------------
 
 
 # --- plotly.js from the installed package ----------------------------------------------------

@@ -143,6 +143,14 @@ def expected_by(target: float, schedule: Schedule, period: str, day: date, t: da
     return _expected(target, *_elapsed_total(schedule, period, day, t))
 
 
+def hour_end(schedule: Schedule, day: date, hour: int) -> datetime:
+    """The instant (UTC) local hour ``hour`` of ``day`` ends: the first time the clock shows
+    the next hour (midnight of the next day after hour 23)."""
+    if hour >= 23:
+        return _instant(schedule.timezone, day + timedelta(days=1), time())
+    return _instant(schedule.timezone, day, time(hour + 1))
+
+
 def hour_shares(schedule: Schedule, day: date) -> dict[int, float]:
     """Local hour (0-23) -> that hour's share of the day's calling time; shares sum to 1 on a
     working day; {} on a non-working day or one without calling time. Hours without calling time

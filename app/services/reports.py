@@ -1,0 +1,224 @@
+"""Reports from the database: the evening report of a day, the week's and month's assessment, and
+the problems-and-plan note a lead writes per team and day.
+
+Figures come from hourly_total through the same code as the live snapshot, so the report and the
+wallboard agree to the unit.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session
+
+from app.floor.assessment import RepMember, assess, previous_months
+from app.floor.metrics import METRICS
+from app.floor.pacing import period_days
+from app.floor.progress import PacingConfig
+from app.floor.report import daily_report
+from app.floor.snapshot import only_teams
+from app.floor.targets import TARGET_METRICS, RepRef
+from app.ingest.service import UNASSIGNED_TEAM
+from app.models import HourlyTotal, Rep, ReportNote, Team, utcnow
+from app.services.alerts import list_alerts
+from app.services.errors import InputError
+from app.services.schedules import team_schedules
+from app.services.snapshot import load_snapshot
+from app.services.targets import load_rules
+
+REP, TEAM, TOTAL, NOTE = Rep.__table__, Team.__table__, HourlyTotal.__table__, ReportNote.__table__
+PERIODS = ("week", "month")
+
+
+def _schedules_by_name(conn: sa.Connection, pacing: PacingConfig) -> dict[str, Any]:
+    names = dict(conn.execute(sa.select(TEAM.c.id, TEAM.c.name)).all())
+    return {names[i]: s for i, s in team_schedules(conn, pacing.floor).items() if i in names}
+
+
+def daily(
+    conn: sa.Connection,
+    *,
+    day: date,
+    now: datetime,
+    pacing: PacingConfig,
+    team: str | None = None,
+    teams: frozenset[str] | None = None,
+) -> dict[str, Any]:
+    """The evening report of ``day`` as it stands at ``now``, for the floor or one ``team``
+    (404 if unknown); ``teams`` limits it to a lead's teams and then leaves out the floor row."""
+    snap = load_snapshot(
+        conn, day=day, timezone=str(pacing.floor.timezone), now=now, team=team, pacing=pacing
+    )
+    if teams is not None:
+        snap = only_teams(snap, teams)
+    shown = {t["name"] for t in snap["teams"]}
+    report = daily_report(
+        snap,
+        day=day,
+        until=now,
+        schedules=_schedules_by_name(conn, pacing),
+        floor_schedule=pacing.floor,
+        alerts=[a for a in list_alerts(conn, day=day, team=team) if a["team"] in shown],
+        notes={k: v for k, v in notes_of(conn, day=day).items() if k in shown},
+        thresholds=pacing.thresholds,
+    )
+    report["floor"]["hours"] = [
+        {"hour": h["hour"], **{m: h[m] for m in METRICS}} for h in snap["floor"].get("hours", [])
+    ]
+    report["team"] = team
+    if teams is not None:
+        report["floor"] = None  # a lead sees their teams, not the floor's sum
+    return report
+
+
+def assessment(
+    conn: sa.Connection,
+    *,
+    period: str,
+    day: date,
+    now: datetime,
+    pacing: PacingConfig,
+    team: str | None = None,
+    teams: frozenset[str] | None = None,
+    metric: str = "dials",
+    review_months: int = 3,
+    review_metrics: tuple[str, ...] = (),
+) -> dict[str, Any]:
+    """The week's or month's assessment containing ``day``, as it stands at ``now``."""
+    if period not in PERIODS:
+        raise InputError("period", f"must be one of {', '.join(PERIODS)}")
+    if metric not in TARGET_METRICS:
+        raise InputError("metric", f"must be one of {', '.join(TARGET_METRICS)}")
+    first, last = period_days(period, day)
+    tq = sa.select(TEAM.c.id, TEAM.c.name).order_by(TEAM.c.id)
+    if team is not None:
+        tq = tq.where(TEAM.c.name == team)
+    team_rows = [t for t in conn.execute(tq) if teams is None or t.name in teams]
+    if team is not None and not team_rows:
+        raise InputError("team", f"no team named '{team}'", 404)
+    team_names = {t.id: t.name for t in team_rows}
+    order = {t.id: i for i, t in enumerate(team_rows)}
+
+    # The data reaches back to the judged months and out to the weeks the period touches.
+    data_first = min(
+        previous_months(last.replace(day=1), review_months)[0],
+        first - timedelta(days=first.isoweekday() - 1),
+    )
+    data_last = last + timedelta(days=7 - last.isoweekday())
+    rows = conn.execute(
+        sa.select(TOTAL.c.rep_id, TOTAL.c.day, *(sa.func.sum(TOTAL.c[m]) for m in METRICS))
+        .where(
+            TOTAL.c.day >= data_first,
+            TOTAL.c.day <= data_last,
+            TOTAL.c.rep_id.in_(sa.select(REP.c.id).where(REP.c.team_id.in_(list(team_names)))),
+        )
+        .group_by(TOTAL.c.rep_id, TOTAL.c.day)
+    ).all()
+    by_rep: dict[int, dict[date, dict[str, int]]] = {}
+    in_period: set[int] = set()
+    for rep_id, d, *values in rows:
+        by_rep.setdefault(rep_id, {})[d] = {
+            m: int(v or 0) for m, v in zip(METRICS, values, strict=True)
+        }
+        if first <= d <= last:
+            in_period.add(rep_id)
+
+    reps = conn.execute(
+        sa.select(
+            REP.c.id,
+            REP.c.code,
+            REP.c.name,
+            REP.c.team_id,
+            REP.c.active,
+            REP.c.hired_on,
+            REP.c.created_at,
+        ).where(REP.c.team_id.in_(list(team_names)))
+    ).all()
+    tz = pacing.floor.timezone
+    # Days before the floor's first recorded call are not judged: no record is not a zero.
+    records_from = conn.execute(sa.select(sa.func.min(TOTAL.c.day))).scalar()
+
+    def since(r: Any) -> date | None:
+        own = r.hired_on or (r.created_at.astimezone(tz).date() if r.created_at else None)
+        return max(d for d in (own, records_from) if d) if (own or records_from) else None
+
+    members = [
+        RepMember(
+            ref=RepRef(r.id, r.team_id, r.hired_on),
+            code=r.code,
+            name=r.name,
+            team=team_names[r.team_id],
+            active=r.active,
+            since=since(r),
+        )
+        for r in sorted(reps, key=lambda r: (order[r.team_id], r.name, r.code))
+        if (r.active and team_names[r.team_id] != UNASSIGNED_TEAM) or r.id in in_period
+    ]
+    codes = {r.id: r.code for r in reps}
+    report = assess(
+        period=period,
+        day=day,
+        until=now,
+        members=members,
+        daily={codes[i]: v for i, v in by_rep.items()},
+        rules=load_rules(conn),
+        ramp=pacing.ramp,
+        schedules=_schedules_by_name(conn, pacing),
+        floor_schedule=pacing.floor,
+        metric=metric,
+        review_months=review_months,
+        review_metrics=review_metrics or None,
+    )
+    report["team"] = team
+    report["timezone"] = str(tz)
+    report["generated_at"] = now.isoformat()
+    if teams is not None:
+        report["floor"] = None
+    return report
+
+
+# --- the problems-and-plan note ----------------------------------------------------------------
+
+
+def _note_view(row: Any) -> dict[str, Any]:
+    return {
+        "problems": row.problems,
+        "plan": row.plan,
+        "updated_by": row.updated_by,
+        "updated_at": row.updated_at.isoformat(),
+    }
+
+
+def notes_of(conn: sa.Connection | Session, *, day: date) -> dict[str, dict[str, Any]]:
+    """team name -> the note written for ``day``."""
+    q = (
+        sa.select(TEAM.c.name, NOTE.c.problems, NOTE.c.plan, NOTE.c.updated_by, NOTE.c.updated_at)
+        .select_from(NOTE.join(TEAM, NOTE.c.team_id == TEAM.c.id))
+        .where(NOTE.c.day == day)
+    )
+    return {row.name: _note_view(row) for row in conn.execute(q)}
+
+
+def save_note(
+    session: Session,
+    *,
+    day: date,
+    team: str,
+    problems: str,
+    plan: str,
+    by: str,
+    teams: frozenset[str] | None = None,
+) -> dict[str, Any]:
+    """Write (or rewrite) ``team``'s note for ``day``; with ``teams``, only one of those."""
+    team_id = session.execute(sa.select(TEAM.c.id).where(TEAM.c.name == team)).scalar()
+    if team_id is None or (teams is not None and team not in teams):
+        raise InputError("team", f"no team named '{team}'", 404)
+    row = session.get(ReportNote, (team_id, day))
+    if row is None:
+        row = ReportNote(team_id=team_id, day=day, updated_by=by)
+    row.problems, row.plan, row.updated_by, row.updated_at = problems, plan, by, utcnow()
+    session.add(row)
+    session.flush()
+    return {"team": team, "day": day.isoformat(), **_note_view(row)}
