@@ -12,6 +12,7 @@ import typer
 
 from app.commands import command_session
 from app.commands.displays import displays_cli
+from app.commands.reports import report_cli
 from app.commands.users import users_cli
 from app.config import Settings, SettingsError, load_settings
 
@@ -35,6 +36,7 @@ profile_cli = typer.Typer(
 cli.add_typer(profile_cli, name="profile")
 cli.add_typer(users_cli, name="user")
 cli.add_typer(displays_cli, name="display")
+cli.add_typer(report_cli, name="report")
 
 
 def _settings(**overrides) -> Settings:

@@ -183,10 +183,6 @@ async def _page(
             "pace_amber": settings.pace_amber,
             "plotly_version": plotly_version(),
             "base": request.scope.get("root_path", ""),
-            # The console links the evening report only once this server has one.
-            "reports": any(
-                getattr(r, "path", None) == "/reports/daily" for r in request.app.router.routes
-            ),
         },
         headers=PAGE_HEADERS,
     )

@@ -7,7 +7,7 @@ parse the period, call app/services/reports.py, hand the result to app/reports/ 
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Annotated, Any, Literal
 from urllib.parse import quote, urlencode
 
@@ -33,15 +33,14 @@ from app.floor.targets import TARGET_METRICS
 from app.labels import catalog, label, pick_lang
 from app.models import Team, utcnow
 from app.reports import charts
-from app.reports.files import hms, to_csv, to_xlsx
-from app.reports.tables import Table, daily_table, notes_table, period_table
+from app.reports.files import filename, hms, report_file
+from app.reports.tables import report_tables
 from app.services import reports
 from app.services.errors import InputError
 from app.services.tokens import Principal
 
 router = APIRouter(tags=["reports"])
-KINDS = ("daily", "weekly", "monthly")
-PERIOD = {"weekly": "week", "monthly": "month"}
+KINDS = reports.KINDS
 Format = Literal["json", "csv", "xlsx"]
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -98,59 +97,35 @@ def build(
     day: date | None,
     team: str | None,
     metric: str = "dials",
-    now: datetime | None = None,
 ) -> dict[str, Any]:
-    """The ``kind`` report for the period containing ``day`` (default today), as the principal
-    may see it (403 for another lead's team)."""
+    """The ``kind`` report as the principal may see it (403 for another lead's team)."""
     team = team_allowed(principal, (team or "").strip() or None)
-    now = now or utcnow()
-    day = day or settings.today(now)
-    if kind == "daily":
-        return reports.daily(
-            conn, day=day, now=now, pacing=settings.pacing, team=team, teams=principal.teams
-        )
-    return reports.assessment(
+    return reports.report(
         conn,
-        period=PERIOD[kind],
+        settings,
+        kind=kind,
         day=day,
-        now=now,
-        pacing=settings.pacing,
+        now=utcnow(),
         team=team,
         teams=principal.teams,
         metric=_check_metric(metric),
-        review_months=settings.review_months,
-        review_metrics=settings.review_metrics,
     )
-
-
-def tables(report: dict[str, Any], lang: str) -> list[Table]:
-    if report["kind"] == "daily":
-        return [daily_table(report, lang), notes_table(report, lang)]
-    return [period_table(report, lang)]
-
-
-def _filename(report: dict[str, Any], ext: str) -> str:
-    when = report.get("day") or report["label"]
-    team = f"-{report['team']}" if report.get("team") else ""
-    return f"paceboard-{report['kind']}-{when}{team}.{ext}"
 
 
 def respond(report: dict[str, Any], fmt: str, lang: str, minor_digits: int) -> Response:
     """The report as JSON, or as a CSV / xlsx download headed in ``lang``."""
     if fmt == "json":
         return JSONResponse(report)
-    name = _filename(report, fmt)
+    name = filename(report, fmt)
     ascii_name = name.encode("ascii", "replace").decode().replace("?", "_")
     headers = {
         "Content-Disposition": f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''"
         + quote(name),
         "Cache-Control": "no-store",
     }
-    if fmt == "csv":
-        body = to_csv(tables(report, lang)[0], minor_digits=minor_digits)
-        return Response(body, media_type="text/csv; charset=utf-8", headers=headers)
-    body = to_xlsx(tables(report, lang), minor_digits=minor_digits)
-    return Response(body, media_type=XLSX, headers=headers)
+    body = report_file(report, fmt, lang=lang, minor_digits=minor_digits)
+    media = "text/csv; charset=utf-8" if fmt == "csv" else XLSX
+    return Response(body, media_type=media, headers=headers)
 
 
 # --- the API -----------------------------------------------------------------------------------
@@ -334,7 +309,7 @@ def _page_data(
         teams = _team_names(conn, principal)
     return {
         "report": report,
-        "tables": tables(report, lang),
+        "tables": report_tables(report, lang),
         "charts": _charts(report, lang, settings),
         "teams": teams,
     }

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
-from app.reports.tables import Table
+from app.reports.tables import Table, report_tables
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -137,3 +137,20 @@ def to_xlsx(tables: Sequence[Table], *, minor_digits: int = 2) -> bytes:
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
+
+
+def filename(report: dict[str, Any], ext: str) -> str:
+    """``paceboard-daily-2026-11-27-一组.csv``: kind, period, team."""
+    when = report.get("day") or report["label"]
+    team = f"-{report['team']}" if report.get("team") else ""
+    return f"paceboard-{report['kind']}-{when}{team}.{ext}"
+
+
+def report_file(report: dict[str, Any], fmt: str, *, lang: str, minor_digits: int) -> bytes:
+    """The report as ``csv`` (its main table) or ``xlsx`` (every table, a sheet each)."""
+    tables = report_tables(report, lang)
+    if fmt == "csv":
+        return to_csv(tables[0], minor_digits=minor_digits)
+    if fmt == "xlsx":
+        return to_xlsx(tables, minor_digits=minor_digits)
+    raise ValueError(f"unknown report file format '{fmt}'")

@@ -250,3 +250,10 @@ def period_table(report: Mapping[str, Any], lang: str) -> Table:
     key = "report_weekly" if report["period"] == "week" else "report_monthly"
     title = f"{label(lang, key)} {report['label']}"
     return Table(title, tuple(columns), tuple(rows), frozenset(totals))
+
+
+def report_tables(report: Mapping[str, Any], lang: str) -> list[Table]:
+    """The report's tables in file order: the main one first (the CSV), then the daily notes."""
+    if report["kind"] == "daily":
+        return [daily_table(report, lang), notes_table(report, lang)]
+    return [period_table(report, lang)]

@@ -13,6 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session
 
+from app.config import Settings
 from app.floor.assessment import RepMember, assess, previous_months
 from app.floor.metrics import METRICS
 from app.floor.pacing import period_days
@@ -30,6 +31,8 @@ from app.services.targets import load_rules
 
 REP, TEAM, TOTAL, NOTE = Rep.__table__, Team.__table__, HourlyTotal.__table__, ReportNote.__table__
 PERIODS = ("week", "month")
+KINDS = ("daily", "weekly", "monthly")
+PERIOD_OF = {"weekly": "week", "monthly": "month"}
 
 
 def _schedules_by_name(conn: sa.Connection, pacing: PacingConfig) -> dict[str, Any]:
@@ -177,6 +180,38 @@ def assessment(
     if teams is not None:
         report["floor"] = None
     return report
+
+
+def report(
+    conn: sa.Connection,
+    settings: Settings,
+    *,
+    kind: str,
+    day: date | None,
+    now: datetime,
+    team: str | None = None,
+    teams: frozenset[str] | None = None,
+    metric: str = "dials",
+) -> dict[str, Any]:
+    """The ``kind`` report (daily, weekly, monthly) of the period containing ``day`` (default:
+    the floor's today at ``now``), with the floor's settings."""
+    day = day or settings.today(now)
+    if kind == "daily":
+        return daily(conn, day=day, now=now, pacing=settings.pacing, team=team, teams=teams)
+    if kind not in PERIOD_OF:
+        raise InputError("kind", f"must be one of {', '.join(KINDS)}")
+    return assessment(
+        conn,
+        period=PERIOD_OF[kind],
+        day=day,
+        now=now,
+        pacing=settings.pacing,
+        team=team,
+        teams=teams,
+        metric=metric,
+        review_months=settings.review_months,
+        review_metrics=settings.review_metrics,
+    )
 
 
 # --- the problems-and-plan note ----------------------------------------------------------------

@@ -167,7 +167,6 @@ export function pageConfig() {
     paceGreen: Number(d.paceGreen || 1),
     paceAmber: Number(d.paceAmber || 0.8),
     base: d.base || "",
-    reports: d.reports === "1",
   };
 }
 

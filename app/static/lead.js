@@ -101,6 +101,7 @@ function chooseTeam(team) {
   view.full = true;
   scheduleRender();
   loadAlerts(true);
+  checkReport();
 }
 
 // --- rendering -------------------------------------------------------------------------------
@@ -580,11 +581,12 @@ function ackForm(a) {
 // --- the evening report link -----------------------------------------------------------------
 
 async function checkReport() {
-  // The server says whether it has the evening report; probing for it would log a 404.
+  // The evening report of the day the console shows, for this team, in this language.
   const link = $("report-link");
-  link.hidden = !cfg.reports || !state.day;
+  link.hidden = !state.day;
   if (!link.hidden) {
     const params = new URLSearchParams({ day: state.day, lang: cfg.lang });
+    if (view.team) params.set("team", view.team);
     if (cfg.token) params.set("token", cfg.token);
     link.href = `${cfg.base}/reports/daily?${params}`;
   }

@@ -1,0 +1,153 @@
+"""``paceboard report …``: the evening report and the week's and month's assessment as files,
+the same as the report pages' downloads (for a scheduled job or the back office)."""
+
+from __future__ import annotations
+
+from datetime import date
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+report_cli = typer.Typer(
+    help="The evening report (daily) and the assessment (weekly, monthly) as CSV, xlsx or JSON.",
+    no_args_is_help=True,
+)
+
+
+class Fmt(StrEnum):
+    csv = "csv"
+    xlsx = "xlsx"
+    json = "json"
+
+
+class Lang(StrEnum):
+    zh = "zh"
+    en = "en"
+
+
+DayOpt = Annotated[
+    str | None, typer.Option(help="The day, or any day of the period (YYYY-MM-DD; default today)")
+]
+TeamOpt = Annotated[str | None, typer.Option(help="One team (default: the whole floor)")]
+FmtOpt = Annotated[Fmt, typer.Option("--format", help="csv (UTF-8 with BOM), xlsx or json")]
+OutOpt = Annotated[
+    Path | None,
+    typer.Option("--output", "-o", help="Write here (default: paceboard-daily-2026-11-27.csv…)"),
+]
+LangOpt = Annotated[Lang, typer.Option(help="Language of the column headers")]
+MetricOpt = Annotated[str, typer.Option(help="The metric of the per-day attainment columns")]
+
+
+def _write(
+    kind: str,
+    *,
+    day: date | None,
+    team: str | None,
+    fmt: Fmt,
+    output: Path | None,
+    lang: Lang,
+    metric: str = "dials",
+) -> None:
+    import orjson
+
+    from app.cli import _engine, _fail, _migrate, _settings
+    from app.models import utcnow
+    from app.reports.files import filename, report_file
+    from app.services.errors import InputError
+    from app.services.reports import report as build_report
+
+    settings = _settings()
+    _migrate(settings)
+    engine = _engine(settings)
+    try:
+        with engine.connect() as conn:
+            report = build_report(
+                conn, settings, kind=kind, day=day, now=utcnow(), team=team, metric=metric
+            )
+    except InputError as exc:
+        _fail(f"--{exc.field}: {exc.reason}", code=2)
+    finally:
+        engine.dispose()
+    if fmt is Fmt.json:
+        body = orjson.dumps(report, option=orjson.OPT_INDENT_2)
+    else:
+        body = report_file(
+            report, fmt.value, lang=lang.value, minor_digits=settings.currency_minor_digits
+        )
+    path = output or Path(filename(report, fmt.value))
+    try:
+        path.write_bytes(body)
+    except OSError as exc:
+        _fail(f"--output: cannot write {path}: {exc.strerror}", code=2)
+    rows = len(report["reps"])
+    when = report.get("day") or report["label"]
+    typer.echo(f"{kind} report {when}: {rows} reps → {path}")
+
+
+def _day(value: str | None, option: str = "--day") -> date | None:
+    from app.cli import _fail
+
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        _fail(f"{option}: '{value}' is not a date (YYYY-MM-DD)", code=2)
+
+
+@report_cli.command("daily")
+def report_daily(
+    day: DayOpt = None,
+    team: TeamOpt = None,
+    fmt: FmtOpt = Fmt.csv,
+    output: OutOpt = None,
+    lang: LangOpt = Lang.zh,
+) -> None:
+    """The evening report of a day: every rep's figures, attainment, hours behind, alerts."""
+    _write("daily", day=_day(day), team=team, fmt=fmt, output=output, lang=lang)
+
+
+@report_cli.command("weekly")
+def report_weekly(
+    day: DayOpt = None,
+    week: Annotated[str | None, typer.Option(help="Or the ISO week, e.g. 2026-W48")] = None,
+    team: TeamOpt = None,
+    fmt: FmtOpt = Fmt.csv,
+    output: OutOpt = None,
+    lang: LangOpt = Lang.zh,
+    metric: MetricOpt = "dials",
+) -> None:
+    """The week's assessment: week to date, weekly invites, attainment per day, projection."""
+    from app.api.reports import parse_week
+    from app.cli import _fail
+    from app.services.errors import InputError
+
+    try:
+        when = parse_week(week) or _day(day)
+    except InputError as exc:
+        _fail(f"--{exc.field}: {exc.reason}", code=2)
+    _write("weekly", day=when, team=team, fmt=fmt, output=output, lang=lang, metric=metric)
+
+
+@report_cli.command("monthly")
+def report_monthly(
+    day: DayOpt = None,
+    month: Annotated[str | None, typer.Option(help="Or the month, e.g. 2026-11")] = None,
+    team: TeamOpt = None,
+    fmt: FmtOpt = Fmt.csv,
+    output: OutOpt = None,
+    lang: LangOpt = Lang.zh,
+    metric: MetricOpt = "dials",
+) -> None:
+    """The month's assessment: month to date against target with projection, the review list."""
+    from app.api.reports import parse_month
+    from app.cli import _fail
+    from app.services.errors import InputError
+
+    try:
+        when = parse_month(month) or _day(day)
+    except InputError as exc:
+        _fail(f"--{exc.field}: {exc.reason}", code=2)
+    _write("monthly", day=when, team=team, fmt=fmt, output=output, lang=lang, metric=metric)
