@@ -120,10 +120,14 @@ def _refusal(request: Request, lang: str, *, forbidden: bool) -> HTMLResponse:
     base = request.scope.get("root_path", "")
     login = ""
     if not forbidden:
-        # "Sign in" comes back to this page: its path, team and language (never a token).
+        # "Sign in" comes back to this page: its path, team, language and period (never a token).
         path = request.url.path
         path = path[len(base) :] if base and path.startswith(base) else path
-        keep = {k: v for k in ("team", "lang") if (v := request.query_params.get(k))}
+        keep = {
+            k: v
+            for k in ("team", "lang", "day", "week", "month", "metric")
+            if (v := request.query_params.get(k))
+        }
         back = path + ("?" + urlencode(keep) if keep else "")
         login = f"{base}/login?" + urlencode(
             {"next": back} | ({"lang": lang} if lang == "en" else {})

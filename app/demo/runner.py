@@ -17,7 +17,7 @@ import sys
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -46,6 +46,7 @@ from app.services.tokens import create_token, list_tokens, revoke_token
 SOURCE = "demo"  # the ingest token's source: where the simulated calls say they come from
 TOKEN_PREFIX = "demo-"
 BATCH = 1000  # records per POST in the backfill
+HISTORY_WEEKS = 1  # whole weeks of earlier days posted for the reports, besides this week's
 TICK = 1.0  # seconds between live batches
 REPORT_EVERY = 30.0  # seconds between progress lines
 WRAP_UP_SHARE = 0.5  # sales whose outcome arrives later from the CRM
@@ -243,6 +244,33 @@ class Simulator:
         counts = {k: v - before.get(k, 0) for k, v in self.stats.counts.items()}
         return len(records), counts
 
+    async def history(self, now: datetime, weeks: int = HISTORY_WEEKS) -> tuple[int, list[date]]:
+        """Post whole earlier working days, back to the Monday ``weeks`` weeks before today's
+        week, so the weekly and monthly reports have days to show; returns (records, days)."""
+        today = self.today(now)
+        monday = today - timedelta(days=today.isoweekday() - 1 + 7 * weeks)
+        tz, windows = self.settings.tz, self.settings.calling_windows
+        days = [
+            d
+            for d in (monday + timedelta(days=n) for n in range((today - monday).days))
+            if d.isoweekday() in self.settings.working_days
+        ]
+        posted = 0
+        for day in days:
+            end_of_day = datetime.combine(day + timedelta(days=1), datetime.min.time(), tz)
+            # A rep hired after that day made no calls on it.
+            reps = [p for p in self.floor if p.hired_on(today) <= day]
+            records = [
+                c.record()
+                for c in backfill_floor(floor_day(reps, day, tz, windows, self.seed), end_of_day)
+            ]
+            for i in range(0, len(records), BATCH):
+                if self.stopping.is_set():
+                    return posted, days
+                await self.post(records[i : i + BATCH])
+                posted += len(records[i : i + BATCH])
+        return posted, days
+
     async def tick(self, since: datetime, now: datetime) -> list[Call]:
         """One live second: post the calls that hung up in (since, now] and the wrap-ups due;
         returns the calls."""
@@ -375,7 +403,27 @@ async def _simulate(sim: Simulator, url: str, tokens: DemoTokens, went_live: asy
     for line in banner(url, tokens):
         say(line)
     went_live.set()
-    await sim.live()
+    history = asyncio.create_task(_history(sim, now))
+    try:
+        await sim.live()
+    finally:
+        history.cancel()
+
+
+async def _history(sim: Simulator, now: datetime) -> None:
+    """Earlier days for the reports, posted while the board is already live."""
+    started = time.monotonic()
+    try:
+        records, days = await sim.history(now)
+    except httpx.HTTPError as exc:
+        warn(f"demo: could not post the earlier days: {exc!r}")
+        return
+    if days and records:
+        say(
+            f"History for the weekly and monthly reports: {records:,} calls of {len(days)} "
+            f"working days ({days[0]:%m-%d} to {days[-1]:%m-%d}) in "
+            f"{time.monotonic() - started:.1f} s"
+        )
 
 
 async def serve_demo(

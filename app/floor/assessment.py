@@ -192,9 +192,9 @@ def assess(
     days = days_between(first, last)
     weeks = sorted({d - timedelta(days=d.isoweekday() - 1) for d in days})
     metrics = set(review_metrics) if review_metrics is not None else None
-    # The months judged are the last complete ones up to the period's: its own month joins the
-    # review once it is over.
-    anchor = last.replace(day=1)
+    # The months judged are the last ones complete by the period's end (or today, if sooner):
+    # a month still running is never judged, whichever report looks at it.
+    anchor = min(last, today).replace(day=1)
     judged = previous_months(anchor, review_months)
     if today > period_days("month", anchor)[1]:
         judged = [*judged[1:], anchor]
@@ -227,7 +227,9 @@ def assess(
         for monday in weeks:
             wt = period_targets(rules, member, "week", monday, ramp=ramp, schedule=schedule)
             got = total(member.code, monday, min(monday + timedelta(days=6), today))["invites"]
-            target = wt.get("invites")
+            # A week over before the rep was on the floor (or on record) is not judged.
+            before = member.since is not None and monday + timedelta(days=6) < member.since
+            target = None if before else wt.get("invites")
             invites.append(
                 {
                     "week": period_label("week", monday),

@@ -124,8 +124,10 @@ def heatmap(report: Mapping[str, Any], *, lang: str, title: str) -> str | None:
     fig.update_layout(
         **_layout(title, max(220, 60 + 22 * len(reps))),
         yaxis={"autorange": "reversed", "automargin": True},
-        xaxis={"side": "top", "type": "category"},
+        xaxis={"side": "top", "type": "category", "tickangle": -45 if len(days) > 10 else 0},
     )
+    # Day labels sit on top, under the title: leave them room.
+    fig.update_layout(margin={"t": 95 if len(days) > 10 else 70})
     return fig.to_json()
 
 

@@ -43,8 +43,8 @@ async function saveNote(form) {
     });
     if (!resp.ok) throw new Error(String(resp.status));
     const note = await resp.json();
-    article.querySelector(".note-problems").textContent = note.problems || "—";
-    article.querySelector(".note-plan").textContent = note.plan || "—";
+    article.querySelector(".note-problems").textContent = note.problems || cfg.empty;
+    article.querySelector(".note-plan").textContent = note.plan || cfg.empty;
     status.textContent = cfg.saved;
     status.dataset.state = "saved";
   } catch (err) {

@@ -428,8 +428,12 @@ def test_report_pages_render_server_side_without_inline_script(floor, kind):
 
 
 def test_report_pages_refuse_without_a_lead_with_an_html_page(floor):
-    resp = floor.client.get("/reports/daily")
+    resp = floor.client.get("/reports/daily", params={"day": WED, "team": "一组"})
     assert resp.status_code == 401 and "text/html" in resp.headers["content-type"]
+    # "Sign in" comes back to the same report: the day and team ride along in ?next=.
+    assert "next=%2Freports%2Fdaily%3Fteam%3D%25E4%25B8%2580%25E7%25BB%2584%26day%3D2026-10-14" in (
+        resp.text
+    )
     resp = floor.client.get("/reports/daily", params={"token": floor.read})
     assert resp.status_code == 403 and "text/html" in resp.headers["content-type"]
     lead = floor.sign_in("lead1", teams=("一组",))
