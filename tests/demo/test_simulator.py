@@ -19,6 +19,7 @@ from app.demo.floor import Call, backfill_floor, build_floor, floor_day
 from app.demo.runner import DemoTokens, Simulator, prepare_database, use_demo_database
 from app.main import create_app
 from app.models import ApiToken, Rep, Team
+from app.models import Call as CallRow
 
 DAY = date(2026, 11, 26)
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -151,3 +152,39 @@ def test_simulated_day_lands_in_the_totals_wrap_ups_included_and_replays_as_dupl
     assert seen["rerun"] == (records, {"created": 0, "updated": 0, "duplicate": records,
                                        "stale": 0, "rejected": 0})  # fmt: skip
     assert day_totals(settings, tokens) == totals
+
+
+def test_history_posts_whole_earlier_working_days_for_the_reports(settings, engine):
+    """Thursday 26 Nov: last week's Monday to Wednesday this week, weekends skipped, each day
+    whole; a new hire (hired two days ago) has no calls before their first day."""
+    tokens = prepare_database(settings, build_floor(SEED), DAY)
+    seen: dict[str, Any] = {}
+
+    async def run(sim: Simulator) -> None:
+        seen["history"] = await sim.history(at(10, 40), weeks=1)
+
+    with_simulator(settings, tokens, run)
+    records, days = seen["history"]
+    assert days == [date(2026, 11, d) for d in (16, 17, 18, 19, 20, 23, 24, 25)]
+    with engine.connect() as conn:
+        per_day = dict(
+            conn.execute(
+                sa.select(CallRow.local_day, sa.func.count()).group_by(CallRow.local_day)
+            ).all()
+        )
+        hires = set(
+            conn.execute(sa.select(Rep.id).where(Rep.hired_on == DAY - timedelta(2))).scalars()
+        )
+        first_calls = dict(
+            conn.execute(
+                sa.select(CallRow.rep_id, sa.func.min(CallRow.local_day)).group_by(CallRow.rep_id)
+            ).all()
+        )
+    assert sorted(per_day) == days and sum(per_day.values()) == records
+    whole_day = backfill_floor(
+        floor_day(build_floor(SEED), date(2026, 11, 17), SHANGHAI, settings.calling_windows, SEED),
+        datetime.combine(date(2026, 11, 18), time(), tzinfo=SHANGHAI),
+    )
+    new_hire_codes = {p.code for p in build_floor(SEED) if p.hired_on(DAY) > date(2026, 11, 17)}
+    assert per_day[date(2026, 11, 17)] == sum(c.rep not in new_hire_codes for c in whole_day)
+    assert hires and all(first_calls.get(r, DAY) >= DAY - timedelta(2) for r in hires)
