@@ -33,50 +33,17 @@ from app.floor.targets import TARGET_METRICS
 from app.labels import catalog, label, pick_lang
 from app.models import Team, utcnow
 from app.reports import charts
-from app.reports.files import filename, hms, report_file
+from app.reports.files import filename, format_value, report_file
 from app.reports.tables import report_tables
 from app.services import reports
 from app.services.errors import InputError
+from app.services.reports import parse_day, parse_month, parse_week
 from app.services.tokens import Principal
 
 router = APIRouter(tags=["reports"])
 KINDS = reports.KINDS
 Format = Literal["json", "csv", "xlsx"]
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-# --- parsing the period ------------------------------------------------------------------------
-
-
-def parse_day(value: str | None, field: str = "day") -> date | None:
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value.strip())
-    except ValueError:
-        raise InputError(field, f"'{value}' is not a date (YYYY-MM-DD)", 422) from None
-
-
-def parse_week(value: str | None) -> date | None:
-    """``2026-W48`` -> that ISO week's Monday."""
-    if not value:
-        return None
-    try:
-        year, _, week = value.strip().upper().partition("-W")
-        return date.fromisocalendar(int(year), int(week), 1)
-    except ValueError:
-        raise InputError("week", f"'{value}' is not an ISO week (YYYY-Www)", 422) from None
-
-
-def parse_month(value: str | None) -> date | None:
-    """``2026-11`` -> its first day."""
-    if not value:
-        return None
-    try:
-        year, month = value.strip().split("-")
-        return date(int(year), int(month), 1)
-    except ValueError:
-        raise InputError("month", f"'{value}' is not a month (YYYY-MM)", 422) from None
 
 
 def _check_metric(metric: str) -> str:
@@ -209,23 +176,6 @@ def save_note(body: NoteIn, session: SessionDep, principal: LeadPrincipal) -> di
 
 
 # --- the pages ---------------------------------------------------------------------------------
-
-
-def cell_text(kind: str, value: Any, minor_digits: int) -> str:
-    """How a typed value reads on the page ("—" for none)."""
-    if value is None or value == "":
-        return "—" if kind != "text" else ""
-    if kind == "seconds":
-        return hms(value)
-    if kind == "rate":
-        return f"{value * 100:.1f}%"
-    if kind == "money":
-        return f"{value / 10**minor_digits:,.{minor_digits}f}"
-    if kind == "number":
-        return f"{value:.1f}"
-    if kind == "int":
-        return f"{int(value):,}"
-    return str(value)
 
 
 def status_of(value: Any, settings: Settings) -> str:
@@ -405,7 +355,9 @@ async def _report_page(
             "user": principal.name if principal.kind == "user" else "",
             "can_write": principal.allows("lead"),
             "metrics": TARGET_METRICS,
-            "cell": lambda kind, v: cell_text(kind, v, settings.currency_minor_digits),
+            "cell": lambda kind, v: format_value(
+                kind, v, settings.currency_minor_digits, page=True
+            ),
             "status": lambda v: status_of(v, settings),
             "label": lambda key, **kw: label(code, key, **kw),
             "plotly_version": plotly_version(),

@@ -86,15 +86,15 @@ def _write(
     typer.echo(f"{kind} report {when}: {rows} reps → {path}")
 
 
-def _day(value: str | None, option: str = "--day") -> date | None:
+def _day(value: str | None) -> date | None:
     from app.cli import _fail
+    from app.services.errors import InputError
+    from app.services.reports import parse_day
 
-    if not value:
-        return None
     try:
-        return date.fromisoformat(value)
-    except ValueError:
-        _fail(f"{option}: '{value}' is not a date (YYYY-MM-DD)", code=2)
+        return parse_day(value)
+    except InputError as exc:
+        _fail(f"--{exc.field}: {exc.reason}", code=2)
 
 
 @report_cli.command("daily")
@@ -109,6 +109,18 @@ def report_daily(
     _write("daily", day=_day(day), team=team, fmt=fmt, output=output, lang=lang)
 
 
+def _period(kind: str, parse, value: str | None, day: str | None, **options) -> None:
+    """A weekly or monthly report: the period parsed from ``value`` (--week/--month) or --day."""
+    from app.cli import _fail
+    from app.services.errors import InputError
+
+    try:
+        when = parse(value) or _day(day)
+    except InputError as exc:
+        _fail(f"--{exc.field}: {exc.reason}", code=2)
+    _write(kind, day=when, **options)
+
+
 @report_cli.command("weekly")
 def report_weekly(
     day: DayOpt = None,
@@ -120,15 +132,11 @@ def report_weekly(
     metric: MetricOpt = "dials",
 ) -> None:
     """The week's assessment: week to date, weekly invites, attainment per day, projection."""
-    from app.api.reports import parse_week
-    from app.cli import _fail
-    from app.services.errors import InputError
+    from app.services.reports import parse_week
 
-    try:
-        when = parse_week(week) or _day(day)
-    except InputError as exc:
-        _fail(f"--{exc.field}: {exc.reason}", code=2)
-    _write("weekly", day=when, team=team, fmt=fmt, output=output, lang=lang, metric=metric)
+    _period(
+        "weekly", parse_week, week, day, team=team, fmt=fmt, output=output, lang=lang, metric=metric
+    )
 
 
 @report_cli.command("monthly")
@@ -142,12 +150,16 @@ def report_monthly(
     metric: MetricOpt = "dials",
 ) -> None:
     """The month's assessment: month to date against target with projection, the review list."""
-    from app.api.reports import parse_month
-    from app.cli import _fail
-    from app.services.errors import InputError
+    from app.services.reports import parse_month
 
-    try:
-        when = parse_month(month) or _day(day)
-    except InputError as exc:
-        _fail(f"--{exc.field}: {exc.reason}", code=2)
-    _write("monthly", day=when, team=team, fmt=fmt, output=output, lang=lang, metric=metric)
+    _period(
+        "monthly",
+        parse_month,
+        month,
+        day,
+        team=team,
+        fmt=fmt,
+        output=output,
+        lang=lang,
+        metric=metric,
+    )

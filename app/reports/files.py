@@ -29,21 +29,23 @@ def _safe_text(value: str) -> str:
     return "'" + value if value.startswith(FORMULA_START) else value
 
 
-def csv_value(kind: str, value: Any, minor_digits: int) -> str:
-    """How a typed value reads in the CSV ("" for none)."""
-    if value is None:
-        return ""
+def format_value(kind: str, value: Any, minor_digits: int, *, page: bool = False) -> str:
+    """How a typed value reads in the CSV ("" for none), or with ``page`` on the report page
+    (thousands separated, "—" for none, text as is since the page escapes it)."""
+    if value is None or value == "":
+        return "—" if page and kind != "text" else ""
     if kind == "text":
-        return _safe_text(str(value))
+        return str(value) if page else _safe_text(str(value))
     if kind == "seconds":
         return hms(value)
     if kind == "rate":
         return f"{value * 100:.1f}%"
     if kind == "money":
-        return f"{value / 10**minor_digits:.{minor_digits}f}"
+        grouping = "," if page else ""
+        return f"{value / 10**minor_digits:{grouping}.{minor_digits}f}"
     if kind == "number":
         return f"{value:.1f}"
-    return str(int(value))
+    return f"{int(value):,}" if page else str(int(value))
 
 
 def to_csv(table: Table, *, minor_digits: int = 2) -> bytes:
@@ -52,7 +54,7 @@ def to_csv(table: Table, *, minor_digits: int = 2) -> bytes:
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow([c.header for c in table.columns])
     for row in table.rows:
-        writer.writerow([csv_value(c.kind, row.get(c.key), minor_digits) for c in table.columns])
+        writer.writerow([format_value(c.kind, row.get(c.key), minor_digits) for c in table.columns])
     return out.getvalue().encode("utf-8-sig")
 
 

@@ -35,6 +35,43 @@ KINDS = ("daily", "weekly", "monthly")
 PERIOD_OF = {"weekly": "week", "monthly": "month"}
 
 
+# --- naming a period ----------------------------------------------------------------------------
+
+
+def parse_day(value: str | None, field: str = "day") -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise InputError(field, f"'{value}' is not a date (YYYY-MM-DD)", 422) from None
+
+
+def parse_week(value: str | None) -> date | None:
+    """``2026-W48`` -> that ISO week's Monday."""
+    if not value:
+        return None
+    try:
+        year, _, week = value.strip().upper().partition("-W")
+        return date.fromisocalendar(int(year), int(week), 1)
+    except ValueError:
+        raise InputError("week", f"'{value}' is not an ISO week (YYYY-Www)", 422) from None
+
+
+def parse_month(value: str | None) -> date | None:
+    """``2026-11`` -> its first day."""
+    if not value:
+        return None
+    try:
+        year, month = value.strip().split("-")
+        return date(int(year), int(month), 1)
+    except ValueError:
+        raise InputError("month", f"'{value}' is not a month (YYYY-MM)", 422) from None
+
+
+# --- building -----------------------------------------------------------------------------------
+
+
 def _schedules_by_name(conn: sa.Connection, pacing: PacingConfig) -> dict[str, Any]:
     names = dict(conn.execute(sa.select(TEAM.c.id, TEAM.c.name)).all())
     return {names[i]: s for i, s in team_schedules(conn, pacing.floor).items() if i in names}
