@@ -6,7 +6,7 @@ import secrets
 from datetime import UTC, date, datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
@@ -83,6 +83,10 @@ class Settings(BaseSettings):
     # Twilio-compatible status callbacks are verified with this account auth token; unset, the
     # webhook refuses every request (403).
     twilio_auth_token: SecretStr = SecretStr("")
+    # Fan-out between processes (app/live/bus.py): auto is Redis when REDIS_URL is set, else
+    # LISTEN/NOTIFY on a PostgreSQL database, else in-process (one process on SQLite).
+    bus: Literal["auto", "memory", "postgres", "redis"] = "auto"
+    redis_url: str = Field(default="", pattern=r"^(rediss?://\S+)?$")
     # Mark the sign-in cookies Secure (sent over HTTPS only). Unset or "auto": Secure when
     # PUBLIC_URL starts with https://. Set false only to sign in over plain HTTP on a trusted LAN.
     secure_cookies: bool | None = None
@@ -120,6 +124,14 @@ class Settings(BaseSettings):
     @classmethod
     def _weekdays(cls, v: object) -> object:
         return parse_weekdays(v) if isinstance(v, str) else v
+
+    @model_validator(mode="after")
+    def _bus_has_its_backend(self) -> Settings:
+        if self.bus == "redis" and not self.redis_url:
+            raise ValueError("bus: 'redis' needs PACEBOARD_REDIS_URL")
+        if self.bus == "postgres" and not self.resolved_database_url.startswith("postgresql"):
+            raise ValueError("bus: 'postgres' needs a PostgreSQL PACEBOARD_DATABASE_URL")
+        return self
 
     @model_validator(mode="after")
     def _amber_below_green(self) -> Settings:

@@ -27,6 +27,7 @@ from app.ingest.records import CustomerHasher
 from app.ingest.service import IngestContext
 from app.ingest.writer import IngestWriter
 from app.live import ws as live_ws
+from app.live.bus import make_bus
 from app.live.hub import Hub
 from app.services.alert_engine import AlertEngine
 from app.services.tokens import TokenVerifier
@@ -46,11 +47,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI):
         app.state.writer.start()
         await app.state.hub.start()
+        await app.state.bus.start()
         app.state.alerts.start()
         try:
             yield
         finally:
             app.state.alerts.stop()
+            await app.state.bus.stop()
             await app.state.hub.stop()
             app.state.writer.stop()
             engine.dispose()
@@ -66,11 +69,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         idle_minutes=settings.idle_minutes,
         interval=settings.alert_interval_seconds,
     )
-    app.state.hub = Hub(engine, settings)
+    app.state.hub = hub = Hub(engine, settings)
+    # Other processes of this floor tell us of their commits and alerts over the bus.
+    app.state.bus = bus = make_bus(
+        kind=settings.bus,
+        database_url=settings.resolved_database_url,
+        redis_url=settings.redis_url,
+        on_message=lambda m: _from_bus(hub, m),
+        on_reconnect=hub.resync,
+    )
     # Every committed batch may move figures, turn someone red or end an idle stretch.
-    app.state.writer.hooks.append(app.state.hub.poke)
+    app.state.writer.hooks.append(hub.poke)
     app.state.writer.hooks.append(app.state.alerts.poke)
-    app.state.alerts.hooks.append(app.state.hub.publish_alerts)
+    app.state.writer.hooks.append(bus.changed)
+    app.state.alerts.hooks.append(hub.publish_alerts)
+    app.state.alerts.hooks.append(bus.alerts)
     app.state.tokens = TokenVerifier(engine, ttl=settings.token_cache_seconds)
     errors.install(app)
     install_security(app)  # security headers on every answer, the request body limit
@@ -82,3 +95,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(reports.router)  # /api/v1/reports/* and the /reports/* pages
     pages.install(app)  # /wallboard, /lead and /static (plotly.js from the package)
     return app
+
+
+def _from_bus(hub: Hub, message: dict) -> None:
+    """Another process committed a batch or raised alerts: this process's screens hear of it."""
+    if message.get("kind") == "changed":
+        hub.poke()
+    elif message.get("kind") == "alerts" and isinstance(message.get("alerts"), list):
+        hub.publish_alerts(message["alerts"])

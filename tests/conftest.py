@@ -35,6 +35,8 @@ from app.services.tokens import create_token
 ROOT = Path(__file__).resolve().parent.parent
 PG_URL = os.environ.get("PACEBOARD_TEST_POSTGRES_URL", "")
 REQUIRE_PG = os.environ.get("PACEBOARD_TEST_REQUIRE_POSTGRES") == "1"
+REDIS_URL = os.environ.get("PACEBOARD_TEST_REDIS_URL", "")
+REQUIRE_REDIS = os.environ.get("PACEBOARD_TEST_REQUIRE_REDIS") == "1"
 SECRET = "test-secret-key-not-for-production"
 TEAM_DEFAULTS = ("Asia/Shanghai", "09:30-11:30,13:00-17:30", "mon,tue,wed,thu,fri")
 
@@ -88,6 +90,16 @@ def pg_template() -> Iterator[str]:
     yield name
     with _pg_admin() as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def redis_url() -> str:
+    """The test Redis (PACEBOARD_TEST_REDIS_URL); skips without one unless it is required."""
+    if not REDIS_URL:
+        if REQUIRE_REDIS:
+            pytest.fail("PACEBOARD_TEST_REQUIRE_REDIS=1 but PACEBOARD_TEST_REDIS_URL is unset")
+        pytest.skip("Redis not configured: set PACEBOARD_TEST_REDIS_URL to run these")
+    return REDIS_URL
 
 
 def fresh_database(request: pytest.FixtureRequest, folder: Path) -> Iterator[str]:

@@ -152,6 +152,7 @@ class Hub:
         self._bodies_of: dict[str, Any] | None = None
         self._bodies: dict[frozenset[str], str] = {}
         self._dirty = asyncio.Event()
+        self._resync = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self._tasks: list[asyncio.Task] = []
         self._lock = asyncio.Lock()
@@ -180,6 +181,16 @@ class Hub:
         """Figures may have changed (a writer commit hook): recompute soon."""
         if self._loop is not None:
             self._loop.call_soon_threadsafe(self._dirty.set)
+
+    def resync(self) -> None:
+        """Changes may have been missed (the bus was away): read the floor again and send every
+        screen a fresh snapshot, which is what a client does itself on a gap in ``seq``."""
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._mark_resync)
+
+    def _mark_resync(self) -> None:
+        self._resync = True
+        self._dirty.set()
 
     def publish_alerts(self, alerts: list[dict]) -> None:
         """Send newly raised alerts to the sockets watching the rep's team (an alert hook)."""
@@ -240,9 +251,10 @@ class Hub:
     async def refresh(self) -> None:
         """Read the floor once and send every socket what changed (or a snapshot on a new day)."""
         async with self._lock:
+            resync, self._resync = self._resync, False
             new = await self._read()
             old, self.current = self.current, new
-        if old is None or old["day"] != new["day"]:
+        if old is None or old["day"] != new["day"] or resync:
             for sub in list(self.subscribers):
                 await self.send_snapshot(sub)
             return
