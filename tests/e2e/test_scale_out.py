@@ -1,0 +1,189 @@
+"""Several `paceboard serve` processes on one PostgreSQL: every screen sees every call, whichever
+process took it; the bus is survived when its connection drops; and totals stay exact with four
+processes writing at once, revisions of one call included."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+from collections.abc import Iterator
+
+import httpx
+import psycopg
+import pytest
+import websockets
+from sqlalchemy.engine import make_url
+
+from tests.conftest import LiveServer, free_port, record, run_cli
+from tests.live.test_ws import just_now, recv, rep_in, until, ws_url
+
+pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
+PG_ONLY = pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
+
+
+@pytest.fixture
+def cluster(server_env, tmp_path) -> Iterator[callable]:
+    """``cluster(n, **env)`` starts n servers on this test's database (stopped afterwards)."""
+    started: list[LiveServer] = []
+
+    def start(n: int, **extra: str) -> list[LiveServer]:
+        for i in range(n):
+            env = {**server_env, **extra, "PACEBOARD_PORT": str(free_port())}
+            server = LiveServer(env, int(env["PACEBOARD_PORT"]), tmp_path / f"server{i}.log")
+            started.append(server.start())
+        tokens = {
+            scope: run_cli(server_env, "token", "create", "--name", scope, "--scope", scope)
+            .stdout.strip()
+            .splitlines()[-1]
+            for scope in ("ingest", "read")
+        }
+        for server in started:
+            server.tokens = tokens
+        return started
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+def post_to(server: LiveServer, *records: dict) -> dict:
+    resp = httpx.post(
+        server.url + "/api/v1/calls",
+        json=list(records),
+        headers={"Authorization": f"Bearer {server.tokens['ingest']}"},
+        timeout=30,
+    )
+    assert resp.status_code == 200, resp.text
+    return resp.json()
+
+
+def _terminate_bus_connections(db_url: str) -> int:
+    url = make_url(db_url)
+    with psycopg.connect(
+        host=url.host, port=url.port, user=url.username, dbname=url.database, autocommit=True
+    ) as conn:
+        return len(
+            conn.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND application_name = 'paceboard-bus'"
+            ).fetchall()
+        )
+
+
+def _watch_b_while_posting_to_a(a: LiveServer, b: LiveServer, db_url: str | None) -> None:
+    async def main() -> None:
+        async with websockets.connect(ws_url(b, b.tokens["read"])) as ws:
+            assert (await recv(ws))["type"] == "snapshot"
+            post_to(a, record("x-1", rep="r1", started_at=just_now()))
+            delta = await until(ws, lambda m: m["type"] == "delta" and rep_in(m, "r1"))
+            assert rep_in(delta, "r1")["totals"]["dials"] == 1
+            if db_url is None:
+                return
+            # The database drops every bus connection (a failover, a proxy restart).
+            assert await asyncio.to_thread(_terminate_bus_connections, db_url) >= 2
+            # B reconnects and sends its screens a fresh snapshot: nothing missed is lost.
+            snap = await until(ws, lambda m: m["type"] == "snapshot", timeout=15)
+            assert rep_in(snap, "r1")["totals"]["dials"] == 1
+            # Calls posted to A keep reaching B's screens afterwards (A's sender reconnects).
+            for i in range(2, 6):
+                post_to(a, record(f"x-{i}", rep="r1", started_at=just_now()))
+            await until(
+                ws,
+                lambda m: (
+                    m["type"] in ("delta", "snapshot")
+                    and (rep_in(m, "r1") or {}).get("totals", {}).get("dials") == 5
+                ),
+                timeout=15,
+            )
+
+    asyncio.run(main())
+
+
+@PG_ONLY
+def test_a_call_posted_to_one_process_reaches_screens_of_another_over_postgres(cluster, db_url):
+    a, b = cluster(2)
+    _watch_b_while_posting_to_a(a, b, db_url)
+
+
+def test_a_call_posted_to_one_process_reaches_screens_of_another_over_redis(
+    cluster, redis_url, db_url
+):
+    # On SQLite too: Redis carries the news, the shared database file the figures.
+    a, b = cluster(2, PACEBOARD_REDIS_URL=redis_url)
+    _watch_b_while_posting_to_a(a, b, None)
+
+
+@PG_ONLY
+def test_four_processes_writing_at_once_keep_the_totals_exact(cluster, db_url, server_env):
+    servers = cluster(4)
+    barrier = threading.Barrier(len(servers))
+    errors: list[BaseException] = []
+
+    def writer(i: int, server: LiveServer) -> None:
+        try:
+            barrier.wait(timeout=30)
+            for n in range(15):
+                batch = [
+                    # The process's own calls ...
+                    *(
+                        record(
+                            f"p{i}-{n}-{k}",
+                            rep=f"r{k % 5}",
+                            started_at=just_now(60),
+                            customer=f"1380000{(i * 7 + k) % 40:04d}",
+                            disposition="answered" if k % 3 else "no_answer",
+                            talk_seconds=30 + k,
+                        )
+                        for k in range(20)
+                    ),
+                    # ... and revisions of calls every process is posting at the same time.
+                    *(
+                        record(
+                            f"shared-{n}-{k}",
+                            rep=f"r{(k + i) % 5}",
+                            revision=i + 1,
+                            started_at=just_now(30),
+                            customer=f"1390000{k:04d}",
+                            talk_seconds=100 * (i + 1),
+                            outcome="sale" if i == 3 else "none",
+                            order_value="10" if i == 3 else "0",
+                        )
+                        for k in range(5)
+                    ),
+                ]
+                post_to(server, *batch)
+        except BaseException as exc:  # reported below, not lost in the thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(i, s)) for i, s in enumerate(servers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert not errors, errors
+    check = run_cli(server_env, "rebuild-totals", "--check")
+    assert check.returncode == 0, check.stdout + check.stderr
+    url = make_url(db_url)
+    with psycopg.connect(
+        host=url.host, port=url.port, user=url.username, dbname=url.database
+    ) as conn:
+        calls = conn.execute("SELECT count(*) FROM call").fetchone()[0]
+        shared = conn.execute(
+            "SELECT min(revision), max(revision), min(talk_seconds), count(*) FROM call"
+            " WHERE external_id LIKE 'shared-%'"
+        ).fetchone()
+        dials, orders = conn.execute("SELECT sum(dials), sum(orders) FROM hourly_total").fetchone()
+    assert calls == 4 * 15 * 20 + 15 * 5
+    # Every shared call ends at the highest revision, whichever process applied it last.
+    assert shared == (4, 4, 400, 75)
+    assert (dials, orders) == (calls, 75)
+
+
+def test_bus_settings_reach_the_server(server_env, tmp_path):
+    env = {**server_env, "PACEBOARD_BUS": "redis"}
+    env.pop("PACEBOARD_REDIS_URL", None)
+    server = LiveServer(env, int(env["PACEBOARD_PORT"]), tmp_path / "bad.log")
+    with pytest.raises(RuntimeError, match="'redis' needs PACEBOARD_REDIS_URL"):
+        server.start(timeout=20)
+    assert os.path.exists(tmp_path / "bad.log")
