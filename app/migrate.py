@@ -35,6 +35,10 @@ def upgrade(engine: sa.Engine, revision: str = "head") -> None:
     """Bring the database to ``revision`` (default: the newest)."""
     cfg = _config(engine.url.render_as_string(hide_password=False))
     with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            # Several servers started together (systemd, a rolling deploy) take turns: the
+            # first migrates, the others then find the schema current. Released at commit.
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext('paceboard.migrate'))"))
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 
@@ -15,7 +17,7 @@ import pytest
 import websockets
 from sqlalchemy.engine import make_url
 
-from tests.conftest import LiveServer, free_port, record, run_cli
+from tests.conftest import ROOT, LiveServer, free_port, record, run_cli
 from tests.live.test_ws import just_now, recv, rep_in, until, ws_url
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
@@ -187,3 +189,35 @@ def test_bus_settings_reach_the_server(server_env, tmp_path):
     with pytest.raises(RuntimeError, match="'redis' needs PACEBOARD_REDIS_URL"):
         server.start(timeout=20)
     assert os.path.exists(tmp_path / "bad.log")
+
+
+@PG_ONLY
+def test_servers_started_together_on_an_empty_database_migrate_it_once(server_env):
+    """Four `paceboard migrate` at the same instant on a new PostgreSQL database (what starting
+    four servers at once does): all succeed, the schema is at head."""
+    from tests.conftest import _pg_admin, _pg_url
+
+    name = f"pb_mig_{os.getpid()}_{free_port()}"
+    with _pg_admin() as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        env = {**server_env, "PACEBOARD_DATABASE_URL": _pg_url(name)}
+        procs = [
+            subprocess.Popen(
+                [sys.executable, "-m", "app", "migrate"],
+                cwd=ROOT,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
+            for _ in range(4)
+        ]
+        outputs = [p.communicate(timeout=120)[0] for p in procs]
+        assert [p.returncode for p in procs] == [0, 0, 0, 0], outputs
+        with psycopg.connect(_pg_url(name).replace("+psycopg", "")) as conn:
+            heads = conn.execute("SELECT version_num FROM alembic_version").fetchall()
+        assert len(heads) == 1
+    finally:
+        with _pg_admin() as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
