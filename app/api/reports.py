@@ -7,9 +7,10 @@ parse the period, call app/services/reports.py, hand the result to app/reports/ 
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 from urllib.parse import quote, urlencode
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Query, Request
@@ -32,8 +33,8 @@ from app.config import Settings
 from app.floor.targets import TARGET_METRICS
 from app.labels import catalog, label, pick_lang
 from app.models import Team, utcnow
-from app.reports import charts
-from app.reports.files import filename, format_value, report_file
+from app.reports import charts, page
+from app.reports.files import filename, report_file
 from app.reports.tables import report_tables
 from app.services import reports
 from app.services.errors import InputError
@@ -43,13 +44,8 @@ from app.services.tokens import Principal
 router = APIRouter(tags=["reports"])
 KINDS = reports.KINDS
 Format = Literal["json", "csv", "xlsx"]
+FORMATS = ("json", "csv", "xlsx")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-def _check_metric(metric: str) -> str:
-    if metric not in TARGET_METRICS:
-        raise InputError("metric", f"must be one of {', '.join(TARGET_METRICS)}", 422)
-    return metric
 
 
 # --- building ----------------------------------------------------------------------------------
@@ -75,11 +71,11 @@ def build(
         now=utcnow(),
         team=team,
         teams=principal.teams,
-        metric=_check_metric(metric),
+        metric=metric,
     )
 
 
-def respond(report: dict[str, Any], fmt: str, lang: str, minor_digits: int) -> Response:
+def respond(report: dict[str, Any], fmt: str, lang: str, settings: Settings) -> Response:
     """The report as JSON, or as a CSV / xlsx download headed in ``lang``."""
     if fmt == "json":
         return JSONResponse(report)
@@ -87,10 +83,17 @@ def respond(report: dict[str, Any], fmt: str, lang: str, minor_digits: int) -> R
     ascii_name = name.encode("ascii", "replace").decode().replace("?", "_")
     headers = {
         "Content-Disposition": f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''"
-        + quote(name),
+        + quote(name, safe=""),
         "Cache-Control": "no-store",
     }
-    body = report_file(report, fmt, lang=lang, minor_digits=minor_digits)
+    body = report_file(
+        report,
+        fmt,
+        lang=lang,
+        minor_digits=settings.currency_minor_digits,
+        amber=settings.pace_amber,
+        green=settings.pace_green,
+    )
     media = "text/csv; charset=utf-8" if fmt == "csv" else XLSX
     return Response(body, media_type=media, headers=headers)
 
@@ -116,7 +119,7 @@ def daily_report(
     lang: LangQ = None,
 ) -> Response:
     report = build(conn, settings, principal, kind="daily", day=day, team=team)
-    return respond(report, format, pick_lang(lang), settings.currency_minor_digits)
+    return respond(report, format, pick_lang(lang), settings)
 
 
 @router.get("/api/v1/reports/weekly", summary="The week's assessment")
@@ -133,7 +136,7 @@ def weekly_report(
 ) -> Response:
     day = parse_week(week) or day
     report = build(conn, settings, principal, kind="weekly", day=day, team=team, metric=metric)
-    return respond(report, format, pick_lang(lang), settings.currency_minor_digits)
+    return respond(report, format, pick_lang(lang), settings)
 
 
 @router.get("/api/v1/reports/monthly", summary="The month's assessment")
@@ -150,7 +153,7 @@ def monthly_report(
 ) -> Response:
     day = parse_month(month) or day
     report = build(conn, settings, principal, kind="monthly", day=day, team=team, metric=metric)
-    return respond(report, format, pick_lang(lang), settings.currency_minor_digits)
+    return respond(report, format, pick_lang(lang), settings)
 
 
 class NoteIn(BaseModel):
@@ -178,72 +181,13 @@ def save_note(body: NoteIn, session: SessionDep, principal: LeadPrincipal) -> di
 # --- the pages ---------------------------------------------------------------------------------
 
 
-def status_of(value: Any, settings: Settings) -> str:
-    if value is None:
-        return ""
-    return (
-        "green"
-        if value >= settings.pace_green
-        else "amber"
-        if value >= settings.pace_amber
-        else "red"
-    )
-
-
 def _team_names(conn: sa.Connection, principal: Principal) -> list[str]:
     table = Team.__table__
     names = conn.execute(sa.select(table.c.name).order_by(table.c.id)).scalars()
     return [n for n in names if principal.sees_team(n)]
 
 
-def _charts(report: dict[str, Any], lang: str, settings: Settings) -> list[tuple[str, str]]:
-    """(id, figure JSON) of the page's charts, in page order."""
-    figs: dict[str, str | None] = {}
-    if report["kind"] == "daily":
-        metric = (report["target_metrics"] or ["dials"])[0]
-        figs["attainment"] = charts.attainment_bars(
-            report["reps"],
-            metric,
-            lang=lang,
-            title=label(lang, "chart_attainment", metric=label(lang, metric)),
-            amber=settings.pace_amber,
-            green=settings.pace_green,
-        )
-        figs["hourly"] = charts.hourly_chart(
-            (report.get("floor") or {}).get("hours") or [],
-            "dials",
-            lang=lang,
-            title=label(lang, "chart_hourly", metric=label(lang, "dials")),
-        )
-    else:
-        name = label(lang, report["metric"])
-        figs["heatmap"] = charts.heatmap(
-            report, lang=lang, title=label(lang, "chart_heatmap", metric=name)
-        )
-        figs["period"] = charts.period_bars(
-            report,
-            report["metric"],
-            lang=lang,
-            title=label(lang, "chart_period", metric=name),
-            minor_digits=settings.currency_minor_digits,
-        )
-    return [(key, fig) for key, fig in figs.items() if fig]
-
-
-def _neighbours(kind: str, report: dict[str, Any]) -> tuple[dict[str, str], dict[str, str]]:
-    """The query (period part) of the previous and the next report."""
-    if kind == "daily":
-        d = date.fromisoformat(report["day"])
-        return {"day": (d - timedelta(days=1)).isoformat()}, {
-            "day": (d + timedelta(days=1)).isoformat()
-        }
-    first, last = date.fromisoformat(report["first"]), date.fromisoformat(report["last"])
-    return {"day": (first - timedelta(days=1)).isoformat()}, {
-        "day": (last + timedelta(days=1)).isoformat()
-    }
-
-
-def _page_data(
+def _load(
     engine: sa.Engine,
     settings: Settings,
     principal: Principal,
@@ -252,17 +196,10 @@ def _page_data(
     day: date | None,
     team: str | None,
     metric: str,
-    lang: str,
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any], list[str]]:
     with engine.connect() as conn:
         report = build(conn, settings, principal, kind=kind, day=day, team=team, metric=metric)
-        teams = _team_names(conn, principal)
-    return {
-        "report": report,
-        "tables": report_tables(report, lang),
-        "charts": _charts(report, lang, settings),
-        "teams": teams,
-    }
+        return report, _team_names(conn, principal)
 
 
 async def _report_page(
@@ -276,7 +213,10 @@ async def _report_page(
     week: str | None = None,
     month: str | None = None,
     metric: str | None = None,
-) -> HTMLResponse:
+    fmt: str | None = None,
+) -> Response:
+    """The page, or with ``fmt`` its download: pages take the credential they were opened with
+    (a link's ``token``, or the session cookie), so the page's download links work for both."""
     code = pick_lang(lang)
     principal = await resolve_principal(request, token=token)
     if principal is None:
@@ -288,34 +228,28 @@ async def _report_page(
     t = catalog()[code]
     base = request.scope.get("root_path", "")
     try:
+        if fmt not in (None, "", "html", *FORMATS):
+            raise InputError("format", f"must be one of html, {', '.join(FORMATS)}")
         when = parse_week(week) or parse_month(month) or parse_day(day)
-        data = await run_in_threadpool(
-            _page_data,
+        report, teams = await run_in_threadpool(
+            _load,
             request.app.state.engine,
             settings,
             principal,
             kind=kind,
             day=when,
             team=team,
-            metric=_check_metric((metric or "dials").strip()),
-            lang=code,
+            metric=(metric or "dials").strip(),
         )
     except InputError as exc:
+        context = {"lang": code, "t": t, "base": base, "login": ""}
+        context |= {"title": t["load_failed"], "message": str(exc)}
         return templates.TemplateResponse(
-            request,
-            "error.html",
-            {
-                "lang": code,
-                "t": t,
-                "base": base,
-                "title": t["load_failed"],
-                "message": str(exc),
-                "login": "",
-            },
-            status_code=exc.status,
-            headers=PAGE_HEADERS,
+            request, "error.html", context, status_code=exc.status, headers=PAGE_HEADERS
         )
-    report = data["report"]
+    if fmt in FORMATS:
+        return respond(report, fmt, code, settings)
+
     token = (token or "").strip() if principal.kind == "token" else ""
     keep = {"team": team or "", "lang": code if code == "en" else "", "token": token}
     if kind != "daily" and report["metric"] != "dials":
@@ -325,17 +259,21 @@ async def _report_page(
         query = {k: v for k, v in {**keep, **params}.items() if v}
         return f"{base}{path}" + ("?" + urlencode(query) if query else "")
 
-    here = {"day": report.get("day") or report["first"]}
-    prev, nxt = _neighbours(kind, report)
-    api = f"/api/v1/reports/{kind}"
+    here = report.get("day") or report["first"]
+    before, after = page.neighbours(report)
+    page_url = f"/reports/{kind}"
     links = {
-        "prev": url(f"/reports/{kind}", **prev),
-        "next": url(f"/reports/{kind}", **nxt),
-        "csv": url(api, **here, format="csv"),
-        "xlsx": url(api, **here, format="xlsx"),
+        "prev": url(page_url, day=before),
+        "next": url(page_url, day=after),
+        "csv": url(page_url, day=here, format="csv"),
+        "xlsx": url(page_url, day=here, format="xlsx"),
         "lead": url("/lead"),
-        **{k: url(f"/reports/{k}", **here) for k in KINDS},
+        **{k: url(f"/reports/{k}", day=here) for k in KINDS},
     }
+    tz = ZoneInfo(report["timezone"])
+    final = page.is_final(report, settings.today())
+    amber, green = settings.pace_amber, settings.pace_green
+    digits = settings.currency_minor_digits
     return templates.TemplateResponse(
         request,
         "report.html",
@@ -345,9 +283,9 @@ async def _report_page(
             "base": base,
             "kind": kind,
             "report": report,
-            "tables": data["tables"],
-            "charts": data["charts"],
-            "teams": data["teams"],
+            "tables": report_tables(report, code),
+            "charts": page.charts_for(report, code, minor_digits=digits, amber=amber, green=green),
+            "teams": teams,
             "team": team or "",
             "links": links,
             "token": token,
@@ -355,10 +293,13 @@ async def _report_page(
             "user": principal.name if principal.kind == "user" else "",
             "can_write": principal.allows("lead"),
             "metrics": TARGET_METRICS,
-            "cell": lambda kind, v: format_value(
-                kind, v, settings.currency_minor_digits, page=True
+            "local": lambda iso: (
+                datetime.fromisoformat(iso).astimezone(tz).strftime("%Y-%m-%d %H:%M")
             ),
-            "status": lambda v: status_of(v, settings),
+            "final": final,
+            "cell": lambda kind, v: page.cell(kind, v, digits),
+            # Attainment is coloured once the period is over; until then it is still growing.
+            "status": lambda v: charts.status(v, amber, green) if final else "",
             "label": lambda key, **kw: label(code, key, **kw),
             "plotly_version": plotly_version(),
         },
@@ -370,6 +311,9 @@ PageToken = Annotated[str | None, Query(description="An API token (lead or admin
 PageLang = Annotated[str | None, Query(description="zh (default) or en")]
 PageTeam = Annotated[str | None, Query(description="One team")]
 PageDay = Annotated[str | None, Query(description="A day of the period (YYYY-MM-DD)")]
+PageFormat = Annotated[
+    str | None, Query(alias="format", description="html (default), or csv, xlsx, json")
+]
 
 
 @router.api_route(
@@ -385,9 +329,10 @@ async def daily_page(
     lang: PageLang = None,
     team: PageTeam = None,
     day: PageDay = None,
-) -> HTMLResponse:
+    fmt: PageFormat = None,
+) -> Response:
     """The evening report page: every rep's day, team notes, charts; prints on A4."""
-    return await _report_page(request, "daily", token=token, lang=lang, team=team, day=day)
+    return await _report_page(request, "daily", token=token, lang=lang, team=team, day=day, fmt=fmt)
 
 
 @router.api_route(
@@ -405,10 +350,19 @@ async def weekly_page(
     day: PageDay = None,
     week: Annotated[str | None, Query()] = None,
     metric: Annotated[str | None, Query()] = None,
-) -> HTMLResponse:
+    fmt: PageFormat = None,
+) -> Response:
     """The week's assessment page: attainment heatmap, weekly invites, projection."""
     return await _report_page(
-        request, "weekly", token=token, lang=lang, team=team, day=day, week=week, metric=metric
+        request,
+        "weekly",
+        token=token,
+        lang=lang,
+        team=team,
+        day=day,
+        week=week,
+        metric=metric,
+        fmt=fmt,
     )
 
 
@@ -427,8 +381,17 @@ async def monthly_page(
     day: PageDay = None,
     month: Annotated[str | None, Query()] = None,
     metric: Annotated[str | None, Query()] = None,
-) -> HTMLResponse:
+    fmt: PageFormat = None,
+) -> Response:
     """The month's assessment page: month to date, projection, the review list."""
     return await _report_page(
-        request, "monthly", token=token, lang=lang, team=team, day=day, month=month, metric=metric
+        request,
+        "monthly",
+        token=token,
+        lang=lang,
+        team=team,
+        day=day,
+        month=month,
+        metric=metric,
+        fmt=fmt,
     )

@@ -66,6 +66,30 @@ def previous_months(day: date, n: int) -> list[date]:
     return out[::-1]
 
 
+def judged_months(period: str, day: date, today: date, n: int) -> list[date]:
+    """First days of the ``n`` months the review judges for the period containing ``day`` as
+    seen on ``today``: the last ones complete by the period's end (or today, if sooner), since
+    a month still running is never judged, whichever report looks at it."""
+    last = period_days(period, day)[1]
+    anchor = min(last, today).replace(day=1)
+    months = previous_months(anchor, n)
+    if today > period_days("month", anchor)[1]:
+        months = [*months[1:], anchor]
+    return months
+
+
+def rules_of(rules: Iterable[TargetRule], ref: RepRef) -> list[TargetRule]:
+    """The rules that can apply to the rep (the floor's, their team's, their own): resolving a
+    month of days per rep then scans a handful of rules, not every rep's."""
+    return [
+        r
+        for r in rules
+        if r.scope == "floor"
+        or (r.scope == "team" and r.scope_id == ref.team_id)
+        or (r.scope == "rep" and r.scope_id == ref.id)
+    ]
+
+
 def period_targets(
     rules: Sequence[TargetRule],
     member: RepMember,
@@ -192,12 +216,7 @@ def assess(
     days = days_between(first, last)
     weeks = sorted({d - timedelta(days=d.isoweekday() - 1) for d in days})
     metrics = set(review_metrics) if review_metrics is not None else None
-    # The months judged are the last ones complete by the period's end (or today, if sooner):
-    # a month still running is never judged, whichever report looks at it.
-    anchor = min(last, today).replace(day=1)
-    judged = previous_months(anchor, review_months)
-    if today > period_days("month", anchor)[1]:
-        judged = [*judged[1:], anchor]
+    judged = judged_months(period, day, today, review_months)
 
     def total(code: str, a: date, b: date) -> dict[str, int]:
         out = zero()
@@ -210,14 +229,15 @@ def assess(
     team_rows: dict[str, dict[str, Any]] = {}
     for member in members:
         schedule = schedules.get(member.team, floor_schedule)
+        mine = rules_of(rules, member.ref)
         actual = total(member.code, first, shown_last)
         targets = period_targets(
-            rules, member, period, day, ramp=ramp, schedule=schedule, as_of=shown_last
+            mine, member, period, day, ramp=ramp, schedule=schedule, as_of=shown_last
         )
         by_day = daily.get(member.code, {})
         heat = {
             d.isoformat(): day_attainment(
-                rules, member, d, by_day.get(d), metric, ramp=ramp, schedule=schedule
+                mine, member, d, by_day.get(d), metric, ramp=ramp, schedule=schedule
             )
             if d <= shown_last
             else None
@@ -225,7 +245,15 @@ def assess(
         }
         invites = []
         for monday in weeks:
-            wt = period_targets(rules, member, "week", monday, ramp=ramp, schedule=schedule)
+            wt = period_targets(
+                mine,
+                member,
+                "week",
+                monday,
+                ramp=ramp,
+                schedule=schedule,
+                as_of=min(monday + timedelta(days=6), today),
+            )
             got = total(member.code, monday, min(monday + timedelta(days=6), today))["invites"]
             # A week over before the rep was on the floor (or on record) is not judged.
             before = member.since is not None and monday + timedelta(days=6) < member.since
@@ -248,7 +276,7 @@ def assess(
                 under = None  # not on the floor the whole month: not judged
                 got, mt = total(member.code, m_first, m_last), {}
             else:
-                mt = period_targets(rules, member, "month", month, ramp=ramp, schedule=schedule)
+                mt = period_targets(mine, member, "month", month, ramp=ramp, schedule=schedule)
                 got = total(member.code, m_first, m_last)
                 under = under_target(got, mt, metrics)
             history.append(

@@ -1,22 +1,35 @@
 """The report pages' charts, built as plotly figures in Python; the page draws their JSON with the
-plotly.js this server bundles (no CDN). Sizes are fixed to fit an A4 page when printed."""
+plotly.js this server bundles (no CDN). Sizes are fixed to fit an A4 page when printed.
+
+Rep and team names are escaped before they reach a figure: plotly renders a little HTML in
+labels (<a href>, <b>), and a name comes from whoever created the rep. Categories are rep codes,
+shown as names, so two reps called 张伟 keep a bar each.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import html
+from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
 from app.labels import label
 
-GREEN, AMBER, RED, GREY = "#1a9850", "#f4a300", "#d73027", "#9e9e9e"
+COLOURS = {"green": "#1a9850", "amber": "#f4a300", "red": "#d73027", "": "#9e9e9e"}
+RED, AMBER, GREEN = COLOURS["red"], COLOURS["amber"], COLOURS["green"]
 WIDTH = 1000  # px: A4 landscape's printable width at 96 dpi, less margins
 
 
-def _status_colour(value: float | None, amber: float, green: float) -> str:
+def status(value: float | None, amber: float, green: float) -> str:
+    """green / amber / red for an attainment or pace ratio; "" for none."""
     if value is None:
-        return GREY
-    return GREEN if value >= green else AMBER if value >= amber else RED
+        return ""
+    return "green" if value >= green else "amber" if value >= amber else "red"
+
+
+def text(value: str) -> str:
+    """A name as plotly shows it: as written, never as markup."""
+    return html.escape(value, quote=False)
 
 
 def _layout(title: str, height: int, **extra: Any) -> dict[str, Any]:
@@ -29,6 +42,16 @@ def _layout(title: str, height: int, **extra: Any) -> dict[str, Any]:
         "plot_bgcolor": "white",
         "font": {"family": "Noto Sans CJK SC, WenQuanYi Micro Hei, sans-serif", "size": 11},
         **extra,
+    }
+
+
+def _rep_axis(reps: Sequence[Mapping[str, Any]], with_team: bool = False) -> dict[str, Any]:
+    names = [text(f"{r['name']} · {r['team']}" if with_team else r["name"]) for r in reps]
+    return {
+        "type": "category",
+        "tickmode": "array",
+        "tickvals": [r["code"] for r in reps],
+        "ticktext": names,
     }
 
 
@@ -51,19 +74,20 @@ def attainment_bars(
     values = [r["attainment"][metric] for r in shown]
     fig = go.Figure(
         go.Bar(
-            x=[r["name"] for r in shown],
+            x=[r["code"] for r in shown],
             y=values,
-            marker_color=[_status_colour(v, amber, green) for v in values],
+            customdata=[text(r["name"]) for r in shown],
+            marker_color=[COLOURS[status(v, amber, green)] for v in values],
             text=[f"{v * 100:.0f}%" for v in values],
             textposition="outside",
-            hovertemplate="%{x}: %{y:.1%}<extra></extra>",
+            hovertemplate="%{customdata}: %{y:.1%}<extra></extra>",
         )
     )
     fig.add_hline(y=1, line_dash="dash", line_color="#555")
     fig.update_layout(
         **_layout(title, 320),
         yaxis={"tickformat": ".0%", "rangemode": "tozero", "gridcolor": "#eee"},
-        xaxis={"tickangle": -30},
+        xaxis={**_rep_axis(shown), "tickangle": -30},
         showlegend=False,
     )
     fig.update_layout(margin={"l": 50})
@@ -103,27 +127,27 @@ def heatmap(report: Mapping[str, Any], *, lang: str, title: str) -> str | None:
         return None
     days = report["days"]
     z = [[_pct(r["daily"].get(d)) for d in days] for r in reps]
-    names = [f"{r['name']} · {r['team']}" for r in reps]
     x = [date.fromisoformat(d).strftime("%m-%d") for d in days]
     fig = go.Figure(
         go.Heatmap(
             z=z,
             x=x,
-            y=names,
+            y=[r["code"] for r in reps],
+            customdata=[[text(r["name"])] * len(days) for r in reps],
             zmin=0,
             zmax=120,
             colorscale=[[0, RED], [0.66, AMBER], [0.83, "#fee08b"], [1, GREEN]],
             colorbar={"ticksuffix": "%", "len": 0.9, "thickness": 12},
             text=[["" if v is None else f"{v:.0f}" for v in row] for row in z],
             texttemplate="%{text}",
-            hovertemplate="%{y}<br>%{x}: %{z:.0f}%<extra></extra>",
+            hovertemplate="%{customdata}<br>%{x}: %{z:.0f}%<extra></extra>",
             xgap=1,
             ygap=1,
         )
     )
     fig.update_layout(
         **_layout(title, max(220, 60 + 22 * len(reps))),
-        yaxis={"autorange": "reversed", "automargin": True},
+        yaxis={**_rep_axis(reps, with_team=True), "autorange": "reversed", "automargin": True},
         xaxis={"side": "top", "type": "category", "tickangle": -45 if len(days) > 10 else 0},
     )
     # Day labels sit on top, under the title: leave them room.
@@ -139,29 +163,29 @@ def period_bars(
     report: Mapping[str, Any], metric: str, *, lang: str, title: str, minor_digits: int = 2
 ) -> str | None:
     """Per rep: ``metric`` to date against the period target, the projection beside it (money
-    in major units)."""
+    in major units, talk time in hours)."""
     import plotly.graph_objects as go
 
     reps = [r for r in report["reps"] if r["targets"].get(metric)]
     if not reps:
         return None
-    unit = 10**minor_digits if metric == "revenue" else 1
+    unit = {"revenue": 10**minor_digits, "talk_seconds": 3600}.get(metric, 1)
 
     def scaled(v: float | None) -> float | None:
-        return None if v is None else v / unit
+        return None if v is None else round(v / unit, 2)
 
-    names = [r["name"] for r in reps]
+    codes = [r["code"] for r in reps]
     fig = go.Figure()
-    fig.add_bar(name=label(lang, "actual"), x=names, y=[scaled(r[metric]) for r in reps])
+    fig.add_bar(name=label(lang, "actual"), x=codes, y=[scaled(r[metric]) for r in reps])
     fig.add_bar(
         name=label(lang, "projection"),
-        x=names,
+        x=codes,
         y=[scaled(r["projection"].get(metric)) for r in reps],
         marker_color="#b7c9e6",
     )
     fig.add_scatter(
         name=label(lang, "target"),
-        x=names,
+        x=codes,
         y=[scaled(r["targets"][metric]) for r in reps],
         mode="markers",
         marker={"symbol": "line-ew-open", "size": 24, "color": "#222", "line": {"width": 3}},
@@ -169,8 +193,12 @@ def period_bars(
     fig.update_layout(
         **_layout(title, 320),
         barmode="group",
-        yaxis={"gridcolor": "#eee", "rangemode": "tozero"},
-        xaxis={"tickangle": -30},
+        yaxis={
+            "gridcolor": "#eee",
+            "rangemode": "tozero",
+            "ticksuffix": " h" if metric == "talk_seconds" else "",
+        },
+        xaxis={**_rep_axis(reps), "tickangle": -30},
         legend={"orientation": "h", "y": 1.12, "x": 1, "xanchor": "right"},
     )
     fig.update_layout(margin={"l": 60})

@@ -66,10 +66,17 @@ _FORMATS = {
 }
 
 
-def to_xlsx(tables: Sequence[Table], *, minor_digits: int = 2) -> bytes:
+def to_xlsx(
+    tables: Sequence[Table],
+    *,
+    minor_digits: int = 2,
+    amber: float = 0.8,
+    green: float = 1.0,
+) -> bytes:
     """The tables as one workbook, a sheet each: typed cells (numbers, h:mm:ss durations,
     percentages, money in major units), a bold header row, panes frozen under it and beside the
-    rep's code, name and team."""
+    rep's code, name and team; attainment columns coloured red below ``amber``, green from
+    ``green`` (the board's thresholds)."""
     from openpyxl import Workbook
     from openpyxl.formatting.rule import ColorScaleRule
     from openpyxl.styles import Alignment, Font
@@ -98,7 +105,7 @@ def to_xlsx(tables: Sequence[Table], *, minor_digits: int = 2) -> bytes:
                     cell.value = str(value)
                     cell.data_type = "s"  # never a formula, whatever it starts with
                 elif col.kind == "seconds":
-                    cell.value = timedelta(seconds=int(value))
+                    cell.value = timedelta(seconds=round(value))
                     cell.number_format = _FORMATS["seconds"]
                 elif col.kind == "money":
                     cell.value = round(value / 10**minor_digits, minor_digits)
@@ -126,13 +133,13 @@ def to_xlsx(tables: Sequence[Table], *, minor_digits: int = 2) -> bytes:
                     f"{letter}2:{letter}{len(table.rows) + 1}",
                     ColorScaleRule(
                         start_type="num",
-                        start_value=0.8,
+                        start_value=amber,
                         start_color="F8696B",
                         mid_type="num",
-                        mid_value=0.9,
+                        mid_value=(amber + green) / 2,
                         mid_color="FFEB84",
                         end_type="num",
-                        end_value=1.0,
+                        end_value=green,
                         end_color="63BE7B",
                     ),
                 )
@@ -142,17 +149,27 @@ def to_xlsx(tables: Sequence[Table], *, minor_digits: int = 2) -> bytes:
 
 
 def filename(report: dict[str, Any], ext: str) -> str:
-    """``paceboard-daily-2026-11-27-一组.csv``: kind, period, team."""
+    """``paceboard-daily-2026-11-27-一组.csv``: kind, period, team (path and quote characters
+    of a team's name left out)."""
     when = report.get("day") or report["label"]
-    team = f"-{report['team']}" if report.get("team") else ""
-    return f"paceboard-{report['kind']}-{when}{team}.{ext}"
+    team = report.get("team") or ""
+    team = "".join(ch for ch in team if ch.isprintable() and ch not in '"\\/:*?<>|')
+    return f"paceboard-{report['kind']}-{when}{'-' + team if team else ''}.{ext}"
 
 
-def report_file(report: dict[str, Any], fmt: str, *, lang: str, minor_digits: int) -> bytes:
+def report_file(
+    report: dict[str, Any],
+    fmt: str,
+    *,
+    lang: str,
+    minor_digits: int,
+    amber: float = 0.8,
+    green: float = 1.0,
+) -> bytes:
     """The report as ``csv`` (its main table) or ``xlsx`` (every table, a sheet each)."""
     tables = report_tables(report, lang)
     if fmt == "csv":
         return to_csv(tables[0], minor_digits=minor_digits)
     if fmt == "xlsx":
-        return to_xlsx(tables, minor_digits=minor_digits)
+        return to_xlsx(tables, minor_digits=minor_digits, amber=amber, green=green)
     raise ValueError(f"unknown report file format '{fmt}'")

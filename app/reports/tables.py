@@ -14,7 +14,7 @@ from app.labels import label
 
 #: How a column's values are typed: text, a count, seconds shown as h:mm:ss, a ratio shown as
 #: a percentage, money in minor units, a plain number with one decimal.
-KINDS = ("text", "int", "seconds", "rate", "money", "number")
+COLUMN_KINDS = ("text", "int", "seconds", "rate", "money", "number")
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,7 @@ COUNTS = (
     ("connects", "int"),
     ("contact_rate", "rate"),
     ("talk_seconds", "seconds"),
-    ("avg_talk_per_dial", "number"),
+    ("avg_talk_per_dial", "seconds"),
     ("orders", "int"),
     ("success_rate", "rate"),
     ("revenue", "money"),
@@ -52,19 +52,12 @@ COUNTS = (
 TARGET_KIND = {"talk_seconds": "seconds", "revenue": "money"}
 
 
-def _header(lang: str, key: str) -> str:
-    text = label(lang, key)
-    if key == "avg_talk_per_dial":  # seconds per dial: the unit belongs in the header
-        text = f"{text} ({label(lang, 'seconds_unit')})"
-    return text
-
-
 def _base_columns(lang: str) -> list[Column]:
     return [
         Column("code", label(lang, "code"), "text"),
         Column("name", label(lang, "name"), "text"),
         Column("team", label(lang, "team"), "text"),
-        *(Column(k, _header(lang, k), kind) for k, kind in COUNTS),
+        *(Column(k, label(lang, k), kind) for k, kind in COUNTS),
     ]
 
 
@@ -106,8 +99,43 @@ def alert_text(alerts: Sequence[Mapping[str, Any]], lang: str, tz: ZoneInfo) -> 
     return "; ".join(parts)
 
 
+def _total_row(
+    lang: str, row: Mapping[str, Any], metrics: Sequence[str], projection: bool, team: str | None
+) -> dict[str, Any]:
+    """A team's subtotal row (``team``) or the floor's total row (None)."""
+    name = label(lang, "subtotal", team=team) if team else label(lang, "floor_total")
+    return {"code": "", "name": name, "team": team or "", **_flat(row, metrics, projection)}
+
+
+def _with_totals(
+    report: Mapping[str, Any],
+    lang: str,
+    rep_row: Any,
+    team_extra: Any,
+    floor_extra: Any,
+    *,
+    projection: bool,
+) -> tuple[list[dict[str, Any]], frozenset[int]]:
+    """Rows: each team's reps, then its subtotal; the floor's total last (when there is one)."""
+    metrics = report["target_metrics"]
+    rows: list[dict[str, Any]] = []
+    totals: set[int] = set()
+    for team in report["teams"]:
+        rows.extend(rep_row(r) for r in report["reps"] if r["team"] == team["name"])
+        totals.add(len(rows))
+        rows.append(
+            {**_total_row(lang, team, metrics, projection, team["name"]), **team_extra(team)}
+        )
+    if report.get("floor"):
+        totals.add(len(rows))
+        floor = report["floor"]
+        rows.append({**_total_row(lang, floor, metrics, projection, None), **floor_extra(floor)})
+    return rows, frozenset(totals)
+
+
 def daily_table(report: Mapping[str, Any], lang: str) -> Table:
-    """The evening report: reps by team, each team's subtotal after its reps, the floor's total."""
+    """The evening report: reps by team, each team's subtotal (with its problems-and-plan note)
+    after its reps, the floor's total."""
     metrics = report["target_metrics"]
     tz = ZoneInfo(report["timezone"])
     columns = [
@@ -116,50 +144,36 @@ def daily_table(report: Mapping[str, Any], lang: str) -> Table:
         Column("hours_behind", label(lang, "hours_behind"), "int"),
         Column("alerts_raised", label(lang, "alerts_raised"), "int"),
         Column("alert_notes", label(lang, "alert_notes"), "text"),
+        Column("problems", label(lang, "problems"), "text"),
+        Column("plan", label(lang, "plan"), "text"),
     ]
-    rows: list[dict[str, Any]] = []
-    totals: set[int] = set()
-    for team in report["teams"]:
-        for rep in (r for r in report["reps"] if r["team"] == team["name"]):
-            rows.append(
-                {
-                    "code": rep["code"],
-                    "name": rep["name"],
-                    "team": rep["team"],
-                    **_flat(rep, metrics, False),
-                    "hours_behind": rep["hours_behind"],
-                    "alerts_raised": rep["alerts_raised"],
-                    "alert_notes": alert_text(rep["alerts"], lang, tz),
-                }
-            )
-        totals.add(len(rows))
-        rows.append(
-            {
-                "code": "",
-                "name": label(lang, "subtotal", team=team["name"]),
-                "team": team["name"],
-                **_flat(team, metrics, False),
-                "hours_behind": team["hours_behind"],
-                "alerts_raised": team["alerts_raised"],
-                "alert_notes": "",
-            }
-        )
-    if report.get("floor"):
-        floor = report["floor"]
-        totals.add(len(rows))
-        rows.append(
-            {
-                "code": "",
-                "name": label(lang, "floor_total"),
-                "team": "",
-                **_flat(floor, metrics, False),
-                "hours_behind": floor["hours_behind"],
-                "alerts_raised": floor["alerts_raised"],
-                "alert_notes": "",
-            }
-        )
+
+    def rep_row(rep: Mapping[str, Any]) -> dict[str, Any]:
+        return {
+            "code": rep["code"],
+            "name": rep["name"],
+            "team": rep["team"],
+            **_flat(rep, metrics, False),
+            "hours_behind": rep["hours_behind"],
+            "alerts_raised": rep["alerts_raised"],
+            "alert_notes": alert_text(rep["alerts"], lang, tz),
+        }
+
+    def team_extra(team: Mapping[str, Any]) -> dict[str, Any]:
+        note = team.get("note") or {}
+        return {
+            "hours_behind": team["hours_behind"],
+            "alerts_raised": team["alerts_raised"],
+            "problems": note.get("problems", ""),
+            "plan": note.get("plan", ""),
+        }
+
+    def floor_extra(floor: Mapping[str, Any]) -> dict[str, Any]:
+        return {"hours_behind": floor["hours_behind"], "alerts_raised": floor["alerts_raised"]}
+
+    rows, totals = _with_totals(report, lang, rep_row, team_extra, floor_extra, projection=False)
     title = f"{label(lang, 'report')} {report['day']}"
-    return Table(title, tuple(columns), tuple(rows), frozenset(totals))
+    return Table(title, tuple(columns), tuple(rows), totals)
 
 
 def notes_table(report: Mapping[str, Any], lang: str) -> Table:
@@ -206,50 +220,32 @@ def period_table(report: Mapping[str, Any], lang: str) -> Table:
             for d in report["days"]
         ),
     ]
-    rows: list[dict[str, Any]] = []
-    totals: set[int] = set()
-    for team in report["teams"]:
-        for rep in (r for r in report["reps"] if r["team"] == team["name"]):
-            weekly = {f"invites.{w['week']}": w["invites"] for w in rep["invites_by_week"]}
-            targets = [w["target"] for w in rep["invites_by_week"] if w["target"] is not None]
-            review = rep["review"]
-            rows.append(
-                {
-                    "code": rep["code"],
-                    "name": rep["name"],
-                    "team": rep["team"],
-                    **_flat(rep, metrics, True),
-                    **weekly,
-                    "invites_target": targets[-1] if targets else None,
-                    "review_streak": review["streak"],
-                    "review_flag": label(lang, "review_flag", n=review["streak"])
-                    if review["flagged"]
-                    else "",
-                    **{f"day.{d}": v for d, v in rep["daily"].items()},
-                }
-            )
-        totals.add(len(rows))
-        rows.append(
-            {
-                "code": "",
-                "name": label(lang, "subtotal", team=team["name"]),
-                "team": team["name"],
-                **_flat(team, metrics, True),
-            }
-        )
-    if report.get("floor"):
-        totals.add(len(rows))
-        rows.append(
-            {
-                "code": "",
-                "name": label(lang, "floor_total"),
-                "team": "",
-                **_flat(report["floor"], metrics, True),
-            }
-        )
+
+    def rep_row(rep: Mapping[str, Any]) -> dict[str, Any]:
+        weekly = {f"invites.{w['week']}": w["invites"] for w in rep["invites_by_week"]}
+        targets = [w["target"] for w in rep["invites_by_week"] if w["target"] is not None]
+        review = rep["review"]
+        return {
+            "code": rep["code"],
+            "name": rep["name"],
+            "team": rep["team"],
+            **_flat(rep, metrics, True),
+            **weekly,
+            "invites_target": targets[-1] if targets else None,
+            "review_streak": review["streak"],
+            "review_flag": label(lang, "review_flag", n=review["streak"])
+            if review["flagged"]
+            else "",
+            **{f"day.{d}": v for d, v in rep["daily"].items()},
+        }
+
+    def nothing(_: Mapping[str, Any]) -> dict[str, Any]:
+        return {}
+
+    rows, totals = _with_totals(report, lang, rep_row, nothing, nothing, projection=True)
     key = "report_weekly" if report["period"] == "week" else "report_monthly"
     title = f"{label(lang, key)} {report['label']}"
-    return Table(title, tuple(columns), tuple(rows), frozenset(totals))
+    return Table(title, tuple(columns), tuple(rows), totals)
 
 
 def report_tables(report: Mapping[str, Any], lang: str) -> list[Table]:

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from app.config import Settings
-from app.floor.assessment import RepMember, assess, previous_months
+from app.floor.assessment import RepMember, assess, judged_months
 from app.floor.metrics import METRICS
 from app.floor.pacing import period_days
 from app.floor.progress import PacingConfig
@@ -142,8 +142,9 @@ def assessment(
     order = {t.id: i for i, t in enumerate(team_rows)}
 
     # The data reaches back to the judged months and out to the weeks the period touches.
+    today = now.astimezone(pacing.floor.timezone).date()
     data_first = min(
-        previous_months(last.replace(day=1), review_months)[0],
+        judged_months(period, day, today, review_months)[0],
         first - timedelta(days=first.isoweekday() - 1),
     )
     data_last = last + timedelta(days=7 - last.isoweekday())
@@ -179,10 +180,24 @@ def assessment(
     tz = pacing.floor.timezone
     # Days before the floor's first recorded call are not judged: no record is not a zero.
     records_from = conn.execute(sa.select(sa.func.min(TOTAL.c.day))).scalar()
+    # A rep without a hire date is on the floor from their first call (imports and unknown rep
+    # codes create reps long after the calls they bring), else from when the roster got them.
+    first_calls = dict(
+        conn.execute(
+            sa.select(TOTAL.c.rep_id, sa.func.min(TOTAL.c.day))
+            .where(
+                TOTAL.c.rep_id.in_(sa.select(REP.c.id).where(REP.c.team_id.in_(list(team_names))))
+            )
+            .group_by(TOTAL.c.rep_id)
+        ).all()
+    )
 
     def since(r: Any) -> date | None:
-        own = r.hired_on or (r.created_at.astimezone(tz).date() if r.created_at else None)
-        return max(d for d in (own, records_from) if d) if (own or records_from) else None
+        own = r.hired_on or first_calls.get(r.id)
+        if own is None and r.created_at is not None:
+            own = r.created_at.astimezone(tz).date()
+        known = [d for d in (own, records_from) if d]
+        return max(known) if known else None
 
     members = [
         RepMember(

@@ -4,7 +4,9 @@ snapshot, the files open in Excel as they should, leads see their own teams, not
 from __future__ import annotations
 
 import csv
+import html
 import io
+import json
 import re
 from datetime import date, datetime, timedelta
 
@@ -152,22 +154,14 @@ def test_csv_is_utf8_with_a_bom_and_glossary_headers_in_chinese(floor):
     assert resp.content.startswith(b"\xef\xbb\xbf")
     text = resp.content.decode("utf-8-sig")
     header = next(csv.reader(io.StringIO(text)))
-    assert header[:8] == [
-        "工号",
-        "姓名",
-        "小组",
-        "通次",
-        "接通数",
-        "接触率",
-        "通时",
-        "平均通时 (秒)",
-    ]
+    assert header[:8] == ["工号", "姓名", "小组", "通次", "接通数", "接触率", "通时", "平均通时"]
     for word in ("单数", "接触成功率", "业绩", "件均保费", "邀约", "通次达成率", "落后小时数"):
         assert word in header
     rows = list(csv.DictReader(io.StringIO(text)))
     b1 = next(r for r in rows if r["工号"] == "b1")
     assert (b1["通次"], b1["单数"], b1["业绩"]) == ("40", "40", "7980.00")
     assert b1["通时"] == "1:20:00"  # 40 × 120 s
+    assert b1["平均通时"] == "0:02:00"
     assert b1["接触成功率"] == "100.0%"
     names = [r["姓名"] for r in rows]
     assert names[-1] == "全场合计"
@@ -441,3 +435,58 @@ def test_report_pages_refuse_without_a_lead_with_an_html_page(floor):
     assert resp.status_code == 403
     resp = floor.client.get("/reports/daily", params={"day": "not-a-day"}, headers=lead)
     assert resp.status_code == 422 and "is not a date (YYYY-MM-DD)" in resp.text
+
+
+def test_each_teams_note_rides_on_its_subtotal_row_in_the_csv(floor):
+    floor.call(
+        "PUT",
+        "/api/v1/reports/notes",
+        json={"day": WED, "team": "一组", "problems": "=开场白太长", "plan": "明早复盘录音"},
+    )
+    rows = list(
+        csv.DictReader(io.StringIO(report(floor, format="csv").content.decode("utf-8-sig")))
+    )
+    subtotal = next(r for r in rows if r["姓名"] == "一组 小计")
+    assert (subtotal["员工问题"], subtotal["整改方案"]) == ("'=开场白太长", "明早复盘录音")
+    assert all(r["员工问题"] == "" for r in rows if r["姓名"] != "一组 小计")
+
+
+def test_the_pages_download_links_work_with_the_link_they_were_opened_with(floor):
+    html = floor.client.get("/reports/daily", params={"day": WED, "token": floor.admin}).text
+    link = re.search(r'id="download-csv" href="([^"]+)"', html).group(1).replace("&amp;", "&")
+    assert link.startswith("/reports/daily?") and "format=csv" in link
+    resp = floor.client.get(link)
+    assert resp.status_code == 200 and resp.content.startswith(b"\xef\xbb\xbf")
+    assert resp.content == report(floor, format="csv").content
+    xlsx = re.search(r'id="download-xlsx" href="([^"]+)"', html).group(1).replace("&amp;", "&")
+    assert floor.client.get(xlsx).headers["content-type"].startswith("application/vnd")
+    # A signed-in lead's links carry no token: the session cookie is the credential.
+    lead = floor.sign_in("lead1", teams=("一组",))
+    html = floor.client.get("/reports/daily", params={"day": WED}, headers=lead).text
+    link = re.search(r'id="download-csv" href="([^"]+)"', html).group(1).replace("&amp;", "&")
+    assert "token=" not in link
+    text = floor.client.get(link, headers=lead).content.decode("utf-8-sig")
+    assert "张伟" in text and "王芳" not in text
+
+
+def test_names_reach_the_charts_as_text_never_as_markup(floor):
+    name = '<a href="https://evil.example/">点我</a>'
+    floor.call("PATCH", "/api/v1/reps/a1", json={"name": name})
+    page_html = floor.client.get("/reports/daily", params={"day": WED, "token": floor.admin}).text
+    figure = json.loads(html.unescape(re.search(r'data-figure="([^"]*)"', page_html).group(1)))
+    labels = figure["layout"]["xaxis"]["ticktext"]
+    # Plotly renders <a href> in labels; the name reaches it entity-escaped, shown as written.
+    assert html.escape(name, quote=False) in labels
+    assert not any("<a" in t for t in labels)
+    assert figure["data"][0]["x"] == sorted(
+        figure["data"][0]["x"], key=figure["data"][0]["x"].index
+    )
+    assert "a1" in figure["data"][0]["x"]  # categories are codes: two 张伟 keep a bar each
+
+
+def test_a_team_name_cannot_break_the_download_filename(floor):
+    floor.call("PATCH", "/api/v1/teams/一组", json={"name": 'A"0/..\\x'})
+    resp = report(floor, format="csv", team='A"0/..\\x')
+    disposition = resp.headers["content-disposition"]
+    assert 'filename="paceboard-daily-2026-10-14-A0..x.csv"' in disposition
+    assert "filename*=UTF-8''paceboard-daily-2026-10-14-A0..x.csv" in disposition

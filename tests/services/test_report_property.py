@@ -3,6 +3,8 @@ random calls on random days spanning a month's and a week's boundary, on both en
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -15,6 +17,9 @@ from app.floor.metrics import METRICS
 from app.floor.pacing import period_days
 from app.ingest.records import CustomerHasher, parse_record
 from app.ingest.service import IngestContext, apply_batch
+from app.labels import catalog
+from app.reports.files import to_csv
+from app.reports.tables import daily_table
 from app.services import reports
 from app.services.roster import create_rep, create_team
 from app.services.snapshot import load_snapshot
@@ -121,3 +126,42 @@ def test_a_week_or_month_is_the_sum_of_its_days_snapshots(engine, settings, reco
         assert totals == expected.get(code, dict.fromkeys(METRICS, 0))
     floor = {m: sum(t[m] for t in expected.values()) for m in METRICS}
     assert {m: got["floor"][m] for m in METRICS} == floor
+
+
+def _seconds(hms: str) -> int:
+    h, m, s = (int(x) for x in hms.split(":"))
+    return h * 3600 + m * 60 + s
+
+
+@PROPERTY
+@given(
+    records=st.lists(calls(), max_size=60),
+    day=st.sampled_from(DAYS),
+    minute=st.integers(0, 24 * 60),
+    lang=st.sampled_from(["zh", "en"]),
+)
+def test_the_csv_read_back_is_the_snapshot_even_during_the_day(
+    engine, settings, records, day, minute, lang
+):
+    """The CSV a lead opens in Excel, parsed back (h:mm:ss, major units, headers in either
+    language), holds the snapshot's figures, also for a day still in progress at ``now``."""
+    _reset_and_store(engine, records)
+    now = datetime.combine(day, datetime.min.time(), TZ) + timedelta(minutes=minute)
+    with engine.connect() as conn:
+        got = reports.daily(conn, day=day, now=now, pacing=settings.pacing)
+        snap = load_snapshot(
+            conn, day=day, timezone="Asia/Shanghai", now=now, pacing=settings.pacing
+        )
+    t = catalog()[lang]
+    rows = list(csv.DictReader(io.StringIO(to_csv(daily_table(got, lang)).decode("utf-8-sig"))))
+    by_code = {r[t["code"]]: r for r in rows if r[t["code"]]}
+    for rep in snap["reps"]:
+        row, totals = by_code[rep["code"]], rep["totals"]
+        assert int(row[t["dials"]]) == totals["dials"]
+        assert int(row[t["connects"]]) == totals["connects"]
+        assert _seconds(row[t["talk_seconds"]]) == totals["talk_seconds"]
+        assert round(float(row[t["revenue"]]) * 100) == totals["revenue"]
+        assert int(row[t["orders"]]) == totals["orders"]
+    floor = next(r for r in rows if r[t["name"]] == t["floor_total"])
+    assert int(floor[t["dials"]]) == snap["floor"]["totals"]["dials"]
+    assert round(float(floor[t["revenue"]]) * 100) == snap["floor"]["totals"]["revenue"]
