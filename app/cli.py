@@ -275,8 +275,7 @@ def import_calls(
     from app.db import session_scope
     from app.ingest.adapters import OptionError
     from app.ingest.importer import default_rejects_path, import_file
-    from app.ingest.records import CustomerHasher
-    from app.ingest.service import IngestContext
+    from app.ingest.service import context_for
     from app.services.errors import InputError
     from app.services.imports import parse_map, plan_import
 
@@ -316,10 +315,7 @@ def import_calls(
             _fail(f"cannot write rejects to {target.parent}; use --rejects PATH")
         plan_files.append((file, target))
 
-    ctx = IngestContext(
-        default_tz=settings.tz,
-        hasher=CustomerHasher(settings.secret_key, settings.customer_country_code),
-    )
+    ctx = context_for(settings)
     failed = False
     try:
         for file, target in plan_files:

@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     # How long a verified API token is trusted before it is looked up again.
     token_cache_seconds: float = Field(default=5.0, ge=0)
     log_level: str = "info"
+    # A call starting more than this many minutes ahead of the server's clock is refused with
+    # the reason (a phone system with a wrong clock would fill tomorrow's board).
+    max_future_minutes: int = Field(default=5, ge=1, le=1440)
     # Pacing: the team target sits this far above the company's (the seed's "+20 %").
     stretch_pct: float = Field(default=20.0, ge=0, le=500)
     # New-hire ramp: the first NEW_HIRE_DAYS calendar days (hired_on is day 1) call to a lower bar.

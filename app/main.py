@@ -23,8 +23,7 @@ from app.api import (
 from app.api.security import install as install_security
 from app.config import Settings, get_settings
 from app.db import make_engine
-from app.ingest.records import CustomerHasher
-from app.ingest.service import IngestContext
+from app.ingest.service import context_for
 from app.ingest.writer import IngestWriter
 from app.live import ws as live_ws
 from app.live.bus import make_bus
@@ -38,10 +37,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     settings.ensure_secret_key()
     engine = make_engine(settings.resolved_database_url)
-    ctx = IngestContext(
-        default_tz=settings.tz,
-        hasher=CustomerHasher(settings.secret_key, settings.customer_country_code),
-    )
+    ctx = context_for(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import operator
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -89,6 +89,18 @@ class BatchOutcome:
 class IngestContext:
     default_tz: ZoneInfo
     hasher: CustomerHasher
+    #: A call starting further than this ahead of the server's clock is refused: a phone system
+    #: with a wrong clock would otherwise fill tomorrow's board. None: no limit.
+    max_future: timedelta | None = timedelta(minutes=5)
+
+
+def context_for(settings: Any) -> IngestContext:
+    """The ingest context of the floor's settings (timezone, customer hash, clock-skew limit)."""
+    return IngestContext(
+        default_tz=settings.tz,
+        hasher=CustomerHasher(settings.secret_key, settings.customer_country_code),
+        max_future=timedelta(minutes=settings.max_future_minutes),
+    )
 
 
 def _chunks(seq: Sequence[Any], n: int = _CHUNK) -> Iterable[Sequence[Any]]:
@@ -100,9 +112,21 @@ def _insert(conn: sa.Connection, table: sa.Table):
     return (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(table)
 
 
-def consistency_errors(row: dict[str, Any]) -> list[dict[str, str]]:
-    """Cross-field checks on a call's merged state (a PATCH can break them as well as a POST)."""
+def consistency_errors(
+    row: dict[str, Any], now: datetime | None = None, max_future: timedelta | None = None
+) -> list[dict[str, str]]:
+    """Cross-field checks on a call's merged state (a PATCH can break them as well as a POST);
+    with ``now`` and ``max_future``, a start further in the future than that is refused."""
     errs = []
+    if now is not None and max_future is not None and row["started_at"] > now + max_future:
+        ahead = (row["started_at"] - now).total_seconds() / 60
+        errs.append(
+            {
+                "field": "started_at",
+                "reason": f"is {ahead:.0f} minutes ahead of the server's clock (more than "
+                f"{max_future.total_seconds() / 60:.0f} allowed): check the phone system's clock",
+            }
+        )
     started, answered, ended = row["started_at"], row.get("answered_at"), row.get("ended_at")
     if answered is not None and answered < started:
         errs.append({"field": "answered_at", "reason": "is before started_at"})
@@ -279,7 +303,7 @@ def apply_batch(
                 results.append(RecordResult(item.index, item.call_id, "not_found"))
                 continue
             row = {**CREATE_DEFAULTS, **fields}
-            errs = consistency_errors(row)
+            errs = consistency_errors(row, now, ctx.max_future)
             if errs:
                 reject(item, errs)
                 continue
@@ -331,7 +355,7 @@ def apply_batch(
             continue
 
         new = {**cur, **fields}
-        errs = consistency_errors(new)
+        errs = consistency_errors(new, now, ctx.max_future)
         if errs:
             reject(item, errs)
             continue
