@@ -11,6 +11,7 @@ from typing import Annotated, NoReturn
 import typer
 
 from app.commands import command_session
+from app.commands.backup import backup
 from app.commands.displays import displays_cli
 from app.commands.reports import report_cli
 from app.commands.users import users_cli
@@ -37,6 +38,7 @@ cli.add_typer(profile_cli, name="profile")
 cli.add_typer(users_cli, name="user")
 cli.add_typer(displays_cli, name="display")
 cli.add_typer(report_cli, name="report")
+cli.command("backup")(backup)
 
 
 def _settings(**overrides) -> Settings:
@@ -124,6 +126,7 @@ def serve(
     """Migrate the database, then run the server."""
     import uvicorn
 
+    from app import logs
     from app.main import create_app
 
     settings = _settings(host=host, port=port)
@@ -139,6 +142,9 @@ def serve(
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,
+        log_config=logs.config(settings.log_level, settings.log_format),
+        access_log=False,  # paceboard.access writes it, with the request id and the route
+        timeout_graceful_shutdown=settings.shutdown_seconds,
         ws_max_size=1 << 20,
         # Per-socket deflate cost more CPU than everything else the live hub does (measured
         # with py-spy at 200 sockets); on a LAN the bytes are cheap, the CPU is not.

@@ -55,6 +55,11 @@ class Settings(BaseSettings):
     # How long a verified API token is trusted before it is looked up again.
     token_cache_seconds: float = Field(default=5.0, ge=0)
     log_level: str = "info"
+    # One line per event: JSON (for a log pipeline) or text (for a person reading a terminal).
+    log_format: Literal["json", "text"] = "json"
+    # On SIGTERM, requests in flight get this long to finish (their writes committed, answered)
+    # before the server stops; screens are told to reconnect (elsewhere, or after the restart).
+    shutdown_seconds: float = Field(default=20.0, gt=0, le=600)
     # A call starting more than this many minutes ahead of the server's clock is refused with
     # the reason (a phone system with a wrong clock would fill tomorrow's board).
     max_future_minutes: int = Field(default=5, ge=1, le=1440)

@@ -20,6 +20,7 @@ from app.api import (
     targets,
     webhooks,
 )
+from app.api.observe import Observe
 from app.api.security import install as install_security
 from app.config import Settings, get_settings
 from app.db import make_engine
@@ -28,6 +29,7 @@ from app.ingest.writer import IngestWriter
 from app.live import ws as live_ws
 from app.live.bus import make_bus
 from app.live.hub import Hub
+from app.metrics import Metrics
 from app.services.alert_engine import AlertEngine
 from app.services.tokens import TokenVerifier
 
@@ -80,9 +82,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.writer.hooks.append(bus.changed)
     app.state.alerts.hooks.append(hub.publish_alerts)
     app.state.alerts.hooks.append(bus.alerts)
+    app.state.metrics = metrics = Metrics()
+    app.state.writer.hooks.append(metrics.on_commit)
+    app.state.alerts.hooks.append(metrics.on_alerts)
+    bus.lag_observer = metrics.bus_lag.observe
+    metrics.watch(
+        sockets=lambda: len(hub.subscribers), bus=lambda: bus.connected, reads=lambda: hub.reads
+    )
     app.state.tokens = TokenVerifier(engine, ttl=settings.token_cache_seconds)
     errors.install(app)
     install_security(app)  # security headers on every answer, the request body limit
+    app.add_middleware(Observe, metrics=metrics)  # request ids, the access log, latency
     for module in (health, ingest, imports, floor, roster, targets, alerts):
         app.include_router(module.router)
     app.include_router(webhooks.router)  # no bearer token: Twilio signs its requests

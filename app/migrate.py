@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -43,12 +44,23 @@ def upgrade(engine: sa.Engine, revision: str = "head") -> None:
         command.upgrade(cfg, revision)
 
 
+@lru_cache(maxsize=1)
+def _script() -> ScriptDirectory:
+    # The migration files ship with the code: read once per process (readiness asks often).
+    return ScriptDirectory.from_config(_config("sqlite://"))
+
+
 def pending(engine: sa.Engine) -> list[str]:
     """Revisions not yet applied (empty when the schema is current)."""
-    script = ScriptDirectory.from_config(_config(engine.url.render_as_string(hide_password=False)))
+    script = _script()
     with engine.connect() as conn:
         current = set(MigrationContext.configure(conn).get_current_heads())
     head = script.get_current_head()
     if head in current:
         return []
-    return [r.revision for r in script.walk_revisions(head, "base") if r.revision not in current]
+    missing = []
+    for rev in script.walk_revisions("base", head):  # newest first, down the one branch
+        if rev.revision in current:
+            break
+        missing.append(rev.revision)
+    return missing[::-1]  # oldest first: the order they would be applied in

@@ -1,8 +1,16 @@
-"""Liveness: open to all, touches nothing."""
+"""Probes and metrics: liveness, readiness, Prometheus. Open to all on purpose (a load balancer
+and a scraper hold no token); they reveal no names, numbers or secrets."""
 
-from fastapi import APIRouter, Depends
+from __future__ import annotations
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from app.api.deps import public
+from app.metrics import CONTENT_TYPE
+from app.migrate import pending
 
 router = APIRouter(tags=["health"])
 
@@ -14,3 +22,46 @@ router = APIRouter(tags=["health"])
 )
 def healthz() -> dict:
     return {"status": "ok"}
+
+
+def _database_state(engine: sa.Engine) -> tuple[bool, list[str], str | None]:
+    try:
+        with engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+        return True, pending(engine), None
+    except Exception as exc:  # the probe reports it; the reason names the kind, not the URL
+        return False, [], type(exc).__name__
+
+
+@router.get(
+    "/readyz",
+    summary="Ready for traffic: the database answers and its schema is current",
+    responses={503: {"description": "Not ready: the body says which check failed"}},
+    dependencies=[Depends(public("readiness probe: states of the checks, no data"))],
+)
+async def readyz(request: Request) -> JSONResponse:
+    reachable, missing, error = await run_in_threadpool(_database_state, request.app.state.engine)
+    bus = request.app.state.bus
+    checks = {
+        "database": "ok" if reachable else f"unreachable ({error})",
+        "migrations": "current"
+        if reachable and not missing
+        else ("unknown" if not reachable else f"pending: {', '.join(missing)}"),
+        # The bus is reported, not required: without it screens still refresh every minute.
+        "bus": f"{bus.name}: {'connected' if bus.connected else 'reconnecting'}",
+    }
+    ready = reachable and not missing
+    return JSONResponse(
+        {"status": "ready" if ready else "not ready", "checks": checks},
+        status_code=200 if ready else 503,
+    )
+
+
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics of this process",
+    response_class=Response,
+    dependencies=[Depends(public("Prometheus scrape: counts and timings only, no data"))],
+)
+def metrics(request: Request) -> Response:
+    return Response(request.app.state.metrics.exposition(), media_type=CONTENT_TYPE)

@@ -189,12 +189,14 @@ class IngestWriter:
                 return
 
     def _deliver(self, job: _Job, outcome: BatchOutcome) -> None:
-        job.loop.call_soon_threadsafe(_set_result, job.future, outcome)
+        # Hooks first (they only schedule work or count): once a client has its answer, the
+        # metrics and the live view already know of the batch.
         for hook in self.hooks:
             try:
                 hook(outcome)
             except Exception:
                 log.exception("commit hook failed")
+        job.loop.call_soon_threadsafe(_set_result, job.future, outcome)
 
     def _fail(self, job: _Job, exc: Exception) -> None:
         err = WriterUnavailable(f"could not store the batch: {type(exc).__name__}")

@@ -20,6 +20,7 @@ import contextlib
 import hashlib
 import logging
 import os
+import time
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -77,6 +78,7 @@ class Bus:
         self.sent = 0  # messages published (for tests and metrics)
         self.received = 0  # messages from other processes
         self.reconnects = 0
+        self.lag_observer: Callable[[float], None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._outbox: asyncio.Queue[dict[str, Any]] | None = None
         self._changed_pending = False
@@ -132,7 +134,9 @@ class Bus:
             message = await self._outbox.get()
             if message["kind"] == "changed":
                 self._changed_pending = False
-            payload = orjson.dumps({**message, "origin": self.origin}).decode()
+            # "at" lets the receiver measure the bus's lag (paceboard_bus_lag_seconds).
+            stamp = {"origin": self.origin, "at": time.time()}
+            payload = orjson.dumps({**message, **stamp}).decode()
             try:
                 await self._send(payload)
                 self.sent += 1
@@ -178,6 +182,9 @@ class Bus:
         if not isinstance(message, dict) or message.get("origin") == self.origin:
             return
         self.received += 1
+        at = message.get("at")
+        if self.lag_observer is not None and isinstance(at, int | float):
+            self.lag_observer(max(0.0, time.time() - at))
         try:
             self.on_message(message)
         except Exception:

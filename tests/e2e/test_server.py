@@ -82,5 +82,5 @@ def test_link_secrets_stay_out_of_the_access_log(live_server, server_env):
     assert bad.status_code == 401
     live_server.stop()
     log = live_server.log.read_text(errors="replace")
-    assert '"GET /wallboard?token=pb_…' in log and '"GET /wallboard?display=pbd_…' in log
+    assert "GET /wallboard?token=pb_… 200" in log and "GET /wallboard?display=pbd_… 200" in log
     assert reader not in log and display not in log and reader[3:12] not in log

@@ -169,7 +169,10 @@ def test_postgres_bus_carries_messages_and_survives_a_killed_connection(db_url, 
             assert ear_b.resyncs == 1  # the hub is told to send fresh snapshots
             ear_b.messages.clear()
             a.changed()
-            await eventually(lambda: ear_b.messages == [{"kind": "changed", "origin": a.origin}])
+            await eventually(
+                lambda: [(m["kind"], m["origin"]) for m in ear_b.messages]
+                == [("changed", a.origin)]
+            )
             # The publishing side losing its connection is survived as well.
             await asyncio.to_thread(_kill_listeners, db_url, None)
             await eventually(lambda: a.connected and b.connected and a.reconnects == 1)
