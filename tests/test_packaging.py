@@ -71,7 +71,6 @@ def test_the_installed_package_carries_its_pages_and_scripts(tmp_path):
             "pip",
             "wheel",
             "--no-deps",
-            "--no-build-isolation",
             "-q",
             "-w",
             str(tmp_path),
