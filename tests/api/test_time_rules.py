@@ -77,3 +77,29 @@ def test_a_restart_mid_morning_resumes_pacing_and_raises_no_alert_twice(api, set
     assert api.snapshot(day, at=at_ten.isoformat())["reps"][0]["pace"] == pace_before
     listed = api.call("GET", "/api/v1/alerts", params={"day": day}).json()
     assert len(listed) == len(first)
+
+
+def test_calls_around_dst_changes_and_midnight_land_in_the_local_day_and_hour(api, rec):
+    api.call("POST", "/api/v1/teams", json={"name": "NY", "timezone": "America/New_York"})
+    api.call("POST", "/api/v1/reps", json={"code": "ny1", "name": "Ann", "team": "NY"})
+    api.post_calls(
+        [
+            # Fall back, 1 Nov 2026: 01:30 happens twice (EDT, then EST); both are hour 1.
+            rec("fb-1", rep="ny1", started_at="2026-11-01T01:30:00-04:00"),
+            rec("fb-2", rep="ny1", started_at="2026-11-01T01:30:00-05:00"),
+            # Spring forward, 8 Mar 2026: 02:00 never happens; 03:30 EDT is hour 3.
+            rec("sf-1", rep="ny1", started_at="2026-03-08T07:30:00Z"),
+            # Midnight: one second either side lands on two days.
+            rec("mn-1", rep="ny1", started_at="2026-11-02T23:59:59-05:00"),
+            rec("mn-2", rep="ny1", started_at="2026-11-03T00:00:01-05:00"),
+        ]
+    )
+
+    def hours(day: str) -> dict[int, int]:
+        rep = next(r for r in api.snapshot(day)["reps"] if r["code"] == "ny1")
+        return {h["hour"]: h["dials"] for h in rep["hours"] if h["dials"]}
+
+    assert hours("2026-11-01") == {1: 2}
+    assert hours("2026-03-08") == {3: 1}
+    assert hours("2026-11-02") == {23: 1}
+    assert hours("2026-11-03") == {0: 1}
