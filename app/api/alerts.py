@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter
@@ -16,6 +15,7 @@ from app.api.deps import (
     SettingsDep,
     team_allowed,
 )
+from app.api.types import Day, RowId
 from app.services import alerts
 
 router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"])
@@ -32,7 +32,7 @@ def list_alerts(
     conn: ConnDep,
     settings: SettingsDep,
     principal: ReadPrincipal,
-    day: date | None = None,
+    day: Day | None = None,
     team: str | None = None,
 ) -> list[dict]:
     team = team_allowed(principal, team)
@@ -41,7 +41,9 @@ def list_alerts(
 
 
 @router.post("/{alert_id}/ack", summary="Acknowledge an alert: who stepped in and what they did")
-def acknowledge(alert_id: int, body: AckIn, session: SessionDep, principal: LeadPrincipal) -> dict:
+def acknowledge(
+    alert_id: RowId, body: AckIn, session: SessionDep, principal: LeadPrincipal
+) -> dict:
     return alerts.acknowledge(
         session, alert_id=alert_id, by=body.by, note=body.note, teams=principal.teams
     )

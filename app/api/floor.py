@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import AwareDatetime
 
 from app.api.deps import ConnDep, ReadPrincipal, SettingsDep, team_allowed
+from app.api.types import Day, Instant
 from app.floor.snapshot import only_teams
 from app.models import utcnow
 from app.services.snapshot import load_snapshot
@@ -21,10 +20,10 @@ def snapshot(
     conn: ConnDep,
     settings: SettingsDep,
     principal: ReadPrincipal,
-    day: date | None = None,
+    day: Day | None = None,
     team: str | None = None,
     at: Annotated[
-        AwareDatetime | None,
+        Instant | None,
         Query(description="Evaluate as of this instant (ISO 8601 with offset; default now)"),
     ] = None,
 ) -> dict:

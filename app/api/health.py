@@ -61,6 +61,7 @@ async def readyz(request: Request) -> JSONResponse:
     "/metrics",
     summary="Prometheus metrics of this process",
     response_class=Response,
+    responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text format"}},
     dependencies=[Depends(public("Prometheus scrape: counts and timings only, no data"))],
 )
 def metrics(request: Request) -> Response:

@@ -9,7 +9,7 @@ from fastapi import APIRouter, HTTPException, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from app.api.deps import IngestPrincipal, SettingsDep, WriterDep
-from app.ingest.records import BodyError, parse_body, parse_patch, parse_record
+from app.ingest.records import BodyError, parse_body_lines, parse_patch, parse_record
 
 router = APIRouter(prefix="/api/v1", tags=["ingest"])
 
@@ -36,15 +36,42 @@ async def read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-@router.post("/calls", summary="Post call records (one object, a JSON array, or NDJSON)")
+# The body is read by hand (object, array or NDJSON, streamed against the size limit), so the
+# schema says what it may be; each record's own fields are in README "Ingest".
+_CALLS_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "oneOf": [
+                        {"type": "object"},
+                        # An item that is no record is rejected on its own, not the batch.
+                        {"type": "array", "items": {}},
+                    ]
+                }
+            },
+            "application/x-ndjson": {"schema": {"type": "string"}},
+        },
+    }
+}
+
+
+@router.post(
+    "/calls",
+    summary="Post call records (one object, a JSON array, or NDJSON)",
+    openapi_extra=_CALLS_BODY,
+)
 async def post_calls(
     request: Request, principal: IngestPrincipal, settings: SettingsDep, writer: WriterDep
 ) -> Response:
     body = await read_body(request, settings.max_body_bytes)
     try:
-        raw = parse_body(body, request.headers.get("content-type", "application/json"))
+        pairs = parse_body_lines(body, request.headers.get("content-type", "application/json"))
     except BodyError as exc:
         raise HTTPException(400, f"body is not JSON or NDJSON: {exc}") from None
+    lines = [line for line, _ in pairs]
+    raw = [value for _, value in pairs]
     if len(raw) > settings.max_batch_records:
         raise HTTPException(
             413, f"{len(raw)} records in one request; at most {settings.max_batch_records}"
@@ -60,7 +87,12 @@ async def post_calls(
 
     items = parse() if len(raw) <= _INLINE_RECORDS else await run_in_threadpool(parse)
     outcome = await writer.submit(items)
-    return json_response({**outcome.counts(), "results": [r.as_dict() for r in outcome.results]})
+    results = [r.as_dict() for r in outcome.results]
+    for result in results:
+        # NDJSON: the line a person would look at (blank lines are skipped, so not index + 1).
+        if lines[result["index"]] is not None:
+            result["line"] = lines[result["index"]]
+    return json_response({**outcome.counts(), "results": results})
 
 
 @router.patch(

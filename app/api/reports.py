@@ -29,6 +29,7 @@ from app.api.deps import (
     team_allowed,
 )
 from app.api.pages import PAGE_HEADERS, _refusal, plotly_version, templates
+from app.api.types import Day
 from app.config import Settings
 from app.floor.targets import TARGET_METRICS
 from app.labels import catalog, label, pick_lang
@@ -108,12 +109,22 @@ MetricQ = Annotated[
 ]
 
 
-@router.get("/api/v1/reports/daily", summary="The evening report of a day")
+FILE_RESPONSES: dict[int | str, dict] = {
+    200: {
+        "description": "The report: JSON, or with ?format= a CSV or xlsx download",
+        "content": {"text/csv": {}, XLSX: {}},
+    }
+}
+
+
+@router.get(
+    "/api/v1/reports/daily", summary="The evening report of a day", responses=FILE_RESPONSES
+)
 def daily_report(
     conn: ConnDep,
     settings: SettingsDep,
     principal: LeadPrincipal,
-    day: Annotated[date | None, Query(description="The day (default today)")] = None,
+    day: Annotated[Day | None, Query(description="The day (default today)")] = None,
     team: TeamQ = None,
     format: FormatQ = "json",
     lang: LangQ = None,
@@ -122,12 +133,12 @@ def daily_report(
     return respond(report, format, pick_lang(lang), settings)
 
 
-@router.get("/api/v1/reports/weekly", summary="The week's assessment")
+@router.get("/api/v1/reports/weekly", summary="The week's assessment", responses=FILE_RESPONSES)
 def weekly_report(
     conn: ConnDep,
     settings: SettingsDep,
     principal: LeadPrincipal,
-    day: Annotated[date | None, Query(description="Any day of the week (default today)")] = None,
+    day: Annotated[Day | None, Query(description="Any day of the week (default today)")] = None,
     week: Annotated[str | None, Query(description="Or the ISO week, e.g. 2026-W48")] = None,
     team: TeamQ = None,
     metric: MetricQ = "dials",
@@ -139,12 +150,12 @@ def weekly_report(
     return respond(report, format, pick_lang(lang), settings)
 
 
-@router.get("/api/v1/reports/monthly", summary="The month's assessment")
+@router.get("/api/v1/reports/monthly", summary="The month's assessment", responses=FILE_RESPONSES)
 def monthly_report(
     conn: ConnDep,
     settings: SettingsDep,
     principal: LeadPrincipal,
-    day: Annotated[date | None, Query(description="Any day of the month (default today)")] = None,
+    day: Annotated[Day | None, Query(description="Any day of the month (default today)")] = None,
     month: Annotated[str | None, Query(description="Or the month, e.g. 2026-11")] = None,
     team: TeamQ = None,
     metric: MetricQ = "dials",
@@ -158,7 +169,7 @@ def monthly_report(
 
 class NoteIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-    day: date
+    day: Day
     team: Annotated[str, Field(min_length=1, max_length=100)]
     problems: Annotated[str, Field(max_length=4000, description="员工问题: what held reps back")]
     plan: Annotated[str, Field(max_length=4000, description="整改方案: what changes tomorrow")]

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.api.deps import AdminPrincipal, ReadPrincipal, SessionDep, SettingsDep, team_allowed
+from app.api.types import Day
 from app.config import Settings
 from app.floor.schedule import format_weekdays, format_windows
 from app.services import roster
@@ -39,7 +39,7 @@ class RepIn(BaseModel):
     code: Name
     name: Annotated[str, Field(min_length=1, max_length=200)]
     team: Name
-    hired_on: date | None = None
+    hired_on: Day | None = None
     active: bool = True
     identifiers: list[Name] = []
 
@@ -49,7 +49,7 @@ class RepPatch(BaseModel):
     code: Name | None = None
     name: Annotated[str, Field(min_length=1, max_length=200)] | None = None
     team: Name | None = None
-    hired_on: date | None = None
+    hired_on: Day | None = None
     active: bool | None = None
     identifiers: list[Name] | None = None
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.api.deps import AdminPrincipal, ConnDep, ReadPrincipal, SessionDep, SettingsDep
+from app.api.types import Day
 from app.floor.targets import Ramp
 from app.services import targets
 
@@ -22,7 +22,7 @@ class TargetIn(BaseModel):
     value: Annotated[int | None, Field(ge=0, description="null unsets the target from valid_from")]
     team: str | None = None
     rep: str | None = None
-    valid_from: date | None = Field(default=None, description="defaults to today (floor time)")
+    valid_from: Day | None = Field(default=None, description="defaults to today (floor time)")
 
 
 @router.get("/targets", summary="Every target rule (floor, team, rep) with its valid_from")
@@ -43,7 +43,7 @@ def put_target(
 
 @router.get("/floor/plan", summary="The morning meeting's hand-down: every rep's targets")
 def floor_plan(
-    conn: ConnDep, settings: SettingsDep, principal: ReadPrincipal, day: date | None = None
+    conn: ConnDep, settings: SettingsDep, principal: ReadPrincipal, day: Day | None = None
 ) -> dict:
     plan = targets.day_plan(
         conn,

@@ -17,6 +17,9 @@ from zoneinfo import ZoneInfo
 from app.floor.schedule import Schedule
 
 PERIODS = ("day", "week", "month")
+#: The days the product handles: a day in year 1 or 9999 is a typo, and date arithmetic near
+#: those ends overflows.
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2100, 12, 31)
 
 
 @dataclass(frozen=True)

@@ -48,6 +48,18 @@ CREATE_DEFAULTS: dict[str, Any] = {
 Text = Annotated[str, Field(min_length=1, max_length=200)]
 
 
+def no_nul(v: Any) -> Any:
+    """Refuse a NUL character in text: PostgreSQL cannot store one, and no phone system means it."""
+    if isinstance(v, str) and "\x00" in v:
+        raise ValueError("may not contain NUL characters")
+    return v
+
+
+def printable_id(v: str | None) -> str | None:
+    """An id as it can be kept beside a reject (NUL characters shown as U+FFFD)."""
+    return v.replace("\x00", "\ufffd") if v is not None else None
+
+
 class CallFields(BaseModel):
     """Every field a record may carry; none required (a PATCH carries only what it corrects)."""
 
@@ -75,6 +87,11 @@ class CallFields(BaseModel):
             raise ValueError("must be a decimal number, not a boolean")
         return v
 
+    @field_validator("rep", "customer", mode="before")
+    @classmethod
+    def _no_nul(cls, v: Any) -> Any:
+        return no_nul(v)
+
     @field_validator("talk_seconds", "revision", mode="before")
     @classmethod
     def _no_bool(cls, v: Any) -> Any:
@@ -96,7 +113,12 @@ class CallRecord(CallFields):
     @classmethod
     def _id_text(cls, v: Any) -> Any:
         # PBXs send numeric ids (uniqueid 1700000000.123) as numbers; keep them as text.
-        return str(v) if isinstance(v, int | float) and not isinstance(v, bool) else v
+        return no_nul(str(v) if isinstance(v, int | float) and not isinstance(v, bool) else v)
+
+    @field_validator("source", mode="before")
+    @classmethod
+    def _source_text(cls, v: Any) -> Any:
+        return no_nul(v)
 
 
 @dataclass(slots=True)
@@ -215,10 +237,10 @@ def parse_record(
     source = default_source
     if isinstance(raw, dict):
         cid = raw.get("call_id")
-        call_id = str(cid)[:200] if cid is not None else None
+        call_id = printable_id(str(cid)[:200]) if cid is not None else None
         src = raw.get("source")
         if isinstance(src, str) and src.strip():
-            source = src.strip()[:100]
+            source = printable_id(src.strip()[:100]) or default_source
     try:
         model = CallRecord.model_validate(raw)
         fields = normalise(model, hasher=hasher, minor_digits=minor_digits)
@@ -235,6 +257,12 @@ def parse_patch(
     raw: Any, *, source: str, call_id: str, hasher: CustomerHasher, minor_digits: int
 ) -> Incoming | Invalid:
     """Validate a correction: a record without a revision carrying only the given fields."""
+    for name, value in (("source", source), ("call_id", call_id)):
+        if "\x00" in value:
+            reason = "may not contain NUL characters"
+            return Invalid(
+                0, printable_id(source), printable_id(call_id), [{"field": name, "reason": reason}]
+            )
     if not isinstance(raw, dict):
         return Invalid(0, source, call_id, [{"field": "body", "reason": "must be a JSON object"}])
     body = {k: v for k, v in raw.items() if k not in ("revision", "source", "call_id")}
@@ -257,8 +285,11 @@ class BodyError(ValueError):
     """The request body is not JSON / NDJSON at all; the message gives the position."""
 
 
-def parse_body(body: bytes, content_type: str) -> list[Any]:
-    """One JSON object, a JSON array, or NDJSON (one JSON value per line) → list of values."""
+def parse_body_lines(body: bytes, content_type: str) -> list[tuple[int | None, Any]]:
+    """Like :func:`parse_body`, each value with its NDJSON line number (None for JSON bodies),
+    so a rejected record can be named by the line a person would look at."""
+    # Windows tools write a UTF-8 byte-order mark first; it is no part of the data.
+    body = body.removeprefix(b"\xef\xbb\xbf")
     ctype = content_type.split(";")[0].strip().lower()
     if ctype in ("application/x-ndjson", "application/ndjson", "application/jsonlines"):
         items = []
@@ -266,7 +297,7 @@ def parse_body(body: bytes, content_type: str) -> list[Any]:
             if not line.strip():
                 continue
             try:
-                items.append(orjson.loads(line))
+                items.append((lineno, orjson.loads(line)))
             except orjson.JSONDecodeError as exc:
                 raise BodyError(f"line {lineno}: {exc.msg} at column {exc.colno}") from None
         return items
@@ -278,7 +309,12 @@ def parse_body(body: bytes, content_type: str) -> list[Any]:
         raise BodyError(
             f"{exc.msg} at line {exc.lineno} column {exc.colno} (char {exc.pos})"
         ) from None
-    return value if isinstance(value, list) else [value]
+    if isinstance(value, list):
+        return [(None, v) for v in value]
+    if isinstance(value, dict):
+        return [(None, value)]
+    kind = type(value).__name__
+    raise BodyError(f"a JSON {kind} is not a record: send an object, an array of them, or NDJSON")
 
 
 _PHONEISH = re.compile(r"\+?\d[\d\s().-]{5,}\d")

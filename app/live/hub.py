@@ -72,6 +72,11 @@ class Frame:
 #: Frames at least this big (snapshots) are sent a few sockets at a time, which bounds the
 #: transport buffers a connection storm (every screen reconnecting after a restart) piles up.
 BIG_FRAME = 64_000
+#: A frame not sent within this many seconds means the client stopped reading: drop it (its page
+#: reconnects by itself if it is only slow, and starts from a fresh snapshot).
+SEND_TIMEOUT = 5.0
+#: How long a big frame's send holds its permit before it goes on without one.
+BIG_PERMIT_HOLD = 0.5
 
 
 class Subscriber:
@@ -110,16 +115,22 @@ class Subscriber:
         self.queued_bytes = len(frame.body)
         self.queue.put_nowait(frame)
 
-    async def pump(self, send: Send, big: asyncio.Semaphore) -> None:
-        """Send queued frames in order until cancelled or the socket fails."""
+    async def pump(self, send: Send, big: asyncio.Semaphore, timeout: float = SEND_TIMEOUT) -> None:
+        """Send queued frames in order until cancelled or the socket fails; a send that cannot
+        finish within ``timeout`` (a client that stopped reading) ends the pump, and with it the
+        socket: a stuck screen must not hold a big-frame permit other screens wait for."""
         while True:
             frame = await self.queue.get()
             self.queued_bytes -= len(frame.body)
-            if len(frame.body) >= BIG_FRAME:
-                async with big:
-                    await send(frame.text())
-            else:
-                await send(frame.text())
+            if len(frame.body) < BIG_FRAME:
+                await asyncio.wait_for(send(frame.text()), timeout)
+                continue
+            async with big:
+                sending = asyncio.ensure_future(send(frame.text()))
+                await asyncio.wait({sending}, timeout=BIG_PERMIT_HOLD)
+            # Not written yet: a slow or stuck reader finishes (or times out) without the
+            # permit, so a screen that stopped reading never keeps others from their snapshot.
+            await asyncio.wait_for(sending, max(0.0, timeout - BIG_PERMIT_HOLD))
 
 
 class Hub:

@@ -19,7 +19,7 @@ log = logging.getLogger("paceboard.live")
 router = APIRouter()
 
 # Close codes in the private range, so a page can tell "fix the link" from "network trouble".
-UNAUTHORISED, FORBIDDEN, TRY_LATER = 4401, 4403, 1013
+UNAUTHORISED, FORBIDDEN, TRY_LATER, UNSUPPORTED = 4401, 4403, 1013, 1003
 MAX_CLIENT_MESSAGE = 4096
 
 
@@ -68,7 +68,7 @@ async def live_socket(
     watch = asyncio.create_task(_revoked(ws, token, display, every))
     try:
         while not pump.done():
-            receive = asyncio.create_task(ws.receive_text())
+            receive = asyncio.create_task(ws.receive())
             done, _ = await asyncio.wait(
                 {receive, pump, watch}, return_when=asyncio.FIRST_COMPLETED
             )
@@ -79,7 +79,13 @@ async def live_socket(
             if pump in done:
                 receive.cancel()
                 break
-            text = receive.result()
+            message = receive.result()
+            if message["type"] == "websocket.disconnect":
+                break
+            text = message.get("text")
+            if text is None:  # a binary frame: the protocol is JSON text
+                await ws.close(UNSUPPORTED, "text frames only")
+                break
             if len(text) > MAX_CLIENT_MESSAGE:
                 await ws.close(1009, "message too big")
                 break

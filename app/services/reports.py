@@ -16,7 +16,7 @@ from sqlmodel import Session
 from app.config import Settings
 from app.floor.assessment import RepMember, assess, judged_months
 from app.floor.metrics import METRICS
-from app.floor.pacing import period_days
+from app.floor.pacing import FIRST_DAY, LAST_DAY, period_days
 from app.floor.progress import PacingConfig
 from app.floor.report import daily_report
 from app.floor.snapshot import only_teams
@@ -38,13 +38,20 @@ PERIOD_OF = {"weekly": "week", "monthly": "month"}
 # --- naming a period ----------------------------------------------------------------------------
 
 
+def _bounded(d: date, field: str, value: str) -> date:
+    if not FIRST_DAY <= d <= LAST_DAY:
+        raise InputError(field, f"'{value}' is outside {FIRST_DAY.year}–{LAST_DAY.year}", 422)
+    return d
+
+
 def parse_day(value: str | None, field: str = "day") -> date | None:
     if not value:
         return None
     try:
-        return date.fromisoformat(value.strip())
+        d = date.fromisoformat(value.strip())
     except ValueError:
         raise InputError(field, f"'{value}' is not a date (YYYY-MM-DD)", 422) from None
+    return _bounded(d, field, value)
 
 
 def parse_week(value: str | None) -> date | None:
@@ -53,9 +60,10 @@ def parse_week(value: str | None) -> date | None:
         return None
     try:
         year, _, week = value.strip().upper().partition("-W")
-        return date.fromisocalendar(int(year), int(week), 1)
+        d = date.fromisocalendar(int(year), int(week), 1)
     except ValueError:
         raise InputError("week", f"'{value}' is not an ISO week (YYYY-Www)", 422) from None
+    return _bounded(d, "week", value)
 
 
 def parse_month(value: str | None) -> date | None:
@@ -64,9 +72,10 @@ def parse_month(value: str | None) -> date | None:
         return None
     try:
         year, month = value.strip().split("-")
-        return date(int(year), int(month), 1)
+        d = date(int(year), int(month), 1)
     except ValueError:
         raise InputError("month", f"'{value}' is not a month (YYYY-MM)", 422) from None
+    return _bounded(d, "month", value)
 
 
 # --- building -----------------------------------------------------------------------------------
