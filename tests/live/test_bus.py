@@ -170,8 +170,9 @@ def test_postgres_bus_carries_messages_and_survives_a_killed_connection(db_url, 
             ear_b.messages.clear()
             a.changed()
             await eventually(
-                lambda: [(m["kind"], m["origin"]) for m in ear_b.messages]
-                == [("changed", a.origin)]
+                lambda: (
+                    [(m["kind"], m["origin"]) for m in ear_b.messages] == [("changed", a.origin)]
+                )
             )
             # The publishing side losing its connection is survived as well.
             await asyncio.to_thread(_kill_listeners, db_url, None)
