@@ -31,16 +31,15 @@ test: lint
 	@$(BIN)/pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: no tests ran" >&2; exit 1; fi; exit $$rc
 
-## All benchmarks; ingest first, since it rewrites bench/results/latest.json and the others merge into it.
+## Every benchmark (bench/run.py), each figure beside a baseline measured in the same run; one
+## table at the end, written to bench/results/latest.json. Under 15 minutes; bench-quick, the
+## smoke run with smaller sizes, under 2. PostgreSQL rows use BENCH_PG_URL (default
+## postgresql://postgres@127.0.0.1:5432/postgres), in a database of their own, dropped after.
 bench: install
-	$(BIN)/python bench/ingest.py
-	$(BIN)/python bench/live.py
-	$(BIN)/python bench/import.py
+	$(BIN)/python bench/run.py
 
 bench-quick: install
-	$(BIN)/python bench/ingest.py --quick
-	$(BIN)/python bench/live.py --quick
-	$(BIN)/python bench/import.py --quick
+	$(BIN)/python bench/run.py --quick
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .hypothesis

@@ -15,27 +15,28 @@ fresh database, like bench/ingest.py (goal: ratio >= 0.8).
 Figure 2: peak RSS of the N-row import (goal: <= 200 MiB) and its growth over the M-row import
 (goal: rss_N / rss_M <= 1.2): memory must not grow with the file.
 
-Run from the repo root: ``.venv/bin/python bench/import.py [--quick | --rows N --small-rows M]``.
-Exits 0 whenever it measured, goals met or not; 1 when it could not measure.
+Rows: import_rate, import_peak_rss (beside the peak of an import of an empty file),
+import_rss_growth and the baseline server's RSS at the end (beside its RSS when idle).
+
+Part of ``make bench`` (bench/run.py); alone, from the repo root:
+``.venv/bin/python bench/import.py [--quick | --rows N --small-rows M]``. Exits 0 whenever it
+measured, goals met or not; 1 when it could not measure.
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
-import json
 import os
 import random
 import re
-import shutil
 import sqlite3
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -46,7 +47,6 @@ import orjson
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from app.ingest.adapters.asterisk import iter_master_csv  # noqa: E402
 from bench.common import (  # noqa: E402
-    RESULTS_DIR,
     ROOT,
     BenchError,
     CpuMeter,
@@ -55,18 +55,15 @@ from bench.common import (  # noqa: E402
     console,
     create_token,
     free_port,
-    machine_info,
     proc_status_kib,
     server_env,
-    write_results,
+    standalone,
 )
 from bench.ingest import batch_rate, report  # noqa: E402
 
 RATE_GOAL = 0.8  # import records/s over batch-ingest records/s, same run
 RSS_GOAL_MIB = 200.0  # peak RSS of the big import
 GROWTH_GOAL = 1.2  # peak RSS of the big import over the small one
-# Rows whose goal is a ceiling (value, or ratio when there is a baseline, must not exceed it).
-CEILINGS = {"import_peak_rss", "import_rss_growth"}
 
 TZ = "Asia/Shanghai"
 DAY = "2026-11-26"  # a Thursday
@@ -312,7 +309,7 @@ class IngestRun:
     rate: float
     records: int
     cpu: CpuMeter
-    peak_kib: int | None
+    rss: Result
 
 
 def ingest_rate(bodies: list[tuple[bytes, int]], workdir: Path, clients: int) -> IngestRun:
@@ -331,7 +328,7 @@ def ingest_rate(bodies: list[tuple[bytes, int]], workdir: Path, clients: int) ->
         console.print(f"server pid {server.pid} on {server.url}")
         cpu = CpuMeter(server.pid)
         rate = batch_rate(server.url, token, bodies, clients, cpu)
-        peak = proc_status_kib(server.pid, "VmHWM")
+        rss = server.rss_result("server_rss_import_baseline")
     report("batch ingest", rate, "records/s", cpu, records)
     db = sqlite3.connect(workdir / "bench.db")
     try:
@@ -340,7 +337,7 @@ def ingest_rate(bodies: list[tuple[bytes, int]], workdir: Path, clients: int) ->
         db.close()
     if stored != records:
         raise BenchError(f"batch ingest stored {stored} calls, expected {records}")
-    return IngestRun(rate, records, cpu, peak)
+    return IngestRun(rate, records, cpu, rss)
 
 
 # --- results ---------------------------------------------------------------------------------
@@ -350,73 +347,20 @@ def build_results(
     big: ImportRun, small: ImportRun, startup: ImportRun, base: IngestRun
 ) -> list[Result]:
     rss_big, rss_small = big.peak_kib / 1024, small.peak_kib / 1024
-    growth = rss_big / rss_small
-    rows = [
+    return [
         Result.compared(
             "import_rate", big.created / big.seconds, "records/s", base.rate, RATE_GOAL
         ),
-        Result("import_rows", big.rows / big.seconds, "rows/s"),
-        Result("import_seconds", big.seconds, "s"),
-        Result("import_small_rows", small.rows / small.seconds, "rows/s"),
-        Result("import_startup_seconds", startup.seconds, "s"),
-        Result("import_peak_rss", rss_big, "MiB", goal=RSS_GOAL_MIB, met=rss_big <= RSS_GOAL_MIB),
-        Result(
-            "import_rss_growth",
+        Result.absolute(
+            "import_peak_rss",
             rss_big,
             "MiB",
-            baseline=rss_small,
-            ratio=growth,
-            goal=GROWTH_GOAL,
-            met=growth <= GROWTH_GOAL,
+            RSS_GOAL_MIB,
+            baseline=startup.peak_kib / 1024,
         ),
+        Result.compared("import_rss_growth", rss_big, "MiB", rss_small, GROWTH_GOAL, at_most=True),
+        base.rss,
     ]
-    if base.cpu.server is not None:
-        rows.append(
-            Result("import_baseline_server_cpu", base.cpu.server / base.records * 1e6, "us/record")
-        )
-    if base.peak_kib is not None:
-        rows.append(Result("import_baseline_server_peak_rss", base.peak_kib / 1024, "MiB"))
-    return rows
-
-
-def _fmt(v: float | None, digits: int = 1) -> str:
-    return "-" if v is None else f"{v:,.{digits}f}"
-
-
-def print_results(results: list[Result], title: str) -> None:
-    """bench/common's table, with each goal's direction: >= for ratios, <= for ceilings."""
-    from rich.table import Table
-
-    table = Table(title=title)
-    for col in ("name", "value", "unit", "baseline", "ratio", "goal", "met"):
-        table.add_column(col, justify="left" if col in ("name", "unit", "met") else "right")
-    for r in results:
-        met = "-" if r.met is None else ("[green]met[/]" if r.met else "[bold red]MISSED[/]")
-        goal = "-" if r.goal is None else ("<= " if r.name in CEILINGS else ">= ") + f"{r.goal:g}"
-        table.add_row(r.name, _fmt(r.value), r.unit, _fmt(r.baseline), _fmt(r.ratio, 3), goal, met)
-    console.print(table)
-    for r in results:
-        if r.met is False:
-            judged = r.ratio if r.ratio is not None else r.value
-            op = ">" if r.name in CEILINGS else "<"
-            console.print(f"[bold red]MISSED[/]: {r.name} {judged:,.3f} {op} goal {r.goal:g}")
-
-
-def merge_into_latest(results: list[Result]) -> Path:
-    """Put the import rows into latest.json beside the other benchmarks' rows (replacing old
-    ``import_*`` rows); bench/ingest.py rewrites that file whole, so run it first."""
-    path = RESULTS_DIR / "latest.json"
-    try:
-        rows = json.loads(path.read_text())
-        if not isinstance(rows, list):
-            rows = []
-    except (OSError, ValueError):
-        rows = []
-    rows = [r for r in rows if not str(r.get("name", "")).startswith("import_")]
-    rows += [asdict(r) for r in results]
-    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(rows, indent=2) + "\n")
-    return path
 
 
 # --- run -------------------------------------------------------------------------------------
@@ -516,35 +460,14 @@ def measure(args: argparse.Namespace, workdir: Path) -> tuple[list[Result], str]
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Measure, print, write bench/results/; 0 when measured (goals met or not), 1 otherwise."""
-    args = parse_args(argv)
-    started = time.perf_counter()
-    machine = machine_info(benchmark="import", args=vars(args))
-    console.print(
-        f"machine: {machine['cpu_count']} CPUs, {machine['platform']}, "
-        f"Python {machine['python']}, SQLite {machine['sqlite']}, code {machine['commit']}"
-    )
-    workdir = Path(tempfile.mkdtemp(prefix="paceboard-bench-import-"))
-    try:
-        results, note = measure(args, workdir)
-    except BenchError as exc:
-        console.print(f"[bold red]benchmark failed[/]: {exc}")
-        return 1
-    finally:
-        if args.keep:
-            console.print(f"kept {workdir}")
-        else:
-            shutil.rmtree(workdir, ignore_errors=True)
-    print_results(results, title=f"import benchmark ({args.rows:,} + {args.small_rows:,} rows)")
+    return standalone("import", parse_args(argv), run)
+
+
+def run(args: argparse.Namespace, workdir: Path) -> list[Result]:
+    """Every row of this benchmark (bench/run.py calls this)."""
+    results, note = measure(args, workdir)
     console.print(note)
-    machine["wall_seconds"] = round(time.perf_counter() - started, 1)
-    path = merge_into_latest(results)
-    write_results(results, machine, stem="import")
-    console.print(
-        f"merged into {path}; wrote import.json and import-machine.json "
-        f"(whole run {machine['wall_seconds']:.0f}s)"
-    )
-    return 0
+    return results
 
 
 if __name__ == "__main__":

@@ -4,9 +4,15 @@ Figure 1: records/s of 1,000-record batches from a few clients, vs Python's sqli
 same rows into a bare table with the product's pragmas (goal: ratio >= 0.1).
 Figure 2: requests/s of single-record POSTs from 32 clients, vs the same clients on GET /healthz
 (goal: ratio >= 0.5).
+Figure 3: records/s of the same batches to a server on PostgreSQL (a fresh database on the
+benchmark's PostgreSQL, ``BENCH_PG_URL``), vs ``COPY`` of the same rows into a bare table of that
+database, one COPY and commit per batch (goal: ratio >= 0.1).
+And the server's RSS at the end of each, beside its RSS when idle after start.
 
-Run from the repo root: ``.venv/bin/python bench/ingest.py [--quick]``. Exits 0 whenever it
-measured, goals met or not; 1 when it could not measure (server down, a wrong answer).
+Part of ``make bench`` (bench/run.py); alone, from the repo root:
+``.venv/bin/python bench/ingest.py [--quick]``, which writes bench/results/ingest.json. Exits 0
+whenever it measured, goals met or not; 1 when it could not measure (server down, a wrong
+answer).
 """
 
 from __future__ import annotations
@@ -15,11 +21,9 @@ import argparse
 import asyncio
 import contextlib
 import random
-import shutil
 import sqlite3
 import statistics
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Awaitable, Callable
@@ -40,15 +44,15 @@ from bench.common import (  # noqa: E402
     console,
     create_token,
     free_port,
-    machine_info,
-    print_results,
-    proc_status_kib,
+    pg_database,
+    pg_unavailable,
     server_env,
-    write_results,
+    standalone,
 )
 
 BATCH_GOAL = 0.1
 SINGLE_GOAL = 0.5
+PG_GOAL = 0.1
 RAW_REPEATS = 3
 REPS = [str(7001 + i) for i in range(200)]
 DAY = "2026-11-26"
@@ -64,6 +68,10 @@ RAW_UPSERT = """INSERT INTO call VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT(call_id) DO UPDATE SET rep = excluded.rep, started_at = excluded.started_at,
     disposition = excluded.disposition, talk_seconds = excluded.talk_seconds,
     outcome = excluded.outcome, order_value = excluded.order_value, customer = excluded.customer"""
+PG_RAW_SCHEMA = """CREATE TABLE raw_call_{i} (
+    call_id TEXT PRIMARY KEY, rep TEXT NOT NULL, started_at TEXT NOT NULL,
+    disposition TEXT NOT NULL, talk_seconds INTEGER NOT NULL, outcome TEXT NOT NULL,
+    order_value TEXT, customer TEXT)"""
 RAW_FIELDS = (
     "call_id",
     "rep",
@@ -224,7 +232,10 @@ async def concurrent_rate(
     """
     pool = [
         httpx.AsyncClient(
-            base_url=url, headers=headers, timeout=60, limits=httpx.Limits(max_connections=1)
+            base_url=url,
+            headers=headers,
+            timeout=60,
+            limits=httpx.Limits(max_connections=1),
         )
         for _ in range(clients)
     ]
@@ -291,7 +302,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """The options, with --records / --single defaulted by --quick."""
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument(
-        "--quick", action="store_true", help="smoke run: 10,000 batch records and 600 single posts"
+        "--quick",
+        action="store_true",
+        help="smoke run: 10,000 batch records and 600 single posts",
     )
     p.add_argument("--records", type=int, help="batch-ingest records (default 100,000)")
     p.add_argument("--batch-size", type=int, default=1000, help="records per batch request")
@@ -304,6 +317,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="concurrent clients for single POSTs and /healthz",
     )
     p.add_argument("--seed", type=int, default=20261126)
+    p.add_argument("--no-pg", action="store_true", help="skip the PostgreSQL figure")
     p.add_argument("--keep", action="store_true", help="keep the temp dir (database, server log)")
     args = p.parse_args(argv)
     if args.records is None:
@@ -331,30 +345,22 @@ def raw_baseline(workdir: Path, rows: list[tuple[Any, ...]], batch: int) -> floa
 
 @dataclass
 class ServerFigures:
-    """What one server run measured; CPU meters per phase tell where each figure is bound."""
+    """What one server run measured."""
 
     ingest: float
     single: float
     health: float
-    batch_cpu: CpuMeter
-    single_cpu: CpuMeter
-    health_cpu: list[CpuMeter]
-    rss_kib: int | None
-    peak_kib: int | None
+    rss: Result
 
 
 def server_figures(
-    args: argparse.Namespace, workdir: Path, bodies: list[tuple[bytes, int]], singles: list[bytes]
+    args: argparse.Namespace,
+    workdir: Path,
+    bodies: list[tuple[bytes, int]],
+    singles: list[bytes],
 ) -> ServerFigures:
     """Start a server, measure batch ingest, then single POSTs against /healthz; stop it."""
-    # Room for the largest batch with slack; the default 5 MiB would also do for 1,000 records.
-    max_body = max(len(b) for b, _ in bodies) * 2 + (1 << 20)
-    env = server_env(
-        workdir,
-        free_port(),
-        max_body_bytes=str(max_body),
-        max_batch_records=str(max(5000, args.batch_size)),
-    )
+    env = server_env(workdir, free_port(), **ingest_limits(bodies, args.batch_size))
     token = create_token(env, "ingest")
     auth = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
     with Server(env, workdir / "server.log") as server:
@@ -364,7 +370,7 @@ def server_figures(
         ingest = batch_rate(server.url, token, bodies, args.clients, batch_cpu)
         report("batch ingest", ingest, "records/s", batch_cpu, args.records)
 
-        def run(label: str, send: Send, meter: CpuMeter, headers: dict[str, str] | None) -> float:
+        def timed(label: str, send: Send, meter: CpuMeter, headers: dict[str, str] | None) -> float:
             rate = asyncio.run(
                 concurrent_rate(server.url, args.single_clients, args.single, send, meter, headers)
             )
@@ -373,45 +379,113 @@ def server_figures(
 
         # The baseline runs before and after the POSTs and counts their mean, so a drift of
         # the machine during the run (the client shares its cores) weighs on both sides alike.
-        before = run("GET /healthz (before)", _get_healthz, health_cpu[0], None)
-        single = run("single POST", single_post_sender(singles), single_cpu, auth)
-        after = run("GET /healthz (after)", _get_healthz, health_cpu[1], None)
+        before = timed("GET /healthz (before)", _get_healthz, health_cpu[0], None)
+        single = timed("single POST", single_post_sender(singles), single_cpu, auth)
+        after = timed("GET /healthz (after)", _get_healthz, health_cpu[1], None)
         return ServerFigures(
             ingest,
             single,
             statistics.mean((before, after)),
-            batch_cpu,
-            single_cpu,
-            health_cpu,
-            proc_status_kib(server.pid, "VmRSS"),
-            proc_status_kib(server.pid, "VmHWM"),
+            server.rss_result("server_rss_ingest"),
         )
 
 
-def build_results(args: argparse.Namespace, raw: float, f: ServerFigures) -> list[Result]:
-    """The two judged figures, then informational rows (goal null): server CPU, memory."""
-    results = [
-        Result.compared("ingest_batch", f.ingest, "records/s", raw, BATCH_GOAL),
-        Result.compared("ingest_single", f.single, "requests/s", f.health, SINGLE_GOAL),
+def ingest_limits(bodies: list[tuple[bytes, int]], batch_size: int) -> dict[str, str]:
+    """Server settings with room for the largest batch (the default 5 MiB would also do)."""
+    return {
+        "max_body_bytes": str(max(len(b) for b, _ in bodies) * 2 + (1 << 20)),
+        "max_batch_records": str(max(5000, batch_size)),
+    }
+
+
+# --- figure 3: PostgreSQL --------------------------------------------------------------------
+
+
+def pg_copy_rate(url: str, i: int, rows: list[tuple[Any, ...]], batch: int) -> float:
+    """Records/s of ``COPY`` into a bare table ``raw_call_<i>``, one COPY + commit per batch."""
+    import psycopg
+
+    cols = ", ".join(RAW_FIELDS)
+    with psycopg.connect(url) as conn:
+        conn.execute(PG_RAW_SCHEMA.format(i=i))
+        conn.commit()
+        t0 = time.perf_counter()
+        for k in range(0, len(rows), batch):
+            with (
+                conn.cursor() as cur,
+                cur.copy(f"COPY raw_call_{i} ({cols}) FROM STDIN") as copy,
+            ):
+                for row in rows[k : k + batch]:
+                    copy.write_row(row)
+            conn.commit()
+        elapsed = time.perf_counter() - t0
+        (count,) = conn.execute(f"SELECT count(*) FROM raw_call_{i}").fetchone()
+    if count != len(rows):
+        raise BenchError(f"COPY baseline stored {count} rows, expected {len(rows)}")
+    return len(rows) / elapsed
+
+
+def pg_figures(
+    args: argparse.Namespace,
+    workdir: Path,
+    bodies: list[tuple[bytes, int]],
+    rows: list[tuple],
+) -> list[Result]:
+    """Batch ingest of a server on a fresh PostgreSQL database vs COPY into that database."""
+    reason = pg_unavailable()
+    if reason is None:
+        try:
+            return pg_measure(args, workdir, bodies, rows)
+        except BenchError as exc:  # the SQLite figures stand without it
+            reason = str(exc)
+    return [
+        Result.failed("ingest_pg_batch", "records/s", reason, PG_GOAL),
+        Result.failed("server_rss_ingest_pg", "MiB", reason),
     ]
-    # Where a figure is bound: the server and the benchmark's clients share the cores.
-    for name, meters, n, unit in (
-        ("server_cpu_batch", [f.batch_cpu], args.records, "us/record"),
-        ("server_cpu_healthz", f.health_cpu, 2 * args.single, "us/request"),
-        ("server_cpu_single", [f.single_cpu], args.single, "us/request"),
-    ):
-        cpu = [m.server for m in meters]
-        if None not in cpu:
-            results.append(Result(name, sum(c or 0.0 for c in cpu) / n * 1e6, unit))
-    if f.rss_kib is not None:
-        results.append(Result("server_rss", f.rss_kib / 1024, "MiB"))
-    if f.peak_kib is not None:
-        results.append(Result("server_peak_rss", f.peak_kib / 1024, "MiB"))
-    return results
 
 
-def measure(args: argparse.Namespace, workdir: Path) -> list[Result]:
-    """Both figures and the server's memory; BenchError when something answered wrongly."""
+def pg_measure(
+    args: argparse.Namespace,
+    workdir: Path,
+    bodies: list[tuple[bytes, int]],
+    rows: list[tuple],
+) -> list[Result]:
+    import psycopg
+
+    with pg_database() as url:
+        copies = [pg_copy_rate(url, i, rows, args.batch_size) for i in range(RAW_REPEATS)]
+        copy = statistics.median(copies)
+        console.print(
+            "PostgreSQL COPY: "
+            f"{copy:,.0f} records/s (median of {', '.join(f'{r:,.0f}' for r in copies)})"
+        )
+        pg_dir = workdir / "pg"
+        pg_dir.mkdir()
+        env = server_env(
+            pg_dir,
+            free_port(),
+            database_url=url,
+            **ingest_limits(bodies, args.batch_size),
+        )
+        token = create_token(env, "ingest")
+        with Server(env, pg_dir / "server.log") as server:
+            console.print(f"server pid {server.pid} on {server.url}, PostgreSQL")
+            cpu = CpuMeter(server.pid)
+            rate = batch_rate(server.url, token, bodies, args.clients, cpu)
+            report("batch ingest, PostgreSQL", rate, "records/s", cpu, args.records)
+            rss = server.rss_result("server_rss_ingest_pg")
+        with psycopg.connect(url) as conn:
+            (stored,) = conn.execute("SELECT count(*) FROM call").fetchone()
+    if stored != args.records:
+        raise BenchError(f"PostgreSQL batch ingest stored {stored} calls, expected {args.records}")
+    return [Result.compared("ingest_pg_batch", rate, "records/s", copy, PG_GOAL), rss]
+
+
+# --- run -------------------------------------------------------------------------------------
+
+
+def run(args: argparse.Namespace, workdir: Path) -> list[Result]:
+    """Every figure of this benchmark; BenchError when something answered wrongly."""
     console.print(f"generating {args.records:,} batch + {args.single:,} single records…")
     records = make_records("b", args.records, args.seed)
     bodies = batch_bodies(records, args.batch_size)
@@ -420,39 +494,27 @@ def measure(args: argparse.Namespace, workdir: Path) -> list[Result]:
     del records
     # Before the server starts, so the two do not compete for the CPUs or the disk.
     raw = raw_baseline(workdir, rows, args.batch_size)
-    return build_results(args, raw, server_figures(args, workdir, bodies, singles))
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Measure, print, write bench/results/; 0 when measured (goals met or not), 1 otherwise."""
-    args = parse_args(argv)
-    machine = machine_info(benchmark="ingest", args=vars(args))
-    console.print(
-        f"machine: {machine['cpu_count']} CPUs, {machine['platform']}, "
-        f"Python {machine['python']}, SQLite {machine['sqlite']}, "
-        f"code {machine['commit']}"
-    )
-    workdir = Path(tempfile.mkdtemp(prefix="paceboard-bench-"))
-    try:
-        results = measure(args, workdir)
-    except BenchError as exc:
-        console.print(f"[bold red]benchmark failed[/]: {exc}")
-        return 1
-    finally:
-        if args.keep:
-            console.print(f"kept {workdir}")
-        else:
-            shutil.rmtree(workdir, ignore_errors=True)
-    print_results(results, title=f"ingest benchmark ({'quick' if args.quick else 'full'})")
+    f = server_figures(args, workdir, bodies, singles)
+    results = [
+        Result.compared("ingest_batch", f.ingest, "records/s", raw, BATCH_GOAL),
+        Result.compared("ingest_single", f.single, "requests/s", f.health, SINGLE_GOAL),
+        f.rss,
+    ]
+    if not args.no_pg:
+        results += pg_figures(args, workdir, bodies, rows)
     console.print(
         f"ingest_batch: {args.records:,} records, {args.batch_size}/request, "
         f"{args.clients} clients; baseline: sqlite3 executemany upsert, same rows\n"
         f"ingest_single: {args.single:,} one-record POSTs, {args.single_clients} "
-        f"clients; baseline: the same clients on GET /healthz"
+        f"clients; baseline: the same clients on GET /healthz\n"
+        f"ingest_pg_batch: the same batches to a server on PostgreSQL; baseline: COPY of the "
+        f"same rows into a bare table (call_id primary key) of the same database, per batch"
     )
-    path = write_results(results, machine)
-    console.print(f"wrote {path} and its -machine.json")
-    return 0
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    return standalone("ingest", parse_args(argv), run)
 
 
 if __name__ == "__main__":

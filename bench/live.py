@@ -8,32 +8,34 @@ count that call made. Each rep has at most one POST in flight, so its n-th call 
 takes its dials to n: the (client, call) pairs are matched by rep code and dials count.
 
 Figures (absolute goals, from the live screens' brief): p50 <= 150 ms and p99 <= 500 ms over all
-(client, call) pairs; server RSS <= 250 MiB with 1,000 clients connected. The load runs twice:
-with N clients (default 200), then again with 1,000 connected.
+(client, call) pairs, each beside the POST's own round trip in the same phase (its baseline);
+every (client, call) pair delivered; server RSS <= 250 MiB with 1,000 clients connected (beside
+its RSS when idle). The load runs twice: with N clients (default 200), then again with 1,000
+connected. Then all of it again with two server processes on one fresh PostgreSQL database
+(``live_pg2_*``): the calls are POSTed to server A and the screens are connected to server B, so
+every figure goes through the cross-process bus (app/live/bus.py). Calls that never reach B are
+reported as FAILED / missed rows after a bounded wait, not as an error of the whole run.
 
 The clients and the sender share one Python process and one event loop, on the same cores as the
 server: their CPU and the loop's lag are reported beside the latencies, since a saturated client
 loop stamps frames late and inflates the figures.
 
-Run from the repo root: ``.venv/bin/python bench/live.py [--quick]``. Exits 0 whenever it
-measured, goals met or not; 1 when it could not measure (server down, a wrong answer).
+Part of ``make bench`` (bench/run.py); alone: ``.venv/bin/python bench/live.py [--quick]``.
+Exits 0 whenever it measured, goals met or not; 1 when it could not measure.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import random
 import re
 import resource
-import shutil
 import sys
-import tempfile
 import time
 from array import array
 from collections import deque
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -46,7 +48,6 @@ from websockets.asyncio.client import ClientConnection, connect
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import (  # noqa: E402
     LOOPBACK,
-    RESULTS_DIR,
     BenchError,
     CpuMeter,
     Result,
@@ -54,11 +55,12 @@ from bench.common import (  # noqa: E402
     console,
     create_token,
     free_port,
-    machine_info,
+    pg_database,
+    pg_unavailable,
     proc_status_kib,
     run_cli,
     server_env,
-    write_results,
+    standalone,
 )
 
 P50_GOAL_MS = 150.0
@@ -485,7 +487,11 @@ async def measure_phase(
     phase.latencies_ms = [x * 1000 for x in ledger.latencies]
     phase.post_ms = [x * 1000 for x in ledger.post_latencies]
     phase.missing = phase.expected - len(ledger.latencies)
-    phase.snapshots, phase.gaps, phase.frames = ledger.snapshots, ledger.gaps, ledger.frames
+    phase.snapshots, phase.gaps, phase.frames = (
+        ledger.snapshots,
+        ledger.gaps,
+        ledger.frames,
+    )
     phase.mib = ledger.bytes / (1 << 20)
     phase.client_cpu = meter.client / wall
     phase.server_cpu = meter.server / wall if meter.server is not None else None
@@ -510,15 +516,22 @@ async def measure_phase(
     return phase
 
 
-async def run_load(args: argparse.Namespace, server: Server, tokens: dict[str, str]) -> list[Phase]:
+async def run_load(
+    args: argparse.Namespace,
+    post_to: Server,
+    screens_on: Server,
+    tokens: dict[str, str],
+) -> list[Phase]:
+    """Both phases: calls POSTed to ``post_to``, screens connected to ``screens_on`` (the same
+    server, or another process on the same PostgreSQL database)."""
     reps = args.rep_codes
     ledger = Ledger(posted=dict.fromkeys(reps, 0))
     rng = random.Random(args.seed)
-    ws_url = server.url.replace("http://", "ws://") + f"/ws?token={tokens['read']}"
+    ws_url = screens_on.url.replace("http://", "ws://") + f"/ws?token={tokens['read']}"
     compression = None if args.compression == "none" else "deflate"
     phases: list[Phase] = []
     screens: list[tuple[Screen, asyncio.Task]] = []
-    http = await Poster(LOOPBACK, server.port, tokens["ingest"], args.connections).open()
+    http = await Poster(LOOPBACK, post_to.port, tokens["ingest"], args.connections).open()
     try:
         for clients in (args.clients, args.big_clients):
             label = f"c{clients}"
@@ -531,7 +544,7 @@ async def run_load(args: argparse.Namespace, server: Server, tokens: dict[str, s
                 f"(each read its first snapshot)"
             )
             phases.append(
-                await measure_phase(args, server, http, ledger, reps, clients, rng, label)
+                await measure_phase(args, screens_on, http, ledger, reps, clients, rng, label)
             )
     finally:
         await close_screens(screens)
@@ -542,71 +555,63 @@ async def run_load(args: argparse.Namespace, server: Server, tokens: dict[str, s
 # --- results ---------------------------------------------------------------------------------
 
 
-def at_most(name: str, value: float | None, unit: str, goal: float | None) -> Result | None:
-    """A figure judged against an absolute ceiling (lower is better): met = value <= goal."""
-    if value is None:
-        return None
-    return Result(name, value, unit, goal=goal, met=None if goal is None else value <= goal)
+def phase_results(tag: str, p: Phase) -> list[Result]:
+    """The judged rows of one phase: latency p50/p99 (absolute goals; baseline: the POST's own
+    round trip in the same phase) and the (client, call) pairs delivered of those expected."""
+    seen = len(p.latencies_ms)
+    note = (
+        f"{p.missing:,} of {p.expected:,} (client, call) pairs never arrived within "
+        f"{DRAIN_SECONDS:g} s of the last POST"
+        if p.missing
+        else ""
+    )
+    rows = [
+        Result.absolute(
+            f"{tag}_p{q}",
+            p.pct(p.latencies_ms, q),
+            "ms",
+            goal,
+            baseline=p.pct(p.post_ms, q),
+            note="" if seen else (note or "no latency measured"),
+        )
+        for q, goal in ((50, P50_GOAL_MS), (99, P99_GOAL_MS))
+    ]
+    rows.append(
+        Result.compared(f"{tag}_delivered", float(seen), "pairs", float(p.expected), 1.0, note=note)
+    )
+    return rows
 
 
-def build_results(args: argparse.Namespace, phases: list[Phase]) -> list[Result]:
-    rows: list[Result | None] = []
-    for p in phases:
-        tag = f"live_{p.clients}c"
-        rows += [
-            at_most(f"{tag}_p50", p.pct(p.latencies_ms, 50), "ms", P50_GOAL_MS),
-            at_most(f"{tag}_p99", p.pct(p.latencies_ms, 99), "ms", P99_GOAL_MS),
-            at_most(f"{tag}_max", max(p.latencies_ms, default=None), "ms", None),
-            at_most(f"{tag}_missing", float(p.missing), "pairs", 0.0),
-            at_most(f"{tag}_post_p50", p.pct(p.post_ms, 50), "ms", None),
-            at_most(f"{tag}_calls_rate", p.calls / p.seconds, "calls/s", None),
-            at_most(f"{tag}_snapshot_fallbacks", float(p.snapshots), "frames", None),
-            at_most(f"{tag}_client_cpu", p.client_cpu * 100, "% of a core", None),
-            at_most(
-                f"{tag}_server_cpu",
-                p.server_cpu * 100 if p.server_cpu is not None else None,
-                "% of a core",
-                None,
-            ),
-            at_most(f"{tag}_client_loop_lag_p99", p.pct(p.lag_ms, 99), "ms", None),
-        ]
-        rss = max(p.rss_connected_kib or 0, p.rss_after_kib or 0) / 1024
-        goal = RSS_GOAL_MIB if p.clients >= BIG_CLIENTS else None
-        rows.append(at_most(f"live_server_rss_{p.clients}c", rss, "MiB", goal))
-    return [r for r in rows if r is not None]
+def build_results(tag: str, phases: list[Phase]) -> list[Result]:
+    """Rows for every phase, ``<tag>_<N>c_…``."""
+    return [r for p in phases for r in phase_results(f"{tag}_{p.clients}c", p)]
 
 
-def print_live_results(results: list[Result], title: str) -> None:
-    """The results table; goals here are ceilings (value <= goal), unlike bench/ingest's ratios."""
-    from rich.table import Table
-
-    table = Table(title=title)
-    for col in ("name", "value", "unit", "goal", "met"):
-        table.add_column(col, justify="left" if col in ("name", "unit", "met") else "right")
-    for r in results:
-        met = "-" if r.met is None else ("[green]met[/]" if r.met else "[bold red]MISSED[/]")
-        goal = "-" if r.goal is None else f"<= {r.goal:,.0f}"
-        table.add_row(r.name, f"{r.value:,.1f}", r.unit, goal, met)
-    console.print(table)
-    for r in results:
-        if r.met is False:
-            console.print(f"[bold red]MISSED[/]: {r.name} {r.value:,.1f} {r.unit} > goal {r.goal}")
-
-
-def merge_into_latest(results: list[Result]) -> Path:
-    """Put the live rows into latest.json beside the other benchmarks' rows (replacing old
-    ``live_*`` rows); bench/ingest.py rewrites that file whole, so run it first."""
-    path = RESULTS_DIR / "latest.json"
-    try:
-        rows = json.loads(path.read_text())
-        if not isinstance(rows, list):
-            rows = []
-    except (OSError, ValueError):
-        rows = []
-    rows = [r for r in rows if not str(r.get("name", "")).startswith("live_")]
-    rows += [asdict(r) for r in results]
-    path.write_text(json.dumps(rows, indent=2) + "\n")
-    return path
+def failed_results(tag: str, args: argparse.Namespace, reason: str) -> list[Result]:
+    """The rows a run that could not measure would have had, each FAILED with ``reason``."""
+    rows = []
+    for clients in (args.clients, args.big_clients):
+        if clients > 0:
+            rows += [
+                Result.failed(
+                    f"{tag}_{clients}c_p50",
+                    "ms",
+                    reason,
+                    P50_GOAL_MS,
+                    on="value",
+                    at_most=True,
+                ),
+                Result.failed(
+                    f"{tag}_{clients}c_p99",
+                    "ms",
+                    reason,
+                    P99_GOAL_MS,
+                    on="value",
+                    at_most=True,
+                ),
+                Result.failed(f"{tag}_{clients}c_delivered", "pairs", reason, 1.0),
+            ]
+    return rows
 
 
 # --- main ------------------------------------------------------------------------------------
@@ -614,7 +619,7 @@ def merge_into_latest(results: list[Result]) -> Path:
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--quick", action="store_true", help="smoke run: 5 s of load per phase")
+    p.add_argument("--quick", action="store_true", help="smoke run: 2 s of load per phase")
     p.add_argument("--clients", type=int, default=200, help="clients of the first phase")
     p.add_argument(
         "--big-clients",
@@ -623,8 +628,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="clients of the second phase (0 skips it); RSS goal at 1,000",
     )
     p.add_argument("--rate", type=float, default=200.0, help="calls POSTed per second")
-    p.add_argument("--duration", type=float, help="seconds of measured load per phase (30)")
-    p.add_argument("--warmup", type=float, help="seconds of unmeasured load first (3)")
+    p.add_argument("--duration", type=float, help="seconds of measured load per phase (20)")
+    p.add_argument("--warmup", type=float, help="seconds of unmeasured load first (2)")
     p.add_argument("--reps", type=int, default=100, help="reps on the floor")
     p.add_argument("--teams", type=int, default=5, help="teams on the floor")
     p.add_argument(
@@ -634,15 +639,28 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="permessage-deflate offered by the clients (browsers offer it)",
     )
     p.add_argument(
-        "--connections", type=int, default=16, help="keep-alive connections the POSTs share"
+        "--connections",
+        type=int,
+        default=16,
+        help="keep-alive connections the POSTs share",
     )
+    p.add_argument("--no-pg", action="store_true", help="skip the two-process PostgreSQL run")
+    p.add_argument(
+        "--bus",
+        choices=("auto", "memory", "postgres", "redis"),
+        default="auto",
+        help="PACEBOARD_BUS of the two servers (auto: LISTEN/NOTIFY on PostgreSQL; memory "
+        "shows what the rows say when the calls never reach B)",
+    )
+    p.add_argument("--redis-url", default="", help="PACEBOARD_REDIS_URL of the two servers")
+    p.add_argument("--no-single", action="store_true", help="skip the single-process SQLite run")
     p.add_argument("--seed", type=int, default=20261127)
     p.add_argument("--keep", action="store_true", help="keep the temp dir (database, server log)")
     args = p.parse_args(argv)
     if args.duration is None:
-        args.duration = 5.0 if args.quick else 30.0
+        args.duration = 2.0 if args.quick else 20.0
     if args.warmup is None:
-        args.warmup = 1.0 if args.quick else 3.0
+        args.warmup = 0.5 if args.quick else 2.0
     for name in ("clients", "rate", "duration", "reps", "teams", "connections"):
         if getattr(args, name) <= 0:
             p.error(f"--{name.replace('_', '-')} must be positive")
@@ -660,26 +678,117 @@ def raise_fd_limit(need: int) -> None:
         raise BenchError(f"open-file limit {soft} is below the {need} this run needs")
 
 
-def measure(args: argparse.Namespace, workdir: Path) -> list[Phase]:
-    raise_fd_limit(2 * max(args.clients, args.big_clients) + 512)
+def prepare_floor(
+    args: argparse.Namespace, workdir: Path, database_url: str | None = None
+) -> tuple[dict[str, str], dict[str, str]]:
+    """Migrate, import the roster, create tokens; (server env, tokens by scope)."""
     tz = midday_timezone()
-    env = server_env(workdir, free_port(), timezone=tz)
-    run_cli(env, "migrate")
+    env = server_env(workdir, free_port(), database_url, timezone=tz)
+    # Creating a token migrates the fresh database first.
+    tokens = {scope: create_token(env, scope) for scope in ("read", "ingest")}
     csv_text, args.rep_codes = roster_csv(args.reps, args.teams)
     roster = workdir / "roster.csv"
     roster.write_text(csv_text)
     run_cli(env, "roster", "import", str(roster))
-    tokens = {scope: create_token(env, scope) for scope in ("read", "ingest")}
+    console.print(f"floor timezone {tz}; {args.reps} reps in {args.teams} teams")
+    return env, tokens
+
+
+def load_with_timeout(
+    args: argparse.Namespace,
+    post_to: Server,
+    screens_on: Server,
+    tokens: dict[str, str],
+) -> list[Phase]:
+    """run_load on uvloop, given up (BenchError) well after it should have ended."""
+    limit = 2 * (args.warmup + args.duration + DRAIN_SECONDS + 2 * args.duration + 5) + 180
+    runner = _runner()
+    try:
+        return runner.run(asyncio.wait_for(run_load(args, post_to, screens_on, tokens), limit))
+    except TimeoutError:
+        raise BenchError(f"the load did not finish within {limit:.0f}s") from None
+    finally:
+        runner.close()
+
+
+def single_process(args: argparse.Namespace, workdir: Path) -> list[Result]:
+    """One server on SQLite: screens and POSTs on the same process."""
+    env, tokens = prepare_floor(args, workdir)
     with Server(env, workdir / "server.log") as server:
-        console.print(
-            f"server pid {server.pid} on {server.url}; floor timezone {tz}; {args.reps} reps in "
-            f"{args.teams} teams; RSS idle {(proc_status_kib(server.pid) or 0) / 1024:,.0f} MiB"
-        )
-        runner = _runner()
-        try:
-            return runner.run(run_load(args, server, tokens))
-        finally:
-            runner.close()
+        console.print(f"server pid {server.pid} on {server.url}, SQLite")
+        phases = load_with_timeout(args, server, server, tokens)
+        rss = server.rss_result("server_rss_live", RSS_GOAL_MIB)
+    return [*build_results("live", phases), rss]
+
+
+PG2 = "live_pg2"
+BUS_HINT = (
+    "calls posted to server A did not reach server B's screens: is the cross-process bus "
+    "(app/live/bus.py, LISTEN/NOTIFY on PostgreSQL) running?"
+)
+
+
+def pg2_failed(args: argparse.Namespace, reason: str) -> list[Result]:
+    """Every row of the two-process run, FAILED with ``reason``."""
+    return [
+        *failed_results(PG2, args, reason),
+        Result.failed("server_rss_live_pg2", "MiB", reason, RSS_GOAL_MIB, on="value", at_most=True),
+        Result.failed("server_rss_live_pg2_poster", "MiB", reason),
+    ]
+
+
+def two_processes(args: argparse.Namespace, workdir: Path) -> list[Result]:
+    """Two servers on one PostgreSQL database: POSTs to A, screens on B. The calls reach B's
+    screens only through the cross-process bus (app/live/bus.py). Whatever goes wrong here
+    (no PostgreSQL, a server that does not start, calls that never reach B) is reported in
+    these rows, FAILED or missed, and never stops the single-process rows."""
+    reason = pg_unavailable()
+    if reason:
+        return pg2_failed(args, reason)
+    pg_dir = workdir / "pg"
+    pg_dir.mkdir()
+    try:
+        with pg_database() as url:
+            env_a, tokens = prepare_floor(args, pg_dir, url)
+            if args.bus != "auto":
+                env_a["PACEBOARD_BUS"] = args.bus
+            if args.redis_url:
+                env_a["PACEBOARD_REDIS_URL"] = args.redis_url
+            env_b = {**env_a, "PACEBOARD_PORT": str(free_port())}
+            with (
+                Server(env_a, pg_dir / "server-a.log") as a,
+                Server(env_b, pg_dir / "server-b.log") as b,
+            ):
+                console.print(
+                    f"server A pid {a.pid} on {a.url} takes the POSTs; server B pid {b.pid} on "
+                    f"{b.url} holds the screens; one PostgreSQL database"
+                )
+                phases = load_with_timeout(args, a, b, tokens)
+                rows = build_results(PG2, phases)
+                rows.append(b.rss_result("server_rss_live_pg2", RSS_GOAL_MIB))
+                rows.append(a.rss_result("server_rss_live_pg2_poster"))
+    except BenchError as exc:
+        console.print(f"[bold red]two-process run failed[/]: {exc}")
+        return pg2_failed(args, str(exc))
+    for r in rows:
+        if r.value is None or (r.name.endswith("_delivered") and not r.met):
+            r.note = f"{r.note}; {BUS_HINT}" if r.note else BUS_HINT
+    return rows
+
+
+def run(args: argparse.Namespace, workdir: Path) -> list[Result]:
+    raise_fd_limit(2 * max(args.clients, args.big_clients) + 512)
+    results = [] if args.no_single else single_process(args, workdir)
+    if not args.no_pg:
+        results += two_processes(args, workdir)
+    console.print(
+        f"live_<N>c: {args.rate:g} calls/s for {args.duration:g}s, one call per POST, "
+        f"{args.reps} reps; latency = POST sent -> each client's frame showing the new dials "
+        f"(baseline: the POST's own round trip); clients and sender in one Python process "
+        f"(uvloop), compression {args.compression}; live_pg2: two servers on one PostgreSQL, "
+        f"POSTs to A, screens on B"
+    )
+    return results
 
 
 def _runner() -> asyncio.Runner:
@@ -692,35 +801,7 @@ def _runner() -> asyncio.Runner:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Measure, print, write bench/results/; 0 when measured (goals met or not), 1 otherwise."""
-    args = parse_args(argv)
-    machine = machine_info(benchmark="live", args=vars(args))
-    console.print(
-        f"machine: {machine['cpu_count']} CPUs, {machine['platform']}, "
-        f"Python {machine['python']}, SQLite {machine['sqlite']}, code {machine['commit']}"
-    )
-    workdir = Path(tempfile.mkdtemp(prefix="paceboard-bench-live-"))
-    try:
-        phases = measure(args, workdir)
-    except BenchError as exc:
-        console.print(f"[bold red]benchmark failed[/]: {exc}")
-        return 1
-    finally:
-        if args.keep:
-            console.print(f"kept {workdir}")
-        else:
-            shutil.rmtree(workdir, ignore_errors=True)
-    results = build_results(args, phases)
-    print_live_results(results, title=f"live benchmark ({'quick' if args.quick else 'full'})")
-    console.print(
-        f"live_<N>c: {args.rate:g} calls/s for {args.duration:g}s, one call per POST, "
-        f"{args.reps} reps; latency = POST sent -> each client's frame showing the new dials; "
-        f"clients and sender in one Python process (uvloop), compression {args.compression}"
-    )
-    path = merge_into_latest(results)
-    write_results(results, machine, stem="live")
-    console.print(f"merged into {path}; wrote live.json and live-machine.json")
-    return 0
+    return standalone("live", parse_args(argv), run)
 
 
 if __name__ == "__main__":
