@@ -23,7 +23,7 @@ from starlette.concurrency import run_in_threadpool
 from app.config import Settings
 from app.floor.snapshot import only_teams
 from app.models import utcnow
-from app.services.snapshot import load_snapshot
+from app.services.snapshot import day_fingerprint, load_snapshot
 
 log = logging.getLogger("paceboard.live")
 
@@ -164,6 +164,11 @@ class Hub:
         self._bodies: dict[frozenset[str], str] = {}
         self._dirty = asyncio.Event()
         self._resync = False
+        # Bumped by every change this process hears of; the polled view below is kept while it
+        # stands still, so a hundred pollers between two changes cost one read.
+        self.generation = 0
+        self._polled: tuple[int, tuple, dict[str, Any]] | None = None
+        self._polled_lock = asyncio.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._tasks: list[asyncio.Task] = []
         self._lock = asyncio.Lock()
@@ -191,7 +196,11 @@ class Hub:
     def poke(self, *_: object) -> None:
         """Figures may have changed (a writer commit hook): recompute soon."""
         if self._loop is not None:
-            self._loop.call_soon_threadsafe(self._dirty.set)
+            self._loop.call_soon_threadsafe(self._mark_dirty)
+
+    def _mark_dirty(self) -> None:
+        self.generation += 1  # whatever was read before this is stale
+        self._dirty.set()
 
     def resync(self) -> None:
         """Changes may have been missed (the bus was away): read the floor again and send every
@@ -201,7 +210,7 @@ class Hub:
 
     def _mark_resync(self) -> None:
         self._resync = True
-        self._dirty.set()
+        self._mark_dirty()
 
     def publish_alerts(self, alerts: list[dict]) -> None:
         """Send newly raised alerts to the sockets watching the rep's team (an alert hook)."""
@@ -227,6 +236,28 @@ class Hub:
                 if self.current is None:
                     self.current = await self._read()
         sub.reset(sub.frame("snapshot", self._snapshot_body(sub)))
+
+    async def polled_view(self) -> dict[str, Any]:
+        """Today's floor as the screens see it (evaluated at the end of this minute) for a
+        client that polls the REST snapshot: read once per change, then served as is while the
+        day's totals stand still (checked by a fingerprint over reps × hours, so writes by
+        another process count too). Kept apart from the sockets' view, whose diffs a poller
+        must not disturb."""
+        async with self._polled_lock:
+            day, at = self._at()
+            generation = self.generation
+            fingerprint = await run_in_threadpool(self._fingerprint, day)
+            key = (at.isoformat(), fingerprint)
+            if self._polled and self._polled[0] == generation and self._polled[1] == key:
+                return self._polled[2]
+            view = await self._read()
+            # A change that landed while reading leaves the generation moved: not kept as fresh.
+            self._polled = (generation, key, view)
+            return view
+
+    def _fingerprint(self, day: date) -> tuple:
+        with self.engine.connect() as conn:
+            return day_fingerprint(conn, day)
 
     # --- the work ----------------------------------------------------------------------------
 
@@ -389,4 +420,4 @@ class Hub:
             # On the minute, so every screen's expected-by-now moves together.
             await asyncio.sleep(self.tick - (now.second + now.microsecond / 1e6) % self.tick)
             self.broadcast("tick", {"at": self.clock().isoformat()})
-            self._dirty.set()
+            self._mark_dirty()

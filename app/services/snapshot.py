@@ -118,6 +118,22 @@ def load_snapshot(
     return snap
 
 
+def day_fingerprint(conn: sa.Connection, day: date) -> tuple:
+    """A cheap summary of ``day``'s totals (one pass over reps × hours, never the calls) that
+    moves whenever a cell does, whoever wrote it: a cached view is current while it stands."""
+    weighted = (TOTAL.c.rep_id * 24 + TOTAL.c.hour) * (
+        TOTAL.c.dials + 3 * TOTAL.c.connects + 7 * TOTAL.c.orders + 11 * TOTAL.c.invites
+    )
+    q = sa.select(
+        sa.func.count(),
+        *(sa.func.sum(TOTAL.c[m]) for m in METRICS),
+        sa.func.sum(weighted),
+        sa.func.sum(TOTAL.c.rep_id * TOTAL.c.talk_seconds),
+    ).where(TOTAL.c.day == day)
+    last = sa.select(sa.func.max(ACTIVITY.c.last_dial_at)).where(ACTIVITY.c.day == day)
+    return (*conn.execute(q).one(), conn.execute(last).scalar())
+
+
 def last_dials(conn: sa.Connection, day: date) -> dict[int, datetime]:
     """rep id -> the start of the rep's latest call on ``day``."""
     q = sa.select(ACTIVITY.c.rep_id, ACTIVITY.c.last_dial_at).where(ACTIVITY.c.day == day)

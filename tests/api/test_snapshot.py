@@ -48,3 +48,25 @@ def test_other_days_are_not_in_the_snapshot(api):
         "/api/v1/floor/snapshot", params={"day": "26/11/2026"}, headers=api.auth(api.read)
     )
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "day"
+
+
+def test_polling_todays_snapshot_reads_the_floor_once_per_change(api, rec):
+    """A hundred polls between two commits cost one read; a commit is seen by the next poll."""
+    from datetime import UTC, datetime
+
+    hub = api.client.app.state.hub
+    now = datetime.now(UTC).isoformat()
+    api.post_calls([rec("p1", started_at=now)])
+    headers = api.auth(api.read)
+    first = api.client.get("/api/v1/floor/snapshot", headers=headers).json()
+    reads = hub.reads
+    for _ in range(100):
+        again = api.client.get("/api/v1/floor/snapshot", headers=headers).json()
+    # (One more read only if the minute turned meanwhile: the view is evaluated per minute.)
+    assert hub.reads - reads == (0 if again["at"] == first["at"] else 1)
+    assert again["floor"]["totals"] == first["floor"]["totals"]
+    reads = hub.reads
+    api.post_calls([rec("p2", started_at=now)])
+    after = api.client.get("/api/v1/floor/snapshot", headers=headers).json()
+    assert after["floor"]["totals"]["dials"] == first["floor"]["totals"]["dials"] + 1
+    assert hub.reads == reads + 1

@@ -68,6 +68,9 @@ class Input:
         first = True
         for raw in self.file:
             self.bytes_read += len(raw)
+            if first:
+                # A file that is only a BOM has no rows: drop it before counting.
+                raw = raw.removeprefix(b"\xef\xbb\xbf")
             if raw.strip():
                 self.rows += 1
             text = raw.decode(encoding, errors="replace")
