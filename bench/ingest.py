@@ -7,6 +7,8 @@ Figure 2: requests/s of single-record POSTs from 32 clients, vs the same clients
 Figure 3: records/s of the same batches to a server on PostgreSQL (a fresh database on the
 benchmark's PostgreSQL, ``BENCH_PG_URL``), vs ``COPY`` of the same rows into a bare table of that
 database, one COPY and commit per batch (goal: ratio >= 0.1).
+Figure 4: that PostgreSQL rate (one NOTIFY per committed batch) vs the same batches to a server
+with the bus off (``PACEBOARD_BUS=memory``): NOTIFY's commit-time lock must cost little (>= 0.9).
 And the server's RSS at the end of each, beside its RSS when idle after start.
 
 Part of ``make bench`` (bench/run.py); alone, from the repo root:
@@ -53,6 +55,8 @@ from bench.common import (  # noqa: E402
 BATCH_GOAL = 0.1
 SINGLE_GOAL = 0.5
 PG_GOAL = 0.1
+#: Ingest with one NOTIFY per committed batch, against the same without the bus: at least this.
+NOTIFY_GOAL = 0.9
 RAW_REPEATS = 3
 REPS = [str(7001 + i) for i in range(200)]
 DAY = "2026-11-26"
@@ -478,7 +482,36 @@ def pg_measure(
             (stored,) = conn.execute("SELECT count(*) FROM call").fetchone()
     if stored != args.records:
         raise BenchError(f"PostgreSQL batch ingest stored {stored} calls, expected {args.records}")
-    return [Result.compared("ingest_pg_batch", rate, "records/s", copy, PG_GOAL), rss]
+    quiet = pg_rate_without_bus(args, workdir, bodies)
+    return [
+        Result.compared("ingest_pg_batch", rate, "records/s", copy, PG_GOAL),
+        # NOTIFY takes a database-wide lock at commit: one per committed batch must cost little.
+        Result.compared("ingest_pg_notify_vs_no_bus", rate, "records/s", quiet, NOTIFY_GOAL),
+        rss,
+    ]
+
+
+def pg_rate_without_bus(
+    args: argparse.Namespace, workdir: Path, bodies: list[tuple[bytes, int]]
+) -> float:
+    """The same batches to a server on a fresh PostgreSQL database with the bus off
+    (PACEBOARD_BUS=memory: no NOTIFY at commit), for the NOTIFY row's baseline."""
+    with pg_database() as url:
+        quiet_dir = workdir / "pg-no-bus"
+        quiet_dir.mkdir()
+        env = server_env(
+            quiet_dir,
+            free_port(),
+            database_url=url,
+            bus="memory",
+            **ingest_limits(bodies, args.batch_size),
+        )
+        token = create_token(env, "ingest")
+        with Server(env, quiet_dir / "server.log") as server:
+            cpu = CpuMeter(server.pid)
+            rate = batch_rate(server.url, token, bodies, args.clients, cpu)
+            report("batch ingest, PostgreSQL, no bus", rate, "records/s", cpu, args.records)
+    return rate
 
 
 # --- run -------------------------------------------------------------------------------------
@@ -508,7 +541,9 @@ def run(args: argparse.Namespace, workdir: Path) -> list[Result]:
         f"ingest_single: {args.single:,} one-record POSTs, {args.single_clients} "
         f"clients; baseline: the same clients on GET /healthz\n"
         f"ingest_pg_batch: the same batches to a server on PostgreSQL; baseline: COPY of the "
-        f"same rows into a bare table (call_id primary key) of the same database, per batch"
+        f"same rows into a bare table (call_id primary key) of the same database, per batch\n"
+        f"ingest_pg_notify_vs_no_bus: that server (one NOTIFY per committed batch); baseline: "
+        f"the same batches to a server with PACEBOARD_BUS=memory (no NOTIFY)"
     )
     return results
 

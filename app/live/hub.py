@@ -123,7 +123,9 @@ class Subscriber:
             frame = await self.queue.get()
             self.queued_bytes -= len(frame.body)
             if len(frame.body) < BIG_FRAME:
-                await asyncio.wait_for(send(frame.text()), timeout)
+                # A reader stuck on small frames only holds up its own queue, which then
+                # overflows into a snapshot: a big frame, whose send below is bounded.
+                await send(frame.text())
                 continue
             async with big:
                 sending = asyncio.ensure_future(send(frame.text()))
