@@ -125,15 +125,24 @@ def db_url(request, tmp_path) -> Iterator[str]:
     yield from fresh_database(request, tmp_path)
 
 
-@pytest.fixture
-def settings(db_url, tmp_path) -> Settings:
+def test_settings(db_url: str, tmp_path: Path, **overrides: Any) -> Settings:
+    """The settings of a test's app on ``db_url``, with ``overrides`` (small limits, …)."""
     return Settings(
         database_url=db_url,
         data_dir=tmp_path / "var",
         secret_key=SECRET,
         token_cache_seconds=0,
         _env_file=None,
+        **overrides,
     )
+
+
+test_settings.__test__ = False  # a helper, not a test
+
+
+@pytest.fixture
+def settings(db_url, tmp_path) -> Settings:
+    return test_settings(db_url, tmp_path)
 
 
 @pytest.fixture

@@ -68,22 +68,28 @@ class Observe:
             took = time.perf_counter() - started
             method = scope.get("method", "")
             self.metrics.requests.labels(method, _route(scope), str(status)).observe(took)
-            path = scope.get("path", "")
-            query = scope.get("query_string", b"").decode("latin-1")
-            target = redact(path + ("?" + query if query else ""))
-            client = (scope.get("client") or ("-",))[0]
-            log.info(
-                "%s %s %s",
-                method,
-                target,
-                status,
-                extra={
-                    "request_id": rid,
-                    "method": method,
-                    "path": target,
-                    "status": status,
-                    "duration_ms": round(took * 1000, 1),
-                    "client": client,
-                },
-            )
             request_id.reset(token)
+            # The hot path pays for the line only when someone reads it.
+            if log.isEnabledFor(logging.INFO):
+                _access_line(scope, rid, method, status, took)
+
+
+def _access_line(scope: Scope, rid: str, method: str, status: int, took: float) -> None:
+    path = scope.get("path", "")
+    query = scope.get("query_string", b"").decode("latin-1")
+    target = redact(path + ("?" + query if query else ""))
+    client = (scope.get("client") or ("-",))[0]
+    log.info(
+        "%s %s %s",
+        method,
+        target,
+        status,
+        extra={
+            "request_id": rid,
+            "method": method,
+            "path": target,
+            "status": status,
+            "duration_ms": round(took * 1000, 1),
+            "client": client,
+        },
+    )

@@ -28,6 +28,8 @@ from typing import Any
 import orjson
 from sqlalchemy.engine import make_url
 
+from app.live.tasks import cancel_all
+
 log = logging.getLogger("paceboard.bus")
 
 OnMessage = Callable[[dict[str, Any]], None]
@@ -96,11 +98,7 @@ class Bus:
         ]
 
     async def stop(self) -> None:
-        for t in self._tasks:
-            t.cancel()
-        for t in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await t
+        await cancel_all(self._tasks)
         self._tasks = []
         await self._close()
         self.connected = False

@@ -9,7 +9,6 @@ or grows the server's memory.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app.config import Settings
 from app.floor.snapshot import only_teams
+from app.live.tasks import cancel_all
 from app.models import utcnow
 from app.services.snapshot import day_fingerprint, load_snapshot
 
@@ -186,11 +186,7 @@ class Hub:
         ]
 
     async def stop(self) -> None:
-        for t in self._tasks:
-            t.cancel()
-        for t in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await t
+        await cancel_all(self._tasks)
         self._tasks = []
 
     # --- inputs (safe from any thread) -------------------------------------------------------

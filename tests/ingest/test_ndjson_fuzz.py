@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 from app.config import Settings
 from app.ingest import rebuild
 from app.models import Call, IngestReject
-from tests.conftest import SECRET, fresh_database
+from tests.conftest import fresh_database, test_settings
 
 MAX_BODY = 64 * 1024
 MAX_RECORDS = 40
@@ -44,15 +44,7 @@ def db_url(request, tmp_path) -> Iterator[str]:
 @pytest.fixture
 def settings(db_url, tmp_path) -> Settings:
     """Small limits, so that fuzzed bodies also cross them (413) without megabytes of input."""
-    return Settings(
-        database_url=db_url,
-        data_dir=tmp_path / "var",
-        secret_key=SECRET,
-        token_cache_seconds=0,
-        max_body_bytes=MAX_BODY,
-        max_batch_records=MAX_RECORDS,
-        _env_file=None,
-    )
+    return test_settings(db_url, tmp_path, max_body_bytes=MAX_BODY, max_batch_records=MAX_RECORDS)
 
 
 # --- strategies ------------------------------------------------------------------------------
