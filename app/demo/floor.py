@@ -14,12 +14,14 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from app.config import Window
+from app.floor.schedule import DEFAULT_WORKING_DAYS
 
 Tier = Literal["top", "core", "laggard", "new"]
 
@@ -165,10 +167,13 @@ def in_calling_window(at: datetime, tz: tzinfo, windows: Sequence[Window]) -> bo
     return any(a <= local < b for a, b in windows)
 
 
-def in_calling_day(at: datetime, tz: tzinfo, windows: Sequence[Window]) -> bool:
-    """A weekday, between the first window's start and the last window's end (breaks included)."""
+def in_calling_day(
+    at: datetime, tz: tzinfo, windows: Sequence[Window], working_days: AbstractSet[int]
+) -> bool:
+    """A working day, between the first window's start and the last window's end (breaks
+    included)."""
     local = at.astimezone(tz)
-    return local.weekday() < 5 and windows[0][0] <= local.time() < windows[-1][1]
+    return local.isoweekday() in working_days and windows[0][0] <= local.time() < windows[-1][1]
 
 
 def etc_zone(offset_hours: int) -> str:
@@ -189,7 +194,7 @@ def mid_morning(windows: Sequence[Window]) -> time:
 
 @dataclass(frozen=True)
 class FloorClock:
-    """The timezone the demo floor runs in, and why."""
+    """The timezone and working days the demo floor runs in, and why."""
 
     zone: str
     kept: bool
@@ -197,6 +202,11 @@ class FloorClock:
     configured: str
     configured_local: datetime  # now, in the configured zone
     reason: str  # why the configured zone was not kept; empty when it was
+    #: The demo floor's working days: the configured ones, plus ``added_day``.
+    working_days: frozenset[int] = DEFAULT_WORKING_DAYS
+    #: The ISO weekday made a working day because no zone had a working day in calling hours
+    #: now (a weekend everywhere on Earth); None when the configured days sufficed.
+    added_day: int | None = None
 
     def describe(self) -> str:
         """The line the demo prints about its clock."""
@@ -204,10 +214,13 @@ class FloorClock:
         here = f"{self.zone} (UTC{offset[:3]}:{offset[3:]}), {self.local:%a %H:%M} there"
         if self.kept:
             return f"Demo floor clock: {here} — inside calling hours"
-        return (
+        line = (
             f"Demo floor clock: {here} — {self.reason} in {self.configured}"
             f" ({self.configured_local:%a %H:%M})"
         )
+        if self.added_day is not None:
+            line += f"; the demo floor works {self.local:%A}s too"
+        return line
 
 
 def _minutes_apart(a: time, b: time) -> int:
@@ -223,32 +236,44 @@ def _live_for(at: datetime, tz: tzinfo, windows: Sequence[Window], minutes: int)
     )
 
 
-def choose_floor_clock(now: datetime, configured: str, windows: Sequence[Window]) -> FloorClock:
-    """Keep ``configured`` when its floor is calling now (a weekday, inside a window with ten
-    minutes of it left); otherwise the fixed-offset zone where it is mid-morning now (a weekday
-    preferred), so ``make run`` always opens on a moving floor, even over lunch."""
+def choose_floor_clock(
+    now: datetime,
+    configured: str,
+    windows: Sequence[Window],
+    working_days: AbstractSet[int] = DEFAULT_WORKING_DAYS,
+) -> FloorClock:
+    """Keep ``configured`` when its floor is calling now (a working day, inside a window with ten
+    minutes of it left); otherwise the fixed-offset zone where it is mid-morning now, a working
+    day preferred, so ``make run`` always opens on a moving floor, even over lunch. When it is a
+    non-working day in every zone near mid-morning (a weekend), that day becomes a working day
+    of the demo floor, as on a floor that works Saturdays."""
     tz = ZoneInfo(configured)
     local = now.astimezone(tz)
-    if local.weekday() < 5 and _live_for(now, tz, windows, 10):
-        return FloorClock(configured, True, local, configured, local, "")
-    if local.weekday() >= 5:
+    days = frozenset(working_days)
+    if local.isoweekday() in days and _live_for(now, tz, windows, 10):
+        return FloorClock(configured, True, local, configured, local, "", days)
+    if local.isoweekday() not in days:
         reason = "not a calling day"
-    elif in_calling_day(now, tz, windows):
+    elif in_calling_day(now, tz, windows, days):
         reason = "between calling windows"
     else:
         reason = "outside calling hours"
     target = mid_morning(windows)
     zones = [(etc_zone(h), ZoneInfo(etc_zone(h))) for h in range(-12, 15)]
-    # Prefer a zone where the floor is calling now with half an hour of it left, on a weekday.
+    # Prefer a zone where the floor is calling now with half an hour of it left, on a working day.
     live = [(name, z) for name, z in zones if _live_for(now, z, windows, 30)]
     pool = live or zones
 
     def score(zone: tuple[str, ZoneInfo]) -> tuple[bool, int]:
         at = now.astimezone(zone[1])
-        return at.weekday() >= 5, _minutes_apart(at.time(), target)
+        return at.isoweekday() not in days, _minutes_apart(at.time(), target)
 
     name, zone = min(pool, key=score)
-    return FloorClock(name, False, now.astimezone(zone), configured, local, reason)
+    there = now.astimezone(zone)
+    added = None if there.isoweekday() in days else there.isoweekday()
+    return FloorClock(
+        name, False, there, configured, local, reason, days | {there.isoweekday()}, added
+    )
 
 
 # --- calls -----------------------------------------------------------------------------------

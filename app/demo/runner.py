@@ -530,9 +530,13 @@ def run_demo(settings: Settings, *, speed: float, seed: int, duration: float | N
     try:
         use_demo_database(settings)
         now = datetime.now(UTC)
-        clock = choose_floor_clock(now, settings.timezone, settings.calling_windows)
-        # The app derives local days and hours from settings.timezone: set it before create_app.
+        clock = choose_floor_clock(
+            now, settings.timezone, settings.calling_windows, settings.working_days
+        )
+        # The app derives local days, hours and working days from the settings: set them before
+        # create_app (the demo's teams have no schedule of their own, so they follow the floor).
         settings.timezone = clock.zone
+        settings.working_days = clock.working_days
         floor = build_floor(seed)
         say(clock.describe())
         tokens = prepare_database(settings, floor, clock.local.date())

@@ -299,13 +299,43 @@ def test_clock_moves_a_floor_at_lunch_so_the_demo_is_never_still():
     assert in_calling_window(lunch + timedelta(minutes=30), ZoneInfo(clock.zone), WINDOWS)
 
 
-def test_clock_on_a_weekend_says_so_and_still_finds_a_live_floor():
-    saturday_noon = datetime(2026, 11, 28, 12, 0, tzinfo=SHANGHAI).astimezone(UTC)
-    clock = choose_floor_clock(saturday_noon, "Asia/Shanghai", WINDOWS)
+def test_clock_on_a_weekend_says_so_and_works_that_day_on_a_live_floor():
+    # Saturday 12:00 UTC: from UTC-12 to UTC+14 it is Saturday or Sunday everywhere.
+    saturday = datetime(2026, 11, 28, 20, 0, tzinfo=SHANGHAI).astimezone(UTC)
+    clock = choose_floor_clock(saturday, "Asia/Shanghai", WINDOWS)
     assert not clock.kept
-    assert "not a calling day in Asia/Shanghai" in clock.describe()
-    assert in_calling_window(saturday_noon, ZoneInfo(clock.zone), WINDOWS)
+    assert "not a calling day in Asia/Shanghai (Sat 20:00)" in clock.describe()
+    assert in_calling_window(saturday, ZoneInfo(clock.zone), WINDOWS)
+    # Saturday everywhere near mid-morning: the demo floor works Saturdays, and says so.
+    assert clock.local.isoweekday() == 6 and clock.added_day == 6
+    assert clock.working_days == {1, 2, 3, 4, 5, 6}
+    assert clock.describe().endswith("; the demo floor works Saturdays too")
     # Late on Sunday (UTC) it is Monday morning far east: a weekday wins over a weekend.
     sunday_evening = datetime(2026, 11, 29, 20, 0, tzinfo=UTC)
     monday = choose_floor_clock(sunday_evening, "Asia/Shanghai", WINDOWS)
     assert monday.local.weekday() == 0 and monday.zone == "Etc/GMT-14"
+    assert monday.added_day is None and monday.working_days == {1, 2, 3, 4, 5}
+
+
+def test_clock_keeps_a_configured_weekend_shift():
+    saturday = datetime(2026, 11, 28, 10, 0, tzinfo=SHANGHAI).astimezone(UTC)
+    clock = choose_floor_clock(saturday, "Asia/Shanghai", WINDOWS, {1, 2, 3, 4, 5, 6})
+    assert clock.kept and clock.added_day is None
+
+
+@pytest.mark.parametrize("weekday", range(7))
+def test_clock_opens_on_a_moving_working_day_at_every_hour_of_the_week(weekday):
+    monday = datetime(2026, 11, 30, tzinfo=UTC)
+    for minute in range(0, 24 * 60, 10):
+        now = monday + timedelta(days=weekday, minutes=minute)
+        clock = choose_floor_clock(now, "Asia/Shanghai", WINDOWS)
+        tz = ZoneInfo(clock.zone)
+        assert clock.local == now.astimezone(tz)
+        assert clock.local.isoweekday() in clock.working_days, clock
+        # Inside a calling window with ten minutes left (the configured zone) or thirty (moved).
+        assert in_calling_window(now + timedelta(minutes=10), tz, WINDOWS), clock
+        if not clock.kept:
+            assert in_calling_window(now + timedelta(minutes=30), tz, WINDOWS), clock
+        # A configured working day is used whenever one is in reach.
+        weekday_there = clock.local.weekday() < 5
+        assert weekday_there == (clock.added_day is None), clock
