@@ -47,8 +47,12 @@ async def get_writer(request: Request) -> IngestWriter:
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
-SessionDep = Annotated[Session, Depends(get_session)]
-ConnDep = Annotated[sa.Connection, Depends(get_conn)]
+# scope="function": the session commits (or rolls back) when the route returns, before the
+# answer is sent. FastAPI's default ("request") runs the code after ``yield`` once the response
+# has gone out, so a client could read before the write it was told succeeded was committed,
+# and a failed commit would follow a 200.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+ConnDep = Annotated[sa.Connection, Depends(get_conn, scope="function")]
 WriterDep = Annotated[IngestWriter, Depends(get_writer)]
 
 
