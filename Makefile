@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run serve test lint bench bench-quick clean
+.PHONY: install run serve test test-clock lint bench bench-quick clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -30,6 +30,26 @@ PYTEST_ARGS ?= -n 2
 test: lint
 	@$(BIN)/pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: no tests ran" >&2; exit 1; fi; exit $$rc
+
+## The clock-sensitive tests (demo, pacing, alerts, the live day rollover) under libfaketime
+## (Debian's `faketime`), the clock started at a Saturday 10:00 and a Sunday 23:59:30 in the
+## floor's zone (Asia/Shanghai) and at a weekday 03:00 UTC, then left to run. Children continue
+## the parent's clock (FAKETIME_DONT_RESET), so servers and the tests agree on the time; the
+## monotonic clock stays real, and tests/clock/faketime_fix mends time.sleep under libfaketime.
+CLOCK_STARTS ?= 2026-12-05T02:00:00 2026-12-06T15:59:30 2026-12-07T03:00:00
+CLOCK_TESTS ?= tests/demo tests/floor/test_pacing.py tests/floor/test_alerts.py \
+	tests/api/test_alerts.py tests/api/test_time_rules.py tests/api/test_snapshot.py \
+	tests/live/test_hub.py tests/live/test_ws.py tests/clock
+test-clock: install
+	@command -v faketime >/dev/null || { echo "make test-clock: needs faketime (apt-get install faketime)" >&2; exit 1; }
+	@for start in $(CLOCK_STARTS); do \
+	  echo "make test-clock: clock starts at $$start UTC"; \
+	  TZ=UTC FAKETIME_DONT_RESET=1 FAKETIME_DONT_FAKE_MONOTONIC=1 \
+	  PYTHONPATH=$(CURDIR)/tests/clock/faketime_fix faketime -f "@$$(echo $$start | tr T ' ')" \
+	    $(BIN)/pytest $(PYTEST_ARGS) -q -p no:cacheprovider $(CLOCK_TESTS); rc=$$?; \
+	  if [ $$rc -eq 5 ]; then echo "make test-clock: no tests ran" >&2; exit 1; fi; \
+	  [ $$rc -eq 0 ] || exit $$rc; \
+	done
 
 ## Every benchmark (bench/run.py), each figure beside a baseline measured in the same run; one
 ## table at the end, written to bench/results/latest.json. Under 15 minutes; bench-quick, the

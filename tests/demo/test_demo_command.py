@@ -8,12 +8,14 @@ import signal
 import socket
 import time
 from datetime import UTC, datetime
+from datetime import time as dt_time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
 
+from app.config import parse_windows
 from app.demo.floor import TEAMS, etc_zone
 from tests.conftest import LiveServer, free_port, run_cli
 
@@ -80,7 +82,13 @@ def test_demo_runs_a_live_floor_and_a_rerun_does_not_double_the_day(demo_env, tm
         weekend = datetime.now(ZoneInfo(zone)).weekday() >= 5
         reason = "not a calling day" if weekend else "outside calling hours"
         assert f"{reason} in {zone}" in text, text
-        assert re.search(r"Demo floor clock: Etc/GMT\S*.* 1[01]:\d\d there", text), text
+        # Moved to a zone where a working day is calling now (mid-morning, or a weekday
+        # afternoon when only that is in reach at a weekend).
+        there = re.search(r"Demo floor clock: Etc/GMT\S* \(UTC[^)]*\), \w+ (\d\d:\d\d) there", text)
+        assert there, text
+        local = dt_time.fromisoformat(there.group(1))
+        windows = parse_windows("09:30-11:30,13:00-17:30")
+        assert any(a <= local < b for a, b in windows), text
         first = snapshot(demo, token)
         # A moving working day, whatever the day: targets expected by now, someone dialling.
         assert first["floor"]["pace"]["dials"]["expected"] > 0, first["floor"]["pace"]
