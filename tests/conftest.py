@@ -424,3 +424,51 @@ def call_count(engine) -> int:
 def totals_agree(engine) -> bool:
     with engine.connect() as conn:
         return rebuild.check(conn) == []
+
+
+# --- clocks and zones -------------------------------------------------------------------------
+
+
+def fixed_zone(offset_hours: int) -> str:
+    """The IANA name of the fixed UTC offset ``offset_hours`` (-12 … +14): ``Etc/GMT-8`` is
+    UTC+8 (the Etc names count the other way)."""
+    return "UTC" if offset_hours == 0 else f"Etc/GMT{-offset_hours:+d}"
+
+
+def zone_where_it_is(hour: int, now: datetime) -> str:
+    """A fixed-offset zone whose clock shows ``hour``:MM at ``now`` (the minutes are now's): a
+    floor inside its calling hours whatever the machine's hour (its working days see to the
+    weekday)."""
+    offset = hour - now.astimezone(UTC).hour
+    if offset < -12:
+        offset += 24
+    elif offset > 14:
+        offset -= 24
+    return fixed_zone(offset)
+
+
+def zone_off_the_utc_date(now: datetime) -> str:
+    """A fixed-offset zone whose date at ``now`` is not UTC's and stays the same for at least an
+    hour: UTC+14 (tomorrow) from 11:00 UTC, UTC-12 (yesterday) before."""
+    return fixed_zone(14 if now.astimezone(UTC).hour >= 11 else -12)
+
+
+def new_process_clock() -> datetime:
+    """What the clock of a process started now reads. Not always the test's own clock: under
+    libfaketime's "start at" (``FAKETIME=@…``) without FAKETIME_DONT_RESET every process starts
+    its clock afresh at the same instant, so a server started late in a run trails the test
+    process by the run so far."""
+    out = subprocess.run(
+        [sys.executable, "-c", "import time; print(time.time())"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=30,
+    )
+    return datetime.fromtimestamp(float(out.stdout), UTC)
+
+
+def midday_zone() -> str:
+    """A fixed-offset zone where it is about noon now: a server run in it counts calls stamped
+    "just now" on the floor's today, and no floor midnight falls inside a test."""
+    return zone_where_it_is(12, datetime.now(UTC))

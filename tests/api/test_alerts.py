@@ -108,3 +108,32 @@ def test_the_background_engine_evaluates_after_a_commit_without_duplicating(floo
     engine.evaluate(at("10:45"))
     dials = [a for a in alerts(api) if a["rep"] == "a1" and a["metric"] == "dials"]
     assert len(dials) == 1
+
+
+def raised(new: list[dict]) -> set[tuple[str, str]]:
+    return {(a["rep"], a["kind"]) for a in new}
+
+
+def test_a_team_working_on_the_floors_day_off_is_alerted_and_the_resting_floor_is_not(floor):
+    """Saturday 11:00: the floor's schedule (mon-fri) rests, team S works mon-sat. Each rep has
+    three dials from 09:30: s1 is behind and idle by S's schedule; a1 and a2 are off today."""
+    api, engine = floor
+    resp = api.call("POST", "/api/v1/teams", json={"name": "S", "working_days": "mon-sat"})
+    assert resp.status_code == 201 and resp.json()["working_days"] == "mon,tue,wed,thu,fri,sat"
+    api.call("POST", "/api/v1/reps", json={"code": "s1", "name": "s1", "team": "S"})
+    sat = "2026-11-28"
+    for code in ("a1", "a2", "s1"):
+        api.post_calls(spread(code, 3, f"{sat}T09:30:00+08:00", f"{sat}T09:45:00+08:00"))
+    new = engine.evaluate(datetime.fromisoformat(f"{sat}T11:00:00+08:00"))
+    assert raised(new) == {("s1", "behind_pace"), ("s1", "idle")}
+
+
+def test_a_team_in_another_timezone_before_its_calling_hours_is_not_alerted(floor):
+    """Tuesday 16:00 in Shanghai is 09:00 in Berlin: the floor's reps (no dial all day) are
+    behind and idle; team E, calling 09:30-17:30 Berlin time, has not started."""
+    api, engine = floor
+    resp = api.call("POST", "/api/v1/teams", json={"name": "E", "timezone": "Europe/Berlin"})
+    assert resp.status_code == 201 and resp.json()["timezone"] == "Europe/Berlin"
+    api.call("POST", "/api/v1/reps", json={"code": "e1", "name": "e1", "team": "E"})
+    new = engine.evaluate(at("16:00"))
+    assert raised(new) == {(r, k) for r in ("a1", "a2") for k in ("behind_pace", "idle")}

@@ -15,9 +15,9 @@ from tests.browser.test_wallboard import (
     TEAM,
     Floor,
     dials,
-    midday_timezone,
     post_and_see,
 )
+from tests.conftest import midday_zone
 
 pytestmark = pytest.mark.e2e
 
@@ -28,7 +28,7 @@ REFUSED = r"^Failed to load resource: the server responded with a status of 40[1
 
 @pytest.fixture
 def lead_floor(live_server, server_env) -> Floor:
-    server_env["PACEBOARD_TIMEZONE"] = midday_timezone()
+    server_env["PACEBOARD_TIMEZONE"] = midday_zone()
     live_server.start()
     floor = Floor(live_server)
     assert floor.api("POST", "/api/v1/teams", "admin", json={"name": TEAM}).status_code == 201

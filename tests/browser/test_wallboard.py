@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import record
+from tests.conftest import midday_zone, record
 
 pytestmark = pytest.mark.e2e
 
@@ -48,17 +48,6 @@ SERVER_DOWN_ERRORS = (
     r"^WebSocket connection to 'ws://127\.0\.0\.1:\d+/ws\?[^']*' failed",
     r"^Failed to load resource: net::ERR_CONNECTION_(REFUSED|RESET|CLOSED)",
 )
-
-
-def midday_timezone() -> str:
-    """A fixed-offset zone where it is about noon now: calls count on the floor's "today", and
-    a run near the floor's midnight must not see that day roll over between two assertions."""
-    offset = 12 - datetime.now(UTC).hour
-    if offset < -12:
-        offset += 24
-    elif offset > 14:
-        offset -= 24
-    return "UTC" if offset == 0 else f"Etc/GMT{-offset:+d}"  # Etc/GMT-8 is UTC+8
 
 
 class Floor:
@@ -96,7 +85,7 @@ class Floor:
 
 @pytest.fixture
 def floor(live_server, server_env) -> Floor:
-    server_env["PACEBOARD_TIMEZONE"] = midday_timezone()
+    server_env["PACEBOARD_TIMEZONE"] = midday_zone()
     live_server.start()
     floor = Floor(live_server)
     resp = floor.api("POST", "/api/v1/teams", "admin", json={"name": TEAM})

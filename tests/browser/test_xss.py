@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from tests.browser.test_wallboard import LIVE, Floor, midday_timezone
+from tests.browser.test_wallboard import LIVE, Floor
+from tests.conftest import midday_zone
 
 pytestmark = pytest.mark.e2e
 
@@ -20,7 +21,7 @@ PAGES = ("/wallboard", "/lead")
 
 @pytest.fixture
 def floor(live_server, server_env) -> Floor:
-    server_env["PACEBOARD_TIMEZONE"] = midday_timezone()
+    server_env["PACEBOARD_TIMEZONE"] = midday_zone()
     live_server.start()
     floor = Floor(live_server)
     resp = floor.api("POST", "/api/v1/teams", "admin", json={"name": TEAM_NAME})

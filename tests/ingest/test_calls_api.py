@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import orjson
 import sqlalchemy as sa
 
@@ -273,3 +275,24 @@ def test_revoked_token_is_refused(api, engine):
         api.client.post("/api/v1/calls", json=record(), headers=api.auth(api.ingest)).status_code
         == 401
     )
+
+
+def test_a_late_arriving_earlier_call_never_moves_the_last_dial_back(api):
+    """The 10:05 call arrives first, the 09:50 one (a late CDR) after it, in its own batch: the
+    rep's last dial stays 10:05, and idleness is counted from 10:05, not from 09:50."""
+    alerts = api.client.app.state.alerts
+    alerts.stop()  # every evaluation below is given its instant
+
+    def at(hhmm: str) -> datetime:
+        return datetime.fromisoformat(f"2026-11-26T{hhmm}:00+08:00")
+
+    api.post_calls(record("latest", rep="r1", started_at=at("10:05").isoformat()))
+    late = api.post_calls(record("late-cdr", rep="r1", started_at=at("09:50").isoformat()))
+    assert late["created"] == 1
+    [rep] = api.snapshot("2026-11-26", at=at("10:19").isoformat())["reps"]
+    assert datetime.fromisoformat(rep["last_dial_at"]) == at("10:05")
+    # 14 calling minutes since 10:05 (29 since 09:50): not idle yet; at 10:21 idle since 10:05.
+    assert [a for a in alerts.evaluate(at("10:19")) if a["kind"] == "idle"] == []
+    [idle] = [a for a in alerts.evaluate(at("10:21")) if a["kind"] == "idle"]
+    assert idle["rep"] == "r1" and idle["detail"]["idle_minutes"] == 16
+    assert datetime.fromisoformat(idle["detail"]["last_dial_at"]) == at("10:05")

@@ -11,11 +11,13 @@ import orjson
 import pytest
 import websockets
 
-from tests.conftest import record
+from tests.conftest import midday_zone, record
 
 
 @pytest.fixture
-def server(live_server):
+def server(live_server, server_env):
+    # Calls are stamped "just now": run the floor where it is midday, far from its midnight.
+    server_env["PACEBOARD_TIMEZONE"] = midday_zone()
     live_server.start()
     tokens = {
         scope: live_server.cli("token", "create", "--name", scope, "--scope", scope)
