@@ -77,7 +77,8 @@ class Screen:
 
     async def alert(self, kind: str, metric: str | None = None, timeout: float = 30.0) -> dict:
         """The next ``alert`` frame of ``kind`` about REP (and ``metric``), while the rest of
-        the floor keeps calling."""
+        the floor keeps calling. The 30 s bound is for loaded machines: a frame normally comes
+        within a second or two (the engine evaluates after each commit)."""
 
         def wanted(m: dict) -> bool:
             a = m.get("alert") or {}
