@@ -10,16 +10,25 @@ import app.ingest.writer as writer_module
 from tests.conftest import record
 
 
+def hold_until_queued(writer, jobs: int, limit: float = 10.0) -> None:
+    """Block the writer's thread until ``jobs`` requests wait in its queue (or ``limit`` seconds
+    pass). A fixed pause was not enough on a loaded machine: requests still on their way when it
+    ended made groups of their own."""
+    deadline = time.monotonic() + limit
+    while writer._queue.qsize() < jobs and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
 def test_concurrent_posts_share_transactions_and_all_are_stored(api, monkeypatch):
     writer = api.client.app.state.writer
     real_commit = writer._commit
     first = threading.Event()
 
     def slow_first_commit(jobs):
-        # Hold the first transaction open so the other requests queue up behind it.
+        # Hold the first transaction open until the other requests have queued up behind it.
         if not first.is_set():
             first.set()
-            time.sleep(0.5)
+            hold_until_queued(writer, 19)
         return real_commit(jobs)
 
     monkeypatch.setattr(writer, "_commit", slow_first_commit)
@@ -79,7 +88,7 @@ def test_folded_requests_keep_their_own_result_numbering_and_count_shared_calls_
         sizes.append(len(jobs))
         if not first.is_set():
             first.set()
-            time.sleep(0.5)
+            hold_until_queued(writer, 11)
         return real_commit(jobs)
 
     monkeypatch.setattr(writer, "_commit", slow_first_commit)
