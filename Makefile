@@ -39,7 +39,8 @@ test: lint
 CLOCK_STARTS ?= 2026-12-05T02:00:00 2026-12-06T15:59:30 2026-12-07T03:00:00
 CLOCK_TESTS ?= tests/demo tests/floor/test_pacing.py tests/floor/test_alerts.py \
 	tests/api/test_alerts.py tests/api/test_time_rules.py tests/api/test_snapshot.py \
-	tests/live/test_hub.py tests/live/test_ws.py tests/live/test_alert_frames.py \
+	tests/live/test_hub.py::test_a_new_local_day_sends_everyone_a_snapshot \
+	tests/live/test_alert_frames.py \
 	tests/config tests/api/test_floor_today.py tests/ingest/test_calls_api.py tests/clock
 test-clock: install
 	@command -v faketime >/dev/null || { echo "make test-clock: needs faketime (apt-get install faketime)" >&2; exit 1; }
