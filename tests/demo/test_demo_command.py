@@ -110,12 +110,17 @@ def test_demo_runs_a_live_floor_and_a_rerun_does_not_double_the_day(demo_env, tm
     var = Path(demo_env["PACEBOARD_DATA_DIR"])
     assert (var / "demo.db").exists() and not (var / "paceboard.db").exists()
 
-    # Same data dir again: the backfill replays calls the server already has.
+    # Same data dir again, configured as the first run moved its floor (its zone, still calling:
+    # it had half an hour of its window left; today a working day), so the rerun keeps that floor
+    # day whatever minute it starts at; the backfill replays calls the server already has.
+    first_zone = re.search(r"Demo floor clock: (Etc/GMT\S*) ", text).group(1)
+    rerun_env = {**demo_env, "PACEBOARD_TIMEZONE": first_zone, "PACEBOARD_WORKING_DAYS": "mon-sun"}
     log2 = tmp_path / "demo2.log"
-    demo, token = start_demo(demo_env, log2, "--speed", "30")
+    demo, token = start_demo(rerun_env, log2, "--speed", "30")
     try:
         again = snapshot(demo, token)["floor"]["totals"]["dials"]
         line = wait_for_line(log2, r"Backfilled .*", demo)
+        assert "inside calling hours" in log2.read_text(encoding="utf-8")
         stored = int(re.search(r"([\d,]+) already stored", line).group(1).replace(",", ""))
         assert stored >= backfilled * 0.9, line
         assert backfilled <= again < grown * 1.2 + 50, (backfilled, grown, again)
