@@ -519,7 +519,9 @@ def target_list() -> None:
 
 @roster_cli.command("import")
 def roster_import(file: Annotated[Path, typer.Argument(exists=True, dir_okay=False)]) -> None:
-    """Create or update reps from a CSV with columns code,name,team,hired_on (UTF-8, BOM ok)."""
+    """Create or update reps from a CSV with columns code,name,team,hired_on and optionally
+    identifiers (or extension, sip_peer, accountcode, agent_id, client) (UTF-8, BOM ok)."""
+    from app.ingest.service import context_for
     from app.services.errors import InputError
     from app.services.roster import import_roster, read_roster_csv
 
@@ -529,9 +531,10 @@ def roster_import(file: Annotated[Path, typer.Argument(exists=True, dir_okay=Fal
             typer.echo(f"{file.name}: {e}", err=True)
         typer.echo("nothing imported; fix the rows above and run again", err=True)
         raise typer.Exit(1)
+    settings = _settings()
     try:
-        with command_session() as session:
-            result = import_roster(session, rows)
+        with command_session(settings) as session:
+            result = import_roster(session, rows, ingest=context_for(settings))
     except InputError as exc:
         typer.echo(f"{file.name}: {exc.field}: {exc.reason}; nothing imported", err=True)
         raise typer.Exit(1) from None

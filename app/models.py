@@ -55,10 +55,14 @@ class Team(SQLModel, table=True):
 
 
 class Rep(SQLModel, table=True):
+    """A rep on the roster, or (no team) an unresolved agent: an identifier the phone system
+    sent that no rep has yet. Unresolved agents keep their calls off the TV and outside every
+    target until the identifier is added to a rep, which takes their calls over."""
+
     id: int | None = Field(default=None, primary_key=True)
     code: str = Field(max_length=100, unique=True)
     name: str = Field(max_length=200)
-    team_id: int = Field(foreign_key="team.id", index=True)
+    team_id: int | None = Field(default=None, foreign_key="team.id", index=True)
     hired_on: date | None = None
     active: bool = True
     mentor_id: int | None = Field(default=None, foreign_key="rep.id")
@@ -112,6 +116,8 @@ class HourlyTotal(SQLModel, table=True):
     orders: int = 0
     invites: int = 0
     revenue: int = Field(default=0, sa_type=sa.BigInteger)
+    inbound_calls: int = 0
+    inbound_connects: int = 0
     leads_dialled: int = 0
     leads_connected: int = 0
 

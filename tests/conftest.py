@@ -157,6 +157,50 @@ def new_token(engine: sa.Engine, scope: str, source: str | None = None) -> str:
         return create_token(session, name=f"test-{scope}", scope=scope, source=source)[1]
 
 
+#: The team :func:`enrol` puts reps in when a test names none.
+FLOOR_TEAM = "Floor"
+
+
+def enrol(engine: sa.Engine, codes: Any, *, team: str = FLOOR_TEAM) -> None:
+    """Put reps with these codes on the roster (in ``team``, created if missing) unless some rep
+    already has the code as an identifier: calls of an identifier no rep has are kept under an
+    unresolved agent, off the board, as on a real floor before its roster is imported."""
+    codes = sorted({c for c in codes if c})
+    if not codes:
+        return
+    from app.models import Rep, RepIdentifier, Team
+
+    rep_t, ident_t, team_t = Rep.__table__, RepIdentifier.__table__, Team.__table__
+    now = datetime.now(UTC)
+    with engine.begin() as conn:
+        known = set(
+            conn.execute(
+                sa.select(ident_t.c.identifier).where(ident_t.c.identifier.in_(codes))
+            ).scalars()
+        )
+        missing = [c for c in codes if c not in known]
+        if not missing:
+            return
+        team_id = conn.execute(sa.select(team_t.c.id).where(team_t.c.name == team)).scalar()
+        if team_id is None:
+            team_id = conn.execute(
+                team_t.insert().values(name=team, created_at=now).returning(team_t.c.id)
+            ).scalar_one()
+        for code in missing:
+            rep_id = conn.execute(
+                rep_t.insert()
+                .values(code=code, name=code, team_id=team_id, active=True, created_at=now)
+                .returning(rep_t.c.id)
+            ).scalar_one()
+            conn.execute(ident_t.insert().values(identifier=code, rep_id=rep_id))
+
+
+def record_reps(records: Any) -> set[str]:
+    """The rep codes of a JSON body's records (an object, a list of them; others ignored)."""
+    items = records if isinstance(records, list) else [records]
+    return {r["rep"] for r in items if isinstance(r, dict) and isinstance(r.get("rep"), str)}
+
+
 # --- API client ------------------------------------------------------------------------------
 
 
@@ -175,8 +219,17 @@ class Api:
         return {"Authorization": f"Bearer {token}"} if token else {}
 
     def post_calls(
-        self, records: Any, *, token: str | None = None, expect: int = 200, **kw
+        self,
+        records: Any,
+        *,
+        token: str | None = None,
+        expect: int = 200,
+        on_roster: bool = True,
+        **kw,
     ) -> dict:
+        """POST records; their reps are put on the roster first unless ``on_roster`` is False."""
+        if on_roster:
+            enrol(self.engine, record_reps(records))
         resp = self.client.post(
             "/api/v1/calls", json=records, headers=self.auth(token or self.ingest), **kw
         )

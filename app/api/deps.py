@@ -14,6 +14,7 @@ from starlette.requests import HTTPConnection
 
 from app.config import Settings
 from app.db import session_scope
+from app.ingest.service import IngestContext
 from app.ingest.writer import IngestWriter
 from app.services.displays import display_principal
 from app.services.tokens import Principal
@@ -46,6 +47,10 @@ async def get_writer(request: Request) -> IngestWriter:
     return request.app.state.writer
 
 
+async def get_ingest_context(request: Request) -> IngestContext:
+    return request.app.state.ingest_ctx
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 # scope="function": the session commits (or rolls back) when the route returns, before the
 # answer is sent. FastAPI's default ("request") runs the code after ``yield`` once the response
@@ -54,6 +59,8 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 ConnDep = Annotated[sa.Connection, Depends(get_conn, scope="function")]
 WriterDep = Annotated[IngestWriter, Depends(get_writer)]
+#: The floor's ingest rules (timezone, customer hash): what moving or judging calls needs.
+IngestDep = Annotated[IngestContext, Depends(get_ingest_context)]
 
 
 #: The signed-in user's session cookie (HttpOnly, SameSite=Lax; Secure behind TLS).

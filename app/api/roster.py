@@ -7,7 +7,14 @@ from typing import Annotated
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.api.deps import AdminPrincipal, ReadPrincipal, SessionDep, SettingsDep, team_allowed
+from app.api.deps import (
+    AdminPrincipal,
+    IngestDep,
+    ReadPrincipal,
+    SessionDep,
+    SettingsDep,
+    team_allowed,
+)
 from app.api.types import Day
 from app.config import Settings
 from app.floor.schedule import format_weekdays, format_windows
@@ -95,11 +102,15 @@ def list_reps(session: SessionDep, principal: ReadPrincipal, team: str | None = 
 
 
 @router.post("/reps", status_code=201)
-def create_rep(body: RepIn, session: SessionDep, _: AdminPrincipal) -> dict:
-    return roster.rep_view(session, roster.create_rep(session, **body.model_dump()))
+def create_rep(body: RepIn, session: SessionDep, ingest: IngestDep, _: AdminPrincipal) -> dict:
+    rep = roster.create_rep(session, **body.model_dump(), ingest=ingest)
+    return roster.rep_view(session, rep)
 
 
 @router.patch("/reps/{code}")
-def update_rep(code: str, body: RepPatch, session: SessionDep, _: AdminPrincipal) -> dict:
-    rep = roster.update_rep(session, code=code, changes=body.model_dump(exclude_unset=True))
+def update_rep(
+    code: str, body: RepPatch, session: SessionDep, ingest: IngestDep, _: AdminPrincipal
+) -> dict:
+    changes = body.model_dump(exclude_unset=True)
+    rep = roster.update_rep(session, code=code, changes=changes, ingest=ingest)
     return roster.rep_view(session, rep)

@@ -38,6 +38,7 @@ from app.demo.floor import (
     live_floor,
     roster_rows,
 )
+from app.ingest.service import context_for
 from app.main import create_app
 from app.migrate import upgrade
 from app.services.roster import import_roster
@@ -115,7 +116,7 @@ def prepare_database(settings: Settings, floor: Sequence[RepProfile], today: dat
     try:
         upgrade(engine)
         with session_scope(engine) as session:
-            import_roster(session, roster_rows(floor, today))
+            import_roster(session, roster_rows(floor, today), ingest=context_for(settings))
             # Each run prints fresh secrets; the last run's would otherwise stay valid forever.
             for token in list_tokens(session):
                 if token.name.startswith(TOKEN_PREFIX) and token.revoked_at is None:

@@ -7,6 +7,7 @@ from datetime import date
 
 import sqlalchemy as sa
 
+from app.floor.metrics import CALL_METRICS
 from app.ingest.service import CALL, LEAD, TOTAL, Cell
 from app.models import METRICS
 
@@ -17,32 +18,46 @@ def _day_filter(col, day: date | None):
     return col == day if day is not None else sa.true()
 
 
+def _sums() -> dict[str, sa.ColumnElement]:
+    """Each per-call metric as a SQL sum over calls: :func:`app.floor.metrics.contribution`."""
+    answered = CALL.c.disposition == "answered"
+    outbound = CALL.c.direction == "outbound"
+    inbound = CALL.c.direction == "inbound"
+    sale = CALL.c.outcome == "sale"
+    zero = sa.literal(0)
+
+    def total(cond, value=sa.literal(1)):
+        return sa.func.sum(sa.case((cond, value), else_=zero))
+
+    return {
+        "dials": total(outbound),
+        "connects": total(sa.and_(outbound, answered)),
+        "talk_seconds": total(sa.and_(answered, outbound | inbound), CALL.c.talk_seconds),
+        "orders": total(sale),
+        "invites": total(CALL.c.outcome == "invite"),
+        "revenue": total(sale, CALL.c.order_value),
+        "inbound_calls": total(inbound),
+        "inbound_connects": total(sa.and_(inbound, answered)),
+    }
+
+
 def recompute(
     conn: sa.Connection, day: date | None = None
 ) -> tuple[dict[Cell, Values], list[dict]]:
     """Totals per (rep, day, hour) from the calls table, and the lead_day rows behind them."""
-    answered = CALL.c.disposition == "answered"
-    sale = CALL.c.outcome == "sale"
-    zero = sa.literal(0)
+    sums = _sums()
+    assert tuple(sums) == CALL_METRICS
     q = (
-        sa.select(
-            CALL.c.rep_id,
-            CALL.c.local_day,
-            CALL.c.local_hour,
-            sa.func.count(),
-            sa.func.sum(sa.case((answered, 1), else_=zero)),
-            sa.func.sum(sa.case((answered, CALL.c.talk_seconds), else_=zero)),
-            sa.func.sum(sa.case((sale, 1), else_=zero)),
-            sa.func.sum(sa.case((CALL.c.outcome == "invite", 1), else_=zero)),
-            sa.func.sum(sa.case((sale, CALL.c.order_value), else_=zero)),
-        )
+        sa.select(CALL.c.rep_id, CALL.c.local_day, CALL.c.local_hour, *sums.values())
         .where(_day_filter(CALL.c.local_day, day))
         .group_by(CALL.c.rep_id, CALL.c.local_day, CALL.c.local_hour)
     )
     cells: dict[Cell, list[int]] = {}
+    lead_metrics = len(METRICS) - len(CALL_METRICS)
     for rep_id, d, h, *vals in conn.execute(q):
-        cells[(rep_id, d, h)] = [int(v) for v in vals] + [0, 0]
+        cells[(rep_id, d, h)] = [int(v) for v in vals] + [0] * lead_metrics
 
+    answered = CALL.c.disposition == "answered"
     lq = (
         sa.select(
             CALL.c.rep_id,
@@ -51,7 +66,11 @@ def recompute(
             sa.func.min(CALL.c.local_hour),
             sa.func.min(sa.case((answered, CALL.c.local_hour))),
         )
-        .where(_day_filter(CALL.c.local_day, day), CALL.c.customer_key.is_not(None))
+        .where(
+            _day_filter(CALL.c.local_day, day),
+            CALL.c.customer_key.is_not(None),
+            CALL.c.direction == "outbound",
+        )
         .group_by(CALL.c.rep_id, CALL.c.local_day, CALL.c.customer_key)
     )
     leads = []

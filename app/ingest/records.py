@@ -17,7 +17,8 @@ from typing import Annotated, Any, Literal
 import orjson
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-Direction = Literal["outbound", "inbound"]
+#: ``internal``: extension to extension, kept but counted as neither a dial nor inbound.
+Direction = Literal["outbound", "inbound", "internal"]
 Disposition = Literal["answered", "no_answer", "busy", "failed", "cancelled"]
 Outcome = Literal["none", "sale", "invite", "callback", "not_interested", "do_not_call"]
 
@@ -131,6 +132,8 @@ class Incoming:
     revision: int | None
     fields: dict[str, Any]
     raw: Any = None
+    #: Where the rep came from, for a reason that names it: ``rep``, or the export's column.
+    rep_column: str = "rep"
 
 
 @dataclass(slots=True)
@@ -248,8 +251,15 @@ def parse_record(
         return Invalid(index, source, call_id, _errors(exc), raw)
     except FieldError as exc:
         return Invalid(index, source, call_id, [{"field": exc.field, "reason": exc.reason}], raw)
+    column = raw.get("rep_column") if isinstance(raw, dict) else None
     return Incoming(
-        index, model.source or default_source, model.call_id, model.revision, fields, raw
+        index,
+        model.source or default_source,
+        model.call_id,
+        model.revision,
+        fields,
+        raw,
+        column if isinstance(column, str) and column else "rep",
     )
 
 

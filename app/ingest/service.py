@@ -18,7 +18,7 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from app.floor.metrics import CALL_METRICS, contribution
+from app.floor.metrics import CALL_METRICS, contribution, counts_as_lead
 from app.ingest.records import (
     CONTENT_FIELDS,
     CREATE_DEFAULTS,
@@ -48,7 +48,6 @@ IDENT = RepIdentifier.__table__
 TEAM = Team.__table__
 SCHEDULE = Schedule.__table__
 
-UNASSIGNED_TEAM = "Unassigned"
 # contribution() fills the first metrics of a totals row, in this order.
 assert METRICS[: len(CALL_METRICS)] == CALL_METRICS
 _CHUNK = 400
@@ -77,6 +76,8 @@ class RecordResult:
 class BatchOutcome:
     results: list[RecordResult]
     changed_cells: set[Cell]
+    #: Unresolved agents' bucket codes → records of theirs stored (created or updated).
+    unresolved: dict[str, int] = field(default_factory=dict)
 
     def counts(self) -> dict[str, int]:
         out = dict.fromkeys(("created", "updated", "duplicate", "stale", "rejected"), 0)
@@ -137,47 +138,119 @@ def consistency_errors(
     return errs
 
 
-def ensure_team(conn: sa.Connection, name: str, now: datetime) -> int:
-    """The id of team ``name``, created if missing (safe against a concurrent creator)."""
-    conn.execute(
-        _insert(conn, TEAM)
-        .values(name=name, created_at=now)
-        .on_conflict_do_nothing(index_elements=["name"])
-    )
-    return conn.execute(sa.select(TEAM.c.id).where(TEAM.c.name == name)).scalar_one()
+#: The code of an unresolved agent whose identifier looked like a phone number (or was the
+#: call's other party): ``#`` + a prefix of its keyed hash, never the number itself.
+HASHED_AGENT_PREFIX = "#"
 
 
-def resolve_reps(conn: sa.Connection, codes: set[str], now: datetime) -> dict[str, int]:
-    """Map telephony identifiers to rep ids; unknown ones become reps in the Unassigned team."""
+@dataclass(frozen=True, slots=True)
+class Agent:
+    """Where one record's calls go: a rep on the roster, or an unresolved agent's bucket."""
+
+    rep_id: int
+    #: None on the roster; else the bucket's code (the identifier, or ``#`` + hash prefix).
+    unresolved: str | None = None
+    #: Why the identifier could not be a rep (names the column, never the value).
+    reason: str | None = None
+
+
+def looks_like_phone(value: str, hasher: CustomerHasher) -> bool:
+    """Whether ``value`` may be a phone number: after the customer hash's normalisation it has
+    seven digits or more (a PBX extension has two to six) and nothing but number punctuation."""
+    text = value.strip()
+    if text.lower().startswith(("sip:", "tel:")):
+        text = text[4:].split("@", 1)[0]
+    if not text or any(not (ch.isdigit() or ch in "+-(). ") for ch in text):
+        return False
+    return len(hasher.national(text)) >= 7
+
+
+def hashed_agent_code(value: str, hasher: CustomerHasher) -> str:
+    """The bucket code of a phone-like identifier: stable for every spelling of the number."""
+    return HASHED_AGENT_PREFIX + (hasher(value) or "")[:12]
+
+
+def _agent_reason(item: Incoming, hasher: CustomerHasher) -> str | None:
+    """Why the record's rep value may never become a rep (None: it may, as unresolved)."""
+    code = item.fields["rep"]
+    key = item.fields.get("customer_key")
+    if key is not None and hasher(code) == key:
+        return f"{item.rep_column}: is the other party of the call, not an agent"
+    if looks_like_phone(code, hasher):
+        return f"{item.rep_column}: looks like a phone number, not an agent"
+    return None
+
+
+def resolve_agents(
+    conn: sa.Connection, items: Sequence[Incoming], now: datetime, hasher: CustomerHasher
+) -> dict[int, Agent]:
+    """Each record's agent, by item index: its rep when the identifier is on the roster, else an
+    unresolved agent (created on first sight, with no team): the identifier itself when it may
+    be an extension or agent id, ``#`` + its keyed hash when it looks like a phone number or is
+    the call's other party."""
+    codes = sorted({it.fields["rep"] for it in items if "rep" in it.fields})
+    found = _identifier_owners(conn, codes)
+    bucket: dict[int, tuple[str, str | None]] = {}
+    for it in items:
+        code = it.fields.get("rep")
+        if code is None or code in found:
+            continue
+        reason = _agent_reason(it, hasher)
+        bucket[it.index] = (hashed_agent_code(code, hasher) if reason else code, reason)
+    wanted = sorted({b for b, _ in bucket.values()} - set(found))
+    if wanted:
+        found.update(_identifier_owners(conn, wanted))
+        missing = [c for c in wanted if c not in found]
+        if missing:
+            found.update(_create_unresolved(conn, missing, now))
+    unresolved = _unresolved_ids(conn, {found[c] for c in codes if c in found})
+    out: dict[int, Agent] = {}
+    for it in items:
+        code = it.fields.get("rep")
+        if code is None:
+            continue
+        if it.index in bucket:
+            where, reason = bucket[it.index]
+            out[it.index] = Agent(found[where], where, reason)
+        else:
+            rep_id = found[code]
+            out[it.index] = Agent(rep_id, code if rep_id in unresolved else None)
+    return out
+
+
+def _identifier_owners(conn: sa.Connection, codes: Sequence[str]) -> dict[str, int]:
     found: dict[str, int] = {}
-    ordered = sorted(codes)
-    for chunk in _chunks(ordered):
+    for chunk in _chunks(codes):
         q = sa.select(IDENT.c.identifier, IDENT.c.rep_id).where(IDENT.c.identifier.in_(chunk))
         found.update(conn.execute(q).all())
-    missing = [c for c in ordered if c not in found]
-    if missing:
-        # A first import can bring hundreds of new reps: create them in a few statements.
-        team_id = ensure_team(conn, UNASSIGNED_TEAM, now)
-        conn.execute(
-            _insert(conn, REP).on_conflict_do_nothing(index_elements=["code"]),
-            [
-                {"code": c, "name": c, "team_id": team_id, "active": True, "created_at": now}
-                for c in missing
-            ],
-        )
-        rep_ids: dict[str, int] = {}
-        for chunk in _chunks(missing):
-            rep_ids.update(
-                conn.execute(sa.select(REP.c.code, REP.c.id).where(REP.c.code.in_(chunk))).all()
-            )
-        conn.execute(
-            _insert(conn, IDENT).on_conflict_do_nothing(index_elements=["identifier"]),
-            [{"identifier": c, "rep_id": rep_ids[c]} for c in missing],
-        )
-        for chunk in _chunks(missing):
-            q = sa.select(IDENT.c.identifier, IDENT.c.rep_id).where(IDENT.c.identifier.in_(chunk))
-            found.update(conn.execute(q).all())
     return found
+
+
+def _unresolved_ids(conn: sa.Connection, rep_ids: set[int]) -> set[int]:
+    out: set[int] = set()
+    for chunk in _chunks(sorted(rep_ids)):
+        q = sa.select(REP.c.id).where(REP.c.id.in_(chunk), REP.c.team_id.is_(None))
+        out.update(conn.execute(q).scalars())
+    return out
+
+
+def _create_unresolved(conn: sa.Connection, codes: list[str], now: datetime) -> dict[str, int]:
+    """Unresolved agents for ``codes`` (no team); safe against a concurrent creator."""
+    # A first import can bring hundreds of unknown agents: create them in a few statements.
+    conn.execute(
+        _insert(conn, REP).on_conflict_do_nothing(index_elements=["code"]),
+        [{"code": c, "name": c, "team_id": None, "active": True, "created_at": now} for c in codes],
+    )
+    rep_ids: dict[str, int] = {}
+    for chunk in _chunks(codes):
+        rep_ids.update(
+            conn.execute(sa.select(REP.c.code, REP.c.id).where(REP.c.code.in_(chunk))).all()
+        )
+    conn.execute(
+        _insert(conn, IDENT).on_conflict_do_nothing(index_elements=["identifier"]),
+        [{"identifier": c, "rep_id": rep_ids[c]} for c in codes],
+    )
+    return _identifier_owners(conn, codes)
 
 
 def rep_timezones(conn: sa.Connection, rep_ids: set[int], default: ZoneInfo) -> dict[int, ZoneInfo]:
@@ -188,7 +261,8 @@ def rep_timezones(conn: sa.Connection, rep_ids: set[int], default: ZoneInfo) -> 
         q = (
             sa.select(REP.c.id, SCHEDULE.c.timezone)
             .select_from(
-                REP.join(TEAM, REP.c.team_id == TEAM.c.id).outerjoin(
+                # An unresolved agent has no team: the floor's timezone.
+                REP.outerjoin(TEAM, REP.c.team_id == TEAM.c.id).outerjoin(
                     SCHEDULE, TEAM.c.schedule_id == SCHEDULE.c.id
                 )
             )
@@ -244,19 +318,22 @@ def apply_batch(
     ctx: IngestContext,
     now: datetime,
     require_existing: bool = False,
+    strict_agents: bool = False,
 ) -> BatchOutcome:
     """Store ``items`` in order in the caller's transaction; one result per item, in input order.
 
-    ``require_existing`` (PATCH) answers ``not_found`` instead of creating a call.
+    ``require_existing`` (PATCH) answers ``not_found`` instead of creating a call;
+    ``strict_agents`` rejects a record whose agent is not on the roster instead of keeping it
+    under an unresolved agent.
     """
     results: list[RecordResult] = []
     rejects: list[dict[str, Any]] = []
     valid = [it for it in items if isinstance(it, Incoming)]
 
-    codes = {it.fields["rep"] for it in valid if "rep" in it.fields}
-    rep_ids = resolve_reps(conn, codes, now) if codes else {}
+    agents = resolve_agents(conn, [it for it in valid if "rep" in it.fields], now, ctx.hasher)
+    unresolved: dict[str, int] = {}
     state = _load_calls(conn, list(dict.fromkeys((it.source, it.call_id) for it in valid)))
-    tz_reps = set(rep_ids.values()) | {c["rep_id"] for c in state.values()}
+    tz_reps = {a.rep_id for a in agents.values()} | {c["rep_id"] for c in state.values()}
     tzs = rep_timezones(conn, tz_reps, ctx.default_tz) if tz_reps else {}
 
     new_keys: set[tuple[str, str]] = set()
@@ -294,8 +371,13 @@ def apply_batch(
             continue
         key = (item.source, item.call_id)
         fields = dict(item.fields)
-        if "rep" in fields:
-            fields["rep_id"] = rep_ids[fields.pop("rep")]
+        agent = agents.get(item.index)
+        if agent is not None:
+            if agent.unresolved is not None and strict_agents:
+                reject(item, [_not_on_roster(item, agent)])
+                continue
+            del fields["rep"]
+            fields["rep_id"] = agent.rep_id
         cur = state.get(key)
 
         if cur is None:
@@ -319,7 +401,7 @@ def apply_batch(
             state[key] = row
             new_keys.add(key)
             _add(deltas, (row["rep_id"], row["local_day"], row["local_hour"]), contribution(row), 1)
-            if row["customer_key"]:
+            if counts_as_lead(row):
                 lk = (row["rep_id"], row["local_day"], row["customer_key"])
                 hour = row["local_hour"]
                 conn_hour = hour if row["disposition"] == "answered" else None
@@ -329,6 +411,7 @@ def apply_batch(
                 else:
                     seen[0], seen[1] = min(seen[0], hour), _min_hour(seen[1], conn_hour)
             results.append(RecordResult(item.index, item.call_id, "created"))
+            _count_unresolved(unresolved, agent)
             continue
 
         stored_rev = cur["revision"] or 0
@@ -372,6 +455,7 @@ def apply_batch(
         state[key] = new
         dirty.add(key)
         results.append(RecordResult(item.index, item.call_id, "updated"))
+        _count_unresolved(unresolved, agent)
 
     _write_calls(conn, state, new_keys, dirty - new_keys)
     if lead_created or lead_recount:
@@ -387,7 +471,24 @@ def apply_batch(
     if rejects:
         conn.execute(REJECT.insert(), rejects)
     # One result per item, appended as the loop went: already in input order.
-    return BatchOutcome(results, changed)
+    return BatchOutcome(results, changed, unresolved)
+
+
+def _count_unresolved(counts: dict[str, int], agent: Agent | None) -> None:
+    if agent is not None and agent.unresolved is not None:
+        counts[agent.unresolved] = counts.get(agent.unresolved, 0) + 1
+
+
+def _not_on_roster(item: Incoming, agent: Agent) -> dict[str, str]:
+    """The strict import's reason: names the column, and the identifier only when it may be
+    shown (an extension or agent id, never a phone number)."""
+    if agent.reason is not None:
+        column, _, reason = agent.reason.partition(": ")
+        return {"field": column, "reason": reason}
+    return {
+        "field": item.rep_column,
+        "reason": f"'{agent.unresolved}' is no rep's identifier (add it to a rep in the roster)",
+    }
 
 
 _INSERT_COLS = [c.name for c in CALL.columns if c.name != "id"]
@@ -496,7 +597,7 @@ def _apply_lead_changes(
                 sa.func.min(CALL.c.local_hour),
                 sa.func.min(connected_hour),
             )
-            .where(CALL.c.customer_key.in_(chunk))
+            .where(CALL.c.customer_key.in_(chunk), CALL.c.direction == "outbound")
             .group_by(CALL.c.rep_id, CALL.c.local_day, CALL.c.customer_key)
         )
         for rep_id, day, ckey, fd, fc in conn.execute(q):

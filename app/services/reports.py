@@ -21,7 +21,6 @@ from app.floor.progress import PacingConfig
 from app.floor.report import daily_report
 from app.floor.snapshot import only_teams
 from app.floor.targets import TARGET_METRICS, RepRef
-from app.ingest.service import UNASSIGNED_TEAM
 from app.models import HourlyTotal, Rep, ReportNote, Team, utcnow
 from app.services.alerts import list_alerts
 from app.services.errors import InputError
@@ -218,7 +217,7 @@ def assessment(
             since=since(r),
         )
         for r in sorted(reps, key=lambda r: (order[r.team_id], r.name, r.code))
-        if (r.active and team_names[r.team_id] != UNASSIGNED_TEAM) or r.id in in_period
+        if r.active or r.id in in_period
     ]
     codes = {r.id: r.code for r in reps}
     report = assess(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -12,7 +13,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlmodel import Session, col, func, select
 
 from app.floor.schedule import format_weekdays, format_windows, parse_weekdays, parse_windows
+from app.ingest.service import IngestContext
 from app.models import Rep, RepIdentifier, Schedule, Team, utcnow
+from app.services import agents
 from app.services.errors import InputError
 
 # --- teams -----------------------------------------------------------------------------------
@@ -167,7 +170,8 @@ def rep_view(session: Session, rep: Rep) -> dict[str, Any]:
 
 
 def list_reps(session: Session, *, team: str | None = None) -> list[dict[str, Any]]:
-    """Reps ordered by team and name, optionally one team's."""
+    """Reps on the roster ordered by team and name, optionally one team's (unresolved agents,
+    having no team, are not reps: see :mod:`app.services.agents`)."""
     q = select(Rep).join(Team, col(Rep.team_id) == Team.id).order_by(Team.id, Rep.name)
     if team is not None:
         q = q.where(Team.name == team)
@@ -176,7 +180,7 @@ def list_reps(session: Session, *, team: str | None = None) -> list[dict[str, An
 
 def _rep_by_code(session: Session, code: str) -> Rep:
     rep = session.exec(select(Rep).where(Rep.code == code)).first()
-    if rep is None:
+    if rep is None or rep.team_id is None:
         raise InputError("code", f"no rep with code '{code}'", 404)
     return rep
 
@@ -221,26 +225,51 @@ def create_rep(
     hired_on: date | None = None,
     active: bool = True,
     identifiers: list[str] | None = None,
+    ingest: IngestContext,
 ) -> Rep:
-    """Add a rep to an existing team; 409 if the code or an identifier is taken."""
+    """Add a rep to an existing team; 409 if the code or an identifier is another rep's. An
+    unresolved agent holding the code or an identifier hands its calls over to the new rep."""
+    t = _team_by_name(session, team)
+    now = utcnow()
+    wanted = [code, *(identifiers or [])]
+    calls = agents.claim(
+        session.connection(),
+        rep_code=code,
+        identifiers=wanted,
+        ctx=ingest,
+        now=now,
+        release_only=True,
+    )
     if session.exec(select(Rep).where(Rep.code == code)).first():
         raise InputError("code", f"a rep with code '{code}' exists", 409)
     owner = session.get(RepIdentifier, code)
     if owner is not None:
         raise InputError("code", f"'{code}' is already an identifier of another rep", 409)
-    t = _team_by_name(session, team)
-    rep = Rep(
-        code=code, name=name, team_id=t.id, hired_on=hired_on, active=active, created_at=utcnow()
-    )
+    rep = Rep(code=code, name=name, team_id=t.id, hired_on=hired_on, active=active, created_at=now)
     session.add(rep)
     session.flush()
     _set_identifiers(session, rep, identifiers or [])
+    if calls:
+        agents.move_calls(session.connection(), calls, rep_code=code, ctx=ingest, now=now)
     return rep
 
 
-def update_rep(session: Session, *, code: str, changes: dict[str, Any]) -> Rep:
-    """Change a rep's fields; ``identifiers`` replaces the list of other identifiers."""
+def update_rep(
+    session: Session, *, code: str, changes: dict[str, Any], ingest: IngestContext
+) -> Rep:
+    """Change a rep's fields; ``identifiers`` replaces the list of other identifiers. An
+    unresolved agent holding a new code or identifier hands its calls over to the rep."""
     rep = _rep_by_code(session, code)
+    now = utcnow()
+    claimed = [changes.get("code") or "", *(changes.get("identifiers") or [])]
+    calls = agents.claim(
+        session.connection(),
+        rep_code=rep.code,
+        identifiers=claimed,
+        ctx=ingest,
+        now=now,
+        release_only=True,
+    )
     new_code = changes.get("code")
     if new_code and new_code != rep.code:
         if session.exec(select(Rep).where(Rep.code == new_code)).first():
@@ -266,12 +295,19 @@ def update_rep(session: Session, *, code: str, changes: dict[str, Any]) -> Rep:
     session.flush()
     if changes.get("identifiers") is not None:
         _set_identifiers(session, rep, changes["identifiers"])
+    if calls:
+        session.flush()
+        agents.move_calls(session.connection(), calls, rep_code=rep.code, ctx=ingest, now=now)
     return rep
 
 
 # --- CSV import ------------------------------------------------------------------------------
 
 ROSTER_COLUMNS = ("code", "name", "team", "hired_on")
+#: Columns whose cells are telephony identifiers of the rep (several per cell, separated by
+#: ``;``, ``|`` or spaces): how calls from each phone system find the rep.
+IDENTIFIER_COLUMNS = ("identifiers", "extension", "sip_peer", "accountcode", "agent_id", "client")
+_SEPARATORS = re.compile(r"[;|\s]+")
 
 
 @dataclass
@@ -282,7 +318,8 @@ class RosterImport:
 
 
 def read_roster_csv(data: bytes) -> tuple[list[dict[str, Any]], list[str]]:
-    """Parse a roster CSV (UTF-8, BOM optional); returns rows and errors naming the row number."""
+    """Parse a roster CSV (UTF-8, BOM optional); returns rows and errors naming the row number.
+    A row's ``identifiers`` is None when the file has no identifier column."""
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -294,15 +331,26 @@ def read_roster_csv(data: bytes) -> tuple[list[dict[str, Any]], list[str]]:
         return [], [
             f"row 1: missing column(s) {', '.join(missing)} (need {', '.join(ROSTER_COLUMNS)})"
         ]
+    ident_columns = [c for c in IDENTIFIER_COLUMNS if c in header]
     reader.fieldnames = header
     rows, errors, seen = [], [], {}
     for rowno, raw in enumerate(reader, start=2):
-        rec = {k: (v or "").strip() for k, v in raw.items() if k in ROSTER_COLUMNS}
-        if not any(rec.values()):
+        rec: dict[str, Any] = {k: (v or "").strip() for k, v in raw.items() if k in ROSTER_COLUMNS}
+        idents = [
+            part
+            for c in ident_columns
+            for part in _SEPARATORS.split((raw.get(c) or "").strip())
+            if part
+        ]
+        if not any(rec.values()) and not idents:
             continue
         for field in ("code", "name", "team"):
             if not rec.get(field):
                 errors.append(f"row {rowno}: {field}: is empty")
+        for ident in idents:
+            if len(ident) > 100:
+                errors.append(f"row {rowno}: identifiers: longer than 100 characters")
+        rec["identifiers"] = list(dict.fromkeys(idents)) if ident_columns else None
         hired = rec.get("hired_on") or ""
         if hired:
             try:
@@ -319,16 +367,33 @@ def read_roster_csv(data: bytes) -> tuple[list[dict[str, Any]], list[str]]:
     return rows, errors
 
 
-def import_roster(session: Session, rows: list[dict[str, Any]]) -> RosterImport:
-    """Create or update reps (and their teams) from parsed rows; all in the caller's transaction."""
+def _roster_rep(session: Session, code: str) -> Rep | None:
+    """The rep on the roster with ``code`` as its code or one of its identifiers."""
+    rep = session.exec(select(Rep).where(Rep.code == code, col(Rep.team_id).is_not(None))).first()
+    if rep is None:
+        owner = session.get(RepIdentifier, code)
+        if owner is not None:
+            found = session.get(Rep, owner.rep_id)
+            rep = found if found is not None and found.team_id is not None else None
+    return rep
+
+
+def _identifiers_of(session: Session, rep: Rep) -> set[str]:
+    rows = session.exec(select(RepIdentifier.identifier).where(RepIdentifier.rep_id == rep.id))
+    return set(rows.all()) - {rep.code}
+
+
+def import_roster(
+    session: Session, rows: list[dict[str, Any]], *, ingest: IngestContext
+) -> RosterImport:
+    """Create or update reps (and their teams) from parsed rows; all in the caller's transaction.
+    When the file has identifier columns they replace each rep's identifiers; calls kept under
+    unresolved agents with those identifiers move to the rep."""
     result = RosterImport()
     for rec in rows:
         team = ensure_team(session, rec["team"])
-        rep = session.exec(select(Rep).where(Rep.code == rec["code"])).first()
-        if rep is None:
-            owner = session.get(RepIdentifier, rec["code"])
-            if owner is not None:
-                rep = session.get(Rep, owner.rep_id)
+        idents = rec.get("identifiers")
+        rep = _roster_rep(session, rec["code"])
         if rep is None:
             create_rep(
                 session,
@@ -336,13 +401,18 @@ def import_roster(session: Session, rows: list[dict[str, Any]]) -> RosterImport:
                 name=rec["name"],
                 team=team.name,
                 hired_on=rec["hired_on"],
+                identifiers=idents or [],
+                ingest=ingest,
             )
             result.created += 1
             continue
-        before = (rep.name, rep.team_id, rep.hired_on)
-        rep.name, rep.team_id, rep.hired_on = rec["name"], team.id, rec["hired_on"]
-        session.add(rep)
-        if before == (rep.name, rep.team_id, rep.hired_on):
+        before = (rep.name, rep.team_id, rep.hired_on, _identifiers_of(session, rep))
+        changes: dict[str, Any] = {"name": rec["name"], "team": team.name}
+        changes["hired_on"] = rec["hired_on"]
+        if idents is not None:
+            changes["identifiers"] = idents
+        rep = update_rep(session, code=rep.code, changes=changes, ingest=ingest)
+        if before == (rep.name, rep.team_id, rep.hired_on, _identifiers_of(session, rep)):
             result.unchanged += 1
         else:
             result.updated += 1

@@ -12,7 +12,6 @@ from app.floor.pacing import period_days
 from app.floor.progress import PacingConfig, RepInfo, enrich
 from app.floor.snapshot import RepRow, build_snapshot
 from app.floor.targets import RepRef
-from app.ingest.service import UNASSIGNED_TEAM
 from app.models import HourlyTotal, Rep, RepActivity, Team
 from app.services.errors import InputError
 from app.services.schedules import team_schedules
@@ -85,9 +84,8 @@ def load_snapshot(
         for r in rep_rows
         if r.active or r.id in with_calls
     ]
-    # The catch-all team for unknown rep codes is shown only while it has someone in it.
-    staffed = {r.team for r in reps}
-    shown_teams = [t.name for t in teams if t.name != UNASSIGNED_TEAM or t.name in staffed]
+    # Unresolved agents have no team, so neither they nor their calls are on the board.
+    shown_teams = [t.name for t in teams]
     snap = build_snapshot(
         day=day, timezone=timezone, generated_at=now, teams=shown_teams, reps=reps, cells=cells
     )

@@ -49,6 +49,10 @@ def _scope(session: Session, team: str | None, rep: str | None) -> tuple[str, in
         row = session.exec(select(Rep).where(Rep.code == rep)).first()
         if row is None:
             raise InputError("rep", f"no rep with code '{rep}'", 404)
+        if row.team_id is None:
+            raise InputError(
+                "rep", f"'{rep}' is an unresolved agent: add it to a rep before giving targets"
+            )
         return "rep", row.id  # type: ignore[return-value]
     return "floor", 0
 
@@ -127,7 +131,8 @@ def day_plan(
     teams = conn.execute(sa.select(TEAM.c.id, TEAM.c.name).order_by(TEAM.c.id)).all()
     reps = conn.execute(
         sa.select(REP.c.id, REP.c.code, REP.c.name, REP.c.team_id, REP.c.hired_on)
-        .where(REP.c.active.is_(True))
+        # Unresolved agents (no team) are given no targets.
+        .where(REP.c.active.is_(True), REP.c.team_id.is_not(None))
         .order_by(REP.c.name, REP.c.code)
     ).all()
 

@@ -7,7 +7,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import app.ingest.writer as writer_module
-from tests.conftest import record
+from tests.conftest import enrol, record
 
 
 def hold_until_queued(writer, jobs: int, limit: float = 10.0) -> None:
@@ -58,6 +58,7 @@ def test_a_failing_request_is_not_stored_at_all_and_does_not_sink_its_group(api,
         return outcome
 
     monkeypatch.setattr(writer_module, "apply_batch", apply_then_fail_on_boom)
+    enrol(api.engine, {"1001"})
     with ThreadPoolExecutor(8) as pool:
         bad = pool.submit(
             api.client.post,

@@ -8,7 +8,7 @@ import re
 import sqlalchemy as sa
 
 from app.models import Call
-from tests.conftest import call_count, copy, summaries, totals, totals_agree
+from tests.conftest import call_count, copy, enrol, summaries, totals, totals_agree
 
 
 def test_import_master16_counts_each_trap_and_rejects_broken_rows(cli, engine, tmp_path):
@@ -57,6 +57,7 @@ def test_reimport_changes_nothing(cli, engine, tmp_path):
 
 
 def test_legs_count_once_in_the_snapshot(cli, api, tmp_path):
+    enrol(api.engine, {"2001", "2002", "3001", "3002"})
     files = copy(tmp_path, "master18.csv", "master21.csv")
     rejects = tmp_path / "rejects"
     rejects.mkdir()

@@ -67,7 +67,14 @@ def _reset_and_store(engine, records) -> None:
         for team in ("一组", "二组"):
             create_team(session, name=team, defaults=TEAM_DEFAULTS)
         for code, name, team in ROSTER:
-            create_rep(session, code=code, name=name, team=team, hired_on=date(2026, 1, 5))
+            create_rep(
+                session,
+                code=code,
+                name=name,
+                team=team,
+                hired_on=date(2026, 1, 5),
+                ingest=CTX,
+            )
     with writer(engine).begin() as conn:
         posts = [
             parse_record(r, i, default_source="pbx", hasher=HASHER, minor_digits=2)
