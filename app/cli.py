@@ -274,6 +274,14 @@ def import_calls(
         Path | None,
         typer.Option(help="Rejects CSV path, or a folder (default: <FILE>.rejects.csv)"),
     ] = None,
+    strict: Annotated[
+        bool,
+        typer.Option(
+            "--strict",
+            help="Reject calls whose agent is on no rep's identifiers (default: keep them "
+            "under unresolved agents, off the board, until the roster names them)",
+        ),
+    ] = False,
 ) -> None:
     """Import call records from telephony export files (streamed; re-importing changes nothing)."""
     import os
@@ -282,6 +290,7 @@ def import_calls(
     from app.ingest.adapters import OptionError
     from app.ingest.importer import default_rejects_path, import_file
     from app.ingest.service import context_for
+    from app.services.agents import describe
     from app.services.errors import InputError
     from app.services.imports import parse_map, plan_import
 
@@ -331,6 +340,7 @@ def import_calls(
                 **plan.kwargs(),
                 rejects_path=target,
                 minor_digits=settings.currency_minor_digits,
+                strict_agents=strict,
             )
             try:
                 if sys.stdout.isatty():
@@ -359,9 +369,16 @@ def import_calls(
                 f"{file.name}: {summary['rows']:,} rows → {counts}, "
                 f"rejected {summary['rejected']:,}"
             )
+            if summary["skipped"]:
+                line += f", skipped {summary['skipped']:,}"
             if summary["rejects_path"]:
                 line += f"; rejects in {summary['rejects_path']}"
             typer.echo(line)
+            for reason, n in sorted(summary["skipped_reasons"].items()):
+                typer.echo(f"  skipped {n:,}: {reason}")
+            unresolved = describe(summary["unresolved"], ctx)
+            if unresolved:
+                typer.echo(f"  {unresolved}; add them to reps (roster import) to count them")
     finally:
         engine.dispose()
     if failed:

@@ -426,7 +426,7 @@ DATA = ROOT / "tests" / "data"
 SUMMARY = re.compile(
     r"(?P<name>\S+): (?P<rows>[\d,]+) rows → created (?P<created>\d+), updated (?P<updated>\d+), "
     r"duplicate (?P<duplicate>\d+), stale (?P<stale>\d+), rejected (?P<rejected>\d+)"
-    r"(?:; rejects in (?P<rejects>\S+))?$"
+    r"(?:, skipped (?P<skipped>\d+))?(?:; rejects in (?P<rejects>\S+))?$"
 )
 
 
@@ -441,6 +441,8 @@ def copy(tmp_path: Path, *names: str) -> list[Path]:
 def summaries(stdout: str) -> dict[str, dict]:
     out = {}
     for line in stdout.strip().splitlines():
+        if line.startswith("  "):
+            continue  # a file's detail lines: skipped legs, unresolved agents
         m = SUMMARY.match(line)
         assert m, line
         d = m.groupdict()
@@ -448,6 +450,7 @@ def summaries(stdout: str) -> dict[str, dict]:
         out[name] = {
             k: (int(v.replace(",", "")) if k != "rejects" and v is not None else v)
             for k, v in d.items()
+            if k != "skipped" or v is not None
         }
     return out
 

@@ -17,6 +17,7 @@ from app.api.deps import AdminPrincipal, ReadPrincipal, SessionDep, SettingsDep
 from app.db import session_scope
 from app.ingest.adapters import OptionError
 from app.ingest.importer import import_file
+from app.services import agents
 from app.services import imports as service
 from app.services.errors import InputError
 
@@ -44,6 +45,9 @@ async def upload(
     ] = None,
     encoding: Annotated[str | None, Form(description="Text encoding, e.g. gb18030")] = None,
     profile: Annotated[str | None, Form(description="A saved import profile's name")] = None,
+    strict: Annotated[
+        bool, Form(description="Reject calls whose agent is on no rep's identifiers")
+    ] = False,
 ) -> dict:
     app = request.app
 
@@ -80,6 +84,7 @@ async def upload(
                     **options.kwargs(),
                     rejects_path=Path(tmp) / "rejects.csv",
                     minor_digits=settings.currency_minor_digits,
+                    strict_agents=strict,
                 )
             except OptionError as exc:
                 raise InputError(exc.field, exc.reason) from None
@@ -90,6 +95,7 @@ async def upload(
                         if n >= MAX_LISTED_REJECTS:
                             break
                         listed.append({"row": int(row["row"]), "reason": row["reason"]})
+            summary["unresolved"] = agents.import_view(summary["unresolved"], app.state.ingest_ctx)
             return {"file": file.filename, "format": options.fmt, **summary, "rejects": listed}
 
     result = await run_in_threadpool(run)

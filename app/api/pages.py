@@ -180,6 +180,7 @@ async def _page(
             "display": (display or "").strip() if principal.kind == "display" else "",
             "csrf": principal.csrf or "",
             "user": principal.name if principal.kind == "user" else "",
+            "admin": principal.allows("admin"),
             "team": team,
             "timezone": settings.timezone,
             "minor_digits": settings.currency_minor_digits,

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.api.deps import (
     AdminPrincipal,
+    ConnDep,
     IngestDep,
     ReadPrincipal,
     SessionDep,
@@ -18,7 +19,7 @@ from app.api.deps import (
 from app.api.types import Day
 from app.config import Settings
 from app.floor.schedule import format_weekdays, format_windows
-from app.services import roster
+from app.services import agents, roster
 
 router = APIRouter(prefix="/api/v1", tags=["roster"])
 
@@ -114,3 +115,10 @@ def update_rep(
     changes = body.model_dump(exclude_unset=True)
     rep = roster.update_rep(session, code=code, changes=changes, ingest=ingest)
     return roster.rep_view(session, rep)
+
+
+@router.get("/agents/unresolved", summary="Calls kept under identifiers no rep has (admins)")
+def unresolved_agents(conn: ConnDep, ingest: IngestDep, _: AdminPrincipal) -> dict:
+    """The unresolved-agent bucket: calls and agents in all, the identifiers that may be shown
+    (extensions, agent ids: never a phone number), and the calls of those that may not."""
+    return agents.unresolved_summary(conn, ingest)

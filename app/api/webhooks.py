@@ -49,25 +49,20 @@ def _form(body: bytes) -> list[tuple[str, str]]:
         raise HTTPException(400, "body is not a form (too many fields)") from None
 
 
-async def _rep(request: Request, params: Mapping[str, str]) -> tuple[str, str | None]:
-    """(rep code, customer number) of a callback; 422 naming From/To when no rep has the line."""
+async def _rep(request: Request, params: Mapping[str, str]) -> tuple[str, str, str | None]:
+    """(rep identifier, the parameter it came from, customer number) of a callback. A line no
+    rep has is still the rep identifier: the ingest keeps the call under an unresolved agent
+    (a phone number only as its keyed hash) until the line is added to a rep."""
     who = twilio.parties(params)
     if who.client is not None:
-        return who.client, who.customer
+        return who.client, "client", who.customer
 
     def lookup() -> str | None:
         with Session(request.app.state.engine) as session:
             return rep_code_for_identifier(session, identifier=who.line or "")
 
     code = await run_in_threadpool(lookup)
-    if code is None:
-        # The number itself stays out of the answer: it is personal data and lands in logs.
-        raise InputError(
-            who.line_field,
-            "no rep has this number among their identifiers; add it to the rep's identifiers"
-            " (PATCH /api/v1/reps/{code}) or use client:<rep code>",
-        )
-    return code, who.customer
+    return code or who.line or "", who.line_field, who.customer
 
 
 @router.post(
@@ -101,8 +96,8 @@ async def twilio_status(request: Request, settings: SettingsDep, writer: WriterD
 
     params = dict(pairs)  # a repeated name: the last value, as Twilio never repeats one
     try:
-        rep, customer = await _rep(request, params)
-        raw = twilio.to_record(params, rep=rep, customer=customer)
+        rep, column, customer = await _rep(request, params)
+        raw = twilio.to_record(params, rep=rep, customer=customer) | {"rep_column": column}
     except FieldError as exc:
         raise InputError(exc.field, exc.reason) from None
     item = parse_record(

@@ -22,12 +22,12 @@ import sqlalchemy as sa
 
 from app.db import writer
 from app.ingest.adapters import ADAPTERS, Options
-from app.ingest.adapters.base import MaskedRow
+from app.ingest.adapters.base import MaskedRow, Skipped
 from app.ingest.reader import Batch, ReadJob, read_batches, read_in_worker
 from app.ingest.records import parse_record
-from app.ingest.service import IngestContext, apply_batch
+from app.ingest.service import IDENT, IngestContext, apply_batch
 
-STATUSES = ("created", "updated", "duplicate", "stale", "rejected")
+STATUSES = ("created", "updated", "duplicate", "stale", "rejected", "skipped")
 REJECT_COLUMNS = ("row", "reason", "raw")
 
 
@@ -81,8 +81,14 @@ def import_file(
     batch: int = 2000,
     progress: Callable[[int], None] | None = None,
     parallel_from: int = 1 << 20,
+    strict_agents: bool = False,
 ) -> dict[str, Any]:
-    """Import one file; returns ``{"rows", created…rejected, "rejects_path"}``.
+    """Import one file; returns ``{"rows", created…rejected, "skipped", "skipped_reasons",
+    "unresolved", "rejects_path"}``.
+
+    ``skipped`` counts helper legs left out on purpose (by reason in ``skipped_reasons``);
+    ``unresolved`` maps the bucket codes of calls kept under unresolved agents to their record
+    counts (``strict_agents`` rejects those calls instead).
 
     ``rows`` counts the data rows read; a call of several legs is one record.
     ``progress(bytes_read)`` is called after every stored batch. Raises ``OSError`` when the
@@ -100,11 +106,14 @@ def import_file(
         rep_from=rep_from,
         mapping=dict(mapping or {}),
         encoding=encoding,
+        identifiers=roster_identifiers(engine),
     )
     adapter.check(options)
     path = Path(path)
     rejects = _Rejects(Path(rejects_path) if rejects_path else default_rejects_path(path))
     counts = dict.fromkeys(STATUSES, 0)
+    skipped: dict[str, int] = {}
+    unresolved: dict[str, int] = {}
     read = Batch([], 0, 0)
 
     def judge(batch: Batch) -> None:
@@ -126,7 +135,15 @@ def import_file(
         reasons: dict[int, str] = {}
         if batch.items:
             with writer(engine).begin() as conn:
-                outcome = apply_batch(conn, batch.items, ctx=ctx, now=datetime.now(UTC))
+                outcome = apply_batch(
+                    conn,
+                    batch.items,
+                    ctx=ctx,
+                    now=datetime.now(UTC),
+                    strict_agents=strict_agents,
+                )
+            for code, n in outcome.unresolved.items():
+                unresolved[code] = unresolved.get(code, 0) + n
             for result in outcome.results:
                 counts[result.status] = counts.get(result.status, 0) + 1
                 if result.status == "rejected":
@@ -135,7 +152,10 @@ def import_file(
         rows = batch.rows
         for pos in sorted(range(len(rows)), key=lambda p: rows[p][0]):
             row, record, reason, raw = rows[pos]
-            if record is None:
+            if isinstance(reason, Skipped):
+                counts["skipped"] += 1
+                skipped[str(reason)] = skipped.get(str(reason), 0) + 1
+            elif record is None:
                 counts["rejected"] += 1
                 rejects.write(row, reason or "unreadable row", _text(raw))
             elif pos in reasons:
@@ -154,8 +174,25 @@ def import_file(
     return {
         "rows": read.rows_read,
         **counts,
+        "skipped_reasons": skipped,
+        "unresolved": unresolved,
         "rejects_path": str(rejects.path) if rejects.count else None,
     }
+
+
+def roster_identifiers(engine: sa.Engine) -> frozenset[str]:
+    """Every identifier of a rep on the roster (not of unresolved agents): what an adapter
+    recognises as the agent's side of a call."""
+    from app.models import Rep
+
+    rep = Rep.__table__
+    q = (
+        sa.select(IDENT.c.identifier)
+        .join(rep, rep.c.id == IDENT.c.rep_id)
+        .where(rep.c.team_id.is_not(None))
+    )
+    with engine.connect() as conn:
+        return frozenset(conn.execute(q).scalars())
 
 
 def _text(raw: Any) -> str:

@@ -174,6 +174,8 @@ def _agent_reason(item: Incoming, hasher: CustomerHasher) -> str | None:
     """Why the record's rep value may never become a rep (None: it may, as unresolved)."""
     code = item.fields["rep"]
     key = item.fields.get("customer_key")
+    if code.startswith(HASHED_AGENT_PREFIX):
+        return f"{item.rep_column}: no agent on this call"
     if key is not None and hasher(code) == key:
         return f"{item.rep_column}: is the other party of the call, not an agent"
     if looks_like_phone(code, hasher):
@@ -182,12 +184,17 @@ def _agent_reason(item: Incoming, hasher: CustomerHasher) -> str | None:
 
 
 def resolve_agents(
-    conn: sa.Connection, items: Sequence[Incoming], now: datetime, hasher: CustomerHasher
+    conn: sa.Connection,
+    items: Sequence[Incoming],
+    now: datetime,
+    hasher: CustomerHasher,
+    *,
+    create: bool = True,
 ) -> dict[int, Agent]:
     """Each record's agent, by item index: its rep when the identifier is on the roster, else an
-    unresolved agent (created on first sight, with no team): the identifier itself when it may
-    be an extension or agent id, ``#`` + its keyed hash when it looks like a phone number or is
-    the call's other party."""
+    unresolved agent (created on first sight unless ``create`` is False, with no team): the
+    identifier itself when it may be an extension or agent id, ``#`` + its keyed hash when it
+    looks like a phone number or is the call's other party."""
     codes = sorted({it.fields["rep"] for it in items if "rep" in it.fields})
     found = _identifier_owners(conn, codes)
     bucket: dict[int, tuple[str, str | None]] = {}
@@ -196,12 +203,13 @@ def resolve_agents(
         if code is None or code in found:
             continue
         reason = _agent_reason(it, hasher)
-        bucket[it.index] = (hashed_agent_code(code, hasher) if reason else code, reason)
+        hashed = reason is not None and not code.startswith(HASHED_AGENT_PREFIX)
+        bucket[it.index] = (hashed_agent_code(code, hasher) if hashed else code, reason)
     wanted = sorted({b for b, _ in bucket.values()} - set(found))
     if wanted:
         found.update(_identifier_owners(conn, wanted))
         missing = [c for c in wanted if c not in found]
-        if missing:
+        if missing and create:
             found.update(_create_unresolved(conn, missing, now))
     unresolved = _unresolved_ids(conn, {found[c] for c in codes if c in found})
     out: dict[int, Agent] = {}
@@ -211,7 +219,8 @@ def resolve_agents(
             continue
         if it.index in bucket:
             where, reason = bucket[it.index]
-            out[it.index] = Agent(found[where], where, reason)
+            # Not created (a strict import): the record is rejected before its rep is used.
+            out[it.index] = Agent(found.get(where, 0), where, reason)
         else:
             rep_id = found[code]
             out[it.index] = Agent(rep_id, code if rep_id in unresolved else None)
@@ -330,7 +339,8 @@ def apply_batch(
     rejects: list[dict[str, Any]] = []
     valid = [it for it in items if isinstance(it, Incoming)]
 
-    agents = resolve_agents(conn, [it for it in valid if "rep" in it.fields], now, ctx.hasher)
+    with_rep = [it for it in valid if "rep" in it.fields]
+    agents = resolve_agents(conn, with_rep, now, ctx.hasher, create=not strict_agents)
     unresolved: dict[str, int] = {}
     state = _load_calls(conn, list(dict.fromkeys((it.source, it.call_id) for it in valid)))
     tz_reps = {a.rep_id for a in agents.values()} | {c["rep_id"] for c in state.values()}

@@ -48,6 +48,8 @@ COUNTS = (
     ("invites", "int"),
     ("leads_dialled", "int"),
     ("leads_connected", "int"),
+    ("inbound_calls", "int"),
+    ("inbound_connects", "int"),
 )
 TARGET_KIND = {"talk_seconds": "seconds", "revenue": "money"}
 

@@ -113,8 +113,25 @@ def describe(counts: dict[str, int], ctx: IngestContext) -> str | None:
         more = " …" if len(named) > _SHOWN else ""
         line += ": " + ", ".join(named[:_SHOWN]) + more
     if unnamed:
-        line += f" ({unnamed:,} of them a phone number where the agent should be, not shown)"
+        line += (
+            f" (and {unnamed:,} that cannot be named: no agent on the call, or a phone number"
+            " where the agent should be)"
+        )
     return line
+
+
+def import_view(counts: dict[str, int], ctx: IngestContext) -> dict[str, Any]:
+    """An import's unresolved agents for its JSON answer: totals, the codes that may be shown
+    (most calls first) and the line :func:`describe` prints."""
+    named = sorted(
+        (c for c in counts if shown_code(c, ctx) is not None), key=lambda c: (-counts[c], c)
+    )
+    return {
+        "calls": sum(counts.values()),
+        "agents": len(counts),
+        "named": [{"code": c, "calls": counts[c]} for c in named],
+        "summary": describe(counts, ctx),
+    }
 
 
 def claim(

@@ -167,6 +167,7 @@ export function pageConfig() {
     paceGreen: Number(d.paceGreen || 1),
     paceAmber: Number(d.paceAmber || 0.8),
     base: d.base || "",
+    admin: d.admin === "true",
   };
 }
 

@@ -255,6 +255,11 @@ function tableRow(rep) {
       text: i18n.int((rep.totals || {}).leads_connected),
     }),
     el("td", {
+      "data-metric": "inbound_calls",
+      title: `${i18n.t("inbound_connects")}: ${i18n.int((rep.totals || {}).inbound_connects)}`,
+      text: i18n.int((rep.totals || {}).inbound_calls),
+    }),
+    el("td", {
       "data-metric": "contact_rate",
       text: i18n.metric("contact_rate", rep.funnel ? rep.funnel.contact_rate : null),
     }),
@@ -608,8 +613,43 @@ async function loadTeams() {
   }
 }
 
+// --- unresolved agents (admins) ---------------------------------------------------------------
+
+/** The bucket of calls whose agent is on no rep's identifiers: codes that may be shown only. */
+async function loadUnresolved() {
+  const panel = $("unresolved-panel");
+  if (!cfg.admin || !panel) return;
+  let data;
+  try {
+    data = await api("/api/v1/agents/unresolved");
+  } catch {
+    return; // shown again on the next refresh
+  }
+  panel.hidden = data.calls === 0;
+  $("unresolved-summary").textContent = i18n.t("unresolved_summary", {
+    calls: i18n.int(data.calls),
+    agents: i18n.int(data.agents),
+  });
+  $("unresolved-body").replaceChildren(
+    ...data.named.map((a) =>
+      el(
+        "tr",
+        { "data-code": a.code },
+        el("td", { text: a.code }),
+        el("td", { text: i18n.int(a.calls) }),
+        el("td", { text: a.last_call ? i18n.time(a.last_call, tz()) : "—" }),
+      ),
+    ),
+  );
+  const unnamed = $("unresolved-unnamed");
+  unnamed.hidden = data.unnamed_calls === 0;
+  unnamed.textContent = i18n.t("unresolved_unnamed", { calls: i18n.int(data.unnamed_calls) });
+}
+
 function start() {
   i18n.apply(document);
+  loadUnresolved();
+  setInterval(loadUnresolved, 60_000);
   tickClock();
   setInterval(tickClock, 10_000);
 

@@ -93,13 +93,17 @@ def downgrade() -> None:
     conn = op.get_bind()
     if conn.execute(sa.text("SELECT COUNT(*) FROM rep WHERE team_id IS NULL")).scalar():
         conn.execute(
-            sa.text("INSERT INTO team (name, created_at) SELECT :n, CURRENT_TIMESTAMP WHERE NOT "
-                    "EXISTS (SELECT 1 FROM team WHERE name = :n)"),
+            sa.text(
+                "INSERT INTO team (name, created_at) SELECT :n, CURRENT_TIMESTAMP WHERE NOT "
+                "EXISTS (SELECT 1 FROM team WHERE name = :n)"
+            ),
             {"n": _UNASSIGNED},
         )
         conn.execute(
-            sa.text("UPDATE rep SET team_id = (SELECT id FROM team WHERE name = :n) "
-                    "WHERE team_id IS NULL"),
+            sa.text(
+                "UPDATE rep SET team_id = (SELECT id FROM team WHERE name = :n) "
+                "WHERE team_id IS NULL"
+            ),
             {"n": _UNASSIGNED},
         )
     with op.batch_alter_table("rep") as batch:

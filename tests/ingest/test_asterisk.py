@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from app.ingest.adapters import ADAPTERS, Input, Options
 from app.ingest.adapters.asterisk import channel_peer, mask_line, read_master_csv
+from app.ingest.adapters.base import NO_AGENT
 from app.ingest.records import CustomerHasher, Incoming, parse_record
 
 DATA = Path(__file__).resolve().parent.parent / "data"
@@ -154,8 +155,9 @@ def test_rep_from_another_column():
     line = row16(src='"8001"', accountcode='"agent-9"')
     assert records([line], rep_from="src")[1]["rep"] == "8001"
     assert records([line], rep_from="accountcode")[1]["rep"] == "agent-9"
+    # An empty --rep-from column falls back to the default rule (the channel's peer).
     [(_, rec, reason)] = read([row16(accountcode='""')], rep_from="accountcode")
-    assert rec is None and reason.startswith("accountcode: is empty")
+    assert reason is None and (rec["rep"], rec["rep_column"]) == ("1001", "channel")
     [(_, rec, reason)] = read([row16()], rep_from="uniqueid")
     assert rec is None and "no such column" in reason
     with pytest.raises(ValueError, match="not a Master.csv column"):
@@ -180,10 +182,13 @@ def test_each_broken_row_is_rejected_with_its_row_number():
     ]
     got = read(lines)
     reasons = {row: reason for row, rec, reason in got if reason}
-    assert set(reasons) == {3, 4, 5, 6, 7}
+    assert set(reasons) == {3, 4, 6, 7}
     assert "disposition" in reasons[3] and "billsec" in reasons[4]
-    assert "channel" in reasons[5] and "out of range" in reasons[6]
-    assert sorted(row for row, rec, _ in got if rec) == [1, 8]
+    assert "out of range" in reasons[6]
+    assert sorted(row for row, rec, _ in got if rec) == [1, 5, 8]
+    # No channel: no agent to name; the call is kept under the unresolved bucket.
+    no_agent = next(rec for row, rec, _ in got if row == 5)
+    assert (no_agent["rep"], no_agent["rep_column"]) == (NO_AGENT, "channel")
 
 
 def test_records_pass_the_call_record_schema():

@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from app.ingest.adapters import ADAPTERS, Input, OptionError, Options
+from app.ingest.adapters.base import NO_AGENT
 from app.ingest.adapters.freeswitch import (
     DEFAULT_COLUMNS,
     EXAMPLE_COLUMNS,
@@ -96,6 +97,7 @@ def test_example_template_file_maps_every_cause_and_rejects_two_broken_rows():
         "source": "fs",
         "call_id": "6f1c2a10-0001-4c00-8000-000000000001",
         "rep": "1001",
+        "rep_column": "caller_id_number",
         "direction": "outbound",
         "started_at": "2026-11-26T10:05:00+08:00",
         "answered_at": "2026-11-26T10:05:08+08:00",
@@ -200,7 +202,6 @@ def test_non_utf8_bytes_spoil_one_field_not_the_import():
         ({"billsec": "sixty"}, "billsec:"),
         ({"duration": "-5"}, "duration:"),
         ({"uuid": ""}, "uuid: is empty"),
-        ({"caller_id_number": ""}, "caller_id_number: is empty"),
         ({"hangup_cause": ""}, "hangup_cause: '' is not a Q.850 cause"),
         ({"hangup_cause": "normal_clearing"}, "is not a Q.850 cause"),
         ({"hangup_cause": "NORMAL CLEARING"}, "is not a Q.850 cause"),
@@ -276,9 +277,10 @@ def test_a_connect_is_billsec_with_an_answer_stamp_and_no_busy_or_cancel_cause(o
 def test_rep_is_the_caller_id_number_or_the_column_rep_from_names():
     assert records([row15()])[1]["rep"] == "1001"
     assert records([row15()], rep_from="accountcode")[1]["rep"] == "team-a"
-    assert reasons([row15(accountcode="")], rep_from="accountcode")[1].startswith(
-        "accountcode: is empty"
-    )
+    # An empty --rep-from column falls back to the default rule.
+    assert records([row15(accountcode="")], rep_from="accountcode")[1]["rep"] == "1001"
+    # No caller at all: no agent to name; the call is kept under the unresolved bucket.
+    assert records([row15(caller_id_number="")])[1]["rep"] == NO_AGENT
     default = ",".join(f'"{v}"' for v in next(csv.reader([row15()]))[:13])
     assert "no such column" in reasons([default], rep_from="read_codec")[1]
     with pytest.raises(OptionError, match="rep_from"):

@@ -49,14 +49,20 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from app.ingest.adapters.base import (
+    NO_AGENT,
     Adapter,
     Input,
     MaskedRow,
     Options,
     Row,
     RowError,
+    Skipped,
+    extension_like,
+    inbound_context,
     mask_text,
     mask_value,
+    naive_time,
+    phone_like,
     whole_seconds,
 )
 from app.ingest.adapters.base import mask_fields as _mask_fields
@@ -168,11 +174,14 @@ def _time(text: str, name: str, tz: ZoneInfo, *, required: bool) -> datetime | N
             raise RowError(f"{name}: is empty")
         return None
     try:
-        value = datetime.fromisoformat(text)
+        value = naive_time(text)
     except ValueError:
-        raise RowError(
-            f"{name}: '{mask_value(text[:40])}' is not a time YYYY-MM-DD HH:MM:SS"
-        ) from None
+        try:
+            value = datetime.fromisoformat(text)
+        except ValueError:
+            raise RowError(
+                f"{name}: '{mask_value(text[:40])}' is not a time YYYY-MM-DD HH:MM[:SS]"
+            ) from None
     if not _MIN_YEAR <= value.year <= _MAX_YEAR:
         raise RowError(f"{name}: '{mask_value(text[:40])}' is out of range")
     return value.replace(tzinfo=tz) if value.tzinfo is None else value
@@ -185,7 +194,14 @@ class Leg:
     row: int
     call_id: str
     uniqueid: str
-    rep: str
+    #: (column, value) of ``--rep-from`` (a channel's peer for channel/dstchannel).
+    forced: tuple[str, str] | None
+    channel: str
+    dstchannel: str
+    src: str
+    dst: str
+    dcontext: str
+    lastapp: str
     start: datetime
     answer: datetime | None
     end: datetime | None
@@ -201,6 +217,15 @@ class Leg:
     @property
     def originating(self) -> bool:
         return self.uniqueid != "" and self.uniqueid == self.call_id
+
+    @property
+    def helper(self) -> str | None:
+        """Why this row is a helper leg of a call counted on another row (None: it is not)."""
+        if self.lastapp.lower() in ("appdial", "appdial2"):
+            return "lastapp: an AppDial row (the dialled side of a call, counted on its caller)"
+        if _local(self.channel) and self.channel.strip().endswith(";2"):
+            return "channel: the second half of a Local channel (counted on its first half)"
+        return None
 
 
 def parse_fields(
@@ -224,18 +249,13 @@ def parse_fields(
     # Strip once: every field is read at most twice below, the lookups stay plain indexing.
     f = [v.strip() for v in fields]
     get = lambda name: f[index[name]] if name in index else ""  # noqa: E731
-    if rep_from is None or rep_from in ("channel", "dstchannel"):
-        column = rep_from or "channel"
-        value = f[index[column]]
-        rep = channel_peer(value) or ""
-        if not rep:
-            raise RowError(f"{column}: no peer in '{mask_value(value[:60])}' to take the rep from")
-    else:
+    forced: tuple[str, str] | None = None
+    if rep_from is not None:
         if rep_from not in index:
             raise RowError(f"--rep-from {rep_from}: this {n}-column row has no such column")
-        rep = f[index[rep_from]]
-        if not rep:
-            raise RowError(f"{rep_from}: is empty (the rep is taken from it)")
+        value = f[index[rep_from]]
+        peer = channel_peer(value) or "" if rep_from in ("channel", "dstchannel") else value
+        forced = (rep_from, peer)
     disposition = f[index["disposition"]].upper()
     if disposition not in DISPOSITIONS:
         raise RowError(
@@ -258,14 +278,22 @@ def parse_fields(
         row=row,
         call_id=call_id,
         uniqueid=uniqueid,
-        rep=rep,
+        forced=forced,
+        channel=get("channel"),
+        dstchannel=get("dstchannel"),
+        src=get("src"),
+        dst=get("dst"),
+        dcontext=get("dcontext"),
+        lastapp=get("lastapp"),
         start=start,
         answer=answer,
         end=end,
         billsec=billsec,
         disposition=disposition,
         customer=f[index["dst"]],
-        raw=MaskedRow(line if line is not None else _csv_line(fields), {index["dst"]}),
+        raw=MaskedRow(
+            line if line is not None else _csv_line(fields), {index["dst"], index["src"]}
+        ),
     )
 
 
@@ -274,7 +302,7 @@ class _Call:
     """The legs of one call seen so far, merged as they come (constant memory per call)."""
 
     first: Leg
-    base: Leg
+    base: Leg | None  # the call's own row: the originating non-helper leg, else the first one
     start: datetime
     end: datetime | None
     best: Leg | None  # the connected leg with the longest talk
@@ -284,7 +312,7 @@ class _Call:
 
     @classmethod
     def of(cls, leg: Leg) -> _Call:
-        call = cls(leg, leg, leg.start, leg.end, None)
+        call = cls(leg, None, leg.start, leg.end, None)
         call.add(leg, first=True)
         return call
 
@@ -296,39 +324,88 @@ class _Call:
         elif self.kept < _MAX_RAW_LEGS:
             self.raws.add(leg.raw)
             self.kept += 1
+        if leg.helper is None and (
+            self.base is None or (leg.originating and not self.base.originating)
+        ):
+            # The originating channel (uniqueid == linkedid) is the call's own row.
+            self.base = leg
         if not first:
-            # The originating channel (uniqueid == linkedid) is the agent's: rep and number.
-            if leg.originating and not self.base.originating:
-                self.base = leg
             self.start = min(self.start, leg.start)
             if leg.end is not None:
                 self.end = leg.end if self.end is None else max(self.end, leg.end)
         if leg.connected and (self.best is None or leg.billsec > self.best.billsec):
             self.best = leg
 
-    def record(self, source: str) -> dict[str, Any]:
+    def record(self, source: str, identifiers: frozenset[str]) -> dict[str, Any] | Skipped:
+        base = self.base
+        if base is None:
+            return Skipped(self.first.helper or "a helper leg")
+        rep, column, direction, customer = agent_side(base, identifiers)
         rec: dict[str, Any] = {
             "source": source,
             "call_id": self.first.call_id,
-            "rep": self.base.rep,
-            "direction": "outbound",
+            "rep": rep,
+            "rep_column": column,
+            "direction": direction,
             "started_at": self.start.isoformat(),
         }
-        if self.best is not None:
+        # An inbound call no agent took (an IVR or a queue only) is no conversation.
+        best = None if rep == NO_AGENT and direction == "inbound" else self.best
+        if best is not None:
             rec["disposition"] = "answered"
-            rec["talk_seconds"] = self.best.billsec
-            if self.best.answer is not None:
-                rec["answered_at"] = self.best.answer.isoformat()
+            rec["talk_seconds"] = best.billsec
+            if best.answer is not None:
+                rec["answered_at"] = best.answer.isoformat()
         else:
             # ANSWERED with billsec 0 is a dial, not a connect.
-            d = self.base.disposition
+            d = base.disposition
             rec["disposition"] = "no_answer" if d == "ANSWERED" else DISPOSITIONS[d]
             rec["talk_seconds"] = 0
         if self.end is not None:
             rec["ended_at"] = self.end.isoformat()
-        if self.base.customer:
-            rec["customer"] = self.base.customer
+        if customer:
+            rec["customer"] = customer
         return rec
+
+
+def _local(channel: str) -> bool:
+    return channel.strip().lower().startswith("local/")
+
+
+def _agent_like(peer: str, identifiers: frozenset[str]) -> bool:
+    """An extension or a roster identifier: the inside end of a call."""
+    return peer in identifiers or extension_like(peer)
+
+
+def agent_side(leg: Leg, identifiers: frozenset[str]) -> tuple[str, str, str, str]:
+    """(rep, the column it came from, direction, customer) of a call's own row; see the module
+    rules."""
+    src = channel_peer(leg.channel) or ""
+    dst = channel_peer(leg.dstchannel) or ""
+    if _local(leg.channel) and phone_like(src) and src not in identifiers:
+        # Click-to-call: a Local channel to the customer's number bridged to the agent's phone.
+        direction, column, rep, customer = "outbound", "dstchannel", dst, src
+    else:
+        if src in identifiers:
+            inbound = False
+        elif inbound_context(leg.dcontext) or phone_like(src):
+            inbound = True
+        else:
+            inbound = dst in identifiers and not extension_like(src)
+        if inbound:
+            direction, column, rep, customer = "inbound", "dstchannel", dst, leg.src
+        else:
+            far = dst or leg.dst
+            direction = "internal" if _agent_like(far, identifiers) else "outbound"
+            column, rep, customer = "channel", src, leg.dst
+    # --rep-from replaces the default rule, not a roster identifier the row already names.
+    if (
+        leg.forced
+        and leg.forced[1]
+        and not (rep in identifiers and leg.forced[1] not in identifiers)
+    ):
+        column, rep = leg.forced
+    return rep or NO_AGENT, column, direction, "" if direction == "internal" else customer
 
 
 def _iter_legs(
@@ -338,6 +415,7 @@ def _iter_legs(
     source: str,
     rep_from: str | None,
     layouts: dict[int, tuple[str, ...]],
+    identifiers: frozenset[str] = frozenset(),
 ) -> Iterator[Row]:
     columns = {c for cols in layouts.values() for c in cols}
     if rep_from is not None and rep_from not in columns:
@@ -361,16 +439,23 @@ def _iter_legs(
         except RowError as exc:
             # Mask as the layout of this column count would, or as the widest one.
             n = len(text.split(","))
-            yield row, None, str(exc), mask_text(text, {dst.get(n, 2)})
+            yield row, None, str(exc), mask_text(text, {dst.get(n, 2), 1})
             continue
         if pending is not None and pending.first.call_id == leg.call_id:
             pending.add(leg)
             continue
         if pending is not None:
-            yield pending.first.row, pending.record(source), None, pending.raws
+            yield _out(pending, source, identifiers)
         pending = _Call.of(leg)
     if pending is not None:
-        yield pending.first.row, pending.record(source), None, pending.raws
+        yield _out(pending, source, identifiers)
+
+
+def _out(call: _Call, source: str, identifiers: frozenset[str]) -> Row:
+    made = call.record(source, identifiers)
+    if isinstance(made, Skipped):
+        return call.first.row, None, made, call.raws or ""
+    return call.first.row, made, None, call.raws or ""
 
 
 def iter_master_csv(
@@ -402,6 +487,7 @@ def _read_cdr_csv(source: Input, options: Options) -> Iterator[Row]:
         source=options.source,
         rep_from=options.rep_from,
         layouts=LAYOUTS,
+        identifiers=options.identifiers,
     )
 
 
@@ -412,6 +498,7 @@ def _read_cdr_custom(source: Input, options: Options) -> Iterator[Row]:
         source=options.source,
         rep_from=options.rep_from,
         layouts=CUSTOM_LAYOUTS,
+        identifiers=options.identifiers,
     )
 
 

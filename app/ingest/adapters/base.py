@@ -14,6 +14,7 @@ import io
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, BinaryIO
 from zoneinfo import ZoneInfo
 
@@ -47,6 +48,66 @@ class Options:
     mapping: Mapping[str, str] = field(default_factory=dict)
     #: text encoding; None = the adapter's default (UTF-8, BOM tolerated).
     encoding: str | None = None
+    #: Every identifier on the roster: an export's side that holds one is the agent's.
+    identifiers: frozenset[str] = frozenset()
+
+
+class Skipped(str):
+    """The reason a row is left out on purpose (a helper leg of a call counted on another row):
+    counted in the import summary by reason, never a reject."""
+
+
+#: The rep of a call on which no agent can be found (an inbound call no agent answered): an
+#: unresolved bucket that is never shown by name.
+NO_AGENT = "#no-agent"
+
+
+def phone_like(value: str) -> bool:
+    """Whether ``value`` may be a phone number: nothing but number punctuation and 7+ digits
+    (a PBX extension has 2 to 6). The ingest judges again with the customer hash's rules."""
+    text = value.strip()
+    if not text or any(not (ch.isdigit() or ch in "+-(). ") for ch in text):
+        return False
+    return sum(ch.isdigit() for ch in text) >= 7
+
+
+def extension_like(value: str) -> bool:
+    """A PBX extension: 2 to 6 digits."""
+    return value.isascii() and value.isdigit() and 2 <= len(value) <= 6
+
+
+#: Dialplan contexts calls from outside enter by (FreePBX, Asterisk and FreeSWITCH defaults).
+INBOUND_CONTEXTS = (
+    "from-trunk",
+    "from-pstn",
+    "from-external",
+    "from-did",
+    "ext-did",
+    "public",
+    "incoming",
+    "inbound",
+    "from-provider",
+    "from-carrier",
+)
+
+
+def inbound_context(context: str) -> bool:
+    """Whether a dialplan context is one calls from outside arrive in."""
+    return context.strip().lower().startswith(INBOUND_CONTEXTS)
+
+
+# What a PBX or a spreadsheet writes: 2020-02-10 22:41:05, 2020/2/10 22:41, 2020-02-10T22:41.
+_NAIVE_TIME = re.compile(r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})[ T]+(\d{1,2}):(\d{2})(?::(\d{2}))?")
+
+
+def naive_time(text: str) -> datetime:
+    """A time as a PBX or a spreadsheet that re-saved its file writes it (seconds optional,
+    ``-`` or ``/``, no zero padding); ValueError otherwise."""
+    m = _NAIVE_TIME.fullmatch(text.strip())
+    if m is None:
+        raise ValueError(text)
+    y, mo, d, h, mi, sec = m.groups()
+    return datetime(int(y), int(mo), int(d), int(h), int(mi), int(sec or 0))
 
 
 class Input:

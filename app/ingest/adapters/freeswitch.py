@@ -64,14 +64,19 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from app.ingest.adapters.base import (
+    NO_AGENT,
     Adapter,
     Input,
     Options,
     Row,
     RowError,
+    extension_like,
+    inbound_context,
     mask_fields,
     mask_text,
     mask_value,
+    naive_time,
+    phone_like,
     whole_seconds,
 )
 
@@ -119,7 +124,6 @@ BUSY_CAUSES = frozenset({"USER_BUSY", "BUSY_EVERYWHERE"})
 CANCEL_CAUSES = frozenset({"ORIGINATOR_CANCEL", "LOSE_RACE", "PICKED_OFF"})
 
 _UPPER_SNAKE = re.compile(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*")
-_STAMP = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}")
 _MIN_YEAR, _MAX_YEAR = 1970, 2100
 # What bytes.strip() strips: a line of only these is blank (as Input counts rows).
 _BLANK = " \t\n\r\x0b\x0c"
@@ -141,12 +145,12 @@ def _time(text: str, name: str, tz: ZoneInfo, *, required: bool) -> datetime | N
         if required:
             raise RowError(f"{name}: is empty")
         return None
-    if not _STAMP.fullmatch(text):
-        raise RowError(f"{name}: '{mask_value(text[:40])}' is not a time YYYY-MM-DD HH:MM:SS")
     try:
-        value = datetime.strptime(text, "%Y-%m-%d %H:%M:%S")
+        value = naive_time(text)
     except ValueError:
-        raise RowError(f"{name}: '{mask_value(text[:40])}' is not a valid time") from None
+        raise RowError(
+            f"{name}: '{mask_value(text[:40])}' is not a time YYYY-MM-DD HH:MM[:SS]"
+        ) from None
     if not _MIN_YEAR <= value.year <= _MAX_YEAR:
         raise RowError(f"{name}: '{mask_value(text[:40])}' is out of range")
     return value.replace(tzinfo=tz)
@@ -159,8 +163,12 @@ class Leg:
     row: int
     uuid: str
     bleg: str
-    rep: str
-    customer: str
+    caller: str  # caller_id_number
+    destination: str  # destination_number
+    context: str
+    accountcode: str
+    #: (column, value) of ``--rep-from``.
+    forced: tuple[str, str] | None
     start: datetime
     answer: datetime | None
     end: datetime | None
@@ -199,12 +207,11 @@ def parse_fields(fields: list[str], row: int, *, tz: ZoneInfo, rep_from: str | N
     if index is None:
         raise RowError(f"expected 13 (default template) or 15 (example template) columns, got {n}")
     get = lambda name: fields[index[name]].strip()  # noqa: E731
-    column = rep_from or "caller_id_number"
-    if column not in index:
-        raise RowError(f"--rep-from {column}: this {n}-column row has no such column")
-    rep = get(column)
-    if not rep:
-        raise RowError(f"{column}: is empty (the rep is taken from it)")
+    forced: tuple[str, str] | None = None
+    if rep_from is not None:
+        if rep_from not in index:
+            raise RowError(f"--rep-from {rep_from}: this {n}-column row has no such column")
+        forced = (rep_from, get(rep_from))
     cause = get("hangup_cause")
     if len(cause) > 60 or not _UPPER_SNAKE.fullmatch(cause):
         raise RowError(f"hangup_cause: '{mask_value(cause[:40])}' is not a Q.850 cause")
@@ -224,8 +231,11 @@ def parse_fields(fields: list[str], row: int, *, tz: ZoneInfo, rep_from: str | N
         row=row,
         uuid=uuid,
         bleg="" if bleg == uuid else bleg,
-        rep=rep,
-        customer=get("destination_number"),
+        caller=get("caller_id_number"),
+        destination=get("destination_number"),
+        context=get("context"),
+        accountcode=get("accountcode"),
+        forced=forced,
         start=start,
         answer=answer,
         end=end,
@@ -269,16 +279,22 @@ class _Call:
 
         return self.legs[min(range(len(self.legs)), key=rank)]
 
-    def record(self, source: str) -> dict[str, Any]:
+    def record(self, source: str, identifiers: frozenset[str] = frozenset()) -> dict[str, Any]:
         a = self.a_leg()
+        rep, column, direction = self.agent_side(a, identifiers)
         rec: dict[str, Any] = {
             "source": source,
             "call_id": a.uuid,
-            "rep": a.rep,
-            "direction": "outbound",
+            "rep": rep,
+            "rep_column": column,
+            "direction": direction,
             "started_at": min(leg.start for leg in self.legs).isoformat(),
         }
         connected = [leg for leg in self.legs if leg.connected]
+        if direction == "inbound":
+            # Time in the IVR or the queue is no conversation: the agent's own leg's talk.
+            agents_legs = [leg for leg in connected if leg.destination == rep]
+            connected = agents_legs if rep != NO_AGENT else []
         if connected:
             best = max(connected, key=lambda leg: leg.billsec)
             assert best.answer is not None
@@ -295,9 +311,37 @@ class _Call:
         ends = [leg.end for leg in self.legs if leg.end is not None]
         if ends:
             rec["ended_at"] = max(ends).isoformat()
-        if a.customer:
-            rec["customer"] = a.customer
+        customer = a.caller if direction == "inbound" else a.destination
+        if customer and direction != "internal":
+            rec["customer"] = customer
         return rec
+
+    def agent_side(self, a: Leg, identifiers: frozenset[str]) -> tuple[str, str, str]:
+        """(rep, the column it came from, direction); see the module rules."""
+        inside = lambda v: v in identifiers or extension_like(v)  # noqa: E731
+        if a.caller in identifiers or a.accountcode in identifiers:
+            inbound = False
+        else:
+            inbound = inbound_context(a.context) or phone_like(a.caller)
+        if inbound:
+            rep, column = NO_AGENT, "destination_number"
+            # The agent is the extension the call was bridged to: a B-leg's destination,
+            # a roster identifier first; else the A-leg's own destination when it is one.
+            others = [leg.destination for leg in self.legs if leg is not a]
+            known = [v for v in (*others, a.destination) if v in identifiers]
+            found = known or [v for v in others if extension_like(v)]
+            if found:
+                rep = found[0]
+            direction = "inbound"
+        else:
+            direction = "internal" if inside(a.destination) else "outbound"
+            if a.caller in identifiers or a.accountcode not in identifiers:
+                rep, column = a.caller, "caller_id_number"
+            else:
+                rep, column = a.accountcode, "accountcode"
+        if a.forced and a.forced[1] and not (rep in identifiers and a.forced[1] not in identifiers):
+            column, rep = a.forced
+        return rep or NO_AGENT, column, direction
 
     def raw(self) -> str:
         return "\n".join(leg.raw for leg in self.legs[:_MAX_RAW_LEGS])
@@ -318,7 +362,7 @@ def iter_cdr_csv(source: Input, options: Options) -> Iterator[Row]:
     written: OrderedDict[str, str] = OrderedDict()
 
     def write_out(call: _Call) -> Row:
-        rec = call.record(options.source)
+        rec = call.record(options.source, options.identifiers)
         for key in (*call.uuids, *call.blegs):
             written[key] = rec["call_id"]
             written.move_to_end(key)

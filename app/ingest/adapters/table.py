@@ -97,6 +97,7 @@ DISPOSITIONS = {
 DIRECTIONS = {
     **{w: "outbound" for w in ("outbound", "out", "outgoing", "呼出", "外呼", "去电")},
     **{w: "inbound" for w in ("inbound", "in", "incoming", "呼入", "来电")},
+    **{w: "internal" for w in ("internal", "内线", "内部", "分机互拨")},
 }
 OUTCOMES = {
     **{w: "none" for w in ("none", "无")},
@@ -404,6 +405,7 @@ def _record(cells: list[Any], layout: _Layout, options: Options) -> dict[str, An
         "source": options.source,
         "call_id": call_id,
         "rep": rep,
+        "rep_column": layout.names[layout.columns["rep"]],
         "started_at": started_text,
         "disposition": disposition,
     }
