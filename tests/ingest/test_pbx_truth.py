@@ -15,6 +15,8 @@ import re
 
 import sqlalchemy as sa
 
+from app.ingest.adapters.asterisk import COLUMNS_21
+from app.ingest.adapters.freeswitch import DEFAULT_COLUMNS
 from app.models import Call, Rep
 from tests.conftest import DATA, copy, summaries, totals_agree
 
@@ -30,44 +32,6 @@ CALLER_CALLEE = {
     "asterisk": ("src", "dst", "clid", "channel", "dstchannel", "lastdata"),
     "freeswitch": ("caller_id_name", "caller_id_number", "destination_number"),
 }
-ASTERISK_21 = [
-    "accountcode",
-    "src",
-    "dst",
-    "dcontext",
-    "clid",
-    "channel",
-    "dstchannel",
-    "lastapp",
-    "lastdata",
-    "start",
-    "answer",
-    "end",
-    "duration",
-    "billsec",
-    "disposition",
-    "amaflags",
-    "uniqueid",
-    "userfield",
-    "peeraccount",
-    "linkedid",
-    "sequence",
-]
-FREESWITCH_13 = [
-    "caller_id_name",
-    "caller_id_number",
-    "destination_number",
-    "context",
-    "start_stamp",
-    "answer_stamp",
-    "end_stamp",
-    "duration",
-    "billsec",
-    "hangup_cause",
-    "uuid",
-    "bleg_uuid",
-    "accountcode",
-]
 METRICS = ("dials", "connects", "talk_seconds", "inbound_calls", "inbound_connects")
 
 
@@ -75,7 +39,7 @@ def file_numbers() -> set[str]:
     """Every phone number (7+ digits) in the files' caller and callee columns."""
     numbers: set[str] = set()
     for name in (*FILES, *FS_FILES):
-        columns = ASTERISK_21 if name.startswith("asterisk") else FREESWITCH_13
+        columns = COLUMNS_21 if name.startswith("asterisk") else DEFAULT_COLUMNS
         kind = "asterisk" if name.startswith("asterisk") else "freeswitch"
         for row in csv.reader((DATA / name).read_text().splitlines(), skipinitialspace=True):
             for column, value in zip(columns, row, strict=False):
