@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tests.conftest import enrol
+
 DATA = Path(__file__).resolve().parent.parent / "data"
 
 
@@ -43,6 +45,7 @@ def test_imports_need_an_admin_token_and_a_known_format(api):
 
 
 def test_import_profiles_are_saved_listed_used_and_deleted(api):
+    enrol(api.engine, {"team-a", "team-b"})
     body = {"format": "asterisk", "rep_from": "accountcode", "timezone": "UTC", "source": "pbx-2"}
     saved = api.call("PUT", "/api/v1/import-profiles/二号中继", json=body)
     assert saved.status_code == 200, saved.text

@@ -15,6 +15,7 @@ from pydantic import SecretStr
 
 from app.ingest.adapters.twilio import signature, valid_signature
 from app.models import Call
+from tests.conftest import enrol
 
 TOKEN = "twilio-test-auth-token"
 PATH = "/api/v1/webhooks/twilio"
@@ -28,6 +29,12 @@ CALL = Call.__table__
 def settings(settings):
     settings.twilio_auth_token = SecretStr(TOKEN)
     return settings
+
+
+@pytest.fixture(autouse=True)
+def roster(engine) -> None:
+    """The browser-phone reps the callbacks name are on the roster."""
+    enrol(engine, {"1001", "2001", "2002"})
 
 
 def callback(**overrides: Any) -> dict[str, str]:
@@ -225,7 +232,7 @@ def test_client_identity_in_from_or_to_names_the_rep(api, engine):
         callback(CallSid="CAin", Direction="inbound", From=CUSTOMER, To="client:2002"),
     )
     assert api.rep_totals("2001")["connects"] == 1
-    assert api.rep_totals("2002")["connects"] == 1
+    assert api.rep_totals("2002")["inbound_connects"] == 1
     # The customer is the other party either way: one customer, one hash.
     assert stored(engine, "CAout")["customer_key"] == stored(engine, "CAin")["customer_key"]
     assert stored(engine, "CAin")["direction"] == "inbound"
@@ -236,7 +243,8 @@ def test_rep_is_found_by_a_number_among_their_identifiers(api, engine):
     post(api, callback(CallSid="CAout", From=LINE, To=CUSTOMER))
     post(api, callback(CallSid="CAin", Direction="inbound", From=CUSTOMER, To=LINE))
     rep = api.snapshot(team="一组")["reps"][0]
-    assert (rep["code"], rep["totals"]["dials"], rep["totals"]["connects"]) == ("8001", 2, 2)
+    assert (rep["code"], rep["totals"]["dials"], rep["totals"]["connects"]) == ("8001", 1, 1)
+    assert (rep["totals"]["inbound_calls"], rep["totals"]["inbound_connects"]) == (1, 1)
     # The rep's number is not taken for the customer.
     assert stored(engine, "CAout")["customer_key"] == stored(engine, "CAin")["customer_key"]
 
@@ -245,15 +253,25 @@ def test_rep_is_found_by_a_number_among_their_identifiers(api, engine):
     ("direction", "frm", "to", "field"),
     [("outbound-api", LINE, CUSTOMER, "From"), ("inbound", CUSTOMER, LINE, "To")],
 )
-def test_unknown_line_is_422_naming_the_field_without_the_number(
+def test_an_unknown_line_is_kept_under_an_unresolved_agent_until_a_rep_has_it(
     api, caplog, direction, frm, to, field
 ):
     caplog.set_level(logging.DEBUG)
-    resp = post(api, callback(Direction=direction, From=frm, To=to), expect=422)
-    assert resp.json()["errors"][0]["field"] == field
+    resp = post(api, callback(Direction=direction, From=frm, To=to))
+    assert resp.json()["status"] == "created"
+    bucket = api.call("GET", "/api/v1/agents/unresolved").json()
+    assert (bucket["named"], bucket["unnamed_calls"]) == ([], 1)
     for number in (LINE, CUSTOMER, LINE.lstrip("+"), CUSTOMER.lstrip("+")):
         assert number not in resp.text and number not in caplog.text
+        assert number not in str(bucket)
     assert api.snapshot()["floor"]["totals"]["dials"] == 0
+    # The line added to a rep (spelled without +86): the call is the rep's now.
+    add_rep(api, "8001", ["057188880001"])
+    totals = api.rep_totals("8001")
+    assert (totals["dials"], totals["inbound_calls"]) == (
+        (1, 0) if direction != "inbound" else (0, 1)
+    )
+    assert api.call("GET", "/api/v1/agents/unresolved").json()["calls"] == 0
 
 
 # --- refusals --------------------------------------------------------------------------------

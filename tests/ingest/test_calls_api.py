@@ -163,12 +163,32 @@ def test_too_many_records_or_bytes_is_413_and_nothing_is_stored(api):
     assert api.rep_totals("1001") == {}
 
 
-def test_unknown_rep_code_lands_in_the_unassigned_team(api):
-    api.post_calls(record("u1", rep="ext-7788"))
+def test_an_unknown_rep_code_is_kept_under_an_unresolved_agent_off_the_board(api):
+    api.post_calls(record("u1", rep="ext-7788"), on_roster=False)
     snap = api.snapshot()
-    rep = next(r for r in snap["reps"] if r["code"] == "ext-7788")
-    assert rep["team"] == "Unassigned" and rep["totals"]["dials"] == 1
-    assert [t["name"] for t in snap["teams"]] == ["Unassigned"]
+    assert snap["reps"] == [] and snap["teams"] == []
+    assert snap["floor"]["totals"]["dials"] == 0
+    body = api.call("GET", "/api/v1/agents/unresolved").json()
+    assert body["named"][0]["code"] == "ext-7788" and body["calls"] == 1
+
+
+def test_a_phone_number_or_the_customer_as_rep_is_never_made_a_rep(api, engine):
+    api.post_calls(
+        [
+            record("n1", rep="+86 139 1234 5678"),
+            record("n2", rep="13912345678", customer="13912345678"),
+            record("n3", rep="62345678", customer="62345678"),
+        ],
+        on_roster=False,
+    )
+    with engine.connect() as conn:
+        codes = set(conn.execute(sa.text("SELECT code FROM rep")).scalars())
+        idents = set(conn.execute(sa.text("SELECT identifier FROM rep_identifier")).scalars())
+    assert all(c.startswith("#") for c in codes | idents), codes | idents
+    assert len(codes) == 2  # every spelling of one number is one bucket
+    body = api.call("GET", "/api/v1/agents/unresolved").json()
+    assert (body["named"], body["unnamed_calls"], body["unnamed_agents"]) == ([], 3, 2)
+    assert "139" not in str(body)
 
 
 def test_patch_sets_outcome_and_moves_revenue(api, engine):

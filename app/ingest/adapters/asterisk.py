@@ -16,14 +16,21 @@ uniqueid, userfield, sequence) or 18 without sequence. The rules below hold for 
 Rules (see issue 5):
 
 * Times are ``YYYY-MM-DD HH:MM:SS`` without an offset, read in the given timezone (the PBX may
-  log local time or UTC). An unanswered call has an empty answer field.
+  log local time or UTC), or as a spreadsheet re-saves them (``2026/11/26 10:05``, no seconds).
+  An unanswered call has an empty answer field.
 * A connect is disposition ANSWERED with billsec > 0; its talk is billsec. NO ANSWER with an
   answer time and billsec > 0 (an IVR picked up the other leg) is a dial, not a connect, no talk;
   ANSWERED with billsec 0 is a dial (disposition ``no_answer``). Only a connect carries
   ``answered_at``.
-* The rep is the peer of ``channel`` (``SIP/1001-0000002a``, ``PJSIP/1001-…``, ``IAX2/1001-…``,
-  ``Local/1001@ctx-…;1`` → ``1001``), or the value of the column ``rep_from`` names.
-* The customer is ``dst`` (the ingest keeps only its keyed hash).
+* The agent, the direction and the customer (see ``docs/pbx-exports.md``): a roster
+  identifier first; inbound (a trunk in a ``from-trunk``/``public``… context) → the agent is
+  ``dstchannel``'s peer and the customer ``src``; a ``Local/<number>…;1`` channel is a click-to-call
+  by ``dstchannel``'s agent; else the agent is ``channel``'s peer, internal when the far end is an
+  extension, outbound otherwise (the customer ``dst``). ``--rep-from`` replaces the default rule.
+  A phone-like value or the other party never becomes a rep (the ingest buckets it by hash); no
+  agent at all is :data:`~app.ingest.adapters.base.NO_AGENT`.
+* Helper rows: ``AppDial``/``AppDial2`` rows and ``Local/…;2`` halves are merged into their call,
+  or, alone, skipped with a counted reason (:class:`~app.ingest.adapters.base.Skipped`).
 * call_id: the linkedid (21 columns), else the uniqueid (18+, kept as written, system-name prefix
   included), else for the 16-column layout ``cdr-`` + a SHA-1 prefix of (channel, start, dst), so
   a re-import finds the same calls.
@@ -33,7 +40,7 @@ Rules (see issue 5):
   one call split by other rows become separate records with the same call_id, and the later one
   replaces the earlier (last writer wins in the ingest).
 * A row is one line: a broken row (wrong column count, bad quoting, a bad time or number, an
-  unknown disposition, no rep) yields its reason and the rest of the file goes on.
+  unknown disposition) yields its reason and the rest of the file goes on.
 """
 
 from __future__ import annotations

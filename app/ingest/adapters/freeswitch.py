@@ -17,8 +17,9 @@ Rules:
 * FreeSWITCH does not escape a ``"`` inside a field: a caller_id_name holding one breaks the
   row. A row that is not clean CSV, or whose field still holds a ``"``, is rejected with its row
   number and reason; the rest of the file goes on. Undecodable bytes only spoil their field.
-* Times are ``YYYY-MM-DD HH:MM:SS`` without an offset, read in the given timezone. An empty
-  answer_stamp means the leg was never answered.
+* Times are ``YYYY-MM-DD HH:MM:SS`` without an offset, read in the given timezone, or as a
+  spreadsheet re-saves them (``2026/11/26 10:05``, no seconds, no quotes). An empty answer_stamp
+  means the leg was never answered.
 * A leg *connects* when billsec > 0, it has an answer_stamp and its hangup_cause is not a busy
   or cancel cause (below); its talk is billsec and it carries ``answered_at``. Anything else is
   a dial without talk, its disposition from the Q.850 hangup_cause:
@@ -34,13 +35,17 @@ Rules:
   - a hangup_cause that is not an UPPER_SNAKE word (empty, lower case, text) rejects the row:
     ``hangup_cause: 'X' is not a Q.850 cause``.
 
-* The rep is the A-leg's caller_id_number (the agent's extension on a call from a desk phone),
-  or the value of the column ``rep_from`` names (e.g. accountcode). The customer is the A-leg's
-  destination_number (the ingest keeps only its keyed hash; rejects text masks it).
-* call_id: the A-leg's uuid, so a re-import finds the same calls. direction: ``outbound``.
+* The agent, the direction and the customer (see ``docs/pbx-exports.md``): inbound when the
+  A-leg's caller and accountcode are no roster identifiers and its context is ``public`` (or
+  another inbound context) or its caller is a phone number: the agent is the bridged leg's
+  destination_number (a roster identifier first), the talk that leg's, the customer the A-leg's
+  caller; no such leg → :data:`~app.ingest.adapters.base.NO_AGENT`, not a connect. Otherwise the
+  agent is the A-leg's caller_id_number (its accountcode when that is a roster identifier),
+  internal when the destination is an extension, outbound otherwise (the customer the
+  destination). ``--rep-from`` replaces the default rule. call_id: the A-leg's uuid.
 * Legs (``legs="ab"``): the A-leg's bleg_uuid is the B-leg's uuid; the B-leg's bleg_uuid is empty
   or points back. Legs linked so are one call: one dial, a connect if any leg connected (with the
-  longest connected leg's talk and answer time), rep and customer from the A-leg, started at the
+  longest connected leg's talk and answer time), agent and customer as above, started at the
   earliest start, ended at the latest end. Without a connect the A-leg's cause decides, unless it
   is NORMAL_CLEARING (it only says someone hung up): then the first B-leg with another cause
   does. The A-leg is the leg that points at another (of several, the one most pointed at); if
