@@ -168,10 +168,14 @@ def enrol(engine: sa.Engine, codes: Any, *, team: str = FLOOR_TEAM) -> None:
     codes = sorted({c for c in codes if c})
     if not codes:
         return
+    from sqlalchemy.dialects import postgresql, sqlite
+
     from app.models import Rep, RepIdentifier, Team
 
     rep_t, ident_t, team_t = Rep.__table__, RepIdentifier.__table__, Team.__table__
     now = datetime.now(UTC)
+    # Safe beside a concurrent enrol of the same codes (threads posting at once).
+    insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
     with engine.begin() as conn:
         known = set(
             conn.execute(
@@ -181,23 +185,32 @@ def enrol(engine: sa.Engine, codes: Any, *, team: str = FLOOR_TEAM) -> None:
         missing = [c for c in codes if c not in known]
         if not missing:
             return
-        team_id = conn.execute(sa.select(team_t.c.id).where(team_t.c.name == team)).scalar()
-        if team_id is None:
-            team_id = conn.execute(
-                team_t.insert().values(name=team, created_at=now).returning(team_t.c.id)
-            ).scalar_one()
+        conn.execute(insert(team_t).values(name=team, created_at=now).on_conflict_do_nothing())
+        team_id = conn.execute(sa.select(team_t.c.id).where(team_t.c.name == team)).scalar_one()
         for code in missing:
-            rep_id = conn.execute(
-                rep_t.insert()
+            conn.execute(
+                insert(rep_t)
                 .values(code=code, name=code, team_id=team_id, active=True, created_at=now)
-                .returning(rep_t.c.id)
-            ).scalar_one()
-            conn.execute(ident_t.insert().values(identifier=code, rep_id=rep_id))
+                .on_conflict_do_nothing()
+            )
+            rep_id = conn.execute(sa.select(rep_t.c.id).where(rep_t.c.code == code)).scalar_one()
+            conn.execute(
+                insert(ident_t).values(identifier=code, rep_id=rep_id).on_conflict_do_nothing()
+            )
+
+
+def enrol_at(url: str, codes: Any, *, team: str = FLOOR_TEAM) -> None:
+    """:func:`enrol` on the database at ``url`` (a server's, say)."""
+    eng = make_engine(url)
+    try:
+        enrol(eng, codes, team=team)
+    finally:
+        eng.dispose()
 
 
 def record_reps(records: Any) -> set[str]:
     """The rep codes of a JSON body's records (an object, a list of them; others ignored)."""
-    items = records if isinstance(records, list) else [records]
+    items = records if isinstance(records, list | tuple) else [records]
     return {r["rep"] for r in items if isinstance(r, dict) and isinstance(r.get("rep"), str)}
 
 
@@ -347,6 +360,10 @@ class LiveServer:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    def enrol(self, codes: Any, *, team: str = FLOOR_TEAM) -> None:
+        """Put reps with these codes on this server's roster (see :func:`enrol`)."""
+        enrol_at(self.env["PACEBOARD_DATABASE_URL"], codes, team=team)
 
     def start(self, *args: str, timeout: float = 30) -> LiveServer:
         cmd = [sys.executable, "-m", "app", *(args or ("serve",))]

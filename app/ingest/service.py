@@ -191,7 +191,8 @@ def resolve_agents(
     *,
     create: bool = True,
 ) -> dict[int, Agent]:
-    """Each record's agent, by item index: its rep when the identifier is on the roster, else an
+    """Each record's agent, by ``id()`` of the item (a group commit folds requests whose items
+    share index numbers): its rep when the identifier is on the roster, else an
     unresolved agent (created on first sight unless ``create`` is False, with no team): the
     identifier itself when it may be an extension or agent id, ``#`` + its keyed hash when it
     looks like a phone number or is the call's other party."""
@@ -204,7 +205,7 @@ def resolve_agents(
             continue
         reason = _agent_reason(it, hasher)
         hashed = reason is not None and not code.startswith(HASHED_AGENT_PREFIX)
-        bucket[it.index] = (hashed_agent_code(code, hasher) if hashed else code, reason)
+        bucket[id(it)] = (hashed_agent_code(code, hasher) if hashed else code, reason)
     wanted = sorted({b for b, _ in bucket.values()} - set(found))
     if wanted:
         found.update(_identifier_owners(conn, wanted))
@@ -217,13 +218,13 @@ def resolve_agents(
         code = it.fields.get("rep")
         if code is None:
             continue
-        if it.index in bucket:
-            where, reason = bucket[it.index]
+        if id(it) in bucket:
+            where, reason = bucket[id(it)]
             # Not created (a strict import): the record is rejected before its rep is used.
-            out[it.index] = Agent(found.get(where, 0), where, reason)
+            out[id(it)] = Agent(found.get(where, 0), where, reason)
         else:
             rep_id = found[code]
-            out[it.index] = Agent(rep_id, code if rep_id in unresolved else None)
+            out[id(it)] = Agent(rep_id, code if rep_id in unresolved else None)
     return out
 
 
@@ -381,7 +382,7 @@ def apply_batch(
             continue
         key = (item.source, item.call_id)
         fields = dict(item.fields)
-        agent = agents.get(item.index)
+        agent = agents.get(id(item))
         if agent is not None:
             if agent.unresolved is not None and strict_agents:
                 reject(item, [_not_on_roster(item, agent)])

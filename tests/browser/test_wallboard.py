@@ -73,6 +73,7 @@ class Floor:
         self.calls += 1
         started = (datetime.now(UTC) - timedelta(seconds=2)).isoformat()
         rec = record(f"browser-{self.calls}", rep=rep, started_at=started, **overrides)
+        self.server.enrol({rep})
         resp = self.api("POST", "/api/v1/calls", "ingest", json=rec)
         assert resp.status_code == 200, resp.text
         assert resp.json()["created"] == 1, resp.text

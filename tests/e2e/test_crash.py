@@ -89,6 +89,7 @@ def test_sigkill_mid_stream_loses_no_acknowledged_record_and_retries_are_duplica
     live_server, db_url
 ):
     live_server.start()
+    live_server.enrol(REPS)
     made = live_server.cli(
         "token", "create", "--name", "pbx", "--scope", "ingest", "--source", SOURCE
     )

@@ -17,7 +17,7 @@ import pytest
 import websockets
 from sqlalchemy.engine import make_url
 
-from tests.conftest import ROOT, LiveServer, free_port, record, run_cli
+from tests.conftest import ROOT, LiveServer, free_port, record, record_reps, run_cli
 from tests.live.test_ws import just_now, recv, rep_in, until, ws_url
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
@@ -50,6 +50,7 @@ def cluster(server_env, tmp_path) -> Iterator[callable]:
 
 
 def post_to(server: LiveServer, *records: dict) -> dict:
+    server.enrol(record_reps(records))
     resp = httpx.post(
         server.url + "/api/v1/calls",
         json=list(records),

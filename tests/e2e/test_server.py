@@ -22,6 +22,7 @@ def test_real_server_takes_concurrent_batches_and_totals_check_clean(live_server
         .splitlines()[-1]
     )
     reps = [f"80{n:02d}" for n in range(10)]
+    live_server.enrol(reps)
 
     def post(batch: int) -> dict:
         records = [

@@ -94,10 +94,14 @@ def test_folded_requests_keep_their_own_result_numbering_and_count_shared_calls_
 
     monkeypatch.setattr(writer, "_commit", slow_first_commit)
 
+    # Each request's own call is another rep's: the folded group's items share index numbers,
+    # and each must keep its own rep.
+    enrol(api.engine, {"1001", *(f"r{n}" for n in range(12))})
+
     def post(n: int) -> dict:
         bad = {**record(f"bad-{n}"), "disposition": "maybe"}
         # Every request also carries the same shared call: one creates it, the rest see duplicates.
-        return api.post_calls([record(f"own-{n}"), bad, record("shared")])
+        return api.post_calls([record(f"own-{n}", rep=f"r{n}"), bad, record("shared")])
 
     with ThreadPoolExecutor(12) as pool:
         futures = [pool.submit(post, 0)]
@@ -111,4 +115,5 @@ def test_folded_requests_keep_their_own_result_numbering_and_count_shared_calls_
         assert r["results"][1]["errors"][0]["field"] == "disposition"
     statuses = sorted(r["results"][2]["status"] for r in results)
     assert statuses == ["created"] + ["duplicate"] * 11
-    assert api.rep_totals("1001")["dials"] == 12 + 1
+    assert api.rep_totals("1001")["dials"] == 1
+    assert all(api.rep_totals(f"r{n}")["dials"] == 1 for n in range(12))

@@ -11,12 +11,13 @@ from app.db import writer
 from app.ingest.records import CustomerHasher, parse_record
 from app.ingest.service import IngestContext, apply_batch
 from app.live.hub import Hub
-from tests.conftest import record
+from tests.conftest import enrol, record, record_reps
 
 NOW = datetime(2026, 11, 26, 3, 0, tzinfo=UTC)  # 11:00 in Shanghai
 
 
 def post(engine, settings, *records) -> None:
+    enrol(engine, record_reps(records))
     hasher = CustomerHasher(settings.secret_key or "x" * 32, "86")
     items = [
         parse_record(r, i, default_source="t", hasher=hasher, minor_digits=2)
