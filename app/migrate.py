@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 
@@ -34,14 +35,41 @@ def _config(url: str) -> Config:
 
 def upgrade(engine: sa.Engine, revision: str = "head") -> None:
     """Bring the database to ``revision`` (default: the newest)."""
+    _migrate(engine, lambda cfg: command.upgrade(cfg, revision))
+
+
+def downgrade(engine: sa.Engine, revision: str) -> None:
+    """Take the database back to ``revision`` (for tests of a migration's data step)."""
+    _migrate(engine, lambda cfg: command.downgrade(cfg, revision))
+
+
+def _migrate(engine: sa.Engine, step: Callable[[Config], None]) -> None:
     cfg = _config(engine.url.render_as_string(hide_password=False))
-    with engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            # Several servers started together (systemd, a rolling deploy) take turns: the
-            # first migrates, the others then find the schema current. Released at commit.
-            conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext('paceboard.migrate'))"))
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, revision)
+    with engine.connect() as conn:
+        sqlite = conn.dialect.name == "sqlite"
+        if sqlite:
+            # SQLite changes a column by rebuilding its table, which foreign keys to it forbid
+            # (DROP TABLE of a referenced table fails); the pragma only takes effect outside a
+            # transaction. The keys are checked before the commit instead.
+            conn.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")
+        try:
+            with conn.begin():
+                if not sqlite:
+                    # Several servers started together (systemd, a rolling deploy) take turns:
+                    # the first migrates, the others then find the schema current. Released at
+                    # commit.
+                    conn.execute(
+                        sa.text("SELECT pg_advisory_xact_lock(hashtext('paceboard.migrate'))")
+                    )
+                cfg.attributes["connection"] = conn
+                step(cfg)
+                if sqlite:
+                    broken = conn.exec_driver_sql("PRAGMA foreign_key_check").all()
+                    if broken:
+                        raise RuntimeError(f"migration left broken foreign keys: {broken[:5]}")
+        finally:
+            if sqlite:
+                conn.connection.driver_connection.execute("PRAGMA foreign_keys=ON")
 
 
 @lru_cache(maxsize=1)

@@ -10,7 +10,7 @@ and local days follow. Services never commit.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -194,6 +194,9 @@ def move_calls(
         Incoming(i, source, call_id, None, {"rep": rep_code})
         for i, (source, call_id) in enumerate(calls)
     ]
+    # Stored calls are moved, never judged again: a call the server's clock saw as on time
+    # when it came stays stored whatever that clock says now.
+    ctx = replace(ctx, max_future=None)
     moved = 0
     for start in range(0, len(items), 2000):
         chunk = items[start : start + 2000]

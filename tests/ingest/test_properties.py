@@ -12,8 +12,9 @@ from hypothesis import strategies as st
 from app.db import writer
 from app.ingest import rebuild
 from app.ingest.records import CustomerHasher, parse_patch, parse_record
-from app.ingest.service import CALL, IngestContext, apply_batch
-from tests.conftest import SECRET
+from app.ingest.service import CALL, IngestContext, apply_batch, hashed_agent_code
+from app.services import agents
+from tests.conftest import SECRET, enrol
 
 HASHER = CustomerHasher(SECRET)
 CTX = IngestContext(default_tz=ZoneInfo("Asia/Shanghai"), hasher=HASHER)
@@ -46,12 +47,14 @@ def records(draw):
     start = draw(st.integers(0, 10 * 60))
     rec = {
         "call_id": draw(st.sampled_from(["c0", "c1", "c2", "c3", "c4"])),
-        "rep": draw(st.sampled_from(["r1", "r2", "r3"])),
+        # r3 and a number (sometimes the customer's own) are on no rep: unresolved agents.
+        "rep": draw(st.sampled_from(["r1", "r2", "r3", "13800000002"])),
         "started_at": _ts(start),
         "disposition": draw(st.sampled_from(["answered", "no_answer", "busy", "failed"])),
     }
     optional = {
         "revision": st.integers(0, 4),
+        "direction": st.sampled_from(["outbound", "inbound", "internal"]),
         "talk_seconds": st.integers(0, 900),
         "outcome": st.sampled_from(["none", "sale", "invite", "callback"]),
         "order_value": st.sampled_from(["0", "99.90", "1500", 12.5]),
@@ -76,6 +79,7 @@ def patches(draw):
                 "outcome": st.sampled_from(["sale", "none", "invite"]),
                 "order_value": st.sampled_from(["10", "250.5"]),
                 "disposition": st.sampled_from(["answered", "busy"]),
+                "direction": st.sampled_from(["outbound", "inbound", "internal"]),
                 "started_at": st.integers(0, 600).map(_ts),
                 "rep": st.sampled_from(["r1", "r2"]),
                 "customer": st.sampled_from(["13800000001", "13800000009"]),
@@ -94,6 +98,7 @@ def _reset(engine) -> None:
     with writer(engine).begin() as conn:
         for t in TABLES:
             conn.execute(sa.text(f"DELETE FROM {t}"))
+    enrol(engine, {"r1", "r2"})
 
 
 def _run(engine, ops, splits) -> None:
@@ -149,6 +154,35 @@ def test_totals_equal_a_recomputation_from_the_stored_calls(engine, ops, splits)
 
 
 @PROPERTY
+@given(
+    ops=st.lists(st.one_of(records(), records(), patches()), min_size=1, max_size=30),
+    splits=st.lists(st.integers(1, 10), max_size=4),
+)
+def test_claiming_unresolved_agents_moves_their_calls_and_keeps_the_totals_exact(
+    engine, ops, splits
+):
+    _reset(engine)
+    _run(engine, ops, splits)
+    with engine.connect() as conn:
+        before = conn.execute(sa.text("SELECT count(*) FROM call")).scalar_one()
+    with writer(engine).begin() as conn:
+        agents.claim(
+            conn, rep_code="r1", identifiers=["r3", "+86 138 0000 0002"], ctx=CTX, now=BASE
+        )
+    with engine.connect() as conn:
+        assert rebuild.check(conn) == []
+        assert conn.execute(sa.text("SELECT count(*) FROM call")).scalar_one() == before
+        stranded = conn.execute(
+            sa.text(
+                "SELECT count(*) FROM call JOIN rep ON rep.id = call.rep_id"
+                " WHERE rep.team_id IS NULL AND rep.name IN ('r3', :h)"
+            ),
+            {"h": hashed_agent_code("13800000002", HASHER)},
+        ).scalar_one()
+        assert stranded == 0
+
+
+@PROPERTY
 @given(data=st.data())
 def test_full_revisions_in_any_order_end_at_the_highest(engine, data):
     _reset(engine)
@@ -161,6 +195,7 @@ def test_full_revisions_in_any_order_end_at_the_highest(engine, data):
             "source": "pbx",
             "revision": rev,
             "started_at": r["started_at"][:19] + "+00:00",
+            "direction": r.get("direction", "outbound"),
             "talk_seconds": r.get("talk_seconds", 0),
             "outcome": r.get("outcome", "none"),
             "order_value": r.get("order_value", "0"),
