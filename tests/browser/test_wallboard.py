@@ -198,3 +198,32 @@ def test_lead_console_renders_the_team_table_with_the_rep_row(new_page, floor, s
     screenshot(page, "team")
 
     post_and_see(page, floor, REP, 2)
+
+
+def test_unknown_agents_show_in_the_admin_console_only_and_never_by_number(
+    new_page, floor, screenshot
+):
+    started = (datetime.now(UTC) - timedelta(seconds=5)).isoformat()
+    calls = [
+        record("u-1", rep="8011", started_at=started),
+        record("u-2", rep="8011", started_at=started),
+        record("u-3", rep="13912345678", started_at=started),
+    ]
+    resp = floor.api("POST", "/api/v1/calls", "ingest", json=calls)
+    assert resp.status_code == 200 and resp.json()["created"] == 3, resp.text
+
+    page = new_page("lead", width=1440, height=900)
+    open_live(page, floor.page_url("/lead"))
+    row = page.locator('#unresolved-panel tr[data-code="8011"]')
+    row.wait_for(state="visible", timeout=5_000)
+    assert row.locator("td").nth(1).inner_text() == "2"
+    panel = page.locator("#unresolved-panel").inner_text()
+    assert "3 通来自 2 个未识别坐席" in panel and "另有 1 通" in panel
+    assert "139" not in page.locator("body").inner_text()
+    assert page.locator('[data-rep="8011"]').count() == 0
+    screenshot(page, "unresolved")
+
+    tv = new_page("tv", width=1920, height=1080)
+    open_live(tv, floor.page_url("/wallboard"))
+    text = tv.locator("body").inner_text()
+    assert "8011" not in text and "139" not in text and "未识别" not in text

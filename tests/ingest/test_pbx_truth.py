@@ -199,8 +199,13 @@ def test_unresolved_agents_are_shown_to_admins_by_extension_only(cli, api, engin
     assert (body["calls"], body["agents"]) == (5, 4)
     assert [a["code"] for a in body["named"]] == ["1009", "8011", "8012"]
     assert (body["unnamed_calls"], body["unnamed_agents"]) == (2, 1)
-    # Leads and read tokens never see the bucket.
+    # Leads and read tokens never see the bucket; the admin's console has its panel.
     assert api.call("GET", "/api/v1/agents/unresolved", token=api.read).status_code == 403
+    lead = api.sign_in(teams=("一组",))
+    assert api.client.get("/api/v1/agents/unresolved", headers=lead).status_code == 403
+    page = api.client.get("/lead", headers=lead)
+    assert page.status_code == 200 and "unresolved-panel" not in page.text
+    assert "unresolved-panel" in api.call("GET", f"/lead?token={api.admin}").text
     # Nobody is given a target for an unresolved agent.
     resp = api.call(
         "PUT",
