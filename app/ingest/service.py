@@ -170,15 +170,23 @@ def hashed_agent_code(value: str, hasher: CustomerHasher) -> str:
     return HASHED_AGENT_PREFIX + (hasher(value) or "")[:12]
 
 
-def _agent_reason(item: Incoming, hasher: CustomerHasher) -> str | None:
-    """Why the record's rep value may never become a rep (None: it may, as unresolved)."""
+def _agent_reason(
+    item: Incoming, hasher: CustomerHasher, memo: dict[str, tuple[bool, str | None]]
+) -> str | None:
+    """Why the record's rep value may never become a rep (None: it may, as unresolved).
+    ``memo`` keeps each code's (looks like a phone, hash): a batch repeats its codes."""
     code = item.fields["rep"]
-    key = item.fields.get("customer_key")
     if code.startswith(HASHED_AGENT_PREFIX):
         return f"{item.rep_column}: no agent on this call"
-    if key is not None and hasher(code) == key:
+    seen = memo.get(code)
+    if seen is None:
+        phone = looks_like_phone(code, hasher)
+        seen = memo[code] = (phone, hasher(code) if any(ch.isdigit() for ch in code) else None)
+    phone, code_key = seen
+    key = item.fields.get("customer_key")
+    if key is not None and code_key == key:
         return f"{item.rep_column}: is the other party of the call, not an agent"
-    if looks_like_phone(code, hasher):
+    if phone:
         return f"{item.rep_column}: looks like a phone number, not an agent"
     return None
 
@@ -199,11 +207,12 @@ def resolve_agents(
     codes = sorted({it.fields["rep"] for it in items if "rep" in it.fields})
     found = _identifier_owners(conn, codes)
     bucket: dict[int, tuple[str, str | None]] = {}
+    memo: dict[str, tuple[bool, str | None]] = {}
     for it in items:
         code = it.fields.get("rep")
         if code is None or code in found:
             continue
-        reason = _agent_reason(it, hasher)
+        reason = _agent_reason(it, hasher, memo)
         hashed = reason is not None and not code.startswith(HASHED_AGENT_PREFIX)
         bucket[id(it)] = (hashed_agent_code(code, hasher) if hashed else code, reason)
     wanted = sorted({b for b, _ in bucket.values()} - set(found))
