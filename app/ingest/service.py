@@ -8,6 +8,7 @@ between a call's old and new contribution, so a correction never counts twice. T
 from __future__ import annotations
 
 import operator
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -154,15 +155,21 @@ class Agent:
     reason: str | None = None
 
 
+_DIGIT_RUN = re.compile(r"\d{7,}")
+
+
 def looks_like_phone(value: str, hasher: CustomerHasher) -> bool:
     """Whether ``value`` may be a phone number: after the customer hash's normalisation it has
-    seven digits or more (a PBX extension has two to six) and nothing but number punctuation."""
+    seven digits or more (a PBX extension has two to six) and nothing but number punctuation,
+    or it holds a run of seven digits anywhere (``'13812345678`` from a spreadsheet, ``…/1``)."""
     text = value.strip()
     if text.lower().startswith(("sip:", "tel:")):
         text = text[4:].split("@", 1)[0]
-    if not text or any(not (ch.isdigit() or ch in "+-(). ") for ch in text):
+    if not text:
         return False
-    return len(hasher.national(text)) >= 7
+    if all(ch.isdigit() or ch in "+-(). " for ch in text):
+        return len(hasher.national(text)) >= 7
+    return _DIGIT_RUN.search(text) is not None
 
 
 def hashed_agent_code(value: str, hasher: CustomerHasher) -> str:
@@ -200,40 +207,45 @@ def resolve_agents(
     create: bool = True,
 ) -> dict[int, Agent]:
     """Each record's agent, by ``id()`` of the item (a group commit folds requests whose items
-    share index numbers): its rep when the identifier is on the roster, else an
-    unresolved agent (created on first sight unless ``create`` is False, with no team): the
-    identifier itself when it may be an extension or agent id, ``#`` + its keyed hash when it
-    looks like a phone number or is the call's other party."""
+    share index numbers).
+
+    A rep on the roster when the identifier is one of theirs (a phone-like line also by its
+    hash, so every spelling of a rep's line finds them); else an unresolved agent (created on
+    first sight unless ``create`` is False, with no team): the identifier itself when it may be
+    an extension or agent id, ``#`` + its keyed hash when it looks like a phone number or is the
+    call's other party, even when an older version kept it under the number itself.
+    """
     codes = sorted({it.fields["rep"] for it in items if "rep" in it.fields})
     found = _identifier_owners(conn, codes)
+    on_roster = _on_roster(conn, set(found.values()))
     bucket: dict[int, tuple[str, str | None]] = {}
     memo: dict[str, tuple[bool, str | None]] = {}
     for it in items:
         code = it.fields.get("rep")
-        if code is None or code in found:
+        if code is None or found.get(code) in on_roster:
             continue
         reason = _agent_reason(it, hasher, memo)
         hashed = reason is not None and not code.startswith(HASHED_AGENT_PREFIX)
         bucket[id(it)] = (hashed_agent_code(code, hasher) if hashed else code, reason)
     wanted = sorted({b for b, _ in bucket.values()} - set(found))
     if wanted:
-        found.update(_identifier_owners(conn, wanted))
+        more = _identifier_owners(conn, wanted)
+        on_roster |= _on_roster(conn, set(more.values()))
+        found.update(more)
         missing = [c for c in wanted if c not in found]
         if missing and create:
             found.update(_create_unresolved(conn, missing, now))
-    unresolved = _unresolved_ids(conn, {found[c] for c in codes if c in found})
     out: dict[int, Agent] = {}
     for it in items:
         code = it.fields.get("rep")
         if code is None:
             continue
-        if id(it) in bucket:
-            where, reason = bucket[id(it)]
-            # Not created (a strict import): the record is rejected before its rep is used.
-            out[id(it)] = Agent(found.get(where, 0), where, reason)
+        where, reason = bucket.get(id(it), (code, None))
+        rep_id = found.get(where, 0)  # 0: not created (strict), rejected before it is used
+        if rep_id in on_roster:
+            out[id(it)] = Agent(rep_id)
         else:
-            rep_id = found[code]
-            out[id(it)] = Agent(rep_id, code if rep_id in unresolved else None)
+            out[id(it)] = Agent(rep_id, where, reason)
     return out
 
 
@@ -241,14 +253,19 @@ def _identifier_owners(conn: sa.Connection, codes: Sequence[str]) -> dict[str, i
     found: dict[str, int] = {}
     for chunk in _chunks(codes):
         q = sa.select(IDENT.c.identifier, IDENT.c.rep_id).where(IDENT.c.identifier.in_(chunk))
+        if conn.dialect.name == "postgresql":
+            # Held to commit: a rep claiming an unresolved agent's identifier (which deletes
+            # the row) waits for calls resolved through it, so none lands behind its back.
+            q = q.with_for_update(key_share=True, read=True)
         found.update(conn.execute(q).all())
     return found
 
 
-def _unresolved_ids(conn: sa.Connection, rep_ids: set[int]) -> set[int]:
+def _on_roster(conn: sa.Connection, rep_ids: set[int]) -> set[int]:
+    """The ids among ``rep_ids`` of reps on the roster (with a team)."""
     out: set[int] = set()
     for chunk in _chunks(sorted(rep_ids)):
-        q = sa.select(REP.c.id).where(REP.c.id.in_(chunk), REP.c.team_id.is_(None))
+        q = sa.select(REP.c.id).where(REP.c.id.in_(chunk), REP.c.team_id.is_not(None))
         out.update(conn.execute(q).scalars())
     return out
 
@@ -364,6 +381,8 @@ def apply_batch(
     last_dial: dict[tuple[int, date], datetime] = {}  # (rep, day) -> latest started_at
 
     def touch(row: dict[str, Any]) -> None:
+        if row["direction"] != "outbound":
+            return  # the last *dial* (idle alerts, the console): calls made, as dials count
         k = (row["rep_id"], row["local_day"])
         seen = last_dial.get(k)
         if seen is None or row["started_at"] > seen:
@@ -505,6 +524,8 @@ def _not_on_roster(item: Incoming, agent: Agent) -> dict[str, str]:
     if agent.reason is not None:
         column, _, reason = agent.reason.partition(": ")
         return {"field": column, "reason": reason}
+    if agent.unresolved is None or agent.unresolved.startswith(HASHED_AGENT_PREFIX):
+        return {"field": item.rep_column, "reason": "no agent on this call"}
     return {
         "field": item.rep_column,
         "reason": f"'{agent.unresolved}' is no rep's identifier (add it to a rep in the roster)",

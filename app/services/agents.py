@@ -147,7 +147,7 @@ def claim(
     so a rep can take them; returns the calls those agents had. With ``release_only`` the calls
     are returned for :func:`move_calls` after the rep exists; else they move to ``rep_code`` now.
     """
-    wanted = {i for i in identifiers if i}
+    wanted = {i.strip() for i in identifiers if i and i.strip()}
     wanted |= {hashed_agent_code(i, ctx.hasher) for i in wanted if looks_like_phone(i, ctx.hasher)}
     if not wanted:
         return []
@@ -162,6 +162,13 @@ def claim(
     )
     if not owners:
         return []
+    # Identifiers first: on PostgreSQL the delete waits for every ingest that resolved a call
+    # through them (they hold a key-share lock to commit), so the calls read next are all of
+    # them, and later ingests find the identifiers gone. The agent row stays (its name still
+    # says what it was) so no write that found it fails; its code is freed for the rep.
+    conn.execute(IDENT.delete().where(IDENT.c.rep_id.in_(owners)))
+    for rep_id in owners:
+        conn.execute(REP.update().where(REP.c.id == rep_id).values(code=_CLAIMED.format(id=rep_id)))
     calls = [
         (source, external_id)
         for source, external_id in conn.execute(
@@ -170,11 +177,6 @@ def claim(
             .order_by(CALL.c.id)
         )
     ]
-    # The agent row stays (its name still says what it was) so no concurrent write that found it
-    # fails; its identifiers and code are freed for the rep.
-    conn.execute(IDENT.delete().where(IDENT.c.rep_id.in_(owners)))
-    for rep_id in owners:
-        conn.execute(REP.update().where(REP.c.id == rep_id).values(code=_CLAIMED.format(id=rep_id)))
     if not release_only:
         move_calls(conn, calls, rep_code=rep_code, ctx=ctx, now=now)
     return calls

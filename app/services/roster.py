@@ -13,7 +13,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlmodel import Session, col, func, select
 
 from app.floor.schedule import format_weekdays, format_windows, parse_weekdays, parse_windows
-from app.ingest.service import IngestContext
+from app.ingest.records import CustomerHasher
+from app.ingest.service import (
+    HASHED_AGENT_PREFIX,
+    IngestContext,
+    hashed_agent_code,
+    looks_like_phone,
+)
 from app.models import Rep, RepIdentifier, Schedule, Team, utcnow
 from app.services import agents
 from app.services.errors import InputError
@@ -165,7 +171,10 @@ def rep_view(session: Session, rep: Rep) -> dict[str, Any]:
         "team": team.name if team else None,
         "hired_on": rep.hired_on,
         "active": rep.active,
-        "identifiers": sorted(i for i in idents if i != rep.code),
+        # A phone-like identifier's hashed form is bookkeeping, not something the admin set.
+        "identifiers": sorted(
+            i for i in idents if i != rep.code and not i.startswith(HASHED_AGENT_PREFIX)
+        ),
     }
 
 
@@ -194,9 +203,13 @@ def rep_code_for_identifier(session: Session, *, identifier: str) -> str | None:
     ).first()
 
 
-def _set_identifiers(session: Session, rep: Rep, identifiers: list[str]) -> None:
-    """Make ``identifiers`` (plus the rep's code) exactly the set that maps to this rep."""
-    wanted = {i.strip() for i in identifiers if i.strip()} | {rep.code}
+def _set_identifiers(
+    session: Session, rep: Rep, identifiers: list[str], hasher: CustomerHasher
+) -> None:
+    """Make ``identifiers`` (plus the rep's code) exactly the set that maps to this rep; a
+    phone-like one also by its hashed form, so every spelling of the number finds the rep."""
+    given = {i.strip() for i in identifiers if i.strip()} | {rep.code}
+    wanted = given | {hashed_agent_code(i, hasher) for i in given if looks_like_phone(i, hasher)}
     for ident in wanted:
         owner = session.get(RepIdentifier, ident)
         if owner is not None and owner.rep_id != rep.id:
@@ -248,7 +261,7 @@ def create_rep(
     rep = Rep(code=code, name=name, team_id=t.id, hired_on=hired_on, active=active, created_at=now)
     session.add(rep)
     session.flush()
-    _set_identifiers(session, rep, identifiers or [])
+    _set_identifiers(session, rep, identifiers or [], ingest.hasher)
     if calls:
         agents.move_calls(session.connection(), calls, rep_code=code, ctx=ingest, now=now)
     return rep
@@ -294,7 +307,7 @@ def update_rep(
     session.add(rep)
     session.flush()
     if changes.get("identifiers") is not None:
-        _set_identifiers(session, rep, changes["identifiers"])
+        _set_identifiers(session, rep, changes["identifiers"], ingest.hasher)
     if calls:
         session.flush()
         agents.move_calls(session.connection(), calls, rep_code=rep.code, ctx=ingest, now=now)
@@ -307,7 +320,7 @@ ROSTER_COLUMNS = ("code", "name", "team", "hired_on")
 #: Columns whose cells are telephony identifiers of the rep (several per cell, separated by
 #: ``;``, ``|`` or spaces): how calls from each phone system find the rep.
 IDENTIFIER_COLUMNS = ("identifiers", "extension", "sip_peer", "accountcode", "agent_id", "client")
-_SEPARATORS = re.compile(r"[;|\s]+")
+_SEPARATORS = re.compile(r"[;|]")
 
 
 @dataclass
@@ -339,7 +352,7 @@ def read_roster_csv(data: bytes) -> tuple[list[dict[str, Any]], list[str]]:
         idents = [
             part
             for c in ident_columns
-            for part in _SEPARATORS.split((raw.get(c) or "").strip())
+            for part in (p.strip() for p in _SEPARATORS.split(raw.get(c) or ""))
             if part
         ]
         if not any(rec.values()) and not idents:
@@ -380,7 +393,7 @@ def _roster_rep(session: Session, code: str) -> Rep | None:
 
 def _identifiers_of(session: Session, rep: Rep) -> set[str]:
     rows = session.exec(select(RepIdentifier.identifier).where(RepIdentifier.rep_id == rep.id))
-    return set(rows.all()) - {rep.code}
+    return {i for i in rows.all() if not i.startswith(HASHED_AGENT_PREFIX)} - {rep.code}
 
 
 def import_roster(

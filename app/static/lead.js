@@ -135,6 +135,10 @@ function render() {
   renderTeamSelect();
 }
 
+function headerCount() {
+  return document.querySelectorAll("#team-table thead th").length;
+}
+
 function sortValue(rep, key) {
   const totals = rep.totals || {};
   switch (key) {
@@ -186,7 +190,7 @@ function renderTable(dirty) {
   const body = $("team-body");
   if (!reps.length) {
     body.replaceChildren(
-      el("tr", { class: "empty" }, el("td", { colspan: 14, text: i18n.t("no_data") })),
+      el("tr", { class: "empty" }, el("td", { colspan: headerCount(), text: i18n.t("no_data") })),
     );
     return;
   }

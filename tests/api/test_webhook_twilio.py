@@ -331,3 +331,17 @@ def test_missing_or_malformed_parameters_are_422_naming_the_parameter(api, overr
     resp = post(api, callback(**overrides), expect=422)
     assert resp.json()["errors"][0]["field"] == field
     assert CUSTOMER not in resp.text
+
+
+def test_a_line_on_the_roster_finds_its_rep_however_the_callback_spells_it(api, engine):
+    from app.services.roster import read_roster_csv
+
+    rows, errors = read_roster_csv(
+        "code,name,team,identifiers\n8001,王芳,一组,+86 571 8888 0001;8001\n".encode()
+    )
+    assert errors == [] and rows[0]["identifiers"] == ["+86 571 8888 0001", "8001"]
+    add_rep(api, "8001", ["+86 571 8888 0001"])
+    post(api, callback(CallSid="CAsp", From=LINE, To=CUSTOMER))
+    assert api.rep_totals("8001")["dials"] == 1
+    reps = api.call("GET", "/api/v1/reps").json()
+    assert next(r for r in reps if r["code"] == "8001")["identifiers"] == ["+86 571 8888 0001"]

@@ -276,3 +276,38 @@ def test_cdr_csv_rows_are_not_read_as_cdr_custom():
     options = Options(timezone=SHANGHAI, source="ast")
     [(_, rec, reason, _)] = ADAPTERS["asterisk-custom"].read(Input(io.BytesIO(data)), options)
     assert rec is None and "got 16" in reason
+
+
+def test_an_inbound_call_through_an_ivr_row_then_a_dial_row_is_the_agents_with_its_talk():
+    # Asterisk 12+ writes a row per application on the trunk's channel, one linkedid.
+    common = '"DOCUMENTATION","1764122700.3","","","1764122700.3"'
+    ivr = (
+        '"","13998765432","4008001234","from-trunk","x","PJSIP/trunk-00000003","","BackGround",'
+        '"custom/welcome","2026-11-26 10:05:00","2026-11-26 10:05:01","2026-11-26 10:05:20",'
+        f'20,19,"ANSWERED",{common},1'
+    )
+    dial = (
+        '"","13998765432","8002","from-internal","x","PJSIP/trunk-00000003",'
+        '"PJSIP/8002-00000004","Dial","PJSIP/8002,30","2026-11-26 10:05:20",'
+        f'"2026-11-26 10:05:25","2026-11-26 10:06:10",50,45,"ANSWERED",{common},2'
+    )
+    [rec] = records([ivr, dial]).values()
+    assert (rec["rep"], rec["rep_column"], rec["direction"]) == ("8002", "dstchannel", "inbound")
+    assert (rec["disposition"], rec["talk_seconds"]) == ("answered", 45)
+    assert rec["customer"] == "13998765432"
+    # --rep-from renames the agent; the talk is still the agent's leg's.
+    [forced] = records([ivr, dial], rep_from="accountcode").values()
+    assert forced["talk_seconds"] == 45
+    # The IVR alone reached no agent: kept under the no-agent bucket, and not a connect.
+    [alone] = records([ivr]).values()
+    assert (alone["rep"], alone["disposition"], alone["talk_seconds"]) == (NO_AGENT, "no_answer", 0)
+
+
+def test_a_row_as_a_spreadsheet_resaves_it_reads_without_quotes_or_seconds():
+    line = (
+        ",8001,13800138000,from-internal,Wang,PJSIP/8001-00000001,PJSIP/trunk-00000002,Dial,"
+        "x,2026/11/26 10:05,2026/11/26 10:05,2026/11/26 10:06,60,55,ANSWERED,DOCUMENTATION"
+    )
+    [rec] = records([line]).values()
+    assert rec["started_at"] == "2026-11-26T10:05:00+08:00"
+    assert (rec["rep"], rec["direction"], rec["talk_seconds"]) == ("8001", "outbound", 55)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 import orjson
 import sqlalchemy as sa
@@ -316,3 +316,53 @@ def test_a_late_arriving_earlier_call_never_moves_the_last_dial_back(api):
     [idle] = [a for a in alerts.evaluate(at("10:21")) if a["kind"] == "idle"]
     assert idle["rep"] == "r1" and idle["detail"]["idle_minutes"] == 16
     assert datetime.fromisoformat(idle["detail"]["last_dial_at"]) == at("10:05")
+
+
+def test_an_agent_an_older_version_kept_under_a_number_is_never_used_again(api, engine, cli):
+    # Before issue 15 an unknown code became a rep in "Unassigned"; 0006 made them unresolved.
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "INSERT INTO rep (code, name, team_id, active, created_at)"
+                " VALUES ('13812345678', '13812345678', NULL, :a, :t)"
+            ),
+            {"a": True, "t": datetime(2026, 11, 1, tzinfo=UTC)},
+        )
+        rep_id = conn.execute(sa.text("SELECT id FROM rep")).scalar_one()
+        conn.execute(
+            sa.text("INSERT INTO rep_identifier (identifier, rep_id) VALUES ('13812345678', :r)"),
+            {"r": rep_id},
+        )
+    api.post_calls(record("old-1", rep="13812345678"), on_roster=False)
+    with engine.connect() as conn:
+        code = conn.execute(
+            sa.text("SELECT r.code FROM call c JOIN rep r ON r.id = c.rep_id")
+        ).scalar_one()
+    assert code.startswith("#")
+    body = api.call("GET", "/api/v1/agents/unresolved").json()
+    assert body["named"] == [] and "138" not in str(body)
+
+
+def test_a_strict_import_names_the_column_never_the_number(api, cli, tmp_path):
+    sheet = tmp_path / "calls.csv"
+    sheet.write_text(
+        "rep,started_at,customer\n13812345678,2026-11-26 10:05,13900001111\n"
+        "8011,2026-11-26 10:06,13900001112\n",
+        encoding="utf-8",
+    )
+    out = cli("import", str(sheet), "--format", "csv", "--strict")
+    assert out.returncode == 0, out.stderr
+    text = (tmp_path / "calls.csv.rejects.csv").read_text(encoding="utf-8")
+    assert "rep: looks like a phone number, not an agent" in text
+    assert "rep: '8011' is no rep's identifier" in text
+    assert "13812345678" not in text + out.stdout + out.stderr
+
+
+def test_only_outbound_calls_move_the_last_dial(api):
+    api.post_calls(record("in-1", direction="inbound", started_at="2026-11-26T10:30:00+08:00"))
+    api.post_calls(record("int-1", direction="internal", started_at="2026-11-26T10:40:00+08:00"))
+    rep = next(r for r in api.snapshot()["reps"] if r["code"] == "1001")
+    assert rep["last_dial_at"] is None
+    api.post_calls(record("out-1", started_at="2026-11-26T10:20:00+08:00"))
+    rep = next(r for r in api.snapshot()["reps"] if r["code"] == "1001")
+    assert rep["last_dial_at"] == "2026-11-26T02:20:00+00:00"

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from app.ingest.adapters import ADAPTERS, Input, OptionError, Options
-from app.ingest.adapters.base import NO_AGENT
+from app.ingest.adapters.base import NO_AGENT, Skipped
 from app.ingest.adapters.freeswitch import (
     DEFAULT_COLUMNS,
     EXAMPLE_COLUMNS,
@@ -379,7 +379,7 @@ def test_a_failover_b_leg_pointing_back_joins_its_call():
     assert (rec["call_id"], rec["rep"], rec["disposition"]) == ("aa", "1001", "answered")
 
 
-def test_legs_within_the_window_merge_and_a_leg_further_away_is_rejected_not_counted_twice():
+def test_legs_within_the_window_merge_and_a_leg_further_away_is_skipped_not_counted_twice():
     a = row15(uuid="aa", bleg_uuid="bb", answer_stamp="", billsec="0")
     b = row15(uuid="bb", caller_id_number="02088886666")
     between = [unanswered(uuid=f"x{i}", bleg_uuid=f"y{i}") for i in range(WINDOW - 1)]
@@ -390,16 +390,18 @@ def test_legs_within_the_window_merge_and_a_leg_further_away_is_rejected_not_cou
     recs = [rec for _, rec, _, _ in got if rec]
     why = {row: reason for row, rec, reason, _ in got if rec is None}
     assert len(recs) == WINDOW + 2 and recs[0]["disposition"] == "no_answer"
-    assert list(why) == [WINDOW + 3] and "'aa'" in why[WINDOW + 3]
+    assert list(why) == [WINDOW + 3] and isinstance(why[WINDOW + 3], Skipped)
+    assert "read more than 8 calls earlier" in why[WINDOW + 3]
 
 
-def test_a_call_takes_at_most_max_legs_and_rejects_the_rest():
+def test_a_call_takes_at_most_max_legs_and_skips_the_rest():
     lines = [row15(uuid="aa", bleg_uuid="bb")] * (MAX_LEGS + 3)
     got = read(lines)
     [rec] = [rec for _, rec, _, _ in got if rec]
     why = {row: reason for row, rec, reason, _ in got if rec is None}
     assert rec["call_id"] == "aa" and sorted(why) == list(range(MAX_LEGS + 1, MAX_LEGS + 4))
-    assert f"already has {MAX_LEGS} legs" in why[MAX_LEGS + 1]
+    assert all(isinstance(r, Skipped) for r in why.values())
+    assert f"past the {MAX_LEGS} a call may have" in why[MAX_LEGS + 1]
 
 
 def test_a_legs_a_file_never_merges_rows_of_different_calls():
@@ -512,3 +514,30 @@ def test_import_through_the_cli_counts_each_call_once_and_reimports_as_duplicate
         again["freeswitch_legs_ab.csv"]["created"],
     ) == (4, 0)
     assert call_count(engine) == 13 and totals_agree(engine)
+
+
+def test_an_inbound_call_keeps_the_agents_leg_when_rep_from_names_another_column():
+    a = row15(
+        caller_id_number="62345678",
+        destination_number="5000",
+        context="public",
+        uuid="aa",
+        bleg_uuid="bb",
+        billsec="119",
+        accountcode="agent7",
+    )
+    b = row15(
+        caller_id_number="62345678",
+        destination_number="1001",
+        context="public",
+        uuid="bb",
+        bleg_uuid="",
+        billsec="95",
+        accountcode="agent7",
+    )
+    [rec] = records([a, b], rep_from="accountcode").values()
+    assert (rec["rep"], rec["direction"]) == ("agent7", "inbound")
+    assert (rec["disposition"], rec["talk_seconds"]) == ("answered", 95)
+    # Naming the IVR's column: the IVR's time is still no conversation.
+    [ivr] = records([a], rep_from="destination_number").values()
+    assert (ivr["rep"], ivr["disposition"], ivr["talk_seconds"]) == ("5000", "no_answer", 0)

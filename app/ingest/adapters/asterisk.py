@@ -316,10 +316,13 @@ class _Call:
     raws: MaskedRow | None = None
     kept: int = 0
     legs: int = 0
+    #: dstchannel peer → that peer's legs (Asterisk 12+ writes a row per application on the
+    #: trunk's channel: an IVR's row, then the Dial that reached the agent), a few at most.
+    reached: dict[str, list[Leg]] | None = None
 
     @classmethod
     def of(cls, leg: Leg) -> _Call:
-        call = cls(leg, None, leg.start, leg.end, None)
+        call = cls(leg, None, leg.start, leg.end, None, reached={})
         call.add(leg, first=True)
         return call
 
@@ -342,12 +345,32 @@ class _Call:
                 self.end = leg.end if self.end is None else max(self.end, leg.end)
         if leg.connected and (self.best is None or leg.billsec > self.best.billsec):
             self.best = leg
+        peer = channel_peer(leg.dstchannel) if leg.helper is None else None
+        if peer and self.reached is not None and len(self.reached) < _MAX_RAW_LEGS:
+            self.reached.setdefault(peer, []).append(leg)
+
+    def agent_reached(self, identifiers: frozenset[str]) -> str | None:
+        """The agent an inbound call reached: a roster identifier among the legs' dstchannel
+        peers first, then an extension; None when no leg reached one."""
+        peers = list(self.reached or {})
+        known = [p for p in peers if p in identifiers]
+        found = known or [p for p in peers if extension_like(p)] or peers
+        return found[0] if found else None
 
     def record(self, source: str, identifiers: frozenset[str]) -> dict[str, Any] | Skipped:
         base = self.base
         if base is None:
             return Skipped(self.first.helper or "a helper leg")
         rep, column, direction, customer = agent_side(base, identifiers)
+        best = self.best
+        if direction == "inbound":
+            # The agent's own leg: its talk (time in an IVR or a queue is no conversation).
+            agent = self.agent_reached(identifiers)
+            legs = (self.reached or {}).get(agent or "", [])
+            talked = [leg for leg in legs if leg.connected]
+            best = max(talked, key=lambda leg: leg.billsec) if talked else None
+            if column == "dstchannel":  # not renamed by --rep-from
+                rep = agent or NO_AGENT
         rec: dict[str, Any] = {
             "source": source,
             "call_id": self.first.call_id,
@@ -356,8 +379,6 @@ class _Call:
             "direction": direction,
             "started_at": self.start.isoformat(),
         }
-        # An inbound call no agent took (an IVR or a queue only) is no conversation.
-        best = None if rep == NO_AGENT and direction == "inbound" else self.best
         if best is not None:
             rec["disposition"] = "answered"
             rec["talk_seconds"] = best.billsec

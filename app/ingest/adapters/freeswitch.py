@@ -53,8 +53,8 @@ Rules:
 * The file streams: the last :data:`WINDOW` calls stay open for their other legs (B before A or
   after it, other calls' rows between them); an older call is written out. A leg linked to a
   call already written out (more than :data:`WINDOW` calls earlier, remembered for the last
-  :data:`REMEMBERED` uuids) is rejected with a reason rather than counted twice, and so is a
-  call's leg past its first :data:`MAX_LEGS`. Row numbers are line numbers (blank lines count).
+  :data:`REMEMBERED` uuids) is skipped with a counted reason rather than counted twice, and so
+  is a call's leg past its first :data:`MAX_LEGS`. Row numbers are line numbers (blank lines count).
 """
 
 from __future__ import annotations
@@ -75,6 +75,7 @@ from app.ingest.adapters.base import (
     Options,
     Row,
     RowError,
+    Skipped,
     extension_like,
     inbound_context,
     mask_fields,
@@ -286,7 +287,7 @@ class _Call:
 
     def record(self, source: str, identifiers: frozenset[str] = frozenset()) -> dict[str, Any]:
         a = self.a_leg()
-        rep, column, direction = self.agent_side(a, identifiers)
+        rep, column, direction, reached = self.agent_side(a, identifiers)
         rec: dict[str, Any] = {
             "source": source,
             "call_id": a.uuid,
@@ -298,8 +299,7 @@ class _Call:
         connected = [leg for leg in self.legs if leg.connected]
         if direction == "inbound":
             # Time in the IVR or the queue is no conversation: the agent's own leg's talk.
-            agents_legs = [leg for leg in connected if leg.destination == rep]
-            connected = agents_legs if rep != NO_AGENT else []
+            connected = [leg for leg in connected if reached and leg.destination == reached]
         if connected:
             best = max(connected, key=lambda leg: leg.billsec)
             assert best.answer is not None
@@ -321,8 +321,9 @@ class _Call:
             rec["customer"] = customer
         return rec
 
-    def agent_side(self, a: Leg, identifiers: frozenset[str]) -> tuple[str, str, str]:
-        """(rep, the column it came from, direction); see the module rules."""
+    def agent_side(self, a: Leg, identifiers: frozenset[str]) -> tuple[str, str, str, str | None]:
+        """(rep, the column it came from, direction, the extension an inbound call reached
+        by the default rule, whose leg's talk counts); see the module rules."""
         inside = lambda v: v in identifiers or extension_like(v)  # noqa: E731
         if a.caller in identifiers or a.accountcode in identifiers:
             inbound = False
@@ -337,16 +338,16 @@ class _Call:
             found = known or [v for v in others if extension_like(v)]
             if found:
                 rep = found[0]
-            direction = "inbound"
+            direction, reached = "inbound", (found[0] if found else None)
         else:
-            direction = "internal" if inside(a.destination) else "outbound"
+            direction, reached = ("internal" if inside(a.destination) else "outbound"), None
             if a.caller in identifiers or a.accountcode not in identifiers:
                 rep, column = a.caller, "caller_id_number"
             else:
                 rep, column = a.accountcode, "accountcode"
         if a.forced and a.forced[1] and not (rep in identifiers and a.forced[1] not in identifiers):
             column, rep = a.forced
-        return rep or NO_AGENT, column, direction
+        return rep or NO_AGENT, column, direction, reached
 
     def raw(self) -> str:
         return "\n".join(leg.raw for leg in self.legs[:_MAX_RAW_LEGS])
@@ -393,8 +394,8 @@ def iter_cdr_csv(source: Input, options: Options) -> Iterator[Row]:
             continue
         call = next((c for c in window if c.links(leg)), None)
         if call is not None and len(call.legs) >= MAX_LEGS:
-            reason = f"uuid/bleg_uuid: call '{call.a_leg().uuid}' already has {MAX_LEGS} legs"
-            yield row, None, reason, leg.raw
+            reason = f"uuid/bleg_uuid: a leg past the {MAX_LEGS} a call may have (not counted)"
+            yield row, None, Skipped(reason), leg.raw
             continue
         if call is not None:
             call.add(leg)
@@ -402,10 +403,10 @@ def iter_cdr_csv(source: Input, options: Options) -> Iterator[Row]:
         earlier = written.get(leg.uuid) or (written.get(leg.bleg) if leg.bleg else None)
         if earlier is not None:
             reason = (
-                f"uuid/bleg_uuid: a leg of call '{earlier}' read more than {WINDOW} calls "
-                "earlier; legs so far apart are not merged (nor counted twice)"
+                f"uuid/bleg_uuid: a leg of a call read more than {WINDOW} calls earlier "
+                "(counted there, not twice)"
             )
-            yield row, None, reason, leg.raw
+            yield row, None, Skipped(reason), leg.raw
             continue
         call = _Call()
         call.add(leg)
