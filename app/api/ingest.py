@@ -44,11 +44,14 @@ _CALLS_BODY = {
         "content": {
             "application/json": {
                 "schema": {
+                    "description": "Call records (README, Ingest). started_at, answered_at and "
+                    "ended_at: ISO 8601 with an offset, 2000-01-01 to 2100-12-31; a record "
+                    "outside is rejected alone.",
                     "oneOf": [
                         {"type": "object"},
                         # An item that is no record is rejected on its own, not the batch.
                         {"type": "array", "items": {}},
-                    ]
+                    ],
                 }
             },
             "application/x-ndjson": {"schema": {"type": "string"}},

@@ -17,6 +17,8 @@ from typing import Annotated, Any, Literal
 import orjson
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from app.floor.pacing import FIRST_DAY, LAST_DAY
+
 #: ``internal``: extension to extension, kept but counted as neither a dial nor inbound.
 Direction = Literal["outbound", "inbound", "internal"]
 Disposition = Literal["answered", "no_answer", "busy", "failed", "cancelled"]
@@ -92,6 +94,14 @@ class CallFields(BaseModel):
     @classmethod
     def _no_nul(cls, v: Any) -> Any:
         return no_nul(v)
+
+    @field_validator("started_at", "answered_at", "ended_at")
+    @classmethod
+    def _in_range(cls, v: datetime | None) -> datetime | None:
+        # The days the floor can read (and a UTC conversion can never overflow).
+        if v is not None and not FIRST_DAY.year <= v.year <= LAST_DAY.year:
+            raise ValueError(f"must be between {FIRST_DAY} and {LAST_DAY}")
+        return v
 
     @field_validator("talk_seconds", "revision", mode="before")
     @classmethod
@@ -347,9 +357,18 @@ def _number_text(value: int | float) -> str:
     return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
 
 
-def scrub(raw: Any, hasher: CustomerHasher) -> Any:
+#: How deep a kept reject's payload goes; deeper values are replaced (a hostile record nested a
+#: thousand levels would otherwise exhaust the stack of whatever walks it).
+SCRUB_DEPTH = 16
+TOO_DEEP = "…(nested too deep)"
+
+
+def scrub(raw: Any, hasher: CustomerHasher, depth: int = 0) -> Any:
     """A copy of a raw record safe to keep: the customer field and anything that may be a phone
-    number (text, a JSON number, a key, an unparseable time) replaced by its keyed hash."""
+    number (text, a JSON number, a key, an unparseable time) replaced by its keyed hash; values
+    below :data:`SCRUB_DEPTH` levels replaced by :data:`TOO_DEEP`."""
+    if depth > SCRUB_DEPTH and isinstance(raw, dict | list | tuple):
+        return TOO_DEEP
 
     def hashed(text: str) -> str:
         key = hasher(text)
@@ -358,17 +377,17 @@ def scrub(raw: Any, hasher: CustomerHasher) -> Any:
     if isinstance(raw, dict):
         out = {}
         for k, v in raw.items():
-            name = scrub(k, hasher) if isinstance(k, str) else k
+            name = scrub(k, hasher, depth + 1) if isinstance(k, str) else k
             if k == "customer" and isinstance(v, str | int | float) and not isinstance(v, bool):
                 # Any customer value, a JSON number (an invalid record) included, is one number.
                 out[name] = hashed(v if isinstance(v, str) else _number_text(v))
             elif k in ("call_id", "source") or (k in _TIME_FIELDS and _iso_time(v)):
                 out[name] = v
             else:
-                out[name] = scrub(v, hasher)
+                out[name] = scrub(v, hasher, depth + 1)
         return out
     if isinstance(raw, list | tuple):
-        return [scrub(v, hasher) for v in raw]
+        return [scrub(v, hasher, depth + 1) for v in raw]
     if isinstance(raw, str):
         return _PHONEISH.sub(lambda m: hashed(m.group(0)), raw)
     if raw is None or isinstance(raw, bool):
@@ -377,7 +396,7 @@ def scrub(raw: Any, hasher: CustomerHasher) -> Any:
         # A number posted as a JSON number is as personal as one posted as text.
         text = _number_text(raw)
         return hashed(text) if _PHONEISH.search(text) else raw
-    return scrub(str(raw), hasher)
+    return scrub(str(raw), hasher, depth + 1)
 
 
 def now_utc() -> datetime:

@@ -1,7 +1,11 @@
 """Group commit: one writer thread per process folds concurrent requests into one transaction.
 
-A request's records always land in the same transaction (never half-stored), and its future
-resolves only after that transaction committed, so an HTTP response means "durable".
+A request's records land in the same transaction, and its future resolves only after that
+transaction committed, so an HTTP response means "durable". A transient storage fault (a lock,
+a deadlock, a race on a new row, a lost connection) is retried, then answered "send it again"
+with nothing of the request stored. A fault of a record's content (a value the database cannot
+hold, a sum that overflows) is not retried: the request is split until the record is found, it
+is rejected with its reason, and the rest is stored (its parts then commit apart).
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ import sqlalchemy as sa
 
 from app.db import writer
 from app.ingest.records import Incoming, Invalid
-from app.ingest.service import BatchOutcome, IngestContext, apply_batch
+from app.ingest.service import BatchOutcome, IngestContext, RecordResult, apply_batch
 from app.models import utcnow
 
 log = logging.getLogger("paceboard.ingest")
@@ -176,6 +180,9 @@ class IngestWriter:
             try:
                 outcome = self._commit([job])[0]
             except Exception as exc:
+                if not transient(exc):
+                    self._isolate_and_deliver(job)
+                    return
                 # Deadlocks, serialisation failures and races on new rows are worth another go.
                 if attempt == self.retries:
                     log.exception("ingest batch failed after %d attempts", attempt)
@@ -187,6 +194,52 @@ class IngestWriter:
                 self.groups += 1
                 self._deliver(job, outcome)
                 return
+
+    def _isolate_and_deliver(self, job: _Job) -> None:
+        try:
+            outcome = self._isolate(list(job.items), job.require_existing)
+        except Exception as exc:
+            log.exception("ingest batch failed while looking for the record that broke it")
+            self._fail(job, exc)
+            return
+        self.groups += 1
+        self._deliver(job, outcome)
+
+    def _isolate(self, items: list[Incoming | Invalid], require_existing: bool) -> BatchOutcome:
+        """Store ``items`` in halves until the records whose content cannot be stored are
+        alone; those are rejected, the rest committed. A transient fault propagates."""
+        try:
+            with self.engine.begin() as conn:
+                return apply_batch(
+                    conn, items, ctx=self.ctx, now=utcnow(), require_existing=require_existing
+                )
+        except Exception as exc:
+            if transient(exc):
+                raise
+            if len(items) == 1:
+                return self._reject_alone(items[0], exc)
+            mid = len(items) // 2
+            first = self._isolate(items[:mid], require_existing)
+            second = self._isolate(items[mid:], require_existing)
+            unresolved = dict(first.unresolved)
+            for code, n in second.unresolved.items():
+                unresolved[code] = unresolved.get(code, 0) + n
+            return BatchOutcome(
+                first.results + second.results,
+                first.changed_cells | second.changed_cells,
+                unresolved,
+            )
+
+    def _reject_alone(self, item: Incoming | Invalid, exc: BaseException) -> BatchOutcome:
+        """The record that broke its batch, rejected with why (and kept with the rejects)."""
+        errors = [{"field": "record", "reason": f"could not be stored: {content_fault(exc)}"}]
+        invalid = Invalid(item.index, item.source, item.call_id, errors, item.raw)
+        try:
+            with self.engine.begin() as conn:
+                return apply_batch(conn, [invalid], ctx=self.ctx, now=utcnow())
+        except Exception:
+            log.exception("could not keep a rejected record")
+            return BatchOutcome([RecordResult(item.index, item.call_id, "rejected", errors)], set())
 
     def _deliver(self, job: _Job, outcome: BatchOutcome) -> None:
         # Hooks first (they only schedule work or count): once a client has its answer, the
@@ -201,6 +254,26 @@ class IngestWriter:
     def _fail(self, job: _Job, exc: Exception) -> None:
         err = WriterUnavailable(f"could not store the batch: {type(exc).__name__}")
         job.loop.call_soon_threadsafe(_set_exception, job.future, err)
+
+
+def transient(exc: BaseException) -> bool:
+    """Whether a failed commit is worth retrying as it is: lock waits, deadlocks, serialisation
+    failures, races on new rows and lost connections; not a value the database refuses."""
+    if isinstance(exc, sa.exc.DBAPIError) and exc.connection_invalidated:
+        return True
+    return isinstance(exc, sa.exc.OperationalError | sa.exc.IntegrityError | sa.exc.InterfaceError)
+
+
+def content_fault(exc: BaseException) -> str:
+    """Why a record's content could not be stored, in words a client can act on (never the
+    value: the driver's message may quote it)."""
+    if isinstance(exc, sa.exc.DataError):
+        return "a value is out of the range the database can hold (a total would overflow)"
+    if isinstance(exc, RecursionError):
+        return "a value is nested too deeply"
+    if isinstance(exc, OverflowError):
+        return "a value is out of range"
+    return type(exc).__name__
 
 
 def _set_result(fut: asyncio.Future, value: Any) -> None:

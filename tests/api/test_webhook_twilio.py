@@ -324,6 +324,8 @@ def test_form_body_is_required(api):
         ({"SequenceNumber": "x"}, "SequenceNumber"),
         ({"SequenceNumber": None}, "SequenceNumber"),
         ({"From": "client:"}, "From"),
+        ({"Timestamp": "Fri, 31 Dec 9999 23:59:59 +0000"}, "Timestamp"),
+        ({"CallDuration": "99999999999999"}, "CallDuration"),
         ({"From": None, "To": CUSTOMER}, "From"),
     ],
 )

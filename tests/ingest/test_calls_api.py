@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import orjson
+import pytest
 import sqlalchemy as sa
 
 from app.ingest import rebuild
 from app.models import Call, IngestReject
-from tests.conftest import record
+from tests.conftest import enrol, record
 
 
 def totals_agree(engine) -> bool:
@@ -366,3 +367,38 @@ def test_only_outbound_calls_move_the_last_dial(api):
     api.post_calls(record("out-1", started_at="2026-11-26T10:20:00+08:00"))
     rep = next(r for r in api.snapshot()["reps"] if r["code"] == "1001")
     assert rep["last_dial_at"] == "2026-11-26T02:20:00+00:00"
+
+
+@pytest.mark.parametrize(
+    "when",
+    ["9999-12-31T23:59:59-14:00", "0001-01-01T00:00:00+14:00", "1970-01-01T00:00:00+00:00"],
+)
+def test_a_start_outside_2000_to_2100_is_rejected_alone(api, when):
+    res = api.post_calls([record("a"), record("edge", started_at=when), record("b")])
+    assert [r["status"] for r in res["results"]] == ["created", "rejected", "created"]
+    assert res["results"][1]["errors"][0]["field"] == "started_at"
+    assert "2000-01-01 and 2100-12-31" in res["results"][1]["errors"][0]["reason"]
+    bad = api.patch_call("default", "a", {"ended_at": "9999-12-31T23:59:59-14:00"}, expect=422)
+    assert "ended_at" in str(bad)
+    assert api.rep_totals("1001")["dials"] == 2
+
+
+def test_a_value_nested_a_thousand_levels_rejects_its_record_only(api, engine):
+    deep = "[" * 990 + '"13800138000"' + "]" * 990
+    body = (
+        '[{"call_id": "a", "rep": "1001", "started_at": "2026-11-26T10:05:00+08:00",'
+        ' "disposition": "answered"},'
+        ' {"call_id": "deep", "rep": "1001", "started_at": "2026-11-26T10:06:00+08:00",'
+        f' "disposition": "answered", "customer": {deep}}}]'
+    )
+    enrol(engine, {"1001"})
+    resp = api.client.post(
+        "/api/v1/calls",
+        content=body,
+        headers={**api.auth(api.ingest), "Content-Type": "application/json"},
+    )
+    assert resp.status_code == 200, resp.text
+    assert [r["status"] for r in resp.json()["results"]] == ["created", "rejected"]
+    with engine.connect() as conn:
+        payload = conn.execute(sa.text("SELECT payload FROM ingest_reject")).scalar_one()
+    assert "13800138000" not in payload and len(payload) < 2000

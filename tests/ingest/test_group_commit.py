@@ -6,6 +6,8 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+import sqlalchemy as sa
+
 import app.ingest.writer as writer_module
 from tests.conftest import enrol, record
 
@@ -54,7 +56,8 @@ def test_a_failing_request_is_not_stored_at_all_and_does_not_sink_its_group(api,
     def apply_then_fail_on_boom(conn, items, **kw):
         outcome = real_apply(conn, items, **kw)  # rows written inside the transaction...
         if any(getattr(it, "call_id", None) == "boom" for it in items):
-            raise RuntimeError("disk full")  # ...then it fails before commit
+            # ...then the storage fails before commit (a transient fault: "send it again")
+            raise sa.exc.OperationalError("COMMIT", {}, Exception("database or disk is full"))
         return outcome
 
     monkeypatch.setattr(writer_module, "apply_batch", apply_then_fail_on_boom)
@@ -117,3 +120,28 @@ def test_folded_requests_keep_their_own_result_numbering_and_count_shared_calls_
     assert statuses == ["created"] + ["duplicate"] * 11
     assert api.rep_totals("1001")["dials"] == 1
     assert all(api.rep_totals(f"r{n}")["dials"] == 1 for n in range(12))
+
+
+def test_a_record_the_database_cannot_hold_is_rejected_alone_and_the_rest_stored(api, monkeypatch):
+    real_apply = writer_module.apply_batch
+
+    def refuse_poison(conn, items, **kw):
+        outcome = real_apply(conn, items, **kw)
+        # The stored call's totals are what overflow; the kept reject is no call.
+        if any(it.call_id == "poison" and hasattr(it, "fields") for it in items):
+            raise sa.exc.DataError("INSERT", {}, Exception("bigint out of range: 13800138000"))
+        return outcome
+
+    monkeypatch.setattr(writer_module, "apply_batch", refuse_poison)
+    body = [record(f"fine-{n}") for n in range(5)]
+    body.insert(3, record("poison"))
+    res = api.post_calls(body)
+    assert [r["status"] for r in res["results"]] == ["created"] * 3 + ["rejected"] + ["created"] * 2
+    why = res["results"][3]["errors"][0]
+    assert why["field"] == "record" and "out of the range" in why["reason"]
+    assert "13800138000" not in str(res)
+    assert api.rep_totals("1001")["dials"] == 5
+    # Kept with the rejects, like any other rejected record.
+    with api.engine.connect() as conn:
+        kept = conn.execute(sa.text("SELECT call_id, errors FROM ingest_reject")).all()
+    assert [k[0] for k in kept] == ["poison"] and "13800138000" not in kept[0][1]

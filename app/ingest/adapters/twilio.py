@@ -51,6 +51,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from app.floor.pacing import FIRST_DAY, LAST_DAY
 from app.ingest.records import FieldError
 
 SOURCE = "twilio"
@@ -62,6 +63,8 @@ IN_PROGRESS = frozenset({"queued", "initiated", "ringing", "in-progress"})
 STATUSES = frozenset({"completed", *_ENDED, *IN_PROGRESS})
 
 CLIENT_PREFIX = "client:"
+#: The longest call a record may carry (talk_seconds' own limit).
+MAX_CALL_SECONDS = 86_400
 
 Params = Mapping[str, str] | Iterable[tuple[str, str]]
 
@@ -147,6 +150,8 @@ def _timestamp(params: Mapping[str, str]) -> datetime:
         raise FieldError(
             "Timestamp", "is not an RFC 2822 date (Thu, 26 Nov 2026 02:05:00 +0000)"
         ) from None
+    if not FIRST_DAY.year <= ts.year <= LAST_DAY.year:
+        raise FieldError("Timestamp", f"must be between {FIRST_DAY} and {LAST_DAY}")
     # RFC 2822's "-0000" is UTC with no local offset known; Python reads it as naive.
     return ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts
 
@@ -212,6 +217,8 @@ def to_record(
     revision = _int(params, "SequenceNumber", required=True)
     # Checked whatever the status, so a malformed value never passes silently.
     duration = _int(params, "CallDuration", required=state == "completed")
+    if duration is not None and duration > MAX_CALL_SECONDS:
+        raise FieldError("CallDuration", f"must be at most {MAX_CALL_SECONDS} seconds (a day)")
     ts = _timestamp(params)
 
     started, answered, ended, talk = ts, None, None, 0
