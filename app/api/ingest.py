@@ -9,7 +9,14 @@ from fastapi import APIRouter, HTTPException, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from app.api.deps import IngestPrincipal, SettingsDep, WriterDep
-from app.ingest.records import BodyError, parse_body_lines, parse_patch, parse_record
+from app.ingest.records import (
+    BodyError,
+    held_to_source,
+    parse_body_lines,
+    parse_patch,
+    parse_record,
+)
+from app.services.errors import InputError
 
 router = APIRouter(prefix="/api/v1", tags=["ingest"])
 
@@ -84,7 +91,10 @@ async def post_calls(
 
     def parse() -> list:
         return [
-            parse_record(r, i, default_source=source, hasher=hasher, minor_digits=digits)
+            held_to_source(
+                parse_record(r, i, default_source=source, hasher=hasher, minor_digits=digits),
+                principal.source,
+            )
             for i, r in enumerate(raw)
         ]
 
@@ -109,6 +119,10 @@ async def patch_call(
     settings: SettingsDep,
     writer: WriterDep,
 ) -> Response:
+    if principal.source is not None and source != principal.source:
+        raise InputError(
+            "source", f"this token corrects the calls of source '{principal.source}' only", 403
+        )
     body = await read_body(request, settings.max_body_bytes)
     try:
         raw = orjson.loads(body)

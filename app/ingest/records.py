@@ -273,6 +273,17 @@ def parse_record(
     )
 
 
+def held_to_source(item: Incoming | Invalid, source: str | None) -> Incoming | Invalid:
+    """``item``, or an :class:`Invalid` when it names a source other than ``source`` (a token
+    made for one phone system writes that system's calls only; None: any source)."""
+    if source is None or item.source == source:
+        return item
+    reason = f"this token writes the calls of source '{source}' only"
+    return Invalid(
+        item.index, item.source, item.call_id, [{"field": "source", "reason": reason}], item.raw
+    )
+
+
 def parse_patch(
     raw: Any, *, source: str, call_id: str, hasher: CustomerHasher, minor_digits: int
 ) -> Incoming | Invalid:

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlmodel import Session, select
 
 from app.ingest.adapters import ADAPTERS, OptionError, Options
+from app.ingest.adapters.base import check_encoding
 from app.models import ImportProfile, utcnow
 from app.services.errors import InputError
 
@@ -69,9 +70,10 @@ def _timezone(name: str) -> ZoneInfo:
 
 def _encoding(name: str) -> str:
     try:
-        return codecs.lookup(name).name
-    except LookupError:
-        raise InputError("encoding", f"unknown text encoding '{name}'") from None
+        check_encoding(name)
+    except OptionError as exc:
+        raise InputError(exc.field, exc.reason) from None
+    return codecs.lookup(name).name
 
 
 def _check(plan: ImportPlan) -> ImportPlan:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import enrol
 
 DATA = Path(__file__).resolve().parent.parent / "data"
@@ -81,3 +83,11 @@ def test_import_profiles_refuse_bad_options_and_non_admins(api):
         "PUT", "/api/v1/import-profiles/x", token=api.read, json={"format": "asterisk"}
     )
     assert denied.status_code == 403
+
+
+@pytest.mark.parametrize("encoding", ["rot13", "uu_codec", "no-such-encoding"])
+def test_an_encoding_that_is_no_text_encoding_is_422_naming_it(api, encoding):
+    for fmt in ("asterisk", "csv"):
+        bad = upload(api, "master18.csv", format=fmt, encoding=encoding)
+        assert bad.status_code == 422, bad.text
+        assert bad.json()["errors"][0]["field"] == "encoding"

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from app.ingest import rebuild
 from app.models import Call, IngestReject
-from tests.conftest import enrol, record
+from tests.conftest import enrol, new_token, record
 
 
 def totals_agree(engine) -> bool:
@@ -402,3 +402,23 @@ def test_a_value_nested_a_thousand_levels_rejects_its_record_only(api, engine):
     with engine.connect() as conn:
         payload = conn.execute(sa.text("SELECT payload FROM ingest_reject")).scalar_one()
     assert "13800138000" not in payload and len(payload) < 2000
+
+
+def test_a_token_made_for_one_source_writes_and_corrects_that_sources_calls_only(api):
+    pbx2 = new_token(api.engine, "ingest", source="pbx2")
+    enrol(api.engine, {"1001"})
+    res = api.post_calls(
+        [record("own"), {**record("other"), "source": "crm"}, {**record("same"), "source": "pbx2"}],
+        token=pbx2,
+    )
+    assert [r["status"] for r in res["results"]] == ["created", "rejected", "created"]
+    assert res["results"][1]["errors"][0]["field"] == "source"
+    api.post_calls(record("crm-1", source="crm"))  # the floor's own ingest token
+    resp = api.client.patch(
+        "/api/v1/calls/crm/crm-1", json={"outcome": "sale"}, headers=api.auth(pbx2)
+    )
+    assert resp.status_code == 403 and resp.json()["errors"][0]["field"] == "source"
+    ok = api.client.patch(
+        "/api/v1/calls/pbx2/own", json={"outcome": "sale"}, headers=api.auth(pbx2)
+    )
+    assert ok.status_code == 200, ok.text

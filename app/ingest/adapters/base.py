@@ -9,6 +9,7 @@ reason, never raised, so one broken row never stops a file.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import re
@@ -157,6 +158,8 @@ class Adapter:
 
     def check(self, options: Options) -> None:
         """Raise :class:`OptionError` for options this format cannot use."""
+        if options.encoding is not None:
+            check_encoding(options.encoding)
         if options.rep_from is not None:
             if self.rep_columns is None:
                 raise OptionError("rep_from", f"format {self.name} takes no --rep-from")
@@ -169,6 +172,18 @@ class Adapter:
             raise OptionError("map", f"format {self.name} has fixed columns; --map is for csv/xlsx")
         if self.validate is not None:
             self.validate(options)
+
+
+def check_encoding(name: str) -> None:
+    """Raise ``OptionError(encoding)`` unless ``name`` is a text encoding Python knows (not a
+    bytes-to-bytes codec such as ``rot13`` or ``uu_codec``)."""
+    try:
+        info = codecs.lookup(name)
+    except LookupError:
+        raise OptionError("encoding", f"'{name[:40]}' is unknown (e.g. utf-8, gb18030)") from None
+    # The codec registry's own mark: bytes.decode refuses codecs without it.
+    if not getattr(info, "_is_text_encoding", True):
+        raise OptionError("encoding", f"'{name[:40]}' is not a text encoding (e.g. utf-8)")
 
 
 # Text that may be a phone number: a digit, 5+ digits/separators, a digit.
