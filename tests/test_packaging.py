@@ -63,6 +63,22 @@ def test_compose_runs_two_app_processes_on_postgresql_behind_nginx():
     assert "proxy_set_header Upgrade $http_upgrade" in ws and "proxy_read_timeout 1h" in ws
 
 
+def test_compose_trusts_forwarded_addresses_from_the_proxy_only():
+    spec = yaml.safe_load((ROOT / "compose.yaml").read_text())
+    services = spec["services"]
+    proxy_ip = services["proxy"]["networks"]["floor"]["ipv4_address"]
+    for name in ("app1", "app2"):
+        trusted = services[name]["environment"]["FORWARDED_ALLOW_IPS"]
+        assert "*" not in trusted and trusted == proxy_ip, trusted
+    conf_path = services["proxy"]["volumes"][0].split(":")[0]
+    conf = (ROOT / conf_path).read_text()
+    # The edge proxy sets the header from the connection, never appends the client's own.
+    assert "$proxy_add_x_forwarded_for" not in conf
+    assert conf.count("X-Forwarded-For $remote_addr") >= 3
+    deployment = (ROOT / "docs" / "deployment.md").read_text()
+    assert "FORWARDED_ALLOW_IPS=*" not in deployment and 'FORWARDED_ALLOW_IPS: "*"' not in deployment
+
+
 def test_the_installed_package_carries_its_pages_and_scripts(tmp_path):
     subprocess.run(
         [
