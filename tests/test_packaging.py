@@ -76,7 +76,9 @@ def test_compose_trusts_forwarded_addresses_from_the_proxy_only():
     assert "$proxy_add_x_forwarded_for" not in conf
     assert conf.count("X-Forwarded-For $remote_addr") >= 3
     deployment = (ROOT / "docs" / "deployment.md").read_text()
-    assert "FORWARDED_ALLOW_IPS=*" not in deployment and 'FORWARDED_ALLOW_IPS: "*"' not in deployment
+    assert (
+        "FORWARDED_ALLOW_IPS=*" not in deployment and 'FORWARDED_ALLOW_IPS: "*"' not in deployment
+    )
 
 
 def test_the_installed_package_carries_its_pages_and_scripts(tmp_path):

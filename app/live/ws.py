@@ -7,6 +7,7 @@ import contextlib
 import logging
 from collections.abc import Iterable
 from typing import Annotated
+from urllib.parse import urlsplit
 
 import orjson
 from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
@@ -32,6 +33,24 @@ def _teams(principal: Principal, wanted: Iterable[object]) -> frozenset[str]:
     return asked
 
 
+def same_origin(ws: WebSocket) -> bool:
+    """Whether the socket's ``Origin`` is this server (its Host, or ``PACEBOARD_PUBLIC_URL``);
+    a client that sends no Origin is no browser page and is let through."""
+    origin = ws.headers.get("origin")
+    if origin is None:
+        return True
+    parts = urlsplit(origin)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return False
+    if parts.netloc.lower() == ws.headers.get("host", "").lower():
+        return True
+    public = ws.app.state.settings.public_url
+    if public:
+        own = urlsplit(public)
+        return (parts.scheme, parts.netloc.lower()) == (own.scheme, own.netloc.lower())
+    return False
+
+
 async def _revoked(ws: WebSocket, token: str | None, display: str | None, every: float) -> None:
     """Return once the socket's credential no longer holds (revoked, expired, signed out)."""
     while True:
@@ -53,6 +72,11 @@ async def live_socket(
     await ws.accept()
     if principal is None:
         await ws.close(UNAUTHORISED, "invalid or missing token")
+        return
+    if principal.kind == "user" and not same_origin(ws):
+        # A signed-in browser's cookie rides along from any page: only our own pages may use
+        # it (cross-site WebSocket hijacking). Token links (TVs) work from anywhere.
+        await ws.close(FORBIDDEN, "a signed-in socket must come from this server's own pages")
         return
     if not principal.allows("display") or principal.teams == frozenset():
         # (An empty team set would read as "no filter", the whole floor, in the hub.)
