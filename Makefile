@@ -36,6 +36,9 @@ test: lint
 ## floor's zone (Asia/Shanghai) and at a weekday 03:00 UTC, then left to run. Children continue
 ## the parent's clock (FAKETIME_DONT_RESET), so servers and the tests agree on the time; the
 ## monotonic clock stays real, and tests/clock/faketime_fix mends time.sleep under libfaketime.
+## libfaketime re-reads FAKETIME from the environment every 10 s by default, from whichever thread
+## asks the time; a thread setting a variable meanwhile (pytest's PYTEST_CURRENT_TEST) crashed an
+## xdist worker once (getenv racing setenv). FAKETIME_CACHE_DURATION keeps it read once.
 CLOCK_STARTS ?= 2026-12-05T02:00:00 2026-12-06T15:59:30 2026-12-07T03:00:00
 CLOCK_TESTS ?= tests/demo tests/floor/test_pacing.py tests/floor/test_alerts.py \
 	tests/api/test_alerts.py tests/api/test_time_rules.py tests/api/test_snapshot.py \
@@ -46,7 +49,7 @@ test-clock: install
 	@command -v faketime >/dev/null || { echo "make test-clock: needs faketime (apt-get install faketime)" >&2; exit 1; }
 	@for start in $(CLOCK_STARTS); do \
 	  echo "make test-clock: clock starts at $$start UTC"; \
-	  TZ=UTC FAKETIME_DONT_RESET=1 FAKETIME_DONT_FAKE_MONOTONIC=1 \
+	  TZ=UTC FAKETIME_DONT_RESET=1 FAKETIME_DONT_FAKE_MONOTONIC=1 FAKETIME_CACHE_DURATION=864000 \
 	  PYTHONPATH=$(CURDIR)/tests/clock/faketime_fix faketime -f "@$$(echo $$start | tr T ' ')" \
 	    $(BIN)/pytest $(PYTEST_ARGS) -q -p no:cacheprovider $(CLOCK_TESTS); rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "make test-clock: no tests ran" >&2; exit 1; fi; \
