@@ -18,6 +18,8 @@ import orjson
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from app.floor.pacing import FIRST_DAY, LAST_DAY
+from app.ingest.mask import holds_number, replace_numbers
+from app.ingest.mask import normalise as fold
 
 #: ``internal``: extension to extension, kept but counted as neither a dial nor inbound.
 Direction = Literal["outbound", "inbound", "internal"]
@@ -161,7 +163,7 @@ class FieldError(Exception):
     reason: str
 
 
-_NON_DIGITS = re.compile(r"\D")
+_NON_DIGITS = re.compile(r"[^0-9]")
 
 
 @dataclass
@@ -178,7 +180,9 @@ class CustomerHasher:
     def national(self, number: str) -> str:
         """The number without international or trunk prefixes, so every spelling of one
         customer's number (+86 138…, 0086138…, 138-…) hashes alike."""
-        text = number.strip()
+        # Full-width digits, dashes of any width and invisible characters read as the masking
+        # reads them (app.ingest.mask): one customer, however the number was typed.
+        text = fold(number).strip()
         # Most numbers arrive as bare digits; the regex is for the spelled-out ones.
         digits = text if text.isascii() and text.isdigit() else _NON_DIGITS.sub("", text)
         international = text.startswith("+") or digits.startswith("00")
@@ -348,7 +352,6 @@ def parse_body_lines(body: bytes, content_type: str) -> list[tuple[int | None, A
     raise BodyError(f"a JSON {kind} is not a record: send an object, an array of them, or NDJSON")
 
 
-_PHONEISH = re.compile(r"\+?\d[\d\s().-]{5,}\d")
 _TIME_FIELDS = frozenset({"started_at", "answered_at", "ended_at"})
 
 
@@ -400,13 +403,13 @@ def scrub(raw: Any, hasher: CustomerHasher, depth: int = 0) -> Any:
     if isinstance(raw, list | tuple):
         return [scrub(v, hasher, depth + 1) for v in raw]
     if isinstance(raw, str):
-        return _PHONEISH.sub(lambda m: hashed(m.group(0)), raw)
+        return replace_numbers(raw, hashed)
     if raw is None or isinstance(raw, bool):
         return raw
     if isinstance(raw, int | float):
         # A number posted as a JSON number is as personal as one posted as text.
         text = _number_text(raw)
-        return hashed(text) if _PHONEISH.search(text) else raw
+        return hashed(text) if holds_number(text) else raw
     return scrub(str(raw), hasher, depth + 1)
 
 

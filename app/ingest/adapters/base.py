@@ -19,6 +19,8 @@ from datetime import datetime
 from typing import Any, BinaryIO
 from zoneinfo import ZoneInfo
 
+from app.ingest.mask import mask
+
 #: (row number, record in the POST /api/v1/calls shape or None, reason or None, raw text of the
 #: row with phone numbers masked — for the rejects file; ``str()`` of it, which may be computed
 #: only when asked: most rows are never written to a rejects file).
@@ -180,14 +182,14 @@ def check_encoding(name: str) -> None:
     try:
         info = codecs.lookup(name)
     except LookupError:
-        raise OptionError("encoding", f"'{name[:40]}' is unknown (e.g. utf-8, gb18030)") from None
+        raise OptionError(
+            "encoding", f"unknown text encoding '{name[:40]}' (e.g. utf-8, gb18030)"
+        ) from None
     # The codec registry's own mark: bytes.decode refuses codecs without it.
     if not getattr(info, "_is_text_encoding", True):
         raise OptionError("encoding", f"'{name[:40]}' is not a text encoding (e.g. utf-8)")
 
 
-# Text that may be a phone number: a digit, 5+ digits/separators, a digit.
-PHONEISH = re.compile(r"\+?\d[\d\s().-]{5,}\d")
 # Values kept as written in a rejects file although they hold long digit runs.
 _KEEP = re.compile(
     r"\d{4}[-/]\d{1,2}[-/]\d{1,2}[ T]\d{1,2}:\d{2}(?::\d{2})?(?:\.\d+)?(?:[+-]\d{2}:?\d{2}|Z)?"
@@ -211,7 +213,7 @@ def mask_value(value: str) -> str:
     """``value`` with anything that may be a phone number replaced by ``***``."""
     if _KEEP.fullmatch(value):
         return value
-    return PHONEISH.sub("***", value)
+    return mask(value)
 
 
 def mask_fields(fields: list[str], customer: frozenset[int] | set[int] = frozenset()) -> str:
@@ -231,7 +233,7 @@ def mask_text(text: str, customer: frozenset[int] | set[int] = frozenset()) -> s
     try:
         fields = next(csv.reader([text], strict=False), [])
     except csv.Error:
-        return PHONEISH.sub("***", text)
+        return mask(text)
     return mask_fields(fields, customer)
 
 
