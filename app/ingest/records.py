@@ -51,6 +51,8 @@ CREATE_DEFAULTS: dict[str, Any] = {
 }
 
 Text = Annotated[str, Field(min_length=1, max_length=200)]
+#: The largest order value a record may carry, in major units.
+MAX_ORDER_VALUE = Decimal("1e9")
 
 
 def no_nul(v: Any) -> Any:
@@ -79,7 +81,9 @@ class CallFields(BaseModel):
     talk_seconds: int | None = Field(default=None, ge=0, le=86_400)
     disposition: Disposition | None = None
     outcome: Outcome | None = None
-    order_value: Decimal | None = Field(default=None, ge=0, le=Decimal("1e12"))
+    # At most a billion major units: even at 4 minor digits a rep-hour's 64-bit revenue cell
+    # would need some 900,000 such sales to overflow (the old 1e12 took 922).
+    order_value: Decimal | None = Field(default=None, ge=0, le=MAX_ORDER_VALUE)
     customer: Annotated[str, Field(max_length=64)] | None = None
 
     @field_validator("order_value", mode="before")

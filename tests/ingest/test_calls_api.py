@@ -9,6 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from app.ingest import rebuild
+from app.ingest.records import MAX_ORDER_VALUE
 from app.models import Call, IngestReject
 from tests.conftest import enrol, new_token, record
 
@@ -420,3 +421,21 @@ def test_a_token_made_for_one_source_writes_and_corrects_that_sources_calls_only
         "/api/v1/calls/pbx2/own", json={"outcome": "sale"}, headers=api.auth(pbx2)
     )
     assert ok.status_code == 200, ok.text
+
+
+def test_a_rep_hour_of_sales_at_the_largest_order_value_never_overflows(db_url, tmp_path):
+    from fastapi.testclient import TestClient
+
+    from app.main import create_app
+    from tests.conftest import Api, test_settings
+
+    settings = test_settings(db_url, tmp_path, currency_minor_digits=4)
+    with TestClient(create_app(settings)) as client:
+        api = Api(client, client.app.state.engine)
+        top = MAX_ORDER_VALUE  # the documented maximum
+        sales = [record(f"big-{n}", outcome="sale", order_value=str(top)) for n in range(1000)]
+        res = api.post_calls(sales)
+        assert res["created"] == 1000, res["results"][:2]
+        assert api.rep_totals("1001")["revenue"] == 1000 * int(top) * 10**4
+        over = api.post_calls(record("too-big", outcome="sale", order_value=str(top + 1)))
+        assert over["results"][0]["errors"][0]["field"] == "order_value"
