@@ -137,3 +137,21 @@ def test_a_team_in_another_timezone_before_its_calling_hours_is_not_alerted(floo
     api.call("POST", "/api/v1/reps", json={"code": "e1", "name": "e1", "team": "E"})
     new = engine.evaluate(at("16:00"))
     assert raised(new) == {(r, k) for r in ("a1", "a2") for k in ("behind_pace", "idle")}
+
+
+def test_a_lead_lists_only_their_teams_alerts(floor):
+    api, engine = floor
+    api.call("POST", "/api/v1/teams", json={"name": "B"})
+    api.call("POST", "/api/v1/reps", json={"code": "b1", "name": "b1", "team": "B"})
+    for rep in ("a1", "b1"):
+        api.post_calls(spread(rep, 3, f"{TUE}T09:30:00+08:00", f"{TUE}T09:40:00+08:00"))
+    raised = engine.evaluate(at("10:40"))
+    assert {a["rep"] for a in raised} >= {"a1", "b1"}  # both teams have alerts to leak
+    lead = api.sign_in("lead_a", teams=("A",))
+    for params in ({"day": TUE}, {"day": TUE, "team": "A"}):
+        resp = api.client.get("/api/v1/alerts", params=params, headers=lead)
+        assert resp.status_code == 200, resp.text
+        assert resp.json() and {a["team"] for a in resp.json()} == {"A"}
+        assert "b1" not in resp.text
+    other = api.client.get("/api/v1/alerts", params={"day": TUE, "team": "B"}, headers=lead)
+    assert other.status_code == 403

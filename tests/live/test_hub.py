@@ -110,3 +110,35 @@ def test_heartbeats_and_minute_ticks_reach_every_socket_and_ticks_refresh_the_pa
         assert "delta" in kinds[kinds.index("tick") :], (kinds, hub.reads, hub.generation)
 
     asyncio.run(go())
+
+
+def test_a_teams_screen_never_receives_another_teams_rep_sale_or_alert(engine, settings):
+    """What a lead's or a team TV's socket actually receives: snapshot, deltas, sale banners and
+    alert pushes carry its own team's reps only."""
+    enrol(engine, {"a1"}, team="一组")
+    enrol(engine, {"b1"}, team="二组")
+
+    async def go():
+        hub = Hub(engine, settings, clock=lambda: NOW)
+        mine = await hub.subscribe({"一组"})
+        floor = await hub.subscribe()
+        for n, rep in enumerate(["b1", "a1", "b1"]):
+            post(engine, settings, record(f"v{n}", rep=rep, outcome="sale", order_value="99"))
+            await hub.refresh()
+        hub._send_alerts(
+            [
+                {"id": 1, "kind": "idle", "rep": "b1", "team": "二组"},
+                {"id": 2, "kind": "idle", "rep": "a1", "team": "一组"},
+            ]
+        )
+        got = drain(mine)
+        everyone = drain(floor)
+        assert {m["type"] for m in got} >= {"snapshot", "delta", "celebrate", "alert"}
+        text = orjson.dumps(got).decode()
+        assert '"b1"' not in text, [m for m in got if '"b1"' in orjson.dumps(m).decode()]
+        assert [m["alert"]["id"] for m in got if m["type"] == "alert"] == [2]
+        assert [m["rep"] for m in got if m["type"] == "celebrate"] == ["a1"]
+        # The floor's own screen does get b1: the test would see a leak.
+        assert '"b1"' in orjson.dumps(everyone).decode()
+
+    asyncio.run(go())
