@@ -235,10 +235,16 @@ def resolve_agents(
         missing = [c for c in wanted if c not in found]
         if missing and create:
             found.update(_create_unresolved(conn, missing, now))
+    # One Agent per rep on the roster, shared by its records (the common case, kept cheap).
+    roster_agent = {c: Agent(r) for c, r in found.items() if r in on_roster}
     out: dict[int, Agent] = {}
     for it in items:
         code = it.fields.get("rep")
         if code is None:
+            continue
+        known = roster_agent.get(code)
+        if known is not None:
+            out[id(it)] = known
             continue
         where, reason = bucket.get(id(it), (code, None))
         rep_id = found.get(where, 0)  # 0: not created (strict), rejected before it is used
