@@ -11,8 +11,6 @@ from collections.abc import Mapping
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
-from sqlmodel import Session
-from starlette.concurrency import run_in_threadpool
 
 from app.api.deps import SettingsDep, WriterDep, public
 from app.api.ingest import json_response, read_body
@@ -20,7 +18,6 @@ from app.config import Settings
 from app.ingest.adapters import twilio
 from app.ingest.records import FieldError, parse_record
 from app.services.errors import InputError
-from app.services.roster import rep_code_for_identifier
 
 router = APIRouter(prefix="/api/v1/webhooks", tags=["webhooks"])
 
@@ -49,20 +46,14 @@ def _form(body: bytes) -> list[tuple[str, str]]:
         raise HTTPException(400, "body is not a form (too many fields)") from None
 
 
-async def _rep(request: Request, params: Mapping[str, str]) -> tuple[str, str, str | None]:
-    """(rep identifier, the parameter it came from, customer number) of a callback. A line no
-    rep has is still the rep identifier: the ingest keeps the call under an unresolved agent
-    (a phone number only as its keyed hash) until the line is added to a rep."""
+def _rep(params: Mapping[str, str]) -> tuple[str, str, str | None]:
+    """(rep identifier, the parameter it came from, customer number) of a callback. The ingest
+    finds the rep by the identifier (a line in any spelling), or keeps the call under an
+    unresolved agent (a phone number only as its keyed hash) until a rep has the line."""
     who = twilio.parties(params)
     if who.client is not None:
         return who.client, "client", who.customer
-
-    def lookup() -> str | None:
-        with Session(request.app.state.engine) as session:
-            return rep_code_for_identifier(session, identifier=who.line or "")
-
-    code = await run_in_threadpool(lookup)
-    return code or who.line or "", who.line_field, who.customer
+    return who.line or "", who.line_field, who.customer
 
 
 @router.post(
@@ -96,7 +87,7 @@ async def twilio_status(request: Request, settings: SettingsDep, writer: WriterD
 
     params = dict(pairs)  # a repeated name: the last value, as Twilio never repeats one
     try:
-        rep, column, customer = await _rep(request, params)
+        rep, column, customer = _rep(params)
         raw = twilio.to_record(params, rep=rep, customer=customer) | {"rep_column": column}
     except FieldError as exc:
         raise InputError(exc.field, exc.reason) from None
