@@ -194,15 +194,6 @@ def _rep_by_code(session: Session, code: str) -> Rep:
     return rep
 
 
-def rep_code_for_identifier(session: Session, *, identifier: str) -> str | None:
-    """The code of the rep a telephony identifier (number, extension, peer) maps to, or None."""
-    return session.exec(
-        select(Rep.code)
-        .join(RepIdentifier, col(RepIdentifier.rep_id) == Rep.id)
-        .where(RepIdentifier.identifier == identifier)
-    ).first()
-
-
 def _set_identifiers(
     session: Session, rep: Rep, identifiers: list[str], hasher: CustomerHasher
 ) -> None:
