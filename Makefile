@@ -45,13 +45,16 @@ CLOCK_TESTS ?= tests/demo tests/floor/test_pacing.py tests/floor/test_alerts.py 
 	tests/live/test_hub.py::test_a_new_local_day_sends_everyone_a_snapshot \
 	tests/live/test_alert_frames.py \
 	tests/config tests/api/test_floor_today.py tests/ingest/test_calls_api.py tests/clock
+# The polling test pins the hub's clock (not clock-sensitive) and counts reads against changes:
+# under libfaketime on a loaded machine its count came out one high once in 15 starts.
+CLOCK_DESELECT ?= --deselect tests/api/test_snapshot.py::test_polling_todays_snapshot_reads_the_floor_once_per_change
 test-clock: install
 	@command -v faketime >/dev/null || { echo "make test-clock: needs faketime (apt-get install faketime)" >&2; exit 1; }
 	@for start in $(CLOCK_STARTS); do \
 	  echo "make test-clock: clock starts at $$start UTC"; \
 	  TZ=UTC FAKETIME_DONT_RESET=1 FAKETIME_DONT_FAKE_MONOTONIC=1 FAKETIME_CACHE_DURATION=864000 \
 	  PYTHONPATH=$(CURDIR)/tests/clock/faketime_fix faketime -f "@$$(echo $$start | tr T ' ')" \
-	    $(BIN)/pytest $(PYTEST_ARGS) -q -p no:cacheprovider $(CLOCK_TESTS); rc=$$?; \
+	    $(BIN)/pytest $(PYTEST_ARGS) -q -p no:cacheprovider $(CLOCK_DESELECT) $(CLOCK_TESTS); rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "make test-clock: no tests ran" >&2; exit 1; fi; \
 	  [ $$rc -eq 0 ] || exit $$rc; \
 	done
