@@ -104,9 +104,18 @@ class Call(SQLModel, table=True):
     updated_at: datetime = _ts()
 
 
+#: The widest sums a cell may hold (below 2**63, so a sum past it fails on both engines).
+TOTALS_FIT = "revenue <= 9000000000000000000 AND talk_seconds <= 9000000000000000000"
+
+
 class HourlyTotal(SQLModel, table=True):
     __tablename__ = "hourly_total"
-    __table_args__ = (sa.Index("ix_hourly_total_day", "day"),)
+    __table_args__ = (
+        sa.Index("ix_hourly_total_day", "day"),
+        # SQLite turns an integer sum past 2**63 into a REAL without a word; this makes it an
+        # error there as on PostgreSQL, so the writer rejects the record that would overflow.
+        sa.CheckConstraint(TOTALS_FIT, name="ck_hourly_total_sums_fit"),
+    )
     rep_id: int = Field(foreign_key="rep.id", primary_key=True)
     day: date = Field(primary_key=True)
     hour: int = Field(primary_key=True)
@@ -118,6 +127,7 @@ class HourlyTotal(SQLModel, table=True):
     revenue: int = Field(default=0, sa_type=sa.BigInteger)
     inbound_calls: int = 0
     inbound_connects: int = 0
+    connect_orders: int = 0
     leads_dialled: int = 0
     leads_connected: int = 0
 

@@ -6,10 +6,13 @@ from collections.abc import Mapping, Sequence
 from statistics import median
 from typing import Any
 
-#: The multiplicative factors of the two identities, in funnel order:
+#: The multiplicative factors of the seed's two identities, in funnel order:
 #:   leads × contact_rate = connected × turnover     = dials  × avg_talk_per_dial = talk_seconds
 #:   leads × contact_rate = connected × success_rate = orders × avg_order_value   = revenue
-#: For every one of them higher is better (turnover reads as persistence on a list).
+#: For every one of them higher is better (turnover reads as persistence on a list). The success
+#: rate is measured on calls, not leads: orders closed on outbound connects ÷ outbound connects
+#: (at most 100 %); orders ÷ connected leads went past 100 % with sales on inbound calls or on
+#: calls without a customer, so the second identity holds only where every sale is such a call.
 FACTORS = (
     "leads_dialled",
     "contact_rate",
@@ -46,9 +49,18 @@ def funnel(totals: Mapping[str, int]) -> dict[str, float | int | None]:
 
     Missing metrics count as 0; a ratio whose denominator is 0 is None.
     """
-    leads, connected, dials, talk, orders, revenue = (
+    leads, connected, dials, talk, orders, revenue, connects, closed = (
         int(totals.get(k, 0))
-        for k in ("leads_dialled", "leads_connected", "dials", "talk_seconds", "orders", "revenue")
+        for k in (
+            "leads_dialled",
+            "leads_connected",
+            "dials",
+            "talk_seconds",
+            "orders",
+            "revenue",
+            "connects",
+            "connect_orders",
+        )
     )
     return {
         "leads_dialled": leads,
@@ -58,7 +70,7 @@ def funnel(totals: Mapping[str, int]) -> dict[str, float | int | None]:
         "dials": dials,
         "avg_talk_per_dial": _ratio("avg_talk_per_dial", talk, dials),
         "talk_seconds": talk,
-        "success_rate": _ratio("success_rate", orders, connected),
+        "success_rate": _ratio("success_rate", closed, connects),
         "orders": orders,
         "avg_order_value": _ratio("avg_order_value", revenue, orders),
         "revenue": revenue,

@@ -15,11 +15,12 @@ CALL_METRICS = (
     "revenue",
     "inbound_calls",
     "inbound_connects",
+    "connect_orders",
 )
 #: Every figure an hourly total cell holds.
 METRICS = (*CALL_METRICS, "leads_dialled", "leads_connected")
 
-Contribution = tuple[int, int, int, int, int, int, int, int]
+Contribution = tuple[int, int, int, int, int, int, int, int, int]
 
 
 def contribution(call: dict[str, Any]) -> Contribution:
@@ -30,7 +31,9 @@ def contribution(call: dict[str, Any]) -> Contribution:
     phone with customers: talk counts on a connect in either direction (an IVR that picked up an
     unanswered leg is no conversation). An internal call (extension to extension) is kept but
     counts no call and no talk. Orders, invites and revenue are a person's statement of an
-    outcome and count whatever the direction; revenue only on a sale.
+    outcome and count whatever the direction; revenue only on a sale. ``connect_orders`` counts
+    the outbound connects that closed an order: the success rate's numerator, so that rate is
+    connect_orders ÷ connects, at most 100 % by construction.
     """
     connected = call["disposition"] == "answered"
     direction = call["direction"]
@@ -45,6 +48,7 @@ def contribution(call: dict[str, Any]) -> Contribution:
         call["order_value"] if sale else 0,
         1 if inbound else 0,
         1 if inbound and connected else 0,
+        1 if sale and outbound and connected else 0,
     )
 
 

@@ -38,6 +38,7 @@ def _sums() -> dict[str, sa.ColumnElement]:
         "revenue": total(sale, CALL.c.order_value),
         "inbound_calls": total(inbound),
         "inbound_connects": total(sa.and_(inbound, answered)),
+        "connect_orders": total(sa.and_(sale, outbound, answered)),
     }
 
 

@@ -261,13 +261,25 @@ def transient(exc: BaseException) -> bool:
     failures, races on new rows and lost connections; not a value the database refuses."""
     if isinstance(exc, sa.exc.DBAPIError) and exc.connection_invalidated:
         return True
+    if _check_violation(exc):
+        return False
     return isinstance(exc, sa.exc.OperationalError | sa.exc.IntegrityError | sa.exc.InterfaceError)
+
+
+def _check_violation(exc: BaseException) -> bool:
+    """A CHECK constraint refused a value (a total past its bound): content, not a race."""
+    if not isinstance(exc, sa.exc.IntegrityError):
+        return False
+    # PostgreSQL names it by SQLSTATE 23514; SQLite only in its message.
+    return getattr(exc.orig, "sqlstate", None) == "23514" or "CHECK constraint failed" in str(
+        exc.orig
+    )
 
 
 def content_fault(exc: BaseException) -> str:
     """Why a record's content could not be stored, in words a client can act on (never the
     value: the driver's message may quote it)."""
-    if isinstance(exc, sa.exc.DataError):
+    if isinstance(exc, sa.exc.DataError) or _check_violation(exc):
         return "a value is out of the range the database can hold (a total would overflow)"
     if isinstance(exc, RecursionError):
         return "a value is nested too deeply"

@@ -94,3 +94,49 @@ def test_0006_recounts_dials_as_outbound_and_makes_unassigned_reps_unresolved(en
         assert conn.execute(sa.text("SELECT team_id FROM rep WHERE id = 2")).scalar() is None
         teams = conn.execute(sa.text("SELECT name FROM team")).scalars().all()
         assert teams == ["一组"]
+
+
+def test_0007_counts_the_orders_closed_on_outbound_connects(engine):
+    """Sales stored before 0007: after it, each cell's connect_orders is its outbound answered
+    sales (the success rate's numerator) and a recount agrees; the downgrade drops it again."""
+    from app.ingest import rebuild
+
+    downgrade(engine, "0006")
+    now = "2026-11-26 02:00:00"
+    with engine.begin() as conn:
+        run = lambda sql, **kw: conn.execute(sa.text(sql), kw)  # noqa: E731
+        run("INSERT INTO team (id, name, created_at) VALUES (1, '一组', :t)", t=now)
+        run(
+            "INSERT INTO rep (id, code, name, team_id, active, created_at)"
+            " VALUES (1, 'wang', 'wang', 1, :a, :n)",
+            a=True,
+            n=now,
+        )
+        for n, (direction, disp) in enumerate(
+            [("outbound", "answered"), ("outbound", "answered"), ("inbound", "answered")]
+        ):
+            run(
+                "INSERT INTO call (source, external_id, rep_id, direction, started_at,"
+                " talk_seconds, disposition, outcome, order_value, customer_key, local_day,"
+                " local_hour, received_at, updated_at) VALUES ('pbx', :x, 1, :d, :t, 60, :p,"
+                " :o, 100, NULL, '2026-11-26', 10, :t, :t)",
+                x=f"c{n}",
+                d=direction,
+                p=disp,
+                o="none" if n == 1 else "sale",
+                t=now,
+            )
+        run(
+            "INSERT INTO hourly_total (rep_id, day, hour, dials, connects, talk_seconds, orders,"
+            " invites, revenue, inbound_calls, inbound_connects, leads_dialled, leads_connected)"
+            " VALUES (1, '2026-11-26', 10, 2, 2, 180, 2, 0, 200, 1, 1, 0, 0)"
+        )
+    upgrade(engine)
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT connect_orders FROM hourly_total")).scalar() == 1
+        assert rebuild.check(conn) == []
+    downgrade(engine, "0006")
+    with engine.connect() as conn:
+        cols = {c["name"] for c in sa.inspect(conn).get_columns("hourly_total")}
+    assert "connect_orders" not in cols
+    upgrade(engine)

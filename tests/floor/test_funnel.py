@@ -16,6 +16,7 @@ TOTALS = {
     "orders": 4,
     "invites": 3,
     "revenue": 493824,  # 4 orders × 1,234.56
+    "connect_orders": 3,  # the fourth sale came in on an inbound call
     "leads_dialled": 200,
     "leads_connected": 50,
 }
@@ -32,24 +33,27 @@ def test_funnel_of_a_hand_computed_day():
         "dials": 340,
         "avg_talk_per_dial": 24.0,  # 8160 / 340
         "talk_seconds": 8160,
-        "success_rate": 0.08,  # 4 / 50
+        "success_rate": 0.05,  # 3 / 60: orders on outbound connects over those connects
         "orders": 4,
         "avg_order_value": 123456.0,  # 493824 / 4, minor units
         "revenue": 493824,
     }
 
 
-def test_hand_computed_funnel_satisfies_both_identities_exactly():
+def test_hand_computed_funnel_satisfies_its_identities_exactly():
     f = funnel(TOTALS)
     assert f["leads_dialled"] * f["contact_rate"] == f["connected_leads"]
     assert f["connected_leads"] * f["turnover"] == f["dials"]
     assert f["dials"] * f["avg_talk_per_dial"] == f["talk_seconds"]
-    assert f["connected_leads"] * f["success_rate"] == f["orders"]
+    assert TOTALS["connects"] * f["success_rate"] == TOTALS["connect_orders"]
     assert f["orders"] * f["avg_order_value"] == f["revenue"]
 
 
 def test_rates_keep_four_decimals_and_other_ratios_one():
-    f = funnel({**TOTALS, "leads_dialled": 3, "leads_connected": 1, "dials": 7, "orders": 1})
+    f = funnel(
+        {**TOTALS, "leads_dialled": 3, "leads_connected": 1, "dials": 7, "connects": 1,
+         "connect_orders": 1}
+    )
     assert f["contact_rate"] == 0.3333
     assert f["success_rate"] == 1.0
     assert f["turnover"] == 7.0
@@ -282,3 +286,28 @@ def test_diagnosis_is_only_factors_below_the_threshold_worst_first(rep, team, li
     assert len(found) == min(limit, len(qualifying))
     if found:
         assert sorted(qualifying)[len(found) - 1] <= max(ratios) + 0.0005
+
+
+_CALL = st.fixed_dictionaries(
+    {
+        "direction": st.sampled_from(["outbound", "inbound", "internal"]),
+        "disposition": st.sampled_from(["answered", "no_answer", "busy", "failed"]),
+        "outcome": st.sampled_from(["none", "sale", "invite"]),
+        "talk_seconds": st.integers(0, 3600),
+        "order_value": st.integers(0, 10**6),
+        "customer_key": st.sampled_from([None, "k1", "k2"]),
+    }
+)
+
+
+@given(st.lists(_CALL, max_size=40))
+def test_success_rate_never_exceeds_one_whatever_the_calls(calls):
+    from app.floor.metrics import CALL_METRICS, contribution
+
+    totals = dict.fromkeys(METRICS, 0)
+    for call in calls:
+        for name, value in zip(CALL_METRICS, contribution(call), strict=True):
+            totals[name] += value
+    rate = funnel(totals)["success_rate"]
+    assert rate is None or 0 <= rate <= 1
+    assert (rate is None) == (totals["connects"] == 0)

@@ -208,13 +208,14 @@ def test_figures_carry_counts_ratios_targets_and_attainment():
         orders=3,
         invites=2,
         revenue=45_000,
+        connect_orders=3,
         leads_dialled=160,
         leads_connected=60,
     )
     f = figures(t, {"talk_seconds": 13_000, "dials": 300})
     assert {m: f[m] for m in METRICS} == t
     assert f["contact_rate"] == round(60 / 160, 4)
-    assert f["success_rate"] == round(3 / 60, 4)
+    assert f["success_rate"] == round(3 / 90, 4)
     assert f["avg_talk_per_dial"] == 40.0  # 9,600 s / 240 dials
     assert f["avg_order_value"] == 15_000.0
     assert list(f["targets"]) == ["dials", "talk_seconds"]
@@ -279,6 +280,7 @@ A1_CELLS = [
         connects=20,
         talk_seconds=3_600,
         orders=1,
+        connect_orders=1,
         revenue=30_000,
         invites=1,
         leads_dialled=40,
@@ -287,7 +289,9 @@ A1_CELLS = [
     cell(11, dials=24, connects=6, talk_seconds=1_800, leads_dialled=20, leads_connected=5),
 ]
 B1_CELLS = [cell(10, dials=5, connects=1, talk_seconds=60, leads_dialled=5, leads_connected=1)]
-B2_CELLS = [cell(9, dials=7, connects=2, talk_seconds=100, orders=1, revenue=500)]
+B2_CELLS = [
+    cell(9, dials=7, connects=2, talk_seconds=100, orders=1, connect_orders=1, revenue=500)
+]
 NOON = at(12, 0)
 
 
@@ -375,7 +379,7 @@ def test_daily_report_ratios_come_from_the_funnel(report):
     _, r = report
     a1 = next(x for x in r["reps"] if x["code"] == "A1")
     assert a1["contact_rate"] == round((8 + 18 + 5) / (25 + 40 + 20), 4)
-    assert a1["success_rate"] == round(1 / 31, 4)
+    assert a1["success_rate"] == round(1 / (10 + 20 + 6), 4)  # the sale among its connects
     assert a1["avg_talk_per_dial"] == 75.0  # 7,800 s / 104 dials
     assert a1["avg_order_value"] == 30_000.0
     a2 = next(x for x in r["reps"] if x["code"] == "A2")

@@ -439,3 +439,37 @@ def test_a_rep_hour_of_sales_at_the_largest_order_value_never_overflows(db_url, 
         assert api.rep_totals("1001")["revenue"] == 1000 * int(top) * 10**4
         over = api.post_calls(record("too-big", outcome="sale", order_value=str(top + 1)))
         assert over["results"][0]["errors"][0]["field"] == "order_value"
+
+
+def test_a_sale_that_would_overflow_its_hour_is_rejected_alone_on_either_engine(api):
+    # The cell already holds nearly the widest revenue a column can (no mock: the real
+    # database refuses the sum; SQLite would have turned it into a REAL without the CHECK).
+    api.post_calls(record("first", outcome="sale", order_value="1"))
+    with api.engine.begin() as conn:
+        conn.execute(sa.text("UPDATE hourly_total SET revenue = 9000000000000000000 - 100"))
+    body = [record("fine-1"), record("too-much", outcome="sale", order_value="2"), record("fine-2")]
+    res = api.post_calls(body)
+    assert [r["status"] for r in res["results"]] == ["created", "rejected", "created"]
+    why = res["results"][1]["errors"][0]
+    assert why["field"] == "record" and "out of the range" in why["reason"]
+    totals = api.rep_totals("1001")
+    assert (totals["dials"], totals["revenue"]) == (3, 9000000000000000000 - 100)
+    assert isinstance(totals["revenue"], int)
+
+
+def test_success_rate_counts_orders_on_outbound_connects_only(api):
+    # A sale on an inbound call and one on a call with no customer: orders over connected leads
+    # read 300 % here; the success rate is sales among this rep's outbound connects.
+    api.post_calls(
+        [
+            record("out-sale", outcome="sale", order_value="10"),
+            record("out-miss", disposition="no_answer"),
+            record("out-talk"),
+            {**record("in-sale", outcome="sale", order_value="10"), "direction": "inbound"},
+            {**record("no-cust", outcome="sale", order_value="10"), "customer_number": None},
+        ]
+    )
+    rep = next(r for r in api.snapshot("2026-11-26")["reps"] if r["code"] == "1001")
+    assert rep["totals"]["connect_orders"] == 2  # out-sale and no-cust
+    assert rep["totals"]["connects"] == 3
+    assert rep["funnel"]["success_rate"] == round(2 / 3, 4)
