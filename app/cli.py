@@ -128,6 +128,7 @@ def serve(
 
     from app import logs
     from app.main import create_app
+    from app.serving import uvicorn_options
 
     settings = _settings(host=host, port=port)
     _migrate(settings)
@@ -144,11 +145,7 @@ def serve(
         log_level=settings.log_level,
         log_config=logs.config(settings.log_level, settings.log_format),
         access_log=False,  # paceboard.access writes it, with the request id and the route
-        timeout_graceful_shutdown=settings.shutdown_seconds,
-        ws_max_size=1 << 20,
-        # Per-socket deflate cost more CPU than everything else the live hub does (measured
-        # with py-spy at 200 sockets); on a LAN the bytes are cheap, the CPU is not.
-        ws_per_message_deflate=False,
+        **uvicorn_options(settings),
     )
 
 

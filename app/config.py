@@ -60,6 +60,11 @@ class Settings(BaseSettings):
     # On SIGTERM, requests in flight get this long to finish (their writes committed, answered)
     # before the server stops; screens are told to reconnect (elsewhere, or after the restart).
     shutdown_seconds: float = Field(default=20.0, gt=0, le=600)
+    # A client must send its request headers within this long of its first byte, and its body
+    # with no pause longer than body_timeout_seconds; else the connection is closed (slow
+    # clients would hold connections open for ever). Also the bounds of nginx in compose.yaml.
+    header_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+    body_timeout_seconds: float = Field(default=30.0, gt=0, le=600)
     # A call starting more than this many minutes ahead of the server's clock is refused with
     # the reason (a phone system with a wrong clock would fill tomorrow's board).
     max_future_minutes: int = Field(default=5, ge=1, le=1440)

@@ -41,6 +41,7 @@ from app.demo.floor import (
 from app.ingest.service import context_for
 from app.main import create_app
 from app.migrate import upgrade
+from app.serving import uvicorn_options
 from app.services.roster import import_roster
 from app.services.tokens import create_token, list_tokens, revoke_token
 
@@ -443,8 +444,7 @@ async def serve_demo(
         host=settings.host,
         port=settings.port,
         log_level="warning",
-        ws_max_size=1 << 20,
-        ws_per_message_deflate=False,  # as `paceboard serve`: CPU matters more than bytes
+        **uvicorn_options(settings),  # as `paceboard serve`
     )
     server = DemoServer(config)
     loop = asyncio.get_running_loop()
