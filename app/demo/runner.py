@@ -41,9 +41,9 @@ from app.demo.floor import (
 from app.ingest.service import context_for
 from app.main import create_app
 from app.migrate import upgrade
-from app.serving import uvicorn_options
 from app.services.roster import import_roster
 from app.services.tokens import create_token, list_tokens, revoke_token
+from app.serving import uvicorn_options
 
 SOURCE = "demo"  # the ingest token's source: where the simulated calls say they come from
 TOKEN_PREFIX = "demo-"

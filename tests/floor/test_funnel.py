@@ -51,8 +51,14 @@ def test_hand_computed_funnel_satisfies_its_identities_exactly():
 
 def test_rates_keep_four_decimals_and_other_ratios_one():
     f = funnel(
-        {**TOTALS, "leads_dialled": 3, "leads_connected": 1, "dials": 7, "connects": 1,
-         "connect_orders": 1}
+        {
+            **TOTALS,
+            "leads_dialled": 3,
+            "leads_connected": 1,
+            "dials": 7,
+            "connects": 1,
+            "connect_orders": 1,
+        }
     )
     assert f["contact_rate"] == 0.3333
     assert f["success_rate"] == 1.0

@@ -289,9 +289,7 @@ A1_CELLS = [
     cell(11, dials=24, connects=6, talk_seconds=1_800, leads_dialled=20, leads_connected=5),
 ]
 B1_CELLS = [cell(10, dials=5, connects=1, talk_seconds=60, leads_dialled=5, leads_connected=1)]
-B2_CELLS = [
-    cell(9, dials=7, connects=2, talk_seconds=100, orders=1, connect_orders=1, revenue=500)
-]
+B2_CELLS = [cell(9, dials=7, connects=2, talk_seconds=100, orders=1, connect_orders=1, revenue=500)]
 NOON = at(12, 0)
 
 
