@@ -26,8 +26,8 @@ class TargetIn(BaseModel):
 
 
 @router.get("/targets", summary="Every target rule (floor, team, rep) with its valid_from")
-def list_targets(session: SessionDep, _: ReadPrincipal) -> list[dict]:
-    return targets.list_targets(session)
+def list_targets(session: SessionDep, principal: ReadPrincipal) -> list[dict]:
+    return targets.list_targets(session, teams=principal.teams)
 
 
 @router.put("/targets", summary="Set or unset one target from a day on")
@@ -45,12 +45,10 @@ def put_target(
 def floor_plan(
     conn: ConnDep, settings: SettingsDep, principal: ReadPrincipal, day: Day | None = None
 ) -> dict:
-    plan = targets.day_plan(
+    return targets.day_plan(
         conn,
         day=day or settings.today(),
         ramp=Ramp(settings.new_hire_days, settings.new_hire_dials),
         stretch_pct=settings.stretch_pct,
+        teams=principal.teams,
     )
-    if principal.teams is not None:
-        plan["teams"] = [t for t in plan["teams"] if t["name"] in principal.teams]
-    return plan

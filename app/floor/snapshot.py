@@ -81,10 +81,20 @@ def build_snapshot(
     }
 
 
+#: The fields of a team row that name its reps (mentoring pairs): for that team's viewers only.
+REP_NAMING_TEAM_FIELDS = frozenset({"mentoring"})
+
+
+def team_level(team: dict[str, Any]) -> dict[str, Any]:
+    """A team row as viewers of other teams see it: its figures, none of its reps' names."""
+    return {k: v for k, v in team.items() if k not in REP_NAMING_TEAM_FIELDS}
+
+
 def only_teams(snapshot: dict[str, Any], teams: frozenset[str]) -> dict[str, Any]:
-    """The snapshot cut to ``teams``' rows and reps (a lead's or a team TV's view)."""
+    """A lead's or a team TV's view: the floor's and every team's figures (the team PK table
+    hangs on the floor for everyone), rep rows and rep-naming team fields of ``teams`` only."""
     return {
         **snapshot,
-        "teams": [t for t in snapshot["teams"] if t["name"] in teams],
+        "teams": [t if t["name"] in teams else team_level(t) for t in snapshot["teams"]],
         "reps": [r for r in snapshot["reps"] if r["team"] in teams],
     }

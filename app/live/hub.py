@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from starlette.concurrency import run_in_threadpool
 
 from app.config import Settings
-from app.floor.snapshot import only_teams
+from app.floor.snapshot import only_teams, team_level
 from app.live.tasks import cancel_all
 from app.models import utcnow
 from app.services.snapshot import day_fingerprint, load_snapshot
@@ -334,7 +334,8 @@ class Hub:
         for sub in list(self.subscribers):
             if sub.teams not in bodies:
                 mine = [p for p, r in zip(reps, changed_reps, strict=True) if sub.wants(r["team"])]
-                my_teams = [t for t in teams if sub.wants(t["name"])]
+                # Every team's figures (the PK table is public on the floor); reps: own only.
+                my_teams = [t if sub.wants(t["name"]) else team_level(t) for t in teams]
                 bodies[sub.teams] = (
                     frame_body(
                         {

@@ -95,13 +95,15 @@ def daily(
     teams: frozenset[str] | None = None,
 ) -> dict[str, Any]:
     """The evening report of ``day`` as it stands at ``now``, for the floor or one ``team``
-    (404 if unknown); ``teams`` limits it to a lead's teams and then leaves out the floor row."""
+    (404 if unknown); ``teams`` limits its rep rows, alerts and notes to a lead's teams (the
+    floor's and teams' figures stay: they are public on the floor)."""
     snap = load_snapshot(
         conn, day=day, timezone=str(pacing.floor.timezone), now=now, team=team, pacing=pacing
     )
+    # Alerts and notes of the teams asked for, and of those only that the reader may see.
+    shown = {t["name"] for t in snap["teams"] if teams is None or t["name"] in teams}
     if teams is not None:
         snap = only_teams(snap, teams)
-    shown = {t["name"] for t in snap["teams"]}
     report = daily_report(
         snap,
         day=day,
@@ -116,8 +118,6 @@ def daily(
         {"hour": h["hour"], **{m: h[m] for m in METRICS}} for h in snap["floor"].get("hours", [])
     ]
     report["team"] = team
-    if teams is not None:
-        report["floor"] = None  # a lead sees their teams, not the floor's sum
     return report
 
 

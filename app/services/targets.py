@@ -113,22 +113,34 @@ def target_view(session: Session | sa.Connection, row: Any) -> dict[str, Any]:
     }
 
 
-def list_targets(session: Session) -> list[dict[str, Any]]:
-    """Every rule, floor first, then teams, then reps, oldest first."""
+def list_targets(session: Session, *, teams: frozenset[str] | None = None) -> list[dict[str, Any]]:
+    """Every rule, floor first, then teams, then reps, oldest first; with ``teams`` (a lead's),
+    the rep rules of those teams' reps only (floor and team rules are public on the floor)."""
     order = sa.case({"floor": 0, "team": 1, "rep": 2}, value=Target.scope)
-    rows = session.exec(
-        select(Target).order_by(order, Target.scope_id, Target.metric, Target.valid_from)
-    )
-    return [target_view(session, r) for r in rows]
+    q = select(Target).order_by(order, Target.scope_id, Target.metric, Target.valid_from)
+    if teams is not None:
+        theirs = (
+            sa.select(REP.c.id)
+            .join(TEAM, TEAM.c.id == REP.c.team_id)
+            .where(TEAM.c.name.in_(sorted(teams)))
+        )
+        q = q.where(sa.or_(Target.scope != "rep", Target.scope_id.in_(theirs)))
+    return [target_view(session, r) for r in session.exec(q)]
 
 
 def day_plan(
-    conn: sa.Connection | Session, *, day: date, ramp: Ramp, stretch_pct: float
+    conn: sa.Connection | Session,
+    *,
+    day: date,
+    ramp: Ramp,
+    stretch_pct: float,
+    teams: frozenset[str] | None = None,
 ) -> dict[str, Any]:
     """The morning meeting's hand-down: every active rep's targets for ``day``, with team and
-    floor sums and the stretch figure (target + stretch %) beside each."""
+    floor sums and the stretch figure (target + stretch %) beside each; with ``teams`` (a
+    lead's), the rep rows of those teams only."""
     rules = load_rules(conn)
-    teams = conn.execute(sa.select(TEAM.c.id, TEAM.c.name).order_by(TEAM.c.id)).all()
+    team_rows = conn.execute(sa.select(TEAM.c.id, TEAM.c.name).order_by(TEAM.c.id)).all()
     reps = conn.execute(
         sa.select(REP.c.id, REP.c.code, REP.c.name, REP.c.team_id, REP.c.hired_on)
         # Unresolved agents (no team) are given no targets.
@@ -143,8 +155,8 @@ def day_plan(
             out.setdefault(period, {})[metric] = {"target": v, "stretch": stretch}
         return out
 
-    by_team: dict[int, list[dict]] = {t.id: [] for t in teams}
-    team_sums: dict[int, list[dict[tuple[str, str], int]]] = {t.id: [] for t in teams}
+    by_team: dict[int, list[dict]] = {t.id: [] for t in team_rows}
+    team_sums: dict[int, list[dict[tuple[str, str], int]]] = {t.id: [] for t in team_rows}
     for r in reps:
         targets = rep_targets(rules, RepRef(r.id, r.team_id, r.hired_on), day, ramp)
         team_sums.setdefault(r.team_id, []).append(targets)
@@ -157,8 +169,12 @@ def day_plan(
             }
         )
     out_teams = [
-        {"name": t.name, "targets": fmt(sum_targets(team_sums[t.id])), "reps": by_team[t.id]}
-        for t in teams
+        {
+            "name": t.name,
+            "targets": fmt(sum_targets(team_sums[t.id])),
+            "reps": by_team[t.id] if teams is None or t.name in teams else [],
+        }
+        for t in team_rows
         if by_team[t.id]
     ]
     return {

@@ -10,14 +10,20 @@ route open on purpose (app/api/deps.py).
 "Passes" means the answer is neither 401 nor 403: a 404 or 422 for the made-up path parameters
 and empty bodies used here is expected. A refusal is 401 for a caller without a valid credential
 and 403 for one whose credential is valid but not enough.
+
+What passes is then read: a team-limited caller (a lead, a team's TV) gets every team's and the
+floor's figures, and never another team's rep rows, rep targets, alerts or notes, in any body of
+any GET route in any format (``test_no_body_a_limited_caller_gets_…``).
 """
 
 from __future__ import annotations
 
+import io
 import tempfile
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -33,13 +39,25 @@ from app.api.deps import SESSION_COOKIE
 from app.config import Settings
 from app.db import make_engine, session_scope
 from app.main import create_app
-from app.models import AppUser
+from app.models import Alert, AppUser, Rep
 from app.services.displays import create_display
 from app.services.roster import ensure_team
 from app.services.users import create_user, csrf_token, start_session
 from tests.conftest import SECRET, fresh_database, new_token, record
 
 TEAM_A, TEAM_B = "一组", "二组"
+#: Each team's rep, named so that any trace of it in a body is unmistakable (a two-letter code
+#: could turn up by chance in a nonce or a hash).
+REP_A = {"code": "alpha-rep", "name": "Aurelia Ownteam", "team": TEAM_A}
+REP_B = {"code": "bravo-rep", "name": "Bertram Otherteam", "team": TEAM_B}
+DAY = "2026-11-26"
+
+
+def rep_level_markers(rep: dict[str, str]) -> tuple[str, ...]:
+    """What only viewers of ``rep``'s team may read: the rep's code and name, the team's
+    evening note, the note a lead left on the rep's alert."""
+    return (rep["code"], rep["name"], f"TEAM-NOTE-{rep['code']}", f"ALERT-NOTE-{rep['code']}")
+
 
 #: FastAPI's own documentation routes: not APIRoutes of ours, listed so nothing else hides here.
 FRAMEWORK_ROUTES = {"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
@@ -48,7 +66,7 @@ FRAMEWORK_ROUTES = {"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
 PATH_VALUES = {
     "alert_id": "1",
     "name": TEAM_A,
-    "code": "a1",
+    "code": REP_A["code"],
     "source": "s",
     "call_id": "c1",
 }
@@ -189,13 +207,52 @@ class Floor:
                 )
             self.display = create_display(session, name="TV A", teams=[TEAM_A])[1]
         admin = self.caller("admin").headers
-        for team, code in ((TEAM_A, "a1"), (TEAM_B, "b1")):
-            rep = {"code": code, "name": code.upper(), "team": team}
-            resp = client.post("/api/v1/reps", json=rep, headers=admin)
-            assert resp.status_code == 201, resp.text
-        calls = [record("call-a", rep="a1"), record("call-b", rep="b1")]
-        resp = client.post("/api/v1/calls", json=calls, headers=self.caller("ingest").headers)
+        for rep in (REP_A, REP_B):
+            self.add_rep_with_everything_a_lead_may_not_see_of_others(rep, admin)
+        self.add_alerts()
+
+    def add_rep_with_everything_a_lead_may_not_see_of_others(
+        self, rep: dict[str, str], admin: dict[str, str]
+    ) -> None:
+        """The rep, a call, a sale, a rep target and the team's evening note."""
+        post = self.client.post
+        resp = post("/api/v1/reps", json=rep, headers=admin)
+        assert resp.status_code == 201, resp.text
+        calls = [
+            record(f"call-{rep['code']}", rep=rep["code"]),
+            record(f"sale-{rep['code']}", rep=rep["code"], outcome="sale", order_value="99"),
+        ]
+        resp = post("/api/v1/calls", json=calls, headers=self.caller("ingest").headers)
         assert resp.status_code == 200 and resp.json()["created"] == 2, resp.text
+        target = {"metric": "dials", "period": "day", "value": 280, "rep": rep["code"]}
+        resp = self.client.put("/api/v1/targets", json=target, headers=admin)
+        assert resp.status_code == 200, resp.text
+        note = {
+            "day": DAY,
+            "team": rep["team"],
+            "problems": f"TEAM-NOTE-{rep['code']}",
+            "plan": "call earlier",
+        }
+        resp = self.client.put("/api/v1/reports/notes", json=note, headers=admin)
+        assert resp.status_code == 200, resp.text
+
+    def add_alerts(self) -> None:
+        """A behind-pace alert per rep, acknowledged with a lead's note (team A's is id 1)."""
+        with session_scope(self.engine) as session:
+            for rep in (REP_A, REP_B):
+                rep_id = session.exec(select(Rep.id).where(Rep.code == rep["code"])).one()
+                session.add(
+                    Alert(
+                        rep_id=rep_id,
+                        day=date.fromisoformat(DAY),
+                        kind="behind_pace",
+                        metric="dials",
+                        raised_at=datetime(2026, 11, 26, 3, 0, tzinfo=UTC),
+                        note=f"ALERT-NOTE-{rep['code']}",
+                        acknowledged_by="admin",
+                        acknowledged_at=datetime(2026, 11, 26, 3, 5, tzinfo=UTC),
+                    )
+                )
 
     def caller(self, who: str) -> Caller:
         if who == "anonymous":
@@ -313,29 +370,79 @@ def test_a_limited_caller_sees_only_its_teams(floor, route: RouteCase, who: str,
 
 
 @pytest.mark.parametrize("who", ["lead_a", "lead_b"])
-def test_a_lead_without_a_team_gets_only_its_own(floor, who: str):
+def test_a_lead_sees_every_teams_figures_and_only_its_own_reps(floor, who: str):
     headers = floor.caller(who).headers
-    mine, team = ("a1", TEAM_A) if who == "lead_a" else ("b1", TEAM_B)
-    day = {"day": "2026-11-26"}
+    (mine, other) = (REP_A, REP_B) if who == "lead_a" else (REP_B, REP_A)
+    day = {"day": DAY}
 
-    snap = floor.client.get("/api/v1/floor/snapshot", params=day, headers=headers)
-    assert snap.status_code == 200, snap.text
-    reps = {r["code"]: r for r in snap.json()["reps"]}
-    assert set(reps) == {mine}, reps
-    assert reps[mine]["team"] == team and reps[mine]["totals"]["dials"] == 1
-    assert {t["name"] for t in snap.json()["teams"]} == {team}
-    # The whole floor sees both (the call of the other team did land).
-    whole = floor.client.get(
-        "/api/v1/floor/snapshot", params=day, headers=floor.caller("read").headers
-    )
-    assert {r["code"] for r in whole.json()["reps"]} >= {"a1", "b1"}
+    snap = floor.client.get("/api/v1/floor/snapshot", params=day, headers=headers).json()
+    reps = {r["code"]: r for r in snap["reps"]}
+    assert set(reps) == {mine["code"]}, reps
+    assert reps[mine["code"]]["totals"]["dials"] == 2
+    # The team PK table is public on the floor: both teams' figures and the floor's sum.
+    teams = {t["name"]: t for t in snap["teams"]}
+    assert set(teams) == {TEAM_A, TEAM_B}
+    assert teams[other["team"]]["totals"]["dials"] == 2 and snap["floor"]["totals"]["dials"] == 4
+    assert "mentoring" in teams[mine["team"]] and "mentoring" not in teams[other["team"]]
 
     listed = floor.client.get("/api/v1/reps", headers=headers)
-    assert listed.status_code == 200 and [r["code"] for r in listed.json()] == [mine]
-    teams = floor.client.get("/api/v1/teams", headers=headers)
-    assert [t["name"] for t in teams.json()] == [team]
-    plan = floor.client.get("/api/v1/floor/plan", params=day, headers=headers)
-    assert [t["name"] for t in plan.json()["teams"]] == [team]
+    assert listed.status_code == 200 and [r["code"] for r in listed.json()] == [mine["code"]]
+    rules = floor.client.get("/api/v1/targets", headers=headers).json()
+    assert [r["rep"] for r in rules if r["scope"] == "rep"] == [mine["code"]]
+    plan = floor.client.get("/api/v1/floor/plan", params=day, headers=headers).json()
+    assert {t["name"]: [r["code"] for r in t["reps"]] for t in plan["teams"]} == {
+        mine["team"]: [mine["code"]],
+        other["team"]: [],
+    }
+
+
+def _get_routes_for(who: str) -> list[RouteCase]:
+    return [
+        r
+        for r in ROUTES
+        if r.method == "GET"
+        and r.policy in PASSES
+        and who in PASSES[r.policy]
+        and not (who == "display_a" and r.path.startswith("/api/"))
+    ]
+
+
+def _texts(resp) -> str:
+    """A response body as text; a spreadsheet (a zip of XML) unpacked."""
+    if resp.content[:2] == b"PK":
+        with zipfile.ZipFile(io.BytesIO(resp.content)) as z:
+            return "\n".join(z.read(n).decode("utf-8", "replace") for n in z.namelist())
+    return resp.content.decode("utf-8", "replace")
+
+
+@pytest.mark.parametrize("who", ["lead_a", "display_a"])
+def test_no_body_a_limited_caller_gets_names_another_teams_rep_note_or_alert(floor, who: str):
+    """Every GET route the caller may use, in every format it offers, for the day that has the
+    data, asked for the whole floor and for the caller's own team: the bodies carry the own
+    team's rep-level facts somewhere and the other team's nowhere."""
+    forbidden = rep_level_markers(REP_B)
+    read, seen = 0, ""
+    for route in _get_routes_for(who):
+        variants: list[dict[str, str]] = [{}]
+        if "day" in route.query:
+            variants = [{"day": DAY}]
+        if "team" in route.query:
+            variants += [{**v, "team": TEAM_A} for v in variants]
+        if "format" in route.query:
+            variants = [{**v, "format": f} for v in variants for f in ("json", "csv", "xlsx")]
+        for query in variants:
+            resp = floor.send(route, who, **query)
+            if resp.status_code != 200:
+                continue
+            read += 1
+            text = _texts(resp)
+            seen += text
+            leaked = [m for m in forbidden if m in text]
+            assert not leaked, f"{route.label} {query} as {who} carried {leaked}"
+    assert read >= (20 if who == "lead_a" else 2), read
+    if who == "lead_a":  # the scan saw the data it guards (not a floor of empty answers)
+        assert all(m in seen for m in rep_level_markers(REP_A)), "own team's facts not seen"
+        assert TEAM_B in seen
 
 
 def test_a_display_secret_is_no_api_credential_in_any_form(floor):

@@ -257,18 +257,20 @@ def test_a_lead_cannot_write_another_teams_note_or_skip_csrf(floor):
     assert resp.json()["errors"] == [{"field": "team", "reason": "no team named '三组'"}]
 
 
-def test_a_lead_sees_only_their_teams_and_no_floor_total(floor):
+def test_a_leads_daily_report_has_every_teams_figures_and_only_its_own_reps(floor):
     lead = floor.sign_in("lead1", teams=("一组",))
     got = report(floor, headers=lead).json()
-    assert [t["name"] for t in got["teams"]] == ["一组"]
+    # The team PK table and the floor's sum are public on the floor; rep rows are not.
+    assert [t["name"] for t in got["teams"]] == ["一组", "二组"]
+    assert got["floor"]["dials"] == sum(t["dials"] for t in got["teams"])
     assert {r["team"] for r in got["reps"]} == {"一组"}
-    assert got["floor"] is None
     report(floor, headers=lead, team="二组", expect=403)
+    # The assessments judge reps: a lead's covers their own teams only.
     for kind in ("weekly", "monthly"):
         got = report(floor, kind, headers=lead).json()
         assert {r["team"] for r in got["reps"]} == {"一组"} and got["floor"] is None
     text = report(floor, headers=lead, format="csv").content.decode("utf-8-sig")
-    assert "王芳" not in text and "全场合计" not in text
+    assert "王芳" not in text and "全场合计" in text
 
 
 def test_reports_need_a_lead_or_admin(floor):

@@ -112,9 +112,11 @@ def test_heartbeats_and_minute_ticks_reach_every_socket_and_ticks_refresh_the_pa
     asyncio.run(go())
 
 
-def test_a_teams_screen_never_receives_another_teams_rep_sale_or_alert(engine, settings):
+def test_a_teams_screen_gets_every_teams_figures_but_never_another_teams_rep_sale_or_alert(
+    engine, settings
+):
     """What a lead's or a team TV's socket actually receives: snapshot, deltas, sale banners and
-    alert pushes carry its own team's reps only."""
+    alert pushes carry its own team's reps only, and every team's team-level figures."""
     enrol(engine, {"a1"}, team="一组")
     enrol(engine, {"b1"}, team="二组")
 
@@ -125,6 +127,10 @@ def test_a_teams_screen_never_receives_another_teams_rep_sale_or_alert(engine, s
         for n, rep in enumerate(["b1", "a1", "b1"]):
             post(engine, settings, record(f"v{n}", rep=rep, outcome="sale", order_value="99"))
             await hub.refresh()
+        # A team new to the floor arrives whole in a delta, mentoring pairs and all.
+        enrol(engine, {"c1"}, team="三组")
+        post(engine, settings, record("v9", rep="c1"))
+        await hub.refresh()
         hub._send_alerts(
             [
                 {"id": 1, "kind": "idle", "rep": "b1", "team": "二组"},
@@ -140,5 +146,22 @@ def test_a_teams_screen_never_receives_another_teams_rep_sale_or_alert(engine, s
         assert [m["rep"] for m in got if m["type"] == "celebrate"] == ["a1"]
         # The floor's own screen does get b1: the test would see a leak.
         assert '"b1"' in orjson.dumps(everyone).decode()
+        # The other team's figures do arrive (the team PK table is public on the floor), its
+        # mentoring pairs (rep names) do not.
+        deltas_for_b = [
+            t for m in got if m["type"] == "delta" for t in m["teams"] if t["name"] == "二组"
+        ]
+        assert deltas_for_b and deltas_for_b[-1]["totals"]["orders"] == 2
+        assert not any("mentoring" in t for t in deltas_for_b)
+        new_team = [
+            t for m in got if m["type"] == "delta" for t in m["teams"] if t["name"] == "三组"
+        ]
+        assert new_team and not any("mentoring" in t for t in new_team)
+        seen_by_floor = [
+            t for m in everyone if m["type"] == "delta" for t in m["teams"] if t["name"] == "三组"
+        ]
+        assert "mentoring" in seen_by_floor[0]
+        first = got[0]["data"]
+        assert {t["name"] for t in first["teams"]} == {"一组", "二组"} and first["floor"]
 
     asyncio.run(go())
