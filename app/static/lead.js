@@ -708,7 +708,9 @@ function start() {
     on: {
       snapshot(data) {
         state.applySnapshot(data);
-        for (const name of state.teamNames()) view.knownTeams.add(name);
+        // The selector offers teams whose reps this viewer gets; other teams' figures arrive
+        // too (the PK table), but a lead cannot follow them.
+        for (const rep of state.reps.values()) view.knownTeams.add(rep.team);
         view.full = true;
         scheduleRender();
         loadAlerts(true); // whatever was raised while we were away
@@ -721,7 +723,7 @@ function start() {
           return;
         }
         for (const code of changed.reps) view.dirtyReps.add(code);
-        for (const name of changed.teams) view.knownTeams.add(name);
+        for (const code of changed.reps) view.knownTeams.add(state.reps.get(code).team);
         scheduleRender();
       },
       alert: onLiveAlert,

@@ -52,6 +52,9 @@ def test_a_lead_signs_in_from_the_401_page_and_lands_on_the_live_console(
     new_page, lead_floor, console, screenshot
 ):
     floor = lead_floor
+    other = {"code": "9001", "name": "李四", "team": "二组"}
+    assert floor.api("POST", "/api/v1/teams", "admin", json={"name": "二组"}).status_code == 201
+    assert floor.api("POST", "/api/v1/reps", "admin", json=other).status_code == 201
     page = new_page("lead", width=1440, height=900)
     with console.excuse(REFUSED):
         resp = page.goto(f"{floor.url}/lead?lang=en")
@@ -76,6 +79,10 @@ def test_a_lead_signs_in_from_the_401_page_and_lands_on_the_live_console(
     page.wait_for_selector(dials(REP), state="attached", timeout=5_000)
     post_and_see(page, floor, REP, 1)
     screenshot(page, "console")
+    # Another team's figures reach the console (the PK table), but its selector offers only
+    # the teams whose reps the lead may follow.
+    options = page.eval_on_selector_all("#team-select option", "os => os.map(o => o.value)")
+    assert options == ["", TEAM], options
     cookies = {c["name"]: c for c in page.context.cookies()}
     assert cookies["paceboard_session"]["httpOnly"] is True
     assert cookies["paceboard_session"]["sameSite"] == "Lax"
