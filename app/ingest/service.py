@@ -8,7 +8,6 @@ between a call's old and new contribution, so a correction never counts twice. T
 from __future__ import annotations
 
 import operator
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -20,6 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from app.floor.metrics import CALL_METRICS, contribution, counts_as_lead
+from app.ingest.mask import holds_number
 from app.ingest.records import (
     CONTENT_FIELDS,
     CREATE_DEFAULTS,
@@ -155,23 +155,6 @@ class Agent:
     reason: str | None = None
 
 
-_DIGIT_RUN = re.compile(r"\d{7,}")
-
-
-def looks_like_phone(value: str, hasher: CustomerHasher) -> bool:
-    """Whether ``value`` may be a phone number: after the customer hash's normalisation it has
-    seven digits or more (a PBX extension has two to six) and nothing but number punctuation,
-    or it holds a run of seven digits anywhere (``'13812345678`` from a spreadsheet, ``…/1``)."""
-    text = value.strip()
-    if text.lower().startswith(("sip:", "tel:")):
-        text = text[4:].split("@", 1)[0]
-    if not text:
-        return False
-    if all(ch.isdigit() or ch in "+-(). " for ch in text):
-        return len(hasher.national(text)) >= 7
-    return _DIGIT_RUN.search(text) is not None
-
-
 def hashed_agent_code(value: str, hasher: CustomerHasher) -> str:
     """The bucket code of a phone-like identifier: stable for every spelling of the number."""
     return HASHED_AGENT_PREFIX + (hasher(value) or "")[:12]
@@ -187,7 +170,7 @@ def _agent_reason(
         return f"{item.rep_column}: no agent on this call"
     seen = memo.get(code)
     if seen is None:
-        phone = looks_like_phone(code, hasher)
+        phone = holds_number(code)
         seen = memo[code] = (phone, hasher(code) if any(ch.isdigit() for ch in code) else None)
     phone, code_key = seen
     key = item.fields.get("customer_key")

@@ -16,6 +16,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from app.ingest.mask import holds_number
 from app.ingest.records import Incoming
 from app.ingest.service import (
     CALL,
@@ -25,7 +26,6 @@ from app.ingest.service import (
     IngestContext,
     apply_batch,
     hashed_agent_code,
-    looks_like_phone,
 )
 
 #: The tombstone code an unresolved agent takes once a rep has claimed its identifiers.
@@ -46,7 +46,7 @@ class UnresolvedAgent:
 def shown_code(code: str, ctx: IngestContext) -> str | None:
     """An unresolved agent's code as an admin may see it: None for a hashed bucket or a code
     that looks like a phone number (kept by versions before the rule)."""
-    if code.startswith(HASHED_AGENT_PREFIX) or looks_like_phone(code, ctx.hasher):
+    if code.startswith(HASHED_AGENT_PREFIX) or holds_number(code):
         return None
     return code
 
@@ -148,7 +148,7 @@ def claim(
     are returned for :func:`move_calls` after the rep exists; else they move to ``rep_code`` now.
     """
     wanted = {i.strip() for i in identifiers if i and i.strip()}
-    wanted |= {hashed_agent_code(i, ctx.hasher) for i in wanted if looks_like_phone(i, ctx.hasher)}
+    wanted |= {hashed_agent_code(i, ctx.hasher) for i in wanted if holds_number(i)}
     if not wanted:
         return []
     owners = sorted(

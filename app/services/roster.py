@@ -13,12 +13,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlmodel import Session, col, func, select
 
 from app.floor.schedule import format_weekdays, format_windows, parse_weekdays, parse_windows
+from app.ingest.mask import holds_number
 from app.ingest.records import CustomerHasher
 from app.ingest.service import (
     HASHED_AGENT_PREFIX,
     IngestContext,
     hashed_agent_code,
-    looks_like_phone,
 )
 from app.models import Rep, RepIdentifier, Schedule, Team, utcnow
 from app.services import agents
@@ -200,7 +200,7 @@ def _set_identifiers(
     """Make ``identifiers`` (plus the rep's code) exactly the set that maps to this rep; a
     phone-like one also by its hashed form, so every spelling of the number finds the rep."""
     given = {i.strip() for i in identifiers if i.strip()} | {rep.code}
-    wanted = given | {hashed_agent_code(i, hasher) for i in given if looks_like_phone(i, hasher)}
+    wanted = given | {hashed_agent_code(i, hasher) for i in given if holds_number(i)}
     for ident in wanted:
         owner = session.get(RepIdentifier, ident)
         if owner is not None and owner.rep_id != rep.id:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+import phonenumbers
 import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -72,3 +73,45 @@ def test_a_rejected_record_keeps_no_spelling_of_the_number(api, engine, spelled)
         )
     assert kept and not national_digits_left(kept), kept
     assert not national_digits_left(str(res))
+
+
+# --- spellings as libphonenumber writes them, numbers of many countries ----------------------
+
+REGIONS = ["CN", "HK", "SG", "US", "GB", "DE", "FR", "IN", "JP", "BR", "AU", "RU"]
+FORMATS = [
+    phonenumbers.PhoneNumberFormat.E164,
+    phonenumbers.PhoneNumberFormat.INTERNATIONAL,
+    phonenumbers.PhoneNumberFormat.NATIONAL,
+    phonenumbers.PhoneNumberFormat.RFC3966,
+]
+KINDS = [phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE]
+POSSIBLE = phonenumbers.Leniency.POSSIBLE  # every plausible length: the widest search it makes
+
+
+@st.composite
+def library_spellings(draw) -> tuple[str, str, str]:
+    """(region, the number's national digits, the number as libphonenumber formats it): an
+    example number of the region with its last digits redrawn."""
+    region = draw(st.sampled_from(REGIONS))
+    example = phonenumbers.example_number_for_type(region, draw(st.sampled_from(KINDS)))
+    national = str(example.national_number)
+    tail = draw(st.text("0123456789", min_size=3, max_size=3))
+    number = phonenumbers.parse(f"+{example.country_code}{national[:-3]}{tail}")
+    spelled = phonenumbers.format_number(number, draw(st.sampled_from(FORMATS)))
+    return region, str(number.national_number), spelled
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    case=library_spellings(),
+    before=st.text("abc 客户电话：", max_size=10),
+    after=st.text("xyz ，谢谢", max_size=10),
+)
+def test_no_number_libphonenumber_can_find_survives_the_masking(case, before, after):
+    region, national, spelled = case
+    text = f"{before} {spelled} {after}"
+    found = lambda t: list(phonenumbers.PhoneNumberMatcher(t, region, leniency=POSSIBLE))  # noqa: E731
+    assert found(text)  # the library sees the number before the masking
+    masked = mask(text)
+    assert not found(masked), masked
+    assert national not in re.sub(r"\D", "", masked), masked

@@ -69,10 +69,10 @@ from app.ingest.adapters.base import (
     mask_text,
     mask_value,
     naive_time,
-    phone_like,
     whole_seconds,
 )
 from app.ingest.adapters.base import mask_fields as _mask_fields
+from app.ingest.mask import holds_number
 
 COLUMNS_16 = (
     "accountcode",
@@ -410,13 +410,13 @@ def agent_side(leg: Leg, identifiers: frozenset[str]) -> tuple[str, str, str, st
     rules."""
     src = channel_peer(leg.channel) or ""
     dst = channel_peer(leg.dstchannel) or ""
-    if _local(leg.channel) and phone_like(src) and src not in identifiers:
+    if _local(leg.channel) and holds_number(src) and src not in identifiers:
         # Click-to-call: a Local channel to the customer's number bridged to the agent's phone.
         direction, column, rep, customer = "outbound", "dstchannel", dst, src
     else:
         if src in identifiers:
             inbound = False
-        elif inbound_context(leg.dcontext) or phone_like(src):
+        elif inbound_context(leg.dcontext) or holds_number(src):
             inbound = True
         else:
             inbound = dst in identifiers and not extension_like(src)

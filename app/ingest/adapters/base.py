@@ -65,15 +65,6 @@ class Skipped(str):
 NO_AGENT = "#no-agent"
 
 
-def phone_like(value: str) -> bool:
-    """Whether ``value`` may be a phone number: nothing but number punctuation and 7+ digits
-    (a PBX extension has 2 to 6). The ingest judges again with the customer hash's rules."""
-    text = value.strip()
-    if not text or any(not (ch.isdigit() or ch in "+-(). ") for ch in text):
-        return False
-    return sum(ch.isdigit() for ch in text) >= 7
-
-
 def extension_like(value: str) -> bool:
     """A PBX extension: 2 to 6 digits."""
     return value.isascii() and value.isdigit() and 2 <= len(value) <= 6

@@ -82,9 +82,9 @@ from app.ingest.adapters.base import (
     mask_text,
     mask_value,
     naive_time,
-    phone_like,
     whole_seconds,
 )
+from app.ingest.mask import holds_number
 
 DEFAULT_COLUMNS = (
     "caller_id_name",
@@ -328,7 +328,7 @@ class _Call:
         if a.caller in identifiers or a.accountcode in identifiers:
             inbound = False
         else:
-            inbound = inbound_context(a.context) or phone_like(a.caller)
+            inbound = inbound_context(a.context) or holds_number(a.caller)
         if inbound:
             rep, column = NO_AGENT, "destination_number"
             # The agent is the extension the call was bridged to: a B-leg's destination,
