@@ -23,6 +23,7 @@ serve: install
 
 lint: install
 	$(BIN)/ruff check app tests bench migrations
+	$(BIN)/mypy app
 
 ## Lint, then the whole suite; pytest's "no tests ran" (exit 5) counts as a failure. Two workers
 ## (pytest-xdist): most tests wait on servers, sockets and databases, so two halve the wall time.

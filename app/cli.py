@@ -341,13 +341,15 @@ def import_calls(
             )
             try:
                 if sys.stdout.isatty():
-                    from rich.progress import Progress
+                    from rich.progress import Progress, TaskID
 
                     with Progress(transient=True) as bar:
                         task = bar.add_task(file.name, total=file.stat().st_size or 1)
-                        summary = import_file(
-                            file, **kwargs, progress=lambda n, t=task: bar.update(t, completed=n)
-                        )
+
+                        def advance(n: int, t: TaskID = task) -> None:
+                            bar.update(t, completed=n)
+
+                        summary = import_file(file, **kwargs, progress=advance)
                 else:
                     summary = import_file(file, **kwargs)
             except OptionError as exc:
@@ -572,7 +574,7 @@ def rebuild_totals(
 
     from app.db import writer
     from app.ingest import rebuild
-    from app.models import METRICS, Rep
+    from app.models import METRICS, Rep, table_of
 
     try:
         the_day = date.fromisoformat(day) if day else None
@@ -587,7 +589,7 @@ def rebuild_totals(
             with engine.connect() as conn:
                 diffs = rebuild.check(conn, the_day)
                 codes = dict(
-                    conn.execute(sa.select(Rep.__table__.c.id, Rep.__table__.c.code)).all()
+                    conn.execute(sa.select(table_of(Rep).c.id, table_of(Rep).c.code)).all()
                 )
             for d in diffs:
                 rep_id, dd, hour = d.cell

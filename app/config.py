@@ -6,7 +6,7 @@ import secrets
 from datetime import UTC, date, datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
@@ -125,7 +125,7 @@ class Settings(BaseSettings):
 
     @field_validator("review_metrics", mode="before")
     @classmethod
-    def _review_metrics(cls, v: object) -> object:
+    def _review_metrics(cls, v: Any) -> object:
         if isinstance(v, str):
             v = tuple(m.strip() for m in v.split(",") if m.strip())
         for m in v or ():
@@ -203,7 +203,7 @@ class Settings(BaseSettings):
         return self.secret_key
 
 
-def load_settings(**overrides: object) -> Settings:
+def load_settings(**overrides: Any) -> Settings:
     """Build settings from env/.env; raise SettingsError naming the bad ``PACEBOARD_`` variable."""
     try:
         return Settings(**overrides)

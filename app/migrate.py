@@ -51,7 +51,9 @@ def _migrate(engine: sa.Engine, step: Callable[[Config], None]) -> None:
             # SQLite changes a column by rebuilding its table, which foreign keys to it forbid
             # (DROP TABLE of a referenced table fails); the pragma only takes effect outside a
             # transaction. The keys are checked before the commit instead.
-            conn.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")
+            driver = conn.connection.driver_connection
+            assert driver is not None  # None only once the connection is closed
+            driver.execute("PRAGMA foreign_keys=OFF")
         try:
             with conn.begin():
                 if not sqlite:
@@ -69,7 +71,9 @@ def _migrate(engine: sa.Engine, step: Callable[[Config], None]) -> None:
                         raise RuntimeError(f"migration left broken foreign keys: {broken[:5]}")
         finally:
             if sqlite:
-                conn.connection.driver_connection.execute("PRAGMA foreign_keys=ON")
+                driver = conn.connection.driver_connection
+                assert driver is not None  # None only once the connection is closed
+                driver.execute("PRAGMA foreign_keys=ON")
 
 
 @lru_cache(maxsize=1)
@@ -84,7 +88,7 @@ def pending(engine: sa.Engine) -> list[str]:
     with engine.connect() as conn:
         current = set(MigrationContext.configure(conn).get_current_heads())
     head = script.get_current_head()
-    if head in current:
+    if head is None or head in current:  # None: no revisions at all, none to apply
         return []
     missing = []
     for rev in script.walk_revisions("base", head):  # newest first, down the one branch

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from typing import Protocol
 
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
@@ -28,6 +29,24 @@ class UTCDateTime(sa.types.TypeDecorator):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def table_of(model: type[SQLModel]) -> sa.Table:
+    """The Core table of a ``table=True`` model (its ``__table__``), typed."""
+    # SQLModel sets __table__ on every table model but its type hints don't declare it.
+    return model.__table__  # type: ignore[attr-defined]
+
+
+class _Stored(Protocol):
+    @property
+    def id(self) -> int | None: ...
+
+
+def stored_id(row: _Stored) -> int:
+    """The id of a row the database has given one (loaded, or added and flushed): an int,
+    though the model types it ``int | None`` for the rows not yet inserted."""
+    assert row.id is not None, "the row has no id yet: flush it first"
+    return row.id
 
 
 def utcnow() -> datetime:

@@ -12,16 +12,17 @@ import asyncio
 import logging
 from typing import Any
 
-import h11
-from uvicorn.protocols.http.h11_impl import H11Protocol
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from app.config import Settings
 
 log = logging.getLogger("paceboard.server")
 
 
-class DeadlineH11Protocol(H11Protocol):
-    """H11Protocol that closes a connection whose headers or body stall (see the module)."""
+class DeadlineProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol (what ``uvicorn[standard]`` runs) that closes a connection
+    whose headers or body stall (see the module). The parser's callbacks mark the phases: a
+    request begins, its headers complete, a piece of body arrives, the request is complete."""
 
     header_seconds: float = 10.0
     body_seconds: float = 30.0
@@ -37,25 +38,28 @@ class DeadlineH11Protocol(H11Protocol):
         self._disarm()
         super().connection_lost(exc)
 
-    def data_received(self, data: bytes) -> None:
-        super().data_received(data)
-        if self._upgraded or self.transport.is_closing():
-            self._disarm()
-        elif self.conn.their_state is h11.IDLE:
-            # A request has begun (the keep-alive wait ended with these bytes): its headers
-            # must be complete within the header deadline, counted from its first byte.
-            if self._deadline is None:
-                self._arm(self.header_seconds, "headers")
-        elif self.conn.their_state is h11.SEND_BODY:
-            self._arm(self.body_seconds, "body")  # restarted by every read, as nginx does
-        else:
-            self._disarm()
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        if self._deadline is None:  # the first request counts from the connection
+            self._arm(self.header_seconds, "headers")
 
-    def handle_websocket_upgrade(self, event: h11.Request) -> None:
+    def on_headers_complete(self) -> None:
+        super().on_headers_complete()
+        self._arm(self.body_seconds, "body")  # disarmed at once when there is no body
+
+    def on_body(self, body: bytes) -> None:
+        super().on_body(body)
+        self._arm(self.body_seconds, "body")  # restarted by every read, as nginx does
+
+    def on_message_complete(self) -> None:
+        super().on_message_complete()
+        self._disarm()
+
+    def handle_websocket_upgrade(self) -> None:
         # The connection now belongs to the WebSocket protocol, which has its own pings.
         self._upgraded = True
         self._disarm()
-        super().handle_websocket_upgrade(event)
+        super().handle_websocket_upgrade()
 
     def on_response_complete(self) -> None:
         self._disarm()  # from here uvicorn's keep-alive timeout bounds the wait
@@ -63,7 +67,8 @@ class DeadlineH11Protocol(H11Protocol):
 
     def _arm(self, seconds: float, what: str) -> None:
         self._disarm()
-        self._deadline = self.loop.call_later(seconds, self._expire, what)
+        if not self._upgraded:
+            self._deadline = self.loop.call_later(seconds, self._expire, what)
 
     def _disarm(self) -> None:
         if self._deadline is not None:
@@ -82,11 +87,11 @@ class DeadlineH11Protocol(H11Protocol):
         self.transport.close()
 
 
-def deadline_protocol(header_seconds: float, body_seconds: float) -> type[H11Protocol]:
-    """A :class:`DeadlineH11Protocol` with these deadlines, for ``uvicorn.run(http=...)``."""
+def deadline_protocol(header_seconds: float, body_seconds: float) -> type[HttpToolsProtocol]:
+    """A :class:`DeadlineProtocol` with these deadlines, for ``uvicorn.run(http=...)``."""
     return type(
-        "DeadlineH11Protocol",
-        (DeadlineH11Protocol,),
+        "DeadlineProtocol",
+        (DeadlineProtocol,),
         {"header_seconds": header_seconds, "body_seconds": body_seconds},
     )
 

@@ -543,6 +543,6 @@ def setup(
             request, code, token, username=username, error=_say(error, MIN_PASSWORD), status=422
         )
     limit.succeeded(client)
-    response = _redirect(request, DEFAULT_NEXT + ("?lang=en" if code == "en" else ""))
-    _start_session(response, request, secret)
-    return response
+    redirect = _redirect(request, DEFAULT_NEXT + ("?lang=en" if code == "en" else ""))
+    _start_session(redirect, request, secret)
+    return redirect

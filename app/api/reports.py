@@ -33,7 +33,7 @@ from app.api.types import Day
 from app.config import Settings
 from app.floor.targets import TARGET_METRICS
 from app.labels import catalog, label, pick_lang
-from app.models import Team, utcnow
+from app.models import Team, table_of, utcnow
 from app.reports import charts, page
 from app.reports.files import filename, report_file
 from app.reports.tables import report_tables
@@ -193,7 +193,7 @@ def save_note(body: NoteIn, session: SessionDep, principal: LeadPrincipal) -> di
 
 
 def _team_names(conn: sa.Connection, principal: Principal) -> list[str]:
-    table = Team.__table__
+    table = table_of(Team)
     names = conn.execute(sa.select(table.c.name).order_by(table.c.id)).scalars()
     return [n for n in names if principal.sees_team(n)]
 

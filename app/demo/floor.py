@@ -111,7 +111,9 @@ def _tiers(seed: int) -> list[Tier]:
     rng = random.Random(f"paceboard-demo/{seed}/tiers")
     tiers: list[Tier] = []
     for _ in TEAMS:
-        team: list[Tier] = ["new", "top"] + ["core"] * (REPS_PER_TEAM - 2)
+        team: list[Tier] = ["new", "top"]
+        core: list[Tier] = ["core"]
+        team += core * (REPS_PER_TEAM - 2)
         rng.shuffle(team)
         tiers.extend(team)
     core_slots = [i for i, t in enumerate(tiers) if t == "core"]

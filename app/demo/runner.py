@@ -41,6 +41,7 @@ from app.demo.floor import (
 from app.ingest.service import context_for
 from app.main import create_app
 from app.migrate import upgrade
+from app.models import stored_id
 from app.services.roster import import_roster
 from app.services.tokens import create_token, list_tokens, revoke_token
 from app.serving import uvicorn_options
@@ -121,7 +122,7 @@ def prepare_database(settings: Settings, floor: Sequence[RepProfile], today: dat
             # Each run prints fresh secrets; the last run's would otherwise stay valid forever.
             for token in list_tokens(session):
                 if token.name.startswith(TOKEN_PREFIX) and token.revoked_at is None:
-                    revoke_token(session, token_id=token.id)
+                    revoke_token(session, token_id=stored_id(token))
             ingest = create_token(session, name="demo-simulator", scope="ingest", source=SOURCE)
             read = create_token(session, name="demo-read", scope="read")
             admin = create_token(session, name="demo-admin", scope="admin")

@@ -269,21 +269,21 @@ def assess(
                     else got >= target,
                 }
             )
-        history = []
+        history: list[dict[str, Any]] = []
         for month in judged:
             m_first, m_last = period_days("month", month)
             if member.since is None or member.since > m_first:
                 under = None  # not on the floor the whole month: not judged
-                got, mt = total(member.code, m_first, m_last), {}
+                month_got, mt = total(member.code, m_first, m_last), {}
             else:
                 mt = period_targets(mine, member, "month", month, ramp=ramp, schedule=schedule)
-                got = total(member.code, m_first, m_last)
-                under = under_target(got, mt, metrics)
+                month_got = total(member.code, m_first, m_last)
+                under = under_target(month_got, mt, metrics)
             history.append(
                 {
                     "month": period_label("month", month),
                     "under": under,
-                    "attainment": {m: attainment(got[m], v) for m, v in mt.items()},
+                    "attainment": {m: attainment(month_got[m], v) for m, v in mt.items()},
                 }
             )
         streak = review_streak([h["under"] for h in history])
@@ -319,7 +319,8 @@ def assess(
         }
 
     teams = [group_row(name, g["actual"], g["targets"]) for name, g in team_rows.items()]
-    floor_actual, floor_targets = zero(), {}
+    floor_actual = zero()
+    floor_targets: dict[str, int] = {}
     for g in team_rows.values():
         add(floor_actual, g["actual"])
         for m, v in g["targets"].items():

@@ -6,7 +6,7 @@ passed in (``at``), so any moment of any day can be evaluated or replayed.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -96,6 +96,30 @@ def _sum_hours(cells: Iterable[Sequence[dict[str, Any]]]) -> list[dict[str, Any]
     return [acc[h] for h in sorted(acc)]
 
 
+@dataclass
+class TeamFigures:
+    """What the floor's row needs of one team: its active reps' targets and their week- and
+    month-to-date totals (the floor's figures are sums over teams, so a team's change costs
+    that team and the floor row, not the whole floor)."""
+
+    targets: list[dict[Key, int]] = field(default_factory=list)
+    week: list[dict[str, int]] = field(default_factory=list)
+    month: list[dict[str, int]] = field(default_factory=list)
+
+
+class _Shares:
+    """Each schedule's hour shares of ``day``, computed once."""
+
+    def __init__(self, day: date) -> None:
+        self.day = day
+        self._cache: dict[Schedule, dict[int, float]] = {}
+
+    def __call__(self, schedule: Schedule) -> dict[int, float]:
+        if schedule not in self._cache:
+            self._cache[schedule] = hour_shares(schedule, self.day)
+        return self._cache[schedule]
+
+
 def enrich(
     snapshot: dict[str, Any],
     *,
@@ -111,22 +135,54 @@ def enrich(
 
     ``reps`` and ``schedules`` are keyed by rep code and team name (a team missing from
     ``schedules`` uses the floor's); ``earlier[code][period]`` holds the rep's totals of the
-    period's days before ``day`` (week and month to date).
+    period's days before ``day`` (week and month to date). The same as :func:`enrich_team` for
+    every team, then :func:`enrich_floor`.
     """
-    day_targets_by_team: dict[str, list[dict[Key, int]]] = {}
-    funnels_by_team: dict[str, list[dict[str, Any]]] = {}
-    period_totals_by_team: dict[str, dict[str, list[dict[str, int]]]] = {}
-    tier_inputs: dict[str, dict[str, list[TierInput]]] = {}
-    share_cache: dict[Schedule, dict[int, float]] = {}
-
-    def shares(schedule: Schedule) -> dict[int, float]:
-        if schedule not in share_cache:
-            share_cache[schedule] = hour_shares(schedule, day)
-        return share_cache[schedule]
-
+    shares = _Shares(day)
+    by_team: dict[str, list[dict[str, Any]]] = {t["name"]: [] for t in snapshot["teams"]}
     for rep in snapshot["reps"]:
+        by_team.setdefault(reps[rep["code"]].team, []).append(rep)
+    figures = [
+        enrich_team(
+            team,
+            by_team[team["name"]],
+            day=day,
+            at=at,
+            reps=reps,
+            rules=rules,
+            schedule=schedules.get(team["name"], cfg.floor),
+            earlier=earlier,
+            cfg=cfg,
+            shares=shares,
+        )
+        for team in snapshot["teams"]
+    ]
+    enrich_floor(snapshot["floor"], snapshot["teams"], figures, day=day, at=at, cfg=cfg)
+    snapshot["at"] = at.isoformat()
+    return snapshot
+
+
+def enrich_team(
+    team: dict[str, Any],
+    team_reps: Sequence[dict[str, Any]],
+    *,
+    day: date,
+    at: datetime,
+    reps: Mapping[str, RepInfo],
+    rules: Sequence[TargetRule],
+    schedule: Schedule,
+    earlier: Mapping[str, Mapping[str, Mapping[str, int]]],
+    cfg: PacingConfig,
+    shares: Callable[[Schedule], dict[int, float]] | None = None,
+) -> TeamFigures:
+    """Enrich one team's row and its reps' rows in place (see :func:`enrich`); what the floor
+    row needs of the team comes back. Tiers, medians and mentoring are within the team."""
+    shares = shares or _Shares(day)
+    figures = TeamFigures()
+    funnels: list[dict[str, Any]] = []
+    tier_inputs: dict[str, list[TierInput]] = {"day": [], "month": []}
+    for rep in team_reps:
         info = reps[rep["code"]]
-        schedule = schedules.get(info.team, cfg.floor)
         targets = rep_targets(rules, info.ref, day, cfg.ramp) if rep["active"] else {}
         totals = rep["totals"]
         before = earlier.get(rep["code"], {})
@@ -140,55 +196,64 @@ def enrich(
         rep["hours"] = _hours_with_shares(rep["hours"], shares(schedule), day_targets)
         rep["funnel"] = funnel(totals)
         if rep["active"]:
-            day_targets_by_team.setdefault(info.team, []).append(targets)
-            funnels_by_team.setdefault(info.team, []).append(rep["funnel"])
-            team_periods = period_totals_by_team.setdefault(info.team, {"week": [], "month": []})
-            team_periods["week"].append(week)
-            team_periods["month"].append(month)
+            figures.targets.append(targets)
+            figures.week.append(week)
+            figures.month.append(month)
+            funnels.append(rep["funnel"])
             for period, t in (("day", totals), ("month", month)):
-                tier_inputs.setdefault(info.team, {}).setdefault(period, []).append(
+                tier_inputs[period].append(
                     TierInput(rep["code"], t["revenue"], t["orders"], t["dials"], rep["new_hire"])
                 )
 
-    team_medians = {team: medians(f) for team, f in funnels_by_team.items()}
-    tiers = {
-        team: {period: assign_tiers(inputs) for period, inputs in by_period.items()}
-        for team, by_period in tier_inputs.items()
-    }
-    for rep in snapshot["reps"]:
-        team = reps[rep["code"]].team
-        rep["tier"] = {p: tiers.get(team, {}).get(p, {}).get(rep["code"]) for p in ("day", "month")}
+    team_medians = medians(funnels) if funnels else None
+    tiers = {period: assign_tiers(inputs) for period, inputs in tier_inputs.items() if inputs}
+    for rep in team_reps:
+        rep["tier"] = {p: tiers.get(p, {}).get(rep["code"]) for p in ("day", "month")}
         behind = any(p["status"] == "red" for p in rep["pace"].values())
         rep["diagnosis"] = (
-            diagnose(rep["funnel"], team_medians[team], minor_digits=cfg.minor_digits)
-            if behind and team in team_medians
+            diagnose(rep["funnel"], team_medians, minor_digits=cfg.minor_digits)
+            if behind and team_medians is not None
             else []
         )
 
+    targets = sum_targets(figures.targets)
+    _enrich_group(
+        team,
+        targets,
+        _sum_totals(figures.week),
+        _sum_totals(figures.month),
+        schedule,
+        day,
+        at,
+        cfg,
+    )
+    team["hours"] = _hours_with_shares(
+        _sum_hours(r["hours"] for r in team_reps),
+        shares(schedule),
+        {m: v for (m, p), v in targets.items() if p == "day"},
+    )
+    team["funnel"] = funnel(team["totals"])
+    team["mentoring"] = mentoring_pairs(tier_inputs["month"], tiers.get("month", {}))
+    return figures
+
+
+def enrich_floor(
+    floor: dict[str, Any],
+    teams: Sequence[dict[str, Any]],
+    figures: Iterable[TeamFigures],
+    *,
+    day: date,
+    at: datetime,
+    cfg: PacingConfig,
+) -> None:
+    """Enrich the floor's row in place from its (enriched) team rows and their figures."""
     all_targets: list[dict[Key, int]] = []
     all_week: list[dict[str, int]] = []
     all_month: list[dict[str, int]] = []
-    for team in snapshot["teams"]:
-        name = team["name"]
-        schedule = schedules.get(name, cfg.floor)
-        targets = sum_targets(day_targets_by_team.get(name, []))
-        all_targets.extend(day_targets_by_team.get(name, []))
-        periods = period_totals_by_team.get(name, {"week": [], "month": []})
-        all_week.extend(periods["week"])
-        all_month.extend(periods["month"])
-        week = _sum_totals(periods["week"])
-        month = _sum_totals(periods["month"])
-        _enrich_group(team, targets, week, month, schedule, day, at, cfg)
-        team["hours"] = _hours_with_shares(
-            _sum_hours(r["hours"] for r in snapshot["reps"] if r["team"] == name),
-            shares(schedule),
-            {m: v for (m, p), v in targets.items() if p == "day"},
-        )
-        team["funnel"] = funnel(team["totals"])
-        team_reps = tier_inputs.get(name, {}).get("month", [])
-        team["mentoring"] = mentoring_pairs(team_reps, tiers.get(name, {}).get("month", {}))
-
-    floor = snapshot["floor"]
+    for f in figures:
+        all_targets.extend(f.targets)
+        all_week.extend(f.week)
+        all_month.extend(f.month)
     targets = sum_targets(all_targets)
     _enrich_group(
         floor,
@@ -201,13 +266,11 @@ def enrich(
         cfg,
     )
     floor["hours"] = _hours_with_shares(
-        _sum_hours(t["hours"] for t in snapshot["teams"]),
-        shares(cfg.floor),
+        _sum_hours(t["hours"] for t in teams),
+        hour_shares(cfg.floor, day),
         {m: v for (m, p), v in targets.items() if p == "day"},
     )
     floor["funnel"] = funnel(floor["totals"])
-    snapshot["at"] = at.isoformat()
-    return snapshot
 
 
 def _sum_totals(rows: Iterable[Mapping[str, int]]) -> dict[str, int]:

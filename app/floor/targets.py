@@ -67,7 +67,7 @@ def _resolve(
             best[key] = (rank, r.valid_from, r)
     values = {k: v[2].value for k, v in best.items() if v[2].value is not None}
     sources = {k: v[2].scope for k, v in best.items() if v[2].value is not None}
-    return values, sources  # type: ignore[return-value]
+    return values, sources
 
 
 def rep_targets(rules: Iterable[TargetRule], rep: RepRef, day: date, ramp: Ramp) -> dict[Key, int]:

@@ -15,7 +15,7 @@ import csv
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -49,7 +49,7 @@ class _Rejects:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.count = 0
-        self._file = None
+        self._file: TextIO | None = None
         self._writer: Any = None
 
     def write(self, row: int, reason: str, raw: str) -> None:
@@ -183,9 +183,9 @@ def import_file(
 def roster_identifiers(engine: sa.Engine) -> frozenset[str]:
     """Every identifier of a rep on the roster (not of unresolved agents): what an adapter
     recognises as the agent's side of a call."""
-    from app.models import Rep
+    from app.models import Rep, table_of
 
-    rep = Rep.__table__
+    rep = table_of(Rep)
     q = (
         sa.select(IDENT.c.identifier)
         .join(rep, rep.c.id == IDENT.c.rep_id)

@@ -11,9 +11,12 @@ import queue
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from app.ingest.adapters import ADAPTERS, Input, OptionError, Options, Row
+
+#: A row as a worker process hands it over: its raw text a str or (lines, customer) of a MaskedRow.
+PipedRow = tuple[int, dict[str, Any] | None, str | None, str | tuple[list[str], frozenset[int]]]
 
 
 @dataclass(slots=True)
@@ -21,7 +24,7 @@ class Batch:
     """Rows as the adapter yielded them and how far the file was read; the importer judges
     the records (``items``, with ``where`` their positions in ``rows``)."""
 
-    rows: list[Row]
+    rows: list[Row] | list[PipedRow]
     bytes_read: int
     rows_read: int
     items: list[Any] = field(default_factory=list)
@@ -57,9 +60,10 @@ def _produce(job: ReadJob, out: Any) -> None:
     try:
         for batch in read_batches(job):
             # Plain tuples cross the pipe at C speed; MaskedRow objects would each cost a call.
+            read = cast("list[Row]", batch.rows)  # as the adapter yielded them, not yet piped
             batch.rows = [
                 (row, record, reason, raw if isinstance(raw, str) else (raw.lines, raw.customer))
-                for row, record, reason, raw in batch.rows
+                for row, record, reason, raw in read
             ]
             out.put(("batch", batch))
         out.put(("end",))

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, overload
 
 import orjson
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -62,6 +62,10 @@ def no_nul(v: Any) -> Any:
     return v
 
 
+@overload
+def printable_id(v: str) -> str: ...
+@overload
+def printable_id(v: None) -> None: ...
 def printable_id(v: str | None) -> str | None:
     """An id as it can be kept beside a reject (NUL characters shown as U+FFFD)."""
     return v.replace("\x00", "\ufffd") if v is not None else None
@@ -331,7 +335,7 @@ def parse_body_lines(body: bytes, content_type: str) -> list[tuple[int | None, A
     body = body.removeprefix(b"\xef\xbb\xbf")
     ctype = content_type.split(";")[0].strip().lower()
     if ctype in ("application/x-ndjson", "application/ndjson", "application/jsonlines"):
-        items = []
+        items: list[tuple[int | None, Any]] = []
         for lineno, line in enumerate(body.split(b"\n"), start=1):
             if not line.strip():
                 continue

@@ -38,16 +38,17 @@ from app.models import (
     RepIdentifier,
     Schedule,
     Team,
+    table_of,
 )
 
-CALL = Call.__table__
-TOTAL = HourlyTotal.__table__
-LEAD = LeadDay.__table__
-REJECT = IngestReject.__table__
-REP = Rep.__table__
-IDENT = RepIdentifier.__table__
-TEAM = Team.__table__
-SCHEDULE = Schedule.__table__
+CALL = table_of(Call)
+TOTAL = table_of(HourlyTotal)
+LEAD = table_of(LeadDay)
+REJECT = table_of(IngestReject)
+REP = table_of(Rep)
+IDENT = table_of(RepIdentifier)
+TEAM = table_of(Team)
+SCHEDULE = table_of(Schedule)
 
 # contribution() fills the first metrics of a totals row, in this order.
 assert METRICS[: len(CALL_METRICS)] == CALL_METRICS
@@ -73,12 +74,29 @@ class RecordResult:
         return d
 
 
+@dataclass(frozen=True)
+class Sale:
+    """A call that became a sale: whose, on which local day, for how much (minor units)."""
+
+    rep_id: int
+    day: date
+    amount: int
+    orders: int = 1
+
+
 @dataclass
 class BatchOutcome:
+    """What a committed batch did: a result per record, and what it changed for the live
+    screens (the ``TotalsChanged`` of the design: cells, reps whose last dial moved, sales)."""
+
     results: list[RecordResult]
     changed_cells: set[Cell]
     #: Unresolved agents' bucket codes → records of theirs stored (created or updated).
     unresolved: dict[str, int] = field(default_factory=dict)
+    #: (rep id, local day) whose last dial may have moved, even where no total did.
+    touched: set[tuple[int, date]] = field(default_factory=set)
+    #: Calls that became sales in this batch (created as one, or updated into one).
+    sales: list[Sale] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
         out = dict.fromkeys(("created", "updated", "duplicate", "stale", "rejected"), 0)
@@ -365,6 +383,7 @@ def apply_batch(
     new_keys: set[tuple[str, str]] = set()
     dirty: set[tuple[str, str]] = set()
     deltas: dict[Cell, list[int]] = {}
+    sales: list[Sale] = []
     lead_created: dict[LeadKey, list[int | None]] = {}  # key -> [first dial, first connect]
     lead_recount: set[LeadKey] = set()
     last_dial: dict[tuple[int, date], datetime] = {}  # (rep, day) -> latest started_at
@@ -426,6 +445,8 @@ def apply_batch(
             )
             place(row)
             touch(row)
+            if row["outcome"] == "sale":
+                sales.append(Sale(row["rep_id"], row["local_day"], row["order_value"]))
             state[key] = row
             new_keys.add(key)
             _add(deltas, (row["rep_id"], row["local_day"], row["local_hour"]), contribution(row), 1)
@@ -475,6 +496,8 @@ def apply_batch(
         new["updated_at"] = now
         place(new)
         touch(new)
+        if new["outcome"] == "sale" and cur["outcome"] != "sale":
+            sales.append(Sale(new["rep_id"], new["local_day"], new["order_value"]))
         _add(deltas, (cur["rep_id"], cur["local_day"], cur["local_hour"]), contribution(cur), -1)
         _add(deltas, (new["rep_id"], new["local_day"], new["local_hour"]), contribution(new), 1)
         for r in (cur, new):
@@ -499,7 +522,7 @@ def apply_batch(
     if rejects:
         conn.execute(REJECT.insert(), rejects)
     # One result per item, appended as the loop went: already in input order.
-    return BatchOutcome(results, changed, unresolved)
+    return BatchOutcome(results, changed, unresolved, set(last_dial), sales)
 
 
 def _count_unresolved(counts: dict[str, int], agent: Agent | None) -> None:
@@ -539,8 +562,8 @@ def _sqlite_rows(rows: list[tuple], positions: Sequence[int]) -> list[tuple]:
     """Convert only the date/time columns at ``positions`` (cheaper than testing every value)."""
     out = []
     memo: dict[Any, Any] = {}  # received_at / updated_at are one instant for the whole batch
-    for r in rows:
-        r = list(r)
+    for src in rows:
+        r = list(src)
         for i in positions:
             v = r[i]
             if v is not None:
@@ -612,10 +635,9 @@ def _apply_lead_changes(
     fresh: dict[LeadKey, tuple[int, int | None]] = {}
     for key, (fd, fc) in created.items():
         if key not in recount:
+            assert fd is not None  # a new lead's first dial hour is always set
             old = stored.get(key)
-            fresh[key] = (
-                (min(old[0], fd), _min_hour(old[1], fc)) if old else (fd, fc)  # type: ignore[arg-type]
-            )
+            fresh[key] = (min(old[0], fd), _min_hour(old[1], fc)) if old else (fd, fc)
     recount_ckeys = sorted({k[2] for k in recount})
     connected_hour = sa.case((CALL.c.disposition == "answered", CALL.c.local_hour))
     for chunk in _chunks(recount_ckeys, 900):
@@ -696,7 +718,9 @@ _TOTALS_UPSERT = (
 
 def _apply_deltas(conn: sa.Connection, deltas: dict[Cell, list[int]]) -> set[Cell]:
     """Add each cell's delta to hourly_total atomically; cells in key order to avoid deadlocks."""
-    rows = [(*cell, *deltas[cell]) for cell in sorted(deltas) if any(deltas[cell])]
+    rows: list[tuple[Any, ...]] = [
+        (*cell, *deltas[cell]) for cell in sorted(deltas) if any(deltas[cell])
+    ]
     if rows:
         _executemany(conn, _TOTALS_UPSERT, rows, temporal=(1,))
     return {row[:3] for row in rows}

@@ -147,13 +147,16 @@ class IngestWriter:
         merged: list[Incoming | Invalid] = [it for j in jobs for it in j.items]
         outcome = apply_batch(conn, merged, ctx=self.ctx, now=now)
         # Results come back one per item in input order, each keeping its request's own index.
-        out, start = [], 0
+        out: list[BatchOutcome] = []
+        start = 0
         for j in jobs:
             out.append(
                 BatchOutcome(
                     outcome.results[start : start + len(j.items)],
-                    # The group's cells go with its first job so hooks see each cell once.
+                    # The group's changes go with its first job so hooks see each one once.
                     outcome.changed_cells if not out else set(),
+                    touched=outcome.touched if not out else set(),
+                    sales=outcome.sales if not out else [],
                 )
             )
             start += len(j.items)
@@ -228,6 +231,8 @@ class IngestWriter:
                 first.results + second.results,
                 first.changed_cells | second.changed_cells,
                 unresolved,
+                first.touched | second.touched,
+                first.sales + second.sales,
             )
 
     def _reject_alone(self, item: Incoming | Invalid, exc: BaseException) -> BatchOutcome:

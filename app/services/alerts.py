@@ -12,12 +12,12 @@ from sqlmodel import Session
 from app.floor.alerts import OpenAlerts, RepState, decide
 from app.floor.pacing import Pace
 from app.floor.progress import PacingConfig
-from app.models import Alert, Rep, Team, utcnow
+from app.models import Alert, Rep, Team, table_of, utcnow
 from app.services.errors import InputError
 from app.services.schedules import team_schedules
 from app.services.snapshot import last_dials, load_snapshot
 
-ALERT, REP, TEAM = Alert.__table__, Rep.__table__, Team.__table__
+ALERT, REP, TEAM = table_of(Alert), table_of(Rep), table_of(Team)
 
 
 def open_alerts(

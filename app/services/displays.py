@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from app.models import DisplayLink, DisplayTeam, Team, utcnow
+from app.models import DisplayLink, DisplayTeam, Team, stored_id, utcnow
 from app.services.errors import InputError
 from app.services.tokens import Principal, hash_token
 from app.services.users import team_ids
@@ -41,19 +41,19 @@ def create_display(session: Session, *, name: str, teams: list[str]) -> tuple[Di
     session.add(row)
     session.flush()
     for team_id in ids:
-        session.add(DisplayTeam(display_id=row.id, team_id=team_id))
+        session.add(DisplayTeam(display_id=stored_id(row), team_id=team_id))
     session.flush()
     return row, secret
 
 
 def list_displays(session: Session) -> list[dict[str, Any]]:
     """Every display link with its teams (never its secret), by id."""
-    rows = session.exec(select(DisplayLink).order_by(DisplayLink.id)).all()
+    rows = session.exec(select(DisplayLink).order_by(col(DisplayLink.id))).all()
     return [
         {
             "id": d.id,
             "name": d.name,
-            "teams": display_teams(session, display_id=d.id),
+            "teams": display_teams(session, display_id=stored_id(d)),
             "prefix": d.prefix,
             "created_at": d.created_at,
             "revoked_at": d.revoked_at,
@@ -84,9 +84,9 @@ def display_principal(session: Session, *, secret: str) -> Principal | None:
     ).first()
     if row is None:
         return None
-    teams = display_teams(session, display_id=row.id)
+    teams = display_teams(session, display_id=stored_id(row))
     return Principal(
-        token_id=row.id,
+        token_id=stored_id(row),
         name=row.name,
         scope="display",
         source=None,

@@ -21,14 +21,14 @@ from app.floor.progress import PacingConfig
 from app.floor.report import daily_report
 from app.floor.snapshot import only_teams
 from app.floor.targets import TARGET_METRICS, RepRef
-from app.models import HourlyTotal, Rep, ReportNote, Team, utcnow
+from app.models import HourlyTotal, Rep, ReportNote, Team, table_of, utcnow
 from app.services.alerts import list_alerts
 from app.services.errors import InputError
 from app.services.schedules import team_schedules
 from app.services.snapshot import load_snapshot
 from app.services.targets import load_rules
 
-REP, TEAM, TOTAL, NOTE = Rep.__table__, Team.__table__, HourlyTotal.__table__, ReportNote.__table__
+REP, TEAM, TOTAL, NOTE = table_of(Rep), table_of(Team), table_of(HourlyTotal), table_of(ReportNote)
 PERIODS = ("week", "month")
 KINDS = ("daily", "weekly", "monthly")
 PERIOD_OF = {"weekly": "week", "monthly": "month"}
@@ -118,6 +118,8 @@ def daily(
         {"hour": h["hour"], **{m: h[m] for m in METRICS}} for h in snap["floor"].get("hours", [])
     ]
     report["team"] = team
+    # The teams whose evening notes (and alerts, rep rows) this reader sees: the page's notes.
+    report["note_teams"] = [t["name"] for t in snap["teams"] if t["name"] in shown]
     return report
 
 

@@ -20,7 +20,7 @@ from app.ingest.service import (
     IngestContext,
     hashed_agent_code,
 )
-from app.models import Rep, RepIdentifier, Schedule, Team, utcnow
+from app.models import Rep, RepIdentifier, Schedule, Team, stored_id, utcnow
 from app.services import agents
 from app.services.errors import InputError
 
@@ -104,7 +104,7 @@ def team_view(session: Session, team: Team) -> dict[str, Any]:
 
 def list_teams(session: Session) -> list[dict[str, Any]]:
     """Every team with its own schedule (null = the floor default) and its head count."""
-    return [team_view(session, t) for t in session.exec(select(Team).order_by(Team.id))]
+    return [team_view(session, t) for t in session.exec(select(Team).order_by(col(Team.id)))]
 
 
 def create_team(
@@ -181,7 +181,7 @@ def rep_view(session: Session, rep: Rep) -> dict[str, Any]:
 def list_reps(session: Session, *, team: str | None = None) -> list[dict[str, Any]]:
     """Reps on the roster ordered by team and name, optionally one team's (unresolved agents,
     having no team, are not reps: see :mod:`app.services.agents`)."""
-    q = select(Rep).join(Team, col(Rep.team_id) == Team.id).order_by(Team.id, Rep.name)
+    q = select(Rep).join(Team, col(Rep.team_id) == Team.id).order_by(col(Team.id), Rep.name)
     if team is not None:
         q = q.where(Team.name == team)
     return [rep_view(session, r) for r in session.exec(q)]
@@ -216,7 +216,7 @@ def _set_identifiers(
     session.flush()
     for ident in sorted(wanted):
         if session.get(RepIdentifier, ident) is None:
-            session.add(RepIdentifier(identifier=ident, rep_id=rep.id))
+            session.add(RepIdentifier(identifier=ident, rep_id=stored_id(rep)))
     session.flush()
 
 
@@ -287,7 +287,7 @@ def update_rep(
             session.flush()
         rep.code = new_code
         if owner is None:
-            session.add(RepIdentifier(identifier=new_code, rep_id=rep.id))
+            session.add(RepIdentifier(identifier=new_code, rep_id=stored_id(rep)))
     if "team" in changes and changes["team"] is not None:
         rep.team_id = _team_by_name(session, changes["team"]).id
     for name in ("name", "hired_on", "active"):
@@ -337,7 +337,9 @@ def read_roster_csv(data: bytes) -> tuple[list[dict[str, Any]], list[str]]:
         ]
     ident_columns = [c for c in IDENTIFIER_COLUMNS if c in header]
     reader.fieldnames = header
-    rows, errors, seen = [], [], {}
+    rows: list[dict[str, Any]] = []
+    errors: list[str] = []
+    seen: dict[str, int] = {}
     for rowno, raw in enumerate(reader, start=2):
         rec: dict[str, Any] = {k: (v or "").strip() for k, v in raw.items() if k in ROSTER_COLUMNS}
         idents = [

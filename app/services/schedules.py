@@ -8,9 +8,9 @@ import sqlalchemy as sa
 
 from app.floor.schedule import Schedule, parse_weekdays, parse_windows
 from app.models import Schedule as ScheduleRow
-from app.models import Team
+from app.models import Team, table_of
 
-TEAM, SCHEDULE = Team.__table__, ScheduleRow.__table__
+TEAM, SCHEDULE = table_of(Team), table_of(ScheduleRow)
 
 
 def team_schedules(conn: sa.Connection, floor: Schedule) -> dict[int, Schedule]:

@@ -12,16 +12,16 @@ from app.floor.pacing import period_days
 from app.floor.progress import PacingConfig, RepInfo, enrich
 from app.floor.snapshot import RepRow, build_snapshot
 from app.floor.targets import RepRef
-from app.models import HourlyTotal, Rep, RepActivity, Team
+from app.models import HourlyTotal, Rep, RepActivity, Team, table_of
 from app.services.errors import InputError
 from app.services.schedules import team_schedules
 from app.services.targets import load_rules
 
-REP, TEAM, TOTAL = Rep.__table__, Team.__table__, HourlyTotal.__table__
-ACTIVITY = RepActivity.__table__
+REP, TEAM, TOTAL = table_of(Rep), table_of(Team), table_of(HourlyTotal)
+ACTIVITY = table_of(RepActivity)
 
 
-def _last_hour(at: datetime, tz: Any, day: date) -> int:
+def last_hour(at: datetime, tz: Any, day: date) -> int:
     """The last local hour of ``day`` that started before ``at`` (-1: none, 24: all)."""
     local = at.astimezone(tz)
     if local.date() > day:
@@ -72,7 +72,7 @@ def load_snapshot(
     for team_id in team_ids:
         sched = schedules.get(team_id)
         tz = sched.timezone if sched else default_tz
-        cutoff[team_id] = _last_hour(at, tz, day) if tz else 24
+        cutoff[team_id] = last_hour(at, tz, day) if tz else 24
     cells = [
         (r[0], r[1], dict(zip(METRICS, r[2:], strict=True)))
         for r in conn.execute(cq)
@@ -105,15 +105,19 @@ def load_snapshot(
         reps=infos,
         rules=load_rules(conn),
         schedules={team_names[i]: s for i, s in schedules.items() if i in team_names},
-        earlier=_earlier_totals(conn, day, {r.id: r.code for r in rep_rows if r.id in shown_ids}),
+        earlier=earlier_totals(conn, day, {r.id: r.code for r in rep_rows if r.id in shown_ids}),
         cfg=pacing,
     )
     last = last_dials(conn, day)
     codes = {r.code: r.id for r in rep_rows}
     for rep in snap["reps"]:
-        seen = last.get(codes[rep["code"]])
-        rep["last_dial_at"] = seen.isoformat() if seen and seen <= at else None
+        rep["last_dial_at"] = last_dial_at(last.get(codes[rep["code"]]), at)
     return snap
+
+
+def last_dial_at(seen: datetime | None, at: datetime) -> str | None:
+    """A rep's last dial as a view evaluated at ``at`` shows it (none after ``at``)."""
+    return seen.isoformat() if seen and seen <= at else None
 
 
 def day_fingerprint(conn: sa.Connection, day: date) -> tuple:
@@ -132,13 +136,17 @@ def day_fingerprint(conn: sa.Connection, day: date) -> tuple:
     return (*conn.execute(q).one(), conn.execute(last).scalar())
 
 
-def last_dials(conn: sa.Connection, day: date) -> dict[int, datetime]:
-    """rep id -> the start of the rep's latest call on ``day``."""
+def last_dials(
+    conn: sa.Connection, day: date, rep_ids: set[int] | None = None
+) -> dict[int, datetime]:
+    """rep id -> the start of the rep's latest call on ``day`` (of ``rep_ids``, or all)."""
     q = sa.select(ACTIVITY.c.rep_id, ACTIVITY.c.last_dial_at).where(ACTIVITY.c.day == day)
+    if rep_ids is not None:
+        q = q.where(ACTIVITY.c.rep_id.in_(sorted(rep_ids)))
     return dict(conn.execute(q).all())
 
 
-def _earlier_totals(
+def earlier_totals(
     conn: sa.Connection, day: date, codes: dict[int, str]
 ) -> dict[str, dict[str, dict[str, int]]]:
     """code -> {"week": totals, "month": totals} of the period's days before ``day``."""

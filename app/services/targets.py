@@ -6,7 +6,7 @@ from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from app.floor.targets import (
     PERIODS,
@@ -18,10 +18,10 @@ from app.floor.targets import (
     rep_targets,
     sum_targets,
 )
-from app.models import Rep, Target, Team, utcnow
+from app.models import Rep, Target, Team, stored_id, table_of, utcnow
 from app.services.errors import InputError
 
-TARGET, REP, TEAM = Target.__table__, Rep.__table__, Team.__table__
+TARGET, REP, TEAM = table_of(Target), table_of(Rep), table_of(Team)
 
 
 def load_rules(conn: sa.Connection | Session) -> list[TargetRule]:
@@ -41,19 +41,19 @@ def _scope(session: Session, team: str | None, rep: str | None) -> tuple[str, in
     if team and rep:
         raise InputError("scope", "give a team or a rep, not both")
     if team:
-        row = session.exec(select(Team).where(Team.name == team)).first()
-        if row is None:
+        team_row = session.exec(select(Team).where(Team.name == team)).first()
+        if team_row is None:
             raise InputError("team", f"no team named '{team}'", 404)
-        return "team", row.id  # type: ignore[return-value]
+        return "team", stored_id(team_row)
     if rep:
-        row = session.exec(select(Rep).where(Rep.code == rep)).first()
-        if row is None:
+        rep_row = session.exec(select(Rep).where(Rep.code == rep)).first()
+        if rep_row is None:
             raise InputError("rep", f"no rep with code '{rep}'", 404)
-        if row.team_id is None:
+        if rep_row.team_id is None:
             raise InputError(
                 "rep", f"'{rep}' is an unresolved agent: add it to a rep before giving targets"
             )
-        return "rep", row.id  # type: ignore[return-value]
+        return "rep", stored_id(rep_row)
     return "floor", 0
 
 
@@ -117,14 +117,14 @@ def list_targets(session: Session, *, teams: frozenset[str] | None = None) -> li
     """Every rule, floor first, then teams, then reps, oldest first; with ``teams`` (a lead's),
     the rep rules of those teams' reps only (floor and team rules are public on the floor)."""
     order = sa.case({"floor": 0, "team": 1, "rep": 2}, value=Target.scope)
-    q = select(Target).order_by(order, Target.scope_id, Target.metric, Target.valid_from)
+    q = select(Target).order_by(order, col(Target.scope_id), Target.metric, col(Target.valid_from))
     if teams is not None:
         theirs = (
             sa.select(REP.c.id)
             .join(TEAM, TEAM.c.id == REP.c.team_id)
             .where(TEAM.c.name.in_(sorted(teams)))
         )
-        q = q.where(sa.or_(Target.scope != "rep", Target.scope_id.in_(theirs)))
+        q = q.where(sa.or_(col(Target.scope) != "rep", col(Target.scope_id).in_(theirs)))
     return [target_view(session, r) for r in session.exec(q)]
 
 

@@ -9,9 +9,9 @@ import time
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
-from app.models import ApiToken, utcnow
+from app.models import ApiToken, table_of, utcnow
 
 SCOPES = ("ingest", "read", "admin")
 _PREFIX = "pb_"
@@ -86,7 +86,7 @@ def create_token(
 
 
 def list_tokens(session: Session) -> list[ApiToken]:
-    return list(session.exec(select(ApiToken).order_by(ApiToken.id)))
+    return list(session.exec(select(ApiToken).order_by(col(ApiToken.id))))
 
 
 def revoke_token(session: Session, *, token_id: int) -> bool:
@@ -126,7 +126,7 @@ class TokenVerifier:
             return principal
         digest = hash_token(secret)
         now = time.monotonic()
-        table = ApiToken.__table__
+        table = table_of(ApiToken)
         with self.engine.connect() as conn:
             row = conn.execute(
                 sa.select(table.c.id, table.c.name, table.c.scope, table.c.source).where(

@@ -13,14 +13,23 @@ import re
 import secrets
 import unicodedata
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlmodel import Session, col, select
 
-from app.models import AppUser, SetupLink, Team, UserSession, UserTeam, utcnow
+from app.models import (
+    AppUser,
+    SetupLink,
+    Team,
+    UserSession,
+    UserTeam,
+    stored_id,
+    table_of,
+    utcnow,
+)
 from app.services.errors import InputError
 from app.services.tokens import Principal, hash_token
 
@@ -81,7 +90,8 @@ def _user_or_404(session: Session, username: str) -> AppUser:
 def team_ids(session: Session, names: list[str]) -> list[int]:
     """The ids of the named teams, in order; 404 InputError naming the first unknown one."""
     wanted = list(dict.fromkeys(names))
-    found = dict(session.exec(select(Team.name, Team.id).where(col(Team.name).in_(wanted))).all())
+    rows = session.exec(select(Team.name, Team.id).where(col(Team.name).in_(wanted))).all()
+    found = cast("dict[str, int]", dict(rows))  # stored teams' ids: never None
     for name in wanted:
         if name not in found:
             raise InputError("team", f"no team named '{name}'", 404)
@@ -124,7 +134,7 @@ def create_user(
     session.add(user)
     session.flush()
     for team_id in ids:
-        session.add(UserTeam(user_id=user.id, team_id=team_id))
+        session.add(UserTeam(user_id=stored_id(user), team_id=team_id))
     session.flush()
     return user
 
@@ -137,7 +147,7 @@ def list_users(session: Session) -> list[dict[str, Any]]:
             "id": u.id,
             "username": u.username,
             "role": u.role,
-            "teams": user_teams(session, user_id=u.id) if u.role == "lead" else [],
+            "teams": user_teams(session, user_id=stored_id(u)) if u.role == "lead" else [],
             "created_at": u.created_at,
             "disabled_at": u.disabled_at,
             "locked_until": u.locked_until,
@@ -158,7 +168,7 @@ def set_password(session: Session, *, username: str, password: str) -> AppUser:
     user.failed_logins = 0
     user.locked_until = None
     session.add(user)
-    _end_sessions(session, user.id)
+    _end_sessions(session, stored_id(user))
     session.flush()
     return user
 
@@ -178,7 +188,7 @@ def disable_user(session: Session, *, username: str, now: datetime | None = None
             raise InputError("username", "the last active admin cannot be disabled", 409)
     user.disabled_at = now or utcnow()
     session.add(user)
-    _end_sessions(session, user.id)
+    _end_sessions(session, stored_id(user))
     session.flush()
     return user
 
@@ -250,7 +260,7 @@ def start_session(
     session.add(
         UserSession(
             token_hash=hash_token(secret),
-            user_id=user.id,
+            user_id=stored_id(user),
             created_at=now,
             expires_at=now + lifetime,
             last_seen_at=now,
@@ -261,7 +271,7 @@ def start_session(
 
 
 def _well_formed(secret: str | None, prefix: str) -> bool:
-    return bool(secret) and secret.startswith(prefix) and len(secret) <= 200
+    return bool(secret and secret.startswith(prefix) and len(secret) <= 200)
 
 
 def session_principal(
@@ -286,9 +296,9 @@ def session_principal(
         row.last_seen_at = now
         session.add(row)
         session.flush()
-    teams = frozenset(user_teams(session, user_id=user.id)) if user.role == "lead" else None
+    teams = frozenset(user_teams(session, user_id=stored_id(user))) if user.role == "lead" else None
     return Principal(
-        token_id=user.id,
+        token_id=stored_id(user),
         name=user.username,
         scope=user.role,
         source=None,
@@ -358,11 +368,15 @@ def use_setup_link(
         raise refused
     user = create_user(session, username=username, password=password, role="admin", teams=[])
     # Conditional update: of two concurrent uses of one link, only one succeeds.
-    table = SetupLink.__table__
-    claimed = session.execute(
-        sa.update(table)
-        .where(table.c.token_hash == digest, table.c.used_at.is_(None))
-        .values(used_at=now)
+    table = table_of(SetupLink)
+    # An UPDATE gives a CursorResult; SQLModel's Session.execute is typed as returning Result.
+    claimed = cast(
+        "sa.CursorResult[Any]",
+        session.execute(
+            sa.update(table)
+            .where(table.c.token_hash == digest, table.c.used_at.is_(None))
+            .values(used_at=now)
+        ),
     ).rowcount
     if claimed != 1:
         raise refused

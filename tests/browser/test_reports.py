@@ -318,11 +318,12 @@ def test_a_lead_writes_their_teams_note_through_the_page_and_sees_only_their_tea
 
     url = report_url(floor, "daily", f"day={day}", token=False)
     open_report(page, url)
-    # Scoped to the lead's team: one article, one form, and no floor total.
+    # Notes and rep rows of the lead's team only (one article, one form); the floor's figures
+    # are public on the floor, so its KPIs show.
     assert page.locator("article.note").count() == 1
     assert page.locator(f'article.note[data-team="{OTHER}"]').count() == 0
     assert page.locator(f'form.note-form[data-team="{OTHER}"]').count() == 0
-    assert page.locator(".report-kpis").count() == 0
+    assert page.locator(".report-kpis").count() == 1
     assert set(rep_rows(page)) == {c for c, v in REPS.items() if v[1] == OWN}
 
     form = page.locator(f'form.note-form[data-team="{OWN}"]')

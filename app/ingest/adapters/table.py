@@ -185,9 +185,9 @@ def _layout(header: list[Any], options: Options) -> _Layout:
     names = [_norm(_text(cell)) for cell in header]
     exact: dict[str, int] = {}
     folded: dict[str, int] = {}
-    for i, name in enumerate(names):
-        exact.setdefault(name, i)
-        folded.setdefault(name.casefold(), i)
+    for pos, name in enumerate(names):
+        exact.setdefault(name, pos)
+        folded.setdefault(name.casefold(), pos)
 
     def find(column: str) -> int | None:
         i = exact.get(column)

@@ -1,0 +1,299 @@
+"""Today's floor kept in memory and brought up to date per changed rep (the live hub's model).
+
+A full read (:meth:`LiveFloor.load`) takes the roster, schedules, target rules, the week and
+month totals of the days before today, and today's cells. After that a commit names the reps
+whose cells or last dial changed (``TotalsChanged``): :meth:`LiveFloor.update` re-reads only
+those reps' cells of today (and their earlier totals when a past day of the week or month
+moved), rebuilds only their teams' rows and the floor's row, and says which teams changed.
+A minute tick (:meth:`LiveFloor.retime`) re-evaluates every row at the new instant from
+memory, without a read. The result equals :func:`app.services.snapshot.load_snapshot` at the
+same instant (tests/live/test_live_floor.py checks it on random streams of batches).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from app.floor.metrics import METRICS
+from app.floor.pacing import period_days
+from app.floor.progress import PacingConfig, RepInfo, TeamFigures, enrich_floor, enrich_team
+from app.floor.schedule import Schedule
+from app.floor.snapshot import RepRow, build_snapshot
+from app.floor.targets import RepRef, TargetRule
+from app.ingest.service import BatchOutcome
+from app.services.schedules import team_schedules
+from app.services.snapshot import (
+    REP,
+    TEAM,
+    TOTAL,
+    earlier_totals,
+    last_dial_at,
+    last_dials,
+    last_hour,
+)
+from app.services.targets import load_rules
+
+Cells = dict[int, dict[str, int]]  # hour -> metrics
+
+
+@dataclass(frozen=True)
+class RosterRep:
+    id: int
+    code: str
+    name: str
+    team_id: int
+    active: bool
+    hired_on: date | None
+
+
+@dataclass
+class _Team:
+    """One team's enriched rows, as the snapshot carries them."""
+
+    row: dict[str, Any]
+    reps: list[dict[str, Any]]
+    figures: TeamFigures
+
+
+@dataclass
+class _Base:
+    """What changes only with the day, the roster or the targets."""
+
+    day: date
+    teams: list[tuple[int, str]]
+    schedules: dict[int, Schedule]
+    reps: dict[int, RosterRep]
+    rules: list[TargetRule]
+    roster_key: tuple
+    earlier: dict[str, dict[str, dict[str, int]]] = field(default_factory=dict)
+
+    def infos(self) -> dict[str, RepInfo]:
+        names = dict(self.teams)
+        return {
+            r.code: RepInfo(RepRef(r.id, r.team_id, r.hired_on), r.code, names[r.team_id])
+            for r in self.reps.values()
+        }
+
+
+def roster_key(conn: sa.Connection) -> tuple:
+    """Everything a floor view takes from the roster, teams, schedules and target rules, as one
+    comparable value: a tick reads it (O(roster), once a minute) to notice changes made by
+    any process, the CLI included."""
+    reps = conn.execute(
+        sa.select(
+            REP.c.id, REP.c.code, REP.c.name, REP.c.team_id, REP.c.active, REP.c.hired_on
+        ).order_by(REP.c.id)
+    ).all()
+    teams = conn.execute(
+        sa.select(TEAM.c.id, TEAM.c.name, TEAM.c.schedule_id).order_by(TEAM.c.id)
+    ).all()
+    rules = sorted(load_rules(conn), key=repr)
+    return (tuple(map(tuple, reps)), tuple(map(tuple, teams)), tuple(rules))
+
+
+def changed_reps(outcome: BatchOutcome) -> set[tuple[int, date]]:
+    """(rep id, local day) whose figures a commit may have moved: its cells and last dials."""
+    return {(rep_id, day) for rep_id, day, _ in outcome.changed_cells} | outcome.touched
+
+
+class LiveFloor:
+    """Today's floor view in memory; see the module docstring."""
+
+    def __init__(self, *, timezone: str, pacing: PacingConfig) -> None:
+        self.timezone = timezone
+        self.pacing = pacing
+        self.base: _Base | None = None
+        self.cells: dict[int, Cells] = {}  # rep id -> today's cells, uncut
+        self.last: dict[int, datetime] = {}
+        self.parts: dict[str, _Team] = {}
+        self.snapshot: dict[str, Any] | None = None
+        self._infos: dict[str, RepInfo] = {}
+
+    # --- reads ---------------------------------------------------------------------------------
+
+    def load(self, conn: sa.Connection, *, day: date, now: datetime, at: datetime) -> dict:
+        """Read the whole floor of ``day`` and evaluate it at ``at``."""
+        key = roster_key(conn)
+        teams = [
+            (t.id, t.name)
+            for t in conn.execute(sa.select(TEAM.c.id, TEAM.c.name).order_by(TEAM.c.id))
+        ]
+        team_ids = {t for t, _ in teams}
+        reps = {
+            r.id: RosterRep(r.id, r.code, r.name, r.team_id, r.active, r.hired_on)
+            for r in conn.execute(
+                sa.select(
+                    REP.c.id, REP.c.code, REP.c.name, REP.c.team_id, REP.c.active, REP.c.hired_on
+                ).where(REP.c.team_id.in_(team_ids))
+            )
+        }
+        self.base = _Base(
+            day=day,
+            teams=teams,
+            schedules=team_schedules(conn, self.pacing.floor),
+            reps=reps,
+            rules=load_rules(conn),
+            roster_key=key,
+        )
+        self.base.earlier = earlier_totals(conn, day, {r.id: r.code for r in reps.values()})
+        self._infos = self.base.infos()
+        self.cells = self._read_cells(conn, day, None)
+        self.last = {i: t for i, t in last_dials(conn, day).items() if i in reps}
+        return self._build_all(now=now, at=at)
+
+    def update(
+        self,
+        conn: sa.Connection,
+        changed: Iterable[tuple[int, date]],
+        *,
+        now: datetime,
+        at: datetime,
+    ) -> tuple[dict[str, Any], set[str]] | None:
+        """Bring up to date the reps whose figures of a day changed (``changed``: rep id, local
+        day, from a commit's cells and last dials) and return the view and the names of the
+        teams whose rows were rebuilt; None when the change needs a full read (a rep this view
+        does not know of)."""
+        base = self.base
+        assert base is not None and self.snapshot is not None
+        today, earlier = set(), set()
+        first = min(period_days("week", base.day)[0], period_days("month", base.day)[0])
+        for rep_id, day in changed:
+            if day == base.day:
+                today.add(rep_id)
+            elif first <= day < base.day:
+                earlier.add(rep_id)
+        unknown = (today | earlier) - set(base.reps)
+        if unknown and self._any_on_a_team(conn, unknown):
+            return None  # a rep new to the board: the roster changed
+        today &= set(base.reps)
+        earlier &= set(base.reps)
+        if not today and not earlier:
+            return self.snapshot, set()
+        if today:
+            fresh = self._read_cells(conn, base.day, today)
+            for rep_id in today:
+                self.cells[rep_id] = fresh.get(rep_id, {})
+            last = last_dials(conn, base.day, today)
+            for rep_id in today:
+                if rep_id in last:
+                    self.last[rep_id] = last[rep_id]
+        if earlier:
+            codes = {i: base.reps[i].code for i in earlier}
+            got = earlier_totals(conn, base.day, codes)
+            for code in codes.values():
+                base.earlier[code] = got.get(code, {})
+        names = dict(base.teams)
+        rebuilt = {names[base.reps[i].team_id] for i in today | earlier}
+        for team_id, name in base.teams:
+            if name in rebuilt:
+                self.parts[name] = self._build_team(team_id, name, now=now, at=at)
+        return self._assemble(now=now, at=at), rebuilt
+
+    def retime(self, conn: sa.Connection, *, now: datetime, at: datetime) -> dict | None:
+        """Evaluate every row at ``at`` from memory (a minute tick); None when the roster,
+        teams or targets changed since the last full read (then read the floor again)."""
+        assert self.base is not None
+        if roster_key(conn) != self.base.roster_key:
+            return None
+        return self._build_all(now=now, at=at)
+
+    def _read_cells(
+        self, conn: sa.Connection, day: date, rep_ids: set[int] | None
+    ) -> dict[int, Cells]:
+        q = sa.select(TOTAL.c.rep_id, TOTAL.c.hour, *(TOTAL.c[m] for m in METRICS)).where(
+            TOTAL.c.day == day
+        )
+        if rep_ids is not None:
+            q = q.where(TOTAL.c.rep_id.in_(sorted(rep_ids)))
+        out: dict[int, Cells] = {}
+        for rep_id, hour, *values in conn.execute(q):
+            out.setdefault(rep_id, {})[hour] = dict(zip(METRICS, values, strict=True))
+        return out
+
+    @staticmethod
+    def _any_on_a_team(conn: sa.Connection, rep_ids: set[int]) -> bool:
+        q = sa.select(sa.func.count()).where(
+            REP.c.id.in_(sorted(rep_ids)), REP.c.team_id.is_not(None)
+        )
+        return bool(conn.execute(q).scalar())
+
+    # --- assembly (no reads) -------------------------------------------------------------------
+
+    def _build_all(self, *, now: datetime, at: datetime) -> dict[str, Any]:
+        assert self.base is not None
+        self.parts = {
+            name: self._build_team(team_id, name, now=now, at=at)
+            for team_id, name in self.base.teams
+        }
+        return self._assemble(now=now, at=at)
+
+    def _build_team(self, team_id: int, name: str, *, now: datetime, at: datetime) -> _Team:
+        base = self.base
+        assert base is not None
+        schedule = base.schedules.get(team_id, self.pacing.floor)
+        cut = last_hour(at, schedule.timezone, base.day)
+        members = [r for r in base.reps.values() if r.team_id == team_id]
+        cells = [
+            (r.id, hour, values)
+            for r in members
+            for hour, values in self.cells.get(r.id, {}).items()
+            if hour <= cut
+        ]
+        with_calls = {c[0] for c in cells}
+        rows = [
+            RepRow(r.id, r.code, r.name, name, r.active)
+            for r in members
+            if r.active or r.id in with_calls
+        ]
+        part = build_snapshot(
+            day=base.day,
+            timezone=self.timezone,
+            generated_at=now,
+            teams=[name],
+            reps=rows,
+            cells=cells,
+        )
+        team, reps = part["teams"][0], part["reps"]
+        figures = enrich_team(
+            team,
+            reps,
+            day=base.day,
+            at=at,
+            reps=self._infos,
+            rules=base.rules,
+            schedule=schedule,
+            earlier=base.earlier,
+            cfg=self.pacing,
+        )
+        ids = {r.code: r.id for r in members}
+        for rep in reps:
+            rep["last_dial_at"] = last_dial_at(self.last.get(ids[rep["code"]]), at)
+        return _Team(team, reps, figures)
+
+    def _assemble(self, *, now: datetime, at: datetime) -> dict[str, Any]:
+        assert self.base is not None
+        parts = [self.parts[name] for _, name in self.base.teams]
+        totals = dict.fromkeys(METRICS, 0)
+        for p in parts:
+            for m in METRICS:
+                totals[m] += p.row["totals"][m]
+        floor: dict[str, Any] = {"totals": totals}
+        teams = [p.row for p in parts]
+        enrich_floor(
+            floor, teams, [p.figures for p in parts], day=self.base.day, at=at, cfg=self.pacing
+        )
+        self.snapshot = {
+            "day": self.base.day.isoformat(),
+            "timezone": self.timezone,
+            "generated_at": now.isoformat(),
+            "floor": floor,
+            "teams": teams,
+            "reps": [rep for p in parts for rep in p.reps],
+            "at": at.isoformat(),
+        }
+        return self.snapshot

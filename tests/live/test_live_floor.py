@@ -1,0 +1,146 @@
+"""The live floor kept in memory equals a full read: random streams of batches (new calls,
+revisions, stale and conflicting resends, several reps and teams, both sides of an hour and of
+midnight) go through the database, the in-memory floor is told only which cells each commit
+changed, and after every batch it must equal ``load_snapshot`` at the same instant."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
+
+from app.db import writer
+from app.ingest.records import CustomerHasher, parse_record
+from app.ingest.service import IngestContext, apply_batch
+from app.services.live_floor import LiveFloor, changed_reps
+from app.services.snapshot import load_snapshot
+from tests.conftest import enrol
+
+#: Thursday 2026-11-26, 15:20 in Shanghai: the day's 15:00 hour is open, 16:00 is not yet.
+NOW = datetime(2026, 11, 26, 7, 20, tzinfo=UTC)
+AT = NOW.replace(second=59, microsecond=999_999)
+DAY = NOW.astimezone(UTC).date()
+TEAMS = {"一组": ["a1", "a2", "a3"], "二组": ["b1", "b2"], "三组": ["c1"]}
+REPS = [code for codes in TEAMS.values() for code in codes]
+#: Start times around the edges that matter: yesterday late (week- and month-to-date), just
+#: after midnight, both sides of an hour, the open hour, and an hour that has not begun.
+STARTS = [
+    "2026-11-25T23:59:30+08:00",
+    "2026-11-26T00:00:10+08:00",
+    "2026-11-26T09:59:59+08:00",
+    "2026-11-26T10:00:00+08:00",
+    "2026-11-26T14:30:00+08:00",
+    "2026-11-26T15:05:00+08:00",
+    "2026-11-26T16:01:00+08:00",
+]
+
+_record = st.fixed_dictionaries(
+    {
+        "call_id": st.sampled_from([f"c{n}" for n in range(8)]),
+        "rep": st.sampled_from(REPS),
+        "started_at": st.sampled_from(STARTS),
+        "disposition": st.sampled_from(["answered", "no_answer"]),
+        "talk_seconds": st.integers(0, 600),
+        "outcome": st.sampled_from(["none", "sale", "invite"]),
+        "order_value": st.sampled_from(["0", "99.5", "1200"]),
+        "customer": st.sampled_from(["13800138000", "13900139000", None]),
+        "direction": st.sampled_from(["outbound", "inbound"]),
+        "revision": st.one_of(st.none(), st.integers(0, 3)),
+    }
+)
+_batches = st.lists(st.lists(_record, min_size=1, max_size=6), min_size=1, max_size=6)
+
+
+def _seed(engine) -> None:
+    for team, codes in TEAMS.items():
+        enrol(engine, set(codes), team=team)
+
+
+def _commit(engine, cfg, hasher, batch: list[dict]) -> set:
+    items = [
+        parse_record({k: v for k, v in r.items() if v is not None}, i, default_source="t",
+                     hasher=hasher, minor_digits=2)
+        for i, r in enumerate(batch)
+    ]  # fmt: skip
+    with writer(engine).begin() as conn:
+        outcome = apply_batch(conn, items, ctx=IngestContext(cfg.tz, hasher), now=NOW)
+    return changed_reps(outcome)
+
+
+def assert_same(view: dict, full: dict) -> None:
+    """``view == full``, naming the first row and field that differ when not."""
+    for kind, key in (("reps", "code"), ("teams", "name")):
+        rows = {r[key]: r for r in full[kind]}
+        for row in view[kind]:
+            other = rows.get(row[key], {})
+            bad = {f: (row.get(f), other.get(f)) for f in row.keys() | other.keys()
+                   if row.get(f) != other.get(f)}  # fmt: skip
+            assert not bad, (kind, row[key], bad)
+    assert view == full
+
+
+def _full(engine, cfg, at=AT) -> dict:
+    with engine.connect() as conn:
+        return load_snapshot(
+            conn, day=DAY, timezone=cfg.timezone, now=NOW, at=at, pacing=cfg.pacing
+        )
+
+
+@hsettings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(batches=_batches)
+def test_the_incremental_floor_equals_a_full_read_after_every_batch(engine, settings, batches):
+    cfg = settings
+    with writer(engine).begin() as conn:
+        conn.exec_driver_sql("DELETE FROM hourly_total")
+        conn.exec_driver_sql("DELETE FROM lead_day")
+        conn.exec_driver_sql("DELETE FROM rep_activity")
+        conn.exec_driver_sql("DELETE FROM call")
+    _seed(engine)
+    hasher = CustomerHasher(cfg.secret_key or "x" * 32, "86")
+    live = LiveFloor(timezone=cfg.timezone, pacing=cfg.pacing)
+    with engine.connect() as conn:
+        live.load(conn, day=DAY, now=NOW, at=AT)
+    for batch in batches:
+        changed = _commit(engine, cfg, hasher, batch)
+        with engine.connect() as conn:
+            got = live.update(conn, changed, now=NOW, at=AT)
+        assert got is not None
+        view, teams = got
+        assert_same(view, _full(engine, cfg))
+        # Only the teams of the changed reps were rebuilt (and said so).
+        assert teams <= set(TEAMS)
+    later = AT + timedelta(minutes=50)  # the 16:00 hour has begun: its calls now count
+    with engine.connect() as conn:
+        assert live.retime(conn, now=NOW, at=later) == _full(engine, cfg, at=later)
+
+
+def test_a_rep_new_to_the_board_asks_for_a_full_read(engine, settings):
+    _seed(engine)
+    hasher = CustomerHasher(settings.secret_key or "x" * 32, "86")
+    live = LiveFloor(timezone=settings.timezone, pacing=settings.pacing)
+    with engine.connect() as conn:
+        live.load(conn, day=DAY, now=NOW, at=AT)
+    enrol(engine, {"d1"}, team="一组")
+    changed = _commit(engine, settings, hasher, [{"call_id": "n1", "rep": "d1",
+                      "started_at": STARTS[4], "disposition": "answered"}])  # fmt: skip
+    with engine.connect() as conn:
+        assert live.update(conn, changed, now=NOW, at=AT) is None
+        assert live.retime(conn, now=NOW, at=AT) is None  # the roster moved
+        assert live.load(conn, day=DAY, now=NOW, at=AT) == _full(engine, settings)
+
+
+def test_an_unresolved_agents_calls_change_nothing_on_the_board(engine, settings):
+    _seed(engine)
+    hasher = CustomerHasher(settings.secret_key or "x" * 32, "86")
+    live = LiveFloor(timezone=settings.timezone, pacing=settings.pacing)
+    with engine.connect() as conn:
+        before = live.load(conn, day=DAY, now=NOW, at=AT)
+    changed = _commit(engine, settings, hasher, [{"call_id": "u1", "rep": "8099",
+                      "started_at": STARTS[4], "disposition": "answered"}])  # fmt: skip
+    assert changed  # stored, for an unresolved agent
+    with engine.connect() as conn:
+        assert live.update(conn, changed, now=NOW, at=AT) == (before, set())
