@@ -27,7 +27,7 @@ from app.db import make_engine
 from app.ingest.service import context_for
 from app.ingest.writer import IngestWriter
 from app.live import ws as live_ws
-from app.live.bus import make_bus
+from app.live.bus import heard_changes, make_bus
 from app.live.hub import Hub
 from app.metrics import Metrics
 from app.services.alert_engine import AlertEngine
@@ -106,6 +106,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 def _from_bus(hub: Hub, message: dict) -> None:
     """Another process committed a batch or raised alerts: this process's screens hear of it."""
     if message.get("kind") == "changed":
-        hub.poke()
+        reps, sales = heard_changes(message)
+        hub.poke_changes(reps, sales)
     elif message.get("kind") == "alerts" and isinstance(message.get("alerts"), list):
         hub.publish_alerts(message["alerts"])

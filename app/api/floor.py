@@ -15,6 +15,7 @@ from app.api.deps import ReadPrincipal, SettingsDep, team_allowed
 from app.api.types import Day, Instant
 from app.config import Settings
 from app.floor.snapshot import only_teams
+from app.floor.types import Snapshot
 from app.models import utcnow
 from app.services.snapshot import load_snapshot
 
@@ -42,7 +43,13 @@ def _read(
         )
 
 
-@router.get("/snapshot", summary="Floor, team and rep totals and pacing for one day")
+@router.get(
+    "/snapshot",
+    summary="Floor, team and rep totals and pacing for one day",
+    # Documents the body (served pre-serialised with orjson; the types are checked by tests
+    # against real snapshots, not per request: 2,000 reps would cost more than the read).
+    response_model=Snapshot,
+)
 async def snapshot(
     request: Request,
     settings: SettingsDep,

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from app.floor.metrics import METRICS
+
+#: A snapshot, typed (app.floor.types.Snapshot) or a plain dict.
+View = TypeVar("View", bound=Mapping[str, Any])
 
 
 @dataclass(frozen=True)
@@ -85,16 +88,17 @@ def build_snapshot(
 REP_NAMING_TEAM_FIELDS = frozenset({"mentoring"})
 
 
-def team_level(team: dict[str, Any]) -> dict[str, Any]:
+def team_level(team: Mapping[str, Any]) -> dict[str, Any]:
     """A team row as viewers of other teams see it: its figures, none of its reps' names."""
     return {k: v for k, v in team.items() if k not in REP_NAMING_TEAM_FIELDS}
 
 
-def only_teams(snapshot: dict[str, Any], teams: frozenset[str]) -> dict[str, Any]:
+def only_teams(snapshot: View, teams: frozenset[str]) -> View:
     """A lead's or a team TV's view: the floor's and every team's figures (the team PK table
     hangs on the floor for everyone), rep rows and rep-naming team fields of ``teams`` only."""
-    return {
+    view = {
         **snapshot,
         "teams": [t if t["name"] in teams else team_level(t) for t in snapshot["teams"]],
         "reps": [r for r in snapshot["reps"] if r["team"] in teams],
     }
+    return cast(View, view)

@@ -5,8 +5,12 @@ A backend is picked by URL: ``memory://NAME`` (processes are one: instances with
 in this interpreter hear each other, which is what tests need), ``postgresql://…`` (LISTEN/NOTIFY
 on the floor's own database) or ``redis://…`` (pub/sub). Messages are small JSON objects:
 
-- ``{"kind": "changed"}`` once per committed batch (coalesced while one is still being sent:
-  NOTIFY takes a database-wide lock at commit, so one per call would serialise every writer);
+- ``{"kind": "changed", "reps": [[rep_id, "day"], …], "sales": [[rep_id, "day", amount,
+  orders], …]}`` after committed batches: the ``TotalsChanged`` of the design, compact (rep ids
+  and days, never the floor), coalesced while one is still being sent (NOTIFY takes a
+  database-wide lock at commit, so one per call would serialise every writer) and split to stay
+  under the payload limit. Without ``reps`` (a batch whose changes are not known, an import)
+  the receiver reads its whole floor;
 - ``{"kind": "alerts", "alerts": [...]}`` for alerts raised by this process's alert engine.
 
 A backend that loses its connection reconnects with backoff and then tells the hub, which sends
@@ -23,12 +27,16 @@ import os
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 import orjson
 from sqlalchemy.engine import make_url
 
+from app.ingest.service import BatchOutcome
 from app.live.tasks import cancel_all
+from app.services.live_floor import changed_reps
 
 log = logging.getLogger("paceboard.bus")
 
@@ -65,6 +73,45 @@ def chunks(alerts: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
     return out
 
 
+@dataclass
+class _Pending:
+    """The changes of the batches committed since the last "changed" was sent."""
+
+    reps: set[tuple[int, str]] = field(default_factory=set)
+    sales: list[list] = field(default_factory=list)
+    whole: bool = False
+
+    def messages(self) -> list[dict[str, Any]]:
+        """One or more "changed" messages saying it all, each under :data:`MAX_PAYLOAD`."""
+        if self.whole:
+            return [{"kind": "changed"}]
+        items: list[tuple[str, Any]] = [("reps", list(r)) for r in sorted(self.reps)]
+        items += [("sales", s) for s in self.sales]
+        out: list[dict[str, Any]] = []
+        current: dict[str, Any] = {"kind": "changed", "reps": [], "sales": []}
+        size = 0
+        for key, item in items:
+            n = len(orjson.dumps(item)) + 1
+            if size and size + n > MAX_PAYLOAD - 128:
+                out.append(current)
+                current, size = {"kind": "changed", "reps": [], "sales": []}, 0
+            current[key].append(item)
+            size += n
+        out.append(current)
+        return out
+
+
+def heard_changes(message: dict[str, Any]) -> tuple[set[tuple[int, date]] | None, list]:
+    """A "changed" message as the hub takes it: (rep id, day) pairs (None: unknown, read the
+    whole floor) and sales (rep id, day, amount, orders); a malformed one counts as unknown."""
+    try:
+        reps = {(int(r), date.fromisoformat(d)) for r, d in message["reps"]}
+        sales = [(int(r), date.fromisoformat(d), int(a), int(n)) for r, d, a, n in message["sales"]]
+    except (KeyError, TypeError, ValueError):
+        return None, []
+    return reps, sales
+
+
 class Bus:
     """The interface the app uses; subclasses supply ``_send`` and ``_listen``."""
 
@@ -83,7 +130,8 @@ class Bus:
         self.lag_observer: Callable[[float], None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._outbox: asyncio.Queue[dict[str, Any]] | None = None
-        self._changed_pending = False
+        # What waits to be said in the next "changed" (None: nothing waits).
+        self._pending: _Pending | None = None
         self._delay = BACKOFF_FIRST
         self._tasks: list[asyncio.Task] = []
 
@@ -105,10 +153,17 @@ class Bus:
 
     # --- publishing (safe from any thread) ---------------------------------------------------
 
-    def changed(self, *_: object) -> None:
-        """A batch committed (a writer hook): tell the other processes, once per batch at most."""
-        if self._loop is not None:
-            self._loop.call_soon_threadsafe(self._queue_changed)
+    def changed(self, outcome: BatchOutcome | None = None) -> None:
+        """A batch committed (a writer hook): tell the other processes what it changed."""
+        if self._loop is None:
+            return
+        if outcome is None:
+            self._loop.call_soon_threadsafe(self._queue_changed, None, [])
+            return
+        reps = [(rep_id, day.isoformat()) for rep_id, day in changed_reps(outcome)]
+        sales = [[x.rep_id, x.day.isoformat(), x.amount, x.orders] for x in outcome.sales]
+        if reps or sales:
+            self._loop.call_soon_threadsafe(self._queue_changed, reps, sales)
 
     def alerts(self, alerts: list[dict[str, Any]]) -> None:
         """New alerts were raised here (an alert-engine hook): the other processes show them."""
@@ -116,11 +171,16 @@ class Bus:
             for part in chunks(alerts):
                 self._loop.call_soon_threadsafe(self._queue, {"kind": "alerts", "alerts": part})
 
-    def _queue_changed(self) -> None:
-        # Coalesce: while a "changed" waits to be sent, another one says nothing new.
-        if not self._changed_pending:
-            self._changed_pending = True
+    def _queue_changed(self, reps: list[tuple[int, str]] | None, sales: list[list]) -> None:
+        # Coalesce: while a "changed" waits to be sent, later batches join it.
+        if self._pending is None:
+            self._pending = _Pending()
             self._queue({"kind": "changed"})
+        if reps is None:
+            self._pending.whole = True
+        else:
+            self._pending.reps.update(reps)
+        self._pending.sales += sales
 
     def _queue(self, message: dict[str, Any]) -> None:
         assert self._outbox is not None
@@ -130,17 +190,23 @@ class Bus:
         assert self._outbox is not None
         while True:
             message = await self._outbox.get()
+            messages = [message]
             if message["kind"] == "changed":
-                self._changed_pending = False
-            # "at" lets the receiver measure the bus's lag (paceboard_bus_lag_seconds).
-            stamp = {"origin": self.origin, "at": time.time()}
-            payload = orjson.dumps({**message, **stamp}).decode()
-            try:
-                await self._send(payload)
-                self.sent += 1
-            except Exception as exc:  # the listener notices and reconnects; the tick catches up
-                log.warning("bus %s: publish failed: %r", self.name, exc)
-                await self._drop_sender()
+                pending, self._pending = self._pending, None
+                messages = pending.messages() if pending else []
+            for one in messages:
+                await self._publish(one)
+
+    async def _publish(self, message: dict[str, Any]) -> None:
+        # "at" lets the receiver measure the bus's lag (paceboard_bus_lag_seconds).
+        stamp = {"origin": self.origin, "at": time.time()}
+        payload = orjson.dumps({**message, **stamp}).decode()
+        try:
+            await self._send(payload)
+            self.sent += 1
+        except Exception as exc:  # the listener notices and reconnects; the tick catches up
+            log.warning("bus %s: publish failed: %r", self.name, exc)
+            await self._drop_sender()
 
     # --- listening ---------------------------------------------------------------------------
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -21,8 +21,11 @@ from starlette.concurrency import run_in_threadpool
 
 from app.config import Settings
 from app.floor.snapshot import only_teams, team_level
+from app.floor.types import Snapshot
+from app.ingest.service import BatchOutcome
 from app.live.tasks import cancel_all
 from app.models import utcnow
+from app.services.live_floor import LiveFloor, changed_reps
 from app.services.snapshot import day_fingerprint, load_snapshot
 
 log = logging.getLogger("paceboard.live")
@@ -35,7 +38,7 @@ def frame_body(payload: dict[str, Any]) -> str:
     return orjson.dumps(payload)[1:].decode()
 
 
-def _patch(new: dict[str, Any], old: dict[str, Any] | None, key: str) -> dict[str, Any]:
+def _patch(new: Mapping[str, Any], old: Mapping[str, Any] | None, key: str) -> dict[str, Any]:
     """What a delta carries for a changed row: its ``key`` and the fields that changed, with
     ``hours`` cut to the cells that changed (the page merges fields, and hours by ``hour``).
 
@@ -43,7 +46,7 @@ def _patch(new: dict[str, Any], old: dict[str, Any] | None, key: str) -> dict[st
     changes keeps a hundred screens from costing a hundred times the whole floor.
     """
     if old is None:
-        return new
+        return dict(new)
     out: dict[str, Any] = {key: new[key]} if key in new else {}
     for field, value in new.items():
         if old.get(field) == value:
@@ -160,9 +163,9 @@ class Hub:
         self.queue_bytes = queue_bytes
         self.subscribers: set[Subscriber] = set()
         self.big_sends = asyncio.Semaphore(16)
-        self.current: dict[str, Any] | None = None
+        self.current: Snapshot | None = None
         self.reads = 0  # snapshots read from the database, for tests and metrics
-        self._bodies_of: dict[str, Any] | None = None
+        self._bodies_of: Snapshot | None = None
         self._bodies: dict[frozenset[str], str] = {}
         self._dirty = asyncio.Event()
         self._resync = False
@@ -174,6 +177,12 @@ class Hub:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._tasks: list[asyncio.Task] = []
         self._lock = asyncio.Lock()
+        # Today's floor in memory, brought up to date per changed rep (app/services/live_floor).
+        self.floor = LiveFloor(timezone=settings.timezone, pacing=settings.pacing)
+        self.full_reads = 0  # whole-floor reads (a new day, a roster change, a resync, a gap)
+        self._changed: set[tuple[int, date]] = set()  # (rep id, day) heard of, not yet applied
+        self._sales: list[tuple[int, date, int, int]] = []  # (rep id, day, amount, orders)
+        self._unknown_change = False  # a change heard of without its cells: read the floor
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -191,10 +200,40 @@ class Hub:
 
     # --- inputs (safe from any thread) -------------------------------------------------------
 
-    def poke(self, *_: object) -> None:
-        """Figures may have changed (a writer commit hook): recompute soon."""
+    def poke(self, outcome: BatchOutcome | None = None) -> None:
+        """A batch committed (a writer hook, safe from any thread): apply what it changed soon.
+        Without an outcome (an import, an old peer) the next refresh reads the whole floor."""
         if self._loop is not None:
-            self._loop.call_soon_threadsafe(self._mark_dirty)
+            self._loop.call_soon_threadsafe(self.heard, outcome)
+
+    def poke_changes(
+        self, reps: set[tuple[int, date]] | None, sales: list[tuple[int, date, int, int]]
+    ) -> None:
+        """:meth:`heard_changes` from any thread (another process's commit, off the bus)."""
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self.heard_changes, reps, sales)
+
+    def heard(self, outcome: BatchOutcome | None) -> None:
+        """:meth:`poke` on the hub's own loop."""
+        if outcome is None:
+            self.heard_changes(None, [])
+        else:
+            sales = [(x.rep_id, x.day, x.amount, x.orders) for x in outcome.sales]
+            self.heard_changes(changed_reps(outcome), sales)
+
+    def heard_changes(
+        self,
+        reps: set[tuple[int, date]] | None,
+        sales: list[tuple[int, date, int, int]],
+    ) -> None:
+        """Reps (id, local day) whose figures changed and the sales among them, from this
+        process's writer or another's over the bus; None: unknown, read the whole floor."""
+        if reps is None:
+            self._unknown_change = True
+        else:
+            self._changed |= reps
+        self._sales += sales
+        self._mark_dirty()
 
     def _mark_dirty(self) -> None:
         self.generation += 1  # whatever was read before this is stale
@@ -232,7 +271,7 @@ class Hub:
         if self.current is None:
             async with self._lock:
                 if self.current is None:
-                    self.current = await self._read()
+                    self.current, _ = await self._bring_up_to_date(set(), whole=True)
         sub.reset(sub.frame("snapshot", self._snapshot_body(sub)))
 
     async def polled_view(self) -> dict[str, Any]:
@@ -289,47 +328,111 @@ class Hub:
         return await run_in_threadpool(read)
 
     async def refresh(self) -> None:
-        """Read the floor once and send every socket what changed (or a snapshot on a new day)."""
+        """Bring the floor up to date and send every socket what changed (a snapshot on a new
+        day or a resync). Heard-of changes cost their reps' teams; a quiet refresh (a minute
+        tick) re-evaluates the floor in memory after checking nothing changed behind its back;
+        a new day, a roster or target change, a resync or an unknown change read it whole."""
         async with self._lock:
             resync, self._resync = self._resync, False
-            new = await self._read()
-            old, self.current = self.current, new
+            changed, self._changed = self._changed, set()
+            sales, self._sales = self._sales, []
+            unknown, self._unknown_change = self._unknown_change, False
+            old = self.current
+            new, rebuilt = await self._bring_up_to_date(
+                changed, whole=resync or unknown or old is None
+            )
+            self.current = new
         if old is None or old["day"] != new["day"] or resync:
             for sub in list(self.subscribers):
                 await self.send_snapshot(sub)
             return
-        self._send_changes(old, new)
+        self._send_changes(old, new, rebuilt, self._celebrations(new, sales))
 
-    def _send_changes(self, old: dict[str, Any], new: dict[str, Any]) -> None:
+    async def _bring_up_to_date(
+        self, changed: set[tuple[int, date]], *, whole: bool
+    ) -> tuple[Snapshot, set[str] | None]:
+        """The floor now, and the teams rebuilt (None: every row may have changed)."""
+        day, at = self._at()
+        now = self.clock()
+        model = self.floor
+
+        def work() -> tuple[Snapshot, set[str] | None]:
+            with self.engine.connect() as conn:
+                fresh = model.snapshot
+                if not whole and model.base is not None and model.base.day == day:
+                    if changed:
+                        got = model.update(conn, changed, now=now, at=at)
+                        if got is not None and got[0]["at"] == at.isoformat():
+                            return got
+                        fresh = None if got is None else got[0]
+                    if fresh is not None:
+                        # A new minute (or a quiet refresh): every row at the new instant.
+                        view = model.retime(conn, now=now, at=at)
+                        if view is not None:
+                            return view, None
+                self.full_reads += 1
+                return model.load(conn, day=day, now=now, at=at), None
+
+        self.reads += 1
+        return await run_in_threadpool(work)
+
+    def _celebrations(
+        self, view: Snapshot, sales: list[tuple[int, date, int, int]]
+    ) -> list[dict[str, Any]]:
+        """The banners for today's sales heard of: one per rep, its orders and amount summed."""
+        base = self.floor.base
+        if base is None or not sales:
+            return []
+        shown = {r["code"]: r for r in view["reps"]}
+        by_rep: dict[int, list[int]] = {}
+        for rep_id, day, amount, orders in sales:
+            if day == base.day and rep_id in base.reps:
+                acc = by_rep.setdefault(rep_id, [0, 0])
+                acc[0] += orders
+                acc[1] += amount
+        out = []
+        for rep_id, (orders, amount) in by_rep.items():
+            rep = shown.get(base.reps[rep_id].code)
+            if rep is None:
+                continue
+            out.append(
+                {
+                    "rep": rep["code"],
+                    "name": rep["name"],
+                    "team": rep["team"],
+                    "orders": orders,
+                    "amount": amount,
+                    "currency_minor_digits": self.settings.currency_minor_digits,
+                }
+            )
+        return out
+
+    def _send_changes(
+        self,
+        old: Snapshot,
+        new: Snapshot,
+        rebuilt: set[str] | None = None,
+        sales: list[dict[str, Any]] | None = None,
+    ) -> None:
+        """Send each socket the rows that differ between ``old`` and ``new`` (of the teams
+        ``rebuilt`` only, when given: the others are the same objects), then the sales."""
+        sales = sales or []
         old_reps = {r["code"]: r for r in old["reps"]}
         old_teams = {t["name"]: t for t in old["teams"]}
-        changed_reps = [r for r in new["reps"] if old_reps.get(r["code"]) != r]
+        candidates = (
+            new["reps"] if rebuilt is None else [r for r in new["reps"] if r["team"] in rebuilt]
+        )
+        changed_reps = [r for r in candidates if old_reps.get(r["code"]) != r]
         reps = [_patch(r, old_reps.get(r["code"]), "code") for r in changed_reps]
         teams = [
             _patch(t, old_teams.get(t["name"]), "name")
             for t in new["teams"]
-            if old_teams.get(t["name"]) != t
+            if (rebuilt is None or t["name"] in rebuilt) and old_teams.get(t["name"]) != t
         ]
         floor_changed = old["floor"] != new["floor"]
         floor = _patch(new["floor"], old["floor"], "")
-        if not (reps or teams or floor_changed):
+        if not (reps or teams or floor_changed or sales):
             return
-        sales = []
-        for r in changed_reps:
-            before = old_reps.get(r["code"])
-            gained = r["totals"]["orders"] - (before["totals"]["orders"] if before else 0)
-            if gained > 0:
-                revenue = r["totals"]["revenue"] - (before["totals"]["revenue"] if before else 0)
-                sales.append(
-                    {
-                        "rep": r["code"],
-                        "name": r["name"],
-                        "team": r["team"],
-                        "orders": gained,
-                        "amount": revenue,
-                        "currency_minor_digits": self.settings.currency_minor_digits,
-                    }
-                )
         bodies: dict[frozenset[str], str | None] = {}
         for sub in list(self.subscribers):
             if sub.teams not in bodies:
@@ -387,7 +490,7 @@ class Hub:
         return body
 
     @staticmethod
-    def _filtered(snapshot: dict[str, Any], sub: Subscriber) -> dict[str, Any]:
+    def _filtered(snapshot: Snapshot, sub: Subscriber) -> Snapshot:
         return only_teams(snapshot, sub.teams) if sub.teams else snapshot
 
     # --- loops -------------------------------------------------------------------------------

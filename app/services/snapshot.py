@@ -136,6 +136,25 @@ def day_fingerprint(conn: sa.Connection, day: date) -> tuple:
     return (*conn.execute(q).one(), conn.execute(last).scalar())
 
 
+def board_fingerprint(conn: sa.Connection, day: date) -> tuple:
+    """:func:`day_fingerprint` of the reps on a team only (the board's), in the terms
+    :meth:`app.services.live_floor.LiveFloor.fingerprint` computes from memory."""
+    on_board = sa.select(REP.c.id).where(REP.c.team_id.is_not(None))
+    weighted = (TOTAL.c.rep_id * 24 + TOTAL.c.hour) * (
+        TOTAL.c.dials + 3 * TOTAL.c.connects + 7 * TOTAL.c.orders + 11 * TOTAL.c.invites
+    )
+    q = sa.select(
+        sa.func.count(),
+        *(sa.func.coalesce(sa.func.sum(TOTAL.c[m]), 0) for m in METRICS),
+        sa.func.coalesce(sa.func.sum(weighted), 0),
+        sa.func.coalesce(sa.func.sum(TOTAL.c.rep_id * TOTAL.c.talk_seconds), 0),
+    ).where(TOTAL.c.day == day, TOTAL.c.rep_id.in_(on_board))
+    last = sa.select(sa.func.max(ACTIVITY.c.last_dial_at)).where(
+        ACTIVITY.c.day == day, ACTIVITY.c.rep_id.in_(on_board)
+    )
+    return (*(int(v) for v in conn.execute(q).one()), conn.execute(last).scalar())
+
+
 def last_dials(
     conn: sa.Connection, day: date, rep_ids: set[int] | None = None
 ) -> dict[int, datetime]:

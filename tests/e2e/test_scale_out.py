@@ -17,7 +17,15 @@ import pytest
 import websockets
 from sqlalchemy.engine import make_url
 
-from tests.conftest import ROOT, LiveServer, free_port, record, record_reps, run_cli
+from tests.conftest import (
+    ROOT,
+    LiveServer,
+    enrol_at,
+    free_port,
+    record,
+    record_reps,
+    run_cli,
+)
 from tests.live.test_ws import just_now, recv, rep_in, until, ws_url
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
@@ -222,3 +230,76 @@ def test_servers_started_together_on_an_empty_database_migrate_it_once(server_en
     finally:
         with _pg_admin() as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _merge(rows: dict[str, dict], patches: list[dict], key: str) -> None:
+    """A delta's rows merged as the pages merge them (fields replaced; totals whole)."""
+    for p in patches:
+        rows.setdefault(p[key], {}).update(p)
+
+
+@PG_ONLY
+def test_a_screen_of_another_process_ends_equal_to_a_full_read_and_celebrates(
+    cluster, db_url, server_env
+):
+    """Batches of new calls, revisions, resends and sales posted to A: B's screen, applying
+    B's deltas (B heard only the reps and days each commit changed, over PostgreSQL), ends
+    with every rep's, team's and the floor's totals equal to a full read of the floor, and
+    shows the banner of each sale once."""
+    reps = {"p1": "一组", "p2": "一组", "q1": "二组"}
+    for code, team in reps.items():  # on the roster before the servers start
+        enrol_at(server_env["PACEBOARD_DATABASE_URL"], {code}, team=team)
+    a, b = cluster(2)
+
+    async def main() -> None:
+        async with websockets.connect(ws_url(b, b.tokens["read"])) as ws:
+            first = await recv(ws)
+            assert first["type"] == "snapshot"
+            view = {r["code"]: r for r in first["data"]["reps"]}
+            teams = {t["name"]: t for t in first["data"]["teams"]}
+            floor = dict(first["data"]["floor"])
+            banners = []
+            batches = [
+                [record("m1", rep="p1", started_at=just_now()),
+                 record("m2", rep="q1", started_at=just_now())],
+                [record("m1", rep="p1", started_at=just_now(), outcome="sale",
+                        order_value="12", revision=2),
+                 record("m3", rep="p2", started_at=just_now(), disposition="no_answer")],
+                [record("m2", rep="q1", started_at=just_now(), revision=0)],  # stale
+                [record("m3", rep="p2", started_at=just_now(), revision=3)],  # now answered
+            ]  # fmt: skip
+            for batch in batches:
+                post_to(a, *batch)
+            want = httpx.get(
+                a.url + "/api/v1/floor/snapshot",
+                headers={"Authorization": f"Bearer {a.tokens['read']}"},
+                timeout=30,
+            ).json()
+
+            def caught_up(m: dict) -> bool:
+                if m["type"] == "celebrate":
+                    banners.append((m["rep"], m["orders"]))
+                elif m["type"] in ("delta", "snapshot"):
+                    data = m["data"] if m["type"] == "snapshot" else m
+                    if m["type"] == "snapshot":
+                        view.clear(), teams.clear(), floor.clear()
+                    _merge(view, data["reps"], "code")
+                    _merge(teams, data["teams"], "name")
+                    floor.update(data.get("floor") or {})
+                return {c: r["totals"] for c, r in view.items()} == {
+                    r["code"]: r["totals"] for r in want["reps"]
+                } and floor.get("totals") == want["floor"]["totals"]
+
+            await until(ws, caught_up, timeout=15)
+            assert {n: t["totals"] for n, t in teams.items()} == {
+                t["name"]: t["totals"] for t in want["teams"]
+            }
+            await asyncio.sleep(0.5)  # a banner would have come with its delta
+            while True:
+                try:
+                    caught_up(await recv(ws, 0.3))
+                except TimeoutError:
+                    break
+            assert banners == [("p1", 1)]
+
+    asyncio.run(main())

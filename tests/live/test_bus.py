@@ -135,6 +135,60 @@ def test_memory_buses_of_one_floor_hear_each_other_and_commits_coalesce():
     asyncio.run(main())
 
 
+def _outcome(reps: range, sales: int = 0):
+    from datetime import date
+
+    from app.ingest.service import BatchOutcome, Sale
+
+    day = date(2026, 11, 26)
+    return BatchOutcome(
+        [],
+        {(r, day, 10) for r in reps},
+        touched={(r, day) for r in reps},
+        sales=[Sale(r, day, 100 * r) for r in list(reps)[:sales]],
+    )
+
+
+def test_a_commit_crosses_the_bus_as_its_reps_and_sales_in_messages_that_fit():
+    """What a batch changed reaches the other process compactly (rep ids and days), however
+    big the batch: a 2,000-rep commit is split under the NOTIFY limit, nothing lost."""
+    from datetime import date
+
+    from app.live.bus import heard_changes
+
+    async def main() -> None:
+        a, _, b, ear_b = pair("memory", "sqlite:///floor-three.db")
+        for x in (a, b):
+            await x.start()
+        try:
+            await eventually(lambda: a.connected and b.connected)
+            a.changed(_outcome(range(1, 4), sales=1))
+            await eventually(lambda: ear_b.messages)
+            reps, sales = heard_changes(ear_b.messages[0])
+            day = date(2026, 11, 26)
+            assert reps == {(1, day), (2, day), (3, day)}
+            assert sales == [(1, day, 100, 1)]
+            ear_b.messages.clear()
+            a.changed(_outcome(range(1, 2001), sales=300))
+            await eventually(lambda: sum(len(m["reps"]) for m in ear_b.messages) >= 2000)
+            await asyncio.sleep(0.1)
+            assert len(ear_b.messages) > 1
+            assert all(len(orjson.dumps(m)) < 8000 for m in ear_b.messages)
+            heard = [heard_changes(m) for m in ear_b.messages]
+            assert set().union(*(r for r, _ in heard)) == {(r, day) for r in range(1, 2001)}
+            assert sum(len(s) for _, s in heard) == 300
+            # A change whose cells are unknown (an import) says so: the receiver reads it all.
+            ear_b.messages.clear()
+            a.changed()
+            await eventually(lambda: ear_b.messages)
+            assert heard_changes(ear_b.messages[0]) == (None, [])
+        finally:
+            for x in (a, b):
+                await x.stop()
+
+    asyncio.run(main())
+
+
 # --- PostgreSQL -----------------------------------------------------------------------------
 
 

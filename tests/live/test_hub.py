@@ -9,14 +9,16 @@ import orjson
 
 from app.db import writer
 from app.ingest.records import CustomerHasher, parse_record
-from app.ingest.service import IngestContext, apply_batch
+from app.ingest.service import BatchOutcome, IngestContext, apply_batch
 from app.live.hub import Hub
 from tests.conftest import enrol, record, record_reps
 
 NOW = datetime(2026, 11, 26, 3, 0, tzinfo=UTC)  # 11:00 in Shanghai
 
 
-def post(engine, settings, *records) -> None:
+def post(engine, settings, *records) -> BatchOutcome:
+    """Commit ``records`` as the writer would; the outcome is what its hooks hear (a test
+    that wants the hub told passes it to ``hub.heard``)."""
     enrol(engine, record_reps(records))
     hasher = CustomerHasher(settings.secret_key or "x" * 32, "86")
     items = [
@@ -24,7 +26,7 @@ def post(engine, settings, *records) -> None:
         for i, r in enumerate(records)
     ]
     with writer(engine).begin() as conn:
-        apply_batch(conn, items, ctx=IngestContext(settings.tz, hasher), now=NOW)
+        return apply_batch(conn, items, ctx=IngestContext(settings.tz, hasher), now=NOW)
 
 
 def drain(sub) -> list[dict]:
@@ -125,7 +127,9 @@ def test_a_teams_screen_gets_every_teams_figures_but_never_another_teams_rep_sal
         mine = await hub.subscribe({"一组"})
         floor = await hub.subscribe()
         for n, rep in enumerate(["b1", "a1", "b1"]):
-            post(engine, settings, record(f"v{n}", rep=rep, outcome="sale", order_value="99"))
+            hub.heard(
+                post(engine, settings, record(f"v{n}", rep=rep, outcome="sale", order_value="99"))
+            )
             await hub.refresh()
         # A team new to the floor arrives whole in a delta, mentoring pairs and all.
         enrol(engine, {"c1"}, team="三组")
@@ -163,5 +167,43 @@ def test_a_teams_screen_gets_every_teams_figures_but_never_another_teams_rep_sal
         assert "mentoring" in seen_by_floor[0]
         first = got[0]["data"]
         assert {t["name"] for t in first["teams"]} == {"一组", "二组"} and first["floor"]
+
+    asyncio.run(go())
+
+
+def test_a_commit_heard_of_costs_its_teams_and_celebrates_only_new_sales(engine, settings):
+    """After the first read, a commit the hub hears of is applied without reading the floor
+    again; its view equals a full read; a sale is celebrated once, when the call becomes one."""
+    from app.services.snapshot import load_snapshot
+
+    enrol(engine, {"a1"}, team="一组")
+    enrol(engine, {"b1"}, team="二组")
+
+    async def go():
+        hub = Hub(engine, settings, clock=lambda: NOW)
+        sub = await hub.subscribe()
+        assert hub.full_reads == 1
+        hub.heard(post(engine, settings, record("s1", rep="a1")))
+        await hub.refresh()
+        hub.heard(post(engine, settings, record("s1", rep="a1", outcome="sale", order_value="5")))
+        await hub.refresh()
+        # The same sale sent again, and its amount corrected: no new banner.
+        hub.heard(post(engine, settings, record("s1", rep="a1", outcome="sale", order_value="5")))
+        hub.heard(post(engine, settings, record("s1", rep="a1", outcome="sale", order_value="7")))
+        await hub.refresh()
+        assert hub.full_reads == 1  # every change was applied in memory
+        got = drain(sub)
+        banners = [m for m in got if m["type"] == "celebrate"]
+        assert [(b["rep"], b["orders"], b["amount"]) for b in banners] == [("a1", 1, 500)]
+        deltas = [m for m in got if m["type"] == "delta"]
+        assert all(r["code"] == "a1" for m in deltas for r in m["reps"])
+        assert all(t["name"] == "一组" for m in deltas for t in m["teams"])
+        _, at = hub._at()
+        with engine.connect() as conn:
+            full = load_snapshot(
+                conn, day=NOW.date(), timezone=settings.timezone, now=NOW, at=at,
+                pacing=settings.pacing,
+            )  # fmt: skip
+        assert hub.current == full
 
     asyncio.run(go())

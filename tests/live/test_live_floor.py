@@ -144,3 +144,27 @@ def test_an_unresolved_agents_calls_change_nothing_on_the_board(engine, settings
     assert changed  # stored, for an unresolved agent
     with engine.connect() as conn:
         assert live.update(conn, changed, now=NOW, at=AT) == (before, set())
+
+
+def test_a_quiet_retime_reads_no_cells_but_notices_a_write_behind_its_back(engine, settings):
+    _seed(engine)
+    hasher = CustomerHasher(settings.secret_key or "x" * 32, "86")
+    live = LiveFloor(timezone=settings.timezone, pacing=settings.pacing)
+    _commit(
+        engine,
+        settings,
+        hasher,
+        [{"call_id": "q1", "rep": "a1", "started_at": STARTS[4], "disposition": "answered"}],
+    )
+    with engine.connect() as conn:
+        live.load(conn, day=DAY, now=NOW, at=AT)
+        assert live.retime(conn, now=NOW, at=AT) == _full(engine, settings)
+    # Written without telling the model (as a CLI import in another process would).
+    _commit(
+        engine,
+        settings,
+        hasher,
+        [{"call_id": "q2", "rep": "b1", "started_at": STARTS[4], "disposition": "answered"}],
+    )
+    with engine.connect() as conn:
+        assert live.retime(conn, now=NOW, at=AT) is None

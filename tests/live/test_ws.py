@@ -188,3 +188,39 @@ def test_a_client_that_never_reads_does_not_delay_the_others(server):
             assert stuck.state is websockets.protocol.State.OPEN
 
     asyncio.run(go())
+
+
+def test_every_frame_and_the_rest_snapshot_are_what_the_declared_types_say(server):
+    """app/floor/types.py against real data, extra keys forbidden: the snapshot frame, a
+    delta, a sale's banner, a team's view (other teams without mentoring) and the REST body."""
+    from pydantic import TypeAdapter
+
+    from app.floor.types import CelebrateMessage, DeltaMessage, Snapshot, SnapshotMessage
+
+    async def go():
+        async with websockets.connect(ws_url(server, server.tokens["read"])) as ws:
+            TypeAdapter(SnapshotMessage).validate_python(await recv(ws))
+            post(
+                server,
+                record("t-1", rep="a1", started_at=just_now(), outcome="sale", order_value="9"),
+                record("t-2", rep="b1", started_at=just_now(), disposition="no_answer"),
+            )
+            delta = await until(ws, lambda m: m["type"] == "delta")
+            TypeAdapter(DeltaMessage).validate_python(delta)
+            cheer = await until(ws, lambda m: m["type"] == "celebrate")
+            TypeAdapter(CelebrateMessage).validate_python(cheer)
+        async with websockets.connect(ws_url(server, server.tokens["read"])) as ws:
+            await recv(ws)
+            await ws.send(orjson.dumps({"type": "subscribe", "teams": ["A"]}).decode())
+            frame = await until(ws, lambda m: m["type"] == "snapshot")
+            team_view = TypeAdapter(SnapshotMessage).validate_python(frame)["data"]
+            assert {r["team"] for r in team_view["reps"]} == {"A"}
+            assert [("mentoring" in t) for t in team_view["teams"]] == [True, False]
+
+    asyncio.run(go())
+    body = httpx.get(
+        server.url + "/api/v1/floor/snapshot",
+        headers={"Authorization": f"Bearer {server.tokens['read']}"},
+    ).json()
+    snap = TypeAdapter(Snapshot).validate_python(body)
+    assert {r["code"] for r in snap["reps"]} == {"a1", "b1"}
