@@ -81,6 +81,11 @@ def assert_same(view: dict, full: dict) -> None:
     assert view == full
 
 
+def _call(call_id: str, rep: str) -> dict:
+    """An answered call of ``rep`` in the day's 14:00 hour."""
+    return {"call_id": call_id, "rep": rep, "started_at": STARTS[4], "disposition": "answered"}
+
+
 def _full(engine, cfg, at=AT) -> dict:
     with engine.connect() as conn:
         return load_snapshot(
@@ -125,8 +130,7 @@ def test_a_rep_new_to_the_board_asks_for_a_full_read(engine, settings):
     with engine.connect() as conn:
         live.load(conn, day=DAY, now=NOW, at=AT)
     enrol(engine, {"d1"}, team="一组")
-    changed = _commit(engine, settings, hasher, [{"call_id": "n1", "rep": "d1",
-                      "started_at": STARTS[4], "disposition": "answered"}])  # fmt: skip
+    changed = _commit(engine, settings, hasher, [_call("n1", "d1")])
     with engine.connect() as conn:
         assert live.update(conn, changed, now=NOW, at=AT) is None
         assert live.retime(conn, now=NOW, at=AT) is None  # the roster moved
@@ -139,8 +143,7 @@ def test_an_unresolved_agents_calls_change_nothing_on_the_board(engine, settings
     live = LiveFloor(timezone=settings.timezone, pacing=settings.pacing)
     with engine.connect() as conn:
         before = live.load(conn, day=DAY, now=NOW, at=AT)
-    changed = _commit(engine, settings, hasher, [{"call_id": "u1", "rep": "8099",
-                      "started_at": STARTS[4], "disposition": "answered"}])  # fmt: skip
+    changed = _commit(engine, settings, hasher, [_call("u1", "8099")])
     assert changed  # stored, for an unresolved agent
     with engine.connect() as conn:
         assert live.update(conn, changed, now=NOW, at=AT) == (before, set())
@@ -150,21 +153,11 @@ def test_a_quiet_retime_reads_no_cells_but_notices_a_write_behind_its_back(engin
     _seed(engine)
     hasher = CustomerHasher(settings.secret_key or "x" * 32, "86")
     live = LiveFloor(timezone=settings.timezone, pacing=settings.pacing)
-    _commit(
-        engine,
-        settings,
-        hasher,
-        [{"call_id": "q1", "rep": "a1", "started_at": STARTS[4], "disposition": "answered"}],
-    )
+    _commit(engine, settings, hasher, [_call("q1", "a1")])
     with engine.connect() as conn:
         live.load(conn, day=DAY, now=NOW, at=AT)
         assert live.retime(conn, now=NOW, at=AT) == _full(engine, settings)
     # Written without telling the model (as a CLI import in another process would).
-    _commit(
-        engine,
-        settings,
-        hasher,
-        [{"call_id": "q2", "rep": "b1", "started_at": STARTS[4], "disposition": "answered"}],
-    )
+    _commit(engine, settings, hasher, [_call("q2", "b1")])
     with engine.connect() as conn:
         assert live.retime(conn, now=NOW, at=AT) is None
