@@ -652,6 +652,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     p.add_argument("--no-pg", action="store_true", help="skip the two-process PostgreSQL run")
     p.add_argument(
+        "--floor-scale",
+        action="store_true",
+        help="only the floor-scale rows: 2,000 reps with history vs 100 reps, 30 calls/s",
+    )
+    p.add_argument(
         "--bus",
         choices=("auto", "memory", "postgres", "redis"),
         default="auto",
@@ -824,8 +829,49 @@ def two_processes(args: argparse.Namespace, workdir: Path) -> list[Result]:
     return rows
 
 
+#: The floor-scale run: a real floor's call rate, the screens of a floor, history stored.
+FLOOR = {"reps": 2000, "teams": 40, "history_days": 22, "rate": 30.0, "clients": 200}
+SMALL_FLOOR = {"reps": 100, "teams": 5}
+SCALE_GOAL = 1.5  # the big floor's p50 at most this many times the small floor's
+CPU_GOAL = 0.5  # server cores at the big floor's load
+
+
+def floor_scale(args: argparse.Namespace, workdir: Path) -> list[Result]:
+    """``live_floor<N>_*``: one SQLite server, a 2,000-rep floor in 40 teams with 22 days of
+    history, 30 calls/s, 200 whole-floor screens; ``live_scale_ratio``: its p50 over the same
+    load's on a 100-rep floor, measured just before (the cost of a call must not grow with the
+    floor); ``live_floor<N>_server_cpu``: the server's cores during the big floor's load."""
+    phases = {}
+    for label, shape in (("small", SMALL_FLOOR), ("big", {})):
+        run_args = argparse.Namespace(**{**vars(args), **FLOOR, **shape, "big_clients": 0})
+        if args.quick:
+            run_args.history_days, run_args.clients = 5, 50
+        (workdir / label).mkdir()
+        env, tokens = prepare_floor(run_args, workdir / label)
+        with Server(env, workdir / label / "server.log") as server:
+            phases[label] = load_with_timeout(run_args, server, server, tokens)[0]
+    small, big = phases["small"], phases["big"]
+    tag = f"live_floor{FLOOR['reps']}"
+    rows = phase_results(tag, big)
+    rows.append(
+        Result.compared(
+            "live_scale_ratio",
+            big.pct(big.latencies_ms, 50),
+            "ms",
+            small.pct(small.latencies_ms, 50),
+            SCALE_GOAL,
+            at_most=True,
+            note=f"p50 at {FLOOR['reps']} reps over p50 at {SMALL_FLOOR['reps']} reps",
+        )
+    )
+    rows.append(Result.absolute(f"{tag}_server_cpu", big.server_cpu, "cores", CPU_GOAL))
+    return rows
+
+
 def run(args: argparse.Namespace, workdir: Path) -> list[Result]:
     raise_fd_limit(2 * max(args.clients, args.big_clients) + 512)
+    if args.floor_scale:
+        return floor_scale(args, workdir)
     results = [] if args.no_single else single_process(args, workdir)
     if not args.no_pg:
         results += two_processes(args, workdir)

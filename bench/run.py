@@ -44,9 +44,14 @@ from bench.common import (  # noqa: E402
 SUITE: dict[str, tuple[list[str], list[str]]] = {
     "ingest": ([], ["--quick"]),
     "live": ([], ["--quick"]),
+    "live_floor": (["--floor-scale"], ["--quick", "--floor-scale"]),
     "snapshot": ([], ["--quick"]),
     "import": (["--rows", "300000"], ["--quick", "--rows", "20000", "--small-rows", "10000"]),
 }
+
+
+#: Suite entries run by another entry's script (with their own arguments).
+SCRIPT = {"live_floor": "live"}
 
 
 def run_one(name: str, argv: list[str], keep: bool) -> list[Result]:
@@ -55,12 +60,13 @@ def run_one(name: str, argv: list[str], keep: bool) -> list[Result]:
     with tempfile.TemporaryDirectory(prefix="paceboard-bench-rows-") as tmp:
         rows = Path(tmp) / "rows.json"
         env = {**os.environ, SUITE_ROWS_ENV: str(rows)}
-        cmd = [sys.executable, str(ROOT / "bench" / f"{name}.py"), *argv]
+        script = SCRIPT.get(name, name)
+        cmd = [sys.executable, str(ROOT / "bench" / f"{script}.py"), *argv]
         proc = subprocess.run([*cmd, *(["--keep"] if keep else [])], cwd=ROOT, env=env)
         try:
             return [Result(**r) for r in json.loads(rows.read_text())]
         except (OSError, ValueError, TypeError) as exc:
-            reason = f"bench/{name}.py exited {proc.returncode} without its rows ({exc})"
+            reason = f"bench/{script}.py exited {proc.returncode} without its rows ({exc})"
             console.print(f"[bold red]{reason}[/]: see its output above")
             return [Result.failed(f"{name}_benchmark", "-", reason)]
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import calendar
 import math
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from typing import Any
@@ -195,6 +196,11 @@ class Pace:
     status: str
     projection: float | None
     needed_per_hour: float | None
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Pace:
+        """The pace :meth:`as_dict` wrote (as rounded there)."""
+        return cls(**{f.name: d[f.name] for f in fields(cls)})
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready: target/actual as ints when whole, pace to 4 decimals, the rest to 1."""

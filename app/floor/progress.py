@@ -98,13 +98,13 @@ def _sum_hours(cells: Iterable[Sequence[dict[str, Any]]]) -> list[dict[str, Any]
 
 @dataclass
 class TeamFigures:
-    """What the floor's row needs of one team: its active reps' targets and their week- and
-    month-to-date totals (the floor's figures are sums over teams, so a team's change costs
-    that team and the floor row, not the whole floor)."""
+    """What the floor's row needs of one team: the sums of its active reps' targets and of
+    their week- and month-to-date totals (the floor's are sums over teams, so a team's change
+    costs that team and the floor row, never a pass over every rep)."""
 
-    targets: list[dict[Key, int]] = field(default_factory=list)
-    week: list[dict[str, int]] = field(default_factory=list)
-    month: list[dict[str, int]] = field(default_factory=list)
+    targets: dict[Key, int] = field(default_factory=dict)
+    week: dict[str, int] = field(default_factory=_zero)
+    month: dict[str, int] = field(default_factory=_zero)
 
 
 class _Shares:
@@ -178,7 +178,9 @@ def enrich_team(
     """Enrich one team's row and its reps' rows in place (see :func:`enrich`); what the floor
     row needs of the team comes back. Tiers, medians and mentoring are within the team."""
     shares = shares or _Shares(day)
-    figures = TeamFigures()
+    rep_targets_: list[dict[Key, int]] = []
+    weeks: list[dict[str, int]] = []
+    months: list[dict[str, int]] = []
     funnels: list[dict[str, Any]] = []
     tier_inputs: dict[str, list[TierInput]] = {"day": [], "month": []}
     for rep in team_reps:
@@ -196,9 +198,9 @@ def enrich_team(
         rep["hours"] = _hours_with_shares(rep["hours"], shares(schedule), day_targets)
         rep["funnel"] = funnel(totals)
         if rep["active"]:
-            figures.targets.append(targets)
-            figures.week.append(week)
-            figures.month.append(month)
+            rep_targets_.append(targets)
+            weeks.append(week)
+            months.append(month)
             funnels.append(rep["funnel"])
             for period, t in (("day", totals), ("month", month)):
                 tier_inputs[period].append(
@@ -216,17 +218,9 @@ def enrich_team(
             else []
         )
 
-    targets = sum_targets(figures.targets)
-    _enrich_group(
-        team,
-        targets,
-        _sum_totals(figures.week),
-        _sum_totals(figures.month),
-        schedule,
-        day,
-        at,
-        cfg,
-    )
+    figures = TeamFigures(sum_targets(rep_targets_), _sum_totals(weeks), _sum_totals(months))
+    targets = figures.targets
+    _enrich_group(team, targets, figures.week, figures.month, schedule, day, at, cfg)
     team["hours"] = _hours_with_shares(
         _sum_hours(r["hours"] for r in team_reps),
         shares(schedule),
@@ -247,24 +241,11 @@ def enrich_floor(
     cfg: PacingConfig,
 ) -> None:
     """Enrich the floor's row in place from its (enriched) team rows and their figures."""
-    all_targets: list[dict[Key, int]] = []
-    all_week: list[dict[str, int]] = []
-    all_month: list[dict[str, int]] = []
-    for f in figures:
-        all_targets.extend(f.targets)
-        all_week.extend(f.week)
-        all_month.extend(f.month)
-    targets = sum_targets(all_targets)
-    _enrich_group(
-        floor,
-        targets,
-        _sum_totals(all_week),
-        _sum_totals(all_month),
-        cfg.floor,
-        day,
-        at,
-        cfg,
-    )
+    figures = list(figures)
+    targets = sum_targets(f.targets for f in figures)
+    week = _sum_totals(f.week for f in figures)
+    month = _sum_totals(f.month for f in figures)
+    _enrich_group(floor, targets, week, month, cfg.floor, day, at, cfg)
     floor["hours"] = _hours_with_shares(
         _sum_hours(t["hours"] for t in teams),
         hour_shares(cfg.floor, day),

@@ -45,8 +45,8 @@ class Pace(TypedDict):
 
     __pydantic_config__ = _STRICT  # type: ignore[misc]
     target: int | float
-    stretch: float | None
-    expected: float | None
+    stretch: float
+    expected: float
     actual: int | float
     pace: float | None
     status: Status

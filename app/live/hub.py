@@ -72,6 +72,10 @@ class Frame:
         return head + ("," + self.body if self.body != "}" else "}")
 
 
+#: Teams re-evaluated per refresh when a new minute begins (the rest follow, one slice per
+#: refresh): on a 40-team floor the minute's work is spread over four refreshes.
+RETIME_SLICE = 10
+
 #: Frames at least this big (snapshots) are sent a few sockets at a time, which bounds the
 #: transport buffers a connection storm (every screen reconnecting after a restart) piles up.
 BIG_FRAME = 64_000
@@ -342,6 +346,8 @@ class Hub:
                 changed, whole=resync or unknown or old is None
             )
             self.current = new
+        if self.floor.stale:
+            self._dirty.set()  # the rest of the minute's re-evaluation, after the pause
         if old is None or old["day"] != new["day"] or resync:
             for sub in list(self.subscribers):
                 await self.send_snapshot(sub)
@@ -358,23 +364,46 @@ class Hub:
 
         def work() -> tuple[Snapshot, set[str] | None]:
             with self.engine.connect() as conn:
-                fresh = model.snapshot
                 if not whole and model.base is not None and model.base.day == day:
-                    if changed:
-                        got = model.update(conn, changed, now=now, at=at)
-                        if got is not None and got[0]["at"] == at.isoformat():
-                            return got
-                        fresh = None if got is None else got[0]
-                    if fresh is not None:
-                        # A new minute (or a quiet refresh): every row at the new instant.
-                        view = model.retime(conn, now=now, at=at)
-                        if view is not None:
-                            return view, None
+                    got = self._apply(conn, model, changed, now=now, at=at)
+                    if got is not None:
+                        return got
                 self.full_reads += 1
                 return model.load(conn, day=day, now=now, at=at), None
 
         self.reads += 1
         return await run_in_threadpool(work)
+
+    @staticmethod
+    def _apply(
+        conn: sa.Connection,
+        model: LiveFloor,
+        changed: set[tuple[int, date]],
+        *,
+        now: datetime,
+        at: datetime,
+    ) -> tuple[Snapshot, set[str]] | None:
+        """The changes heard of applied in memory, and a new minute's re-evaluation advanced by
+        one slice of teams; None when only a full read will do."""
+        assert model.snapshot is not None
+        view: Snapshot = model.snapshot
+        rebuilt: set[str] = set()
+        if changed:
+            got = model.update(conn, changed, now=now, at=at)
+            if got is None:
+                return None
+            view, rebuilt = got
+        elif not model.unchanged(conn):
+            return None  # a quiet refresh (a tick): something changed behind the hooks' back
+        if model.evaluated_at != at:
+            model.start_minute(at, rebuilt)
+        if model.stale:
+            # Expected-by-now moves for every row once a minute; a slice of teams per refresh
+            # keeps that O(floor) work from stalling the calls arriving meanwhile.
+            part = set(model.stale[:RETIME_SLICE])
+            view = model.rebuild(part, now=now, at=at)
+            rebuilt |= part
+        return view, rebuilt
 
     def _celebrations(
         self, view: Snapshot, sales: list[tuple[int, date, int, int]]

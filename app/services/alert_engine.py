@@ -6,14 +6,16 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime
 
 import sqlalchemy as sa
 
 from app.db import writer
 from app.floor.progress import PacingConfig
+from app.ingest.service import BatchOutcome
 from app.models import utcnow
 from app.services.alerts import evaluate
+from app.services.live_floor import LiveFloor, changed_reps
 
 log = logging.getLogger("paceboard.alerts")
 
@@ -47,12 +49,25 @@ class AlertEngine:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        # The floor kept in memory between evaluations, told which reps each commit changed:
+        # an evaluation re-reads those reps, not the floor and its month of history.
+        self.floor = LiveFloor(timezone=str(pacing.floor.timezone), pacing=pacing)
+        self._floor_lock = threading.Lock()
+        self._changed: set[tuple[int, date]] = set()
+        self._changed_lock = threading.Lock()
 
     def evaluate(self, now: datetime | None = None) -> list[dict]:
         """Evaluate at ``now`` (default the clock) in one transaction; the new alerts."""
-        with self.engine.begin() as conn:
+        with self._changed_lock:
+            changed, self._changed = self._changed, set()
+        with self._floor_lock, self.engine.begin() as conn:
             new = evaluate(
-                conn, now=now or self.clock(), pacing=self.pacing, idle_minutes=self.idle_minutes
+                conn,
+                now=now or self.clock(),
+                pacing=self.pacing,
+                idle_minutes=self.idle_minutes,
+                floor=self.floor,
+                changed=changed,
             )
         self.runs += 1
         for hook in self.hooks:
@@ -62,8 +77,12 @@ class AlertEngine:
                 log.exception("alert hook failed")
         return new
 
-    def poke(self, *_: object) -> None:
-        """Ask for an evaluation soon (safe from any thread; usable as a writer commit hook)."""
+    def poke(self, outcome: BatchOutcome | None = None) -> None:
+        """Ask for an evaluation soon (safe from any thread; usable as a writer commit hook,
+        whose outcome names the reps to re-read)."""
+        if outcome is not None:
+            with self._changed_lock:
+                self._changed |= changed_reps(outcome)
         self._wake.set()
 
     def start(self) -> None:

@@ -12,10 +12,12 @@ from sqlmodel import Session
 from app.floor.alerts import OpenAlerts, RepState, decide
 from app.floor.pacing import Pace
 from app.floor.progress import PacingConfig
+from app.floor.types import Snapshot
 from app.models import Alert, Rep, Team, table_of, utcnow
 from app.services.errors import InputError
+from app.services.live_floor import LiveFloor
 from app.services.schedules import team_schedules
-from app.services.snapshot import last_dials, load_snapshot
+from app.services.snapshot import last_dials
 
 ALERT, REP, TEAM = table_of(Alert), table_of(Rep), table_of(Team)
 
@@ -45,20 +47,42 @@ def open_alerts(
     return OpenAlerts(frozenset(behind), frozenset(idle))
 
 
+def floor_at(
+    conn: sa.Connection,
+    floor: LiveFloor,
+    changed: set[tuple[int, date]],
+    *,
+    day: date,
+    now: datetime,
+) -> Snapshot:
+    """``floor`` brought to ``now``: the changed reps re-read, every row evaluated at ``now``;
+    read whole on a new day, a roster or target change, or a write it was not told of."""
+    held = floor.base is not None and floor.base.day == day and floor.snapshot is not None
+    fresh = held and (not changed or floor.update(conn, changed, now=now, at=now) is not None)
+    view = floor.retime(conn, now=now, at=now) if fresh else None
+    return view if view is not None else floor.load(conn, day=day, now=now, at=now)
+
+
 def evaluate(
-    conn: sa.Connection, *, now: datetime, pacing: PacingConfig, idle_minutes: int
+    conn: sa.Connection,
+    *,
+    now: datetime,
+    pacing: PacingConfig,
+    idle_minutes: int,
+    floor: LiveFloor | None = None,
+    changed: set[tuple[int, date]] | None = None,
 ) -> list[dict]:
     """Raise the alerts due at ``now`` for the floor's local day; returns the new ones.
 
     Runs in the caller's write transaction; on PostgreSQL an advisory lock makes processes
-    take turns, so two of them never raise the same alert twice.
+    take turns, so two of them never raise the same alert twice. With ``floor`` (kept by the
+    caller between runs) and the reps ``changed`` since, only those are read again.
     """
     if conn.dialect.name == "postgresql":
         conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext('paceboard.alerts'))"))
     day = now.astimezone(pacing.floor.timezone).date()
-    snap = load_snapshot(
-        conn, day=day, timezone=str(pacing.floor.timezone), now=now, at=now, pacing=pacing
-    )
+    floor = floor or LiveFloor(timezone=str(pacing.floor.timezone), pacing=pacing)
+    snap = floor_at(conn, floor, changed or set(), day=day, now=now)
     reps = conn.execute(sa.select(REP.c.id, REP.c.code, REP.c.team_id)).all()
     ids = {r.code: (r.id, r.team_id) for r in reps}
     schedules = team_schedules(conn, pacing.floor)
@@ -71,7 +95,7 @@ def evaluate(
                 rep_id=rep_id,
                 active=rep["active"],
                 schedule=schedules.get(team_id, pacing.floor),
-                paces={m: Pace(**p) for m, p in rep["pace"].items()},
+                paces={m: Pace.from_dict(p) for m, p in rep["pace"].items()},
                 last_dial_at=last.get(rep_id),
             )
         )

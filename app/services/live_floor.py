@@ -115,6 +115,10 @@ class LiveFloor:
         self.parts: dict[str, _Team] = {}
         self.snapshot: Snapshot | None = None
         self._infos: dict[str, RepInfo] = {}
+        #: The minute (its ``at``) every row was last evaluated at, and the teams not yet
+        #: re-evaluated at a newer one (a tick re-evaluates them a slice at a time).
+        self.evaluated_at: datetime | None = None
+        self.stale: list[str] = []
 
     # --- reads ---------------------------------------------------------------------------------
 
@@ -191,20 +195,38 @@ class LiveFloor:
                 base.earlier[code] = got.get(code, {})
         names = dict(base.teams)
         rebuilt = {names[base.reps[i].team_id] for i in today | earlier}
-        for team_id, name in base.teams:
-            if name in rebuilt:
-                self.parts[name] = self._build_team(team_id, name, now=now, at=at)
-        return self._assemble(now=now, at=at), rebuilt
+        return self.rebuild(rebuilt, now=now, at=at), rebuilt
 
     def retime(self, conn: sa.Connection, *, now: datetime, at: datetime) -> Snapshot | None:
         """Evaluate every row at ``at`` from memory (a minute tick); None when the roster,
         teams or targets changed since the last full read (then read the floor again)."""
+        if not self.unchanged(conn):
+            return None
+        return self._build_all(now=now, at=at)
+
+    def unchanged(self, conn: sa.Connection) -> bool:
+        """Whether the roster, teams, targets and today's board are what this view holds: a
+        cheap check (the roster, one pass over today's cells) for changes made behind the
+        hooks' back, by the CLI or an admin in another process."""
         assert self.base is not None
         if roster_key(conn) != self.base.roster_key:
-            return None
-        if board_fingerprint(conn, self.base.day) != self.fingerprint():
-            return None  # written behind the hooks' back (a CLI import): read it all
-        return self._build_all(now=now, at=at)
+            return False
+        return board_fingerprint(conn, self.base.day) == self.fingerprint()
+
+    def start_minute(self, at: datetime, fresh: set[str]) -> None:
+        """A new minute began: every team but ``fresh`` (already evaluated at ``at``) is stale."""
+        assert self.base is not None
+        self.evaluated_at = at
+        self.stale = [name for _, name in self.base.teams if name not in fresh]
+
+    def rebuild(self, names: set[str], *, now: datetime, at: datetime) -> Snapshot:
+        """Re-evaluate the rows of the teams ``names`` at ``at`` from memory, no read."""
+        assert self.base is not None
+        for team_id, name in self.base.teams:
+            if name in names:
+                self.parts[name] = self._build_team(team_id, name, now=now, at=at)
+        self.stale = [n for n in self.stale if n not in names]
+        return self._assemble(now=now, at=at)
 
     def fingerprint(self) -> tuple:
         """:func:`app.services.snapshot.board_fingerprint` of the cells and last dials held."""
@@ -245,6 +267,7 @@ class LiveFloor:
 
     def _build_all(self, *, now: datetime, at: datetime) -> Snapshot:
         assert self.base is not None
+        self.evaluated_at, self.stale = at, []
         self.parts = {
             name: self._build_team(team_id, name, now=now, at=at)
             for team_id, name in self.base.teams

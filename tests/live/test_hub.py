@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import orjson
 
@@ -205,5 +205,43 @@ def test_a_commit_heard_of_costs_its_teams_and_celebrates_only_new_sales(engine,
                 pacing=settings.pacing,
             )  # fmt: skip
         assert hub.current == full
+
+    asyncio.run(go())
+
+
+def test_a_new_minute_re_evaluates_every_team_in_slices_even_while_calls_keep_coming(
+    engine, settings
+):
+    """Expected-by-now moves once a minute for every row, not only for the reps who dialled:
+    the hub re-evaluates the teams a slice per refresh (calls heard of meanwhile included) and
+    ends equal to a full read at the new minute."""
+    from app.live.hub import RETIME_SLICE
+    from app.services.snapshot import load_snapshot
+
+    teams = [f"T{n:02}" for n in range(RETIME_SLICE + 5)]
+    for n, team in enumerate(teams):
+        enrol(engine, {f"x{n}"}, team=team)
+    clock = {"now": NOW}
+
+    async def go():
+        hub = Hub(engine, settings, clock=lambda: clock["now"])
+        await hub.subscribe()
+        clock["now"] = NOW + timedelta(minutes=7)
+        refreshes = 0
+        while True:
+            hub.heard(post(engine, settings, record(f"m{refreshes}", rep="x0")))
+            await hub.refresh()
+            refreshes += 1
+            if not hub.floor.stale:
+                break
+        assert refreshes == 2  # 15 teams, 10 a slice
+        _, at = hub._at()
+        with engine.connect() as conn:
+            full = load_snapshot(
+                conn, day=NOW.date(), timezone=settings.timezone, now=clock["now"], at=at,
+                pacing=settings.pacing,
+            )  # fmt: skip
+        assert hub.current == full
+        assert hub.full_reads == 1
 
     asyncio.run(go())
