@@ -193,6 +193,29 @@ def snapshot_seconds(
     return statistics.median(times), len(resp.content)
 
 
+def after_change_seconds(server: Server, read: str, ingest: str, repeats: int, rep: str) -> float:
+    """Median seconds of the first GET /api/v1/floor/snapshot after each of ``repeats`` calls
+    posted through the API (as a panel polling a live floor sees it: a change, then a poll)."""
+    url = f"/api/v1/floor/snapshot?day={DAY}"
+    times = []
+    with httpx.Client(base_url=server.url, timeout=120) as client:
+        for n in range(repeats):
+            started = (datetime.now(UTC) - timedelta(seconds=5)).isoformat()
+            call = {"call_id": f"after-{n}", "rep": rep, "started_at": started,
+                    "disposition": "answered", "talk_seconds": 30}  # fmt: skip
+            resp = client.post(
+                "/api/v1/calls", json=call, headers={"Authorization": f"Bearer {ingest}"}
+            )
+            if resp.status_code != 200 or resp.json()["created"] != 1:
+                raise BenchError(f"POST call: HTTP {resp.status_code}: {resp.text[:300]}")
+            t0 = time.perf_counter()
+            resp = client.get(url, headers={"Authorization": f"Bearer {read}"})
+            times.append(time.perf_counter() - t0)
+            if resp.status_code != 200:
+                raise BenchError(f"GET snapshot: HTTP {resp.status_code}: {resp.text[:300]}")
+    return statistics.median(times)
+
+
 def run(args: argparse.Namespace, workdir: Path) -> list[Result]:
     env = server_env(workdir, free_port(), timezone=TZ)
     db = workdir / "bench.db"
@@ -250,6 +273,19 @@ def run(args: argparse.Namespace, workdir: Path) -> list[Result]:
                     at_most=True,
                 )
             )
+        # Last, at the biggest day: each poll after a posted call (calls land on the day,
+        # which is the floor's today in its zone; a call started 5 s ago is of today).
+        ingest = create_token(env, "ingest")
+        first_rep = str(9001)
+        after = Result.compared(
+            f"snapshot_after_change_{label(args.sizes[-1])}_vs_groupby",
+            after_change_seconds(server, token, ingest, args.repeats, first_rep) * 1000,
+            "ms",
+            grp * 1000,
+            GROUPBY_GOAL,
+            at_most=True,
+            note="the first poll after a call posted through the API",
+        )
         rss = server.rss_result("server_rss_snapshot")
     small, big = args.sizes[0], args.sizes[-1]
     results.append(
@@ -263,6 +299,7 @@ def run(args: argparse.Namespace, workdir: Path) -> list[Result]:
         )
     )
     results += cold_rows
+    results.append(after)
     results.append(rss)
     console.print(
         f"snapshot_<N>: GET /api/v1/floor/snapshot of a day of N calls, {args.reps:,} reps, "

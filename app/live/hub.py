@@ -26,7 +26,6 @@ from app.ingest.service import BatchOutcome
 from app.live.tasks import cancel_all
 from app.models import utcnow
 from app.services.live_floor import LiveFloor, changed_reps
-from app.services.snapshot import day_fingerprint, load_snapshot
 
 log = logging.getLogger("paceboard.live")
 
@@ -176,7 +175,11 @@ class Hub:
         # Bumped by every change this process hears of; the polled view below is kept while it
         # stands still, so a hundred pollers between two changes cost one read.
         self.generation = 0
-        self._polled: tuple[int, tuple, dict[str, Any]] | None = None
+        # The REST snapshot's own in-memory floor (polled without any screen open), fed by the
+        # same changes as the screens' one.
+        self.polled_floor = LiveFloor(timezone=settings.timezone, pacing=settings.pacing)
+        self._polled_changed: set[tuple[int, date]] = set()
+        self._polled_unknown = False
         self._polled_lock = asyncio.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._tasks: list[asyncio.Task] = []
@@ -233,9 +236,10 @@ class Hub:
         """Reps (id, local day) whose figures changed and the sales among them, from this
         process's writer or another's over the bus; None: unknown, read the whole floor."""
         if reps is None:
-            self._unknown_change = True
+            self._unknown_change = self._polled_unknown = True
         else:
             self._changed |= reps
+            self._polled_changed |= reps
         self._sales += sales
         self._mark_dirty()
 
@@ -250,7 +254,7 @@ class Hub:
             self._loop.call_soon_threadsafe(self._mark_resync)
 
     def _mark_resync(self) -> None:
-        self._resync = True
+        self._resync = self._polled_unknown = True
         self._mark_dirty()
 
     def publish_alerts(self, alerts: list[dict]) -> None:
@@ -278,27 +282,40 @@ class Hub:
                     self.current, _ = await self._bring_up_to_date(set(), whole=True)
         sub.reset(sub.frame("snapshot", self._snapshot_body(sub)))
 
-    async def polled_view(self) -> dict[str, Any]:
+    async def polled_view(self) -> Snapshot:
         """Today's floor as the screens see it (evaluated at the end of this minute) for a
-        client that polls the REST snapshot: read once per change, then served as is while the
-        day's totals stand still (checked by a fingerprint over reps × hours, so writes by
-        another process count too). Kept apart from the sockets' view, whose diffs a poller
-        must not disturb."""
+        client that polls the REST snapshot, from an in-memory floor of its own: a change heard
+        of costs its reps, a poll with none heard costs a cheap check for writes made behind the
+        hooks' back (then one full read), a new minute re-evaluates the rows in memory."""
         async with self._polled_lock:
             day, at = self._at()
-            generation = self.generation
-            fingerprint = await run_in_threadpool(self._fingerprint, day)
-            key = (at.isoformat(), fingerprint)
-            if self._polled and self._polled[0] == generation and self._polled[1] == key:
-                return self._polled[2]
-            view = await self._read()
-            # A change that landed while reading leaves the generation moved: not kept as fresh.
-            self._polled = (generation, key, view)
-            return view
+            now = self.clock()
+            changed, self._polled_changed = self._polled_changed, set()
+            unknown, self._polled_unknown = self._polled_unknown, False
+            model = self.polled_floor
 
-    def _fingerprint(self, day: date) -> tuple:
-        with self.engine.connect() as conn:
-            return day_fingerprint(conn, day)
+            def work() -> Snapshot:
+                with self.engine.connect() as conn:
+                    held = (
+                        not unknown
+                        and model.base is not None
+                        and model.base.day == day
+                        and model.snapshot is not None
+                    )
+                    if held and changed:
+                        self.reads += 1
+                        held = model.update(conn, changed, now=now, at=at) is not None
+                    elif held:
+                        held = model.unchanged(conn)
+                    if not held:
+                        self.reads += 1
+                        return model.load(conn, day=day, now=now, at=at)
+                    if model.evaluated_at != at:
+                        return model.evaluate_all(now=now, at=at)
+                    assert model.snapshot is not None
+                    return model.snapshot
+
+            return await run_in_threadpool(work)
 
     # --- the work ----------------------------------------------------------------------------
 
@@ -312,24 +329,6 @@ class Hub:
         minute = now.replace(second=0, microsecond=0)
         at = minute + timedelta(seconds=59, microseconds=999_999)
         return self.settings.today(now), at
-
-    async def _read(self) -> dict[str, Any]:
-        day, at = self._at()
-        now = self.clock()
-
-        def read() -> dict[str, Any]:
-            with self.engine.connect() as conn:
-                return load_snapshot(
-                    conn,
-                    day=day,
-                    timezone=self.settings.timezone,
-                    now=now,
-                    at=at,
-                    pacing=self.settings.pacing,
-                )
-
-        self.reads += 1
-        return await run_in_threadpool(read)
 
     async def refresh(self) -> None:
         """Bring the floor up to date and send every socket what changed (a snapshot on a new

@@ -150,7 +150,7 @@ class LiveFloor:
         self._infos = self.base.infos()
         self.cells = {i: c for i, c in self._read_cells(conn, day, None).items() if i in reps}
         self.last = {i: t for i, t in last_dials(conn, day).items() if i in reps}
-        return self._build_all(now=now, at=at)
+        return self.evaluate_all(now=now, at=at)
 
     def update(
         self,
@@ -202,7 +202,7 @@ class LiveFloor:
         teams or targets changed since the last full read (then read the floor again)."""
         if not self.unchanged(conn):
             return None
-        return self._build_all(now=now, at=at)
+        return self.evaluate_all(now=now, at=at)
 
     def unchanged(self, conn: sa.Connection) -> bool:
         """Whether the roster, teams, targets and today's board are what this view holds: a
@@ -265,7 +265,8 @@ class LiveFloor:
 
     # --- assembly (no reads) -------------------------------------------------------------------
 
-    def _build_all(self, *, now: datetime, at: datetime) -> Snapshot:
+    def evaluate_all(self, *, now: datetime, at: datetime) -> Snapshot:
+        """Every row evaluated at ``at`` from memory (no read, no check)."""
         assert self.base is not None
         self.evaluated_at, self.stale = at, []
         self.parts = {

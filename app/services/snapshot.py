@@ -120,25 +120,10 @@ def last_dial_at(seen: datetime | None, at: datetime) -> str | None:
     return seen.isoformat() if seen and seen <= at else None
 
 
-def day_fingerprint(conn: sa.Connection, day: date) -> tuple:
-    """A cheap summary of ``day``'s totals (one pass over reps × hours, never the calls) that
-    moves whenever a cell does, whoever wrote it: a cached view is current while it stands."""
-    weighted = (TOTAL.c.rep_id * 24 + TOTAL.c.hour) * (
-        TOTAL.c.dials + 3 * TOTAL.c.connects + 7 * TOTAL.c.orders + 11 * TOTAL.c.invites
-    )
-    q = sa.select(
-        sa.func.count(),
-        *(sa.func.sum(TOTAL.c[m]) for m in METRICS),
-        sa.func.sum(weighted),
-        sa.func.sum(TOTAL.c.rep_id * TOTAL.c.talk_seconds),
-    ).where(TOTAL.c.day == day)
-    last = sa.select(sa.func.max(ACTIVITY.c.last_dial_at)).where(ACTIVITY.c.day == day)
-    return (*conn.execute(q).one(), conn.execute(last).scalar())
-
-
 def board_fingerprint(conn: sa.Connection, day: date) -> tuple:
-    """:func:`day_fingerprint` of the reps on a team only (the board's), in the terms
-    :meth:`app.services.live_floor.LiveFloor.fingerprint` computes from memory."""
+    """A cheap summary of ``day``'s cells of the reps on a team (one pass over reps × hours,
+    never the calls) that moves whenever a cell or a last dial does, whoever wrote it; in the
+    terms :meth:`app.services.live_floor.LiveFloor.fingerprint` computes from memory."""
     on_board = sa.select(REP.c.id).where(REP.c.team_id.is_not(None))
     weighted = (TOTAL.c.rep_id * 24 + TOTAL.c.hour) * (
         TOTAL.c.dials + 3 * TOTAL.c.connects + 7 * TOTAL.c.orders + 11 * TOTAL.c.invites
