@@ -865,6 +865,17 @@ def floor_scale(args: argparse.Namespace, workdir: Path) -> list[Result]:
         )
     )
     rows.append(Result.absolute(f"{tag}_server_cpu", big.server_cpu, "cores", CPU_GOAL))
+    if not args.no_pg:
+        # The same big floor on two processes over PostgreSQL: POSTs to A, screens on B.
+        pg_args = argparse.Namespace(**{**vars(args), **FLOOR, "big_clients": 0})
+        if args.quick:
+            pg_args.history_days, pg_args.clients = 5, 50
+        (workdir / "pg2").mkdir()
+        for r in two_processes(pg_args, workdir / "pg2"):
+            floor = f"floor{FLOOR['reps']}"
+            r.name = r.name.replace(f"{PG2}_{pg_args.clients}c", f"{PG2}_{floor}")
+            r.name = r.name.replace("server_rss_live_pg2", f"server_rss_live_pg2_{floor}")
+            rows.append(r)
     return rows
 
 

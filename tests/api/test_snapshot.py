@@ -88,3 +88,31 @@ def test_polling_todays_snapshot_reads_the_floor_once_per_change(api, rec):
     after = api.client.get("/api/v1/floor/snapshot", headers=headers).json()
     assert after["floor"]["totals"]["dials"] == first["floor"]["totals"]["dials"] + 1
     assert 1 <= hub.reads - reads <= hub.generation - changes
+
+
+def test_a_write_the_hooks_never_heard_of_shows_in_the_polled_snapshot_within_a_second(api, rec):
+    """A CLI import in another process writes behind the hub's back: a poll finds it by the
+    board's fingerprint (checked at most once a second) and reads the floor again."""
+    import time
+    from datetime import UTC, datetime
+
+    from app.db import writer
+    from app.ingest.records import CustomerHasher, parse_record
+    from app.ingest.service import IngestContext, apply_batch
+    from app.live.hub import POLL_CHECK_SECONDS
+
+    hub = api.client.app.state.hub
+    pinned = datetime.now(UTC)
+    hub.clock = lambda: pinned
+    api.post_calls([rec("h1", started_at=pinned.isoformat())])
+    headers = api.auth(api.read)
+    first = api.client.get("/api/v1/floor/snapshot", headers=headers).json()
+    hasher = CustomerHasher("x" * 32, "86")
+    item = parse_record(rec("h2", started_at=pinned.isoformat()), 0, default_source="cli",
+                        hasher=hasher, minor_digits=2)  # fmt: skip
+    settings = api.client.app.state.settings
+    with writer(api.engine).begin() as conn:
+        apply_batch(conn, [item], ctx=IngestContext(settings.tz, hasher), now=pinned)
+    time.sleep(POLL_CHECK_SECONDS + 0.1)
+    after = api.client.get("/api/v1/floor/snapshot", headers=headers).json()
+    assert after["floor"]["totals"]["dials"] == first["floor"]["totals"]["dials"] + 1
