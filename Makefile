@@ -62,7 +62,7 @@ test-clock: install
 
 ## Every benchmark (bench/run.py), each figure beside a baseline measured in the same run; one
 ## table at the end, written to bench/results/latest.json. Under 15 minutes; bench-quick, the
-## smoke run with smaller sizes, under 2. PostgreSQL rows use BENCH_PG_URL (default
+## smoke run with smaller sizes, about 2. PostgreSQL rows use BENCH_PG_URL (default
 ## postgresql://postgres@127.0.0.1:5432/postgres), in a database of their own, dropped after.
 bench: install
 	$(BIN)/python bench/run.py

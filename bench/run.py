@@ -38,7 +38,7 @@ from bench.common import (  # noqa: E402
     write_results,
 )
 
-# Each module's argv in the suite: full, then quick (the smoke run, under two minutes in all).
+# Each module's argv in the suite: full, then quick (the smoke run, about two minutes in all).
 # The import runs on 300,000 rows here (`bench/import.py` alone: 1,000,000, about 7 minutes), its
 # baseline posting all of the same records; its memory goals compare with a tenth of that file.
 SUITE: dict[str, tuple[list[str], list[str]]] = {
