@@ -128,7 +128,7 @@ def serve(
 
     from app import logs
     from app.main import create_app
-    from app.serving import uvicorn_options
+    from app.serving import tune_interpreter, uvicorn_options
 
     settings = _settings(host=host, port=port)
     _migrate(settings)
@@ -138,6 +138,7 @@ def serve(
     notice = setup_notice(settings)
     if notice:
         typer.echo(notice)
+    tune_interpreter()
     uvicorn.run(
         create_app(settings),
         host=settings.host,

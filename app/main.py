@@ -87,7 +87,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.alerts.hooks.append(metrics.on_alerts)
     bus.lag_observer = metrics.bus_lag.observe
     metrics.watch(
-        sockets=lambda: len(hub.subscribers), bus=lambda: bus.connected, reads=lambda: hub.reads
+        sockets=lambda: len(hub.subscribers),
+        bus=lambda: bus.connected,
+        reads=lambda: hub.reads,
+        full_reads=lambda: hub.full_reads,
     )
     app.state.tokens = TokenVerifier(engine, ttl=settings.token_cache_seconds)
     errors.install(app)

@@ -56,14 +56,26 @@ class Metrics:
         self.snapshot_reads = Gauge(
             "paceboard_live_snapshot_reads", "Floor snapshots the live hub has read", registry=r
         )
+        self.full_reads = Gauge(
+            "paceboard_live_full_reads",
+            "Whole-floor reads of the live screens' view (a new day, a roster or target change, "
+            "a resync, a change heard of without its cells); the rest cost the changed reps only",
+            registry=r,
+        )
 
     def watch(
-        self, *, sockets: Callable[[], int], bus: Callable[[], bool], reads: Callable[[], int]
+        self,
+        *,
+        sockets: Callable[[], int],
+        bus: Callable[[], bool],
+        reads: Callable[[], int],
+        full_reads: Callable[[], int],
     ) -> None:
         """Gauges read at scrape time from the running hub and bus."""
         self.sockets.set_function(lambda: float(sockets()))
         self.bus_connected.set_function(lambda: 1.0 if bus() else 0.0)
         self.snapshot_reads.set_function(lambda: float(reads()))
+        self.full_reads.set_function(lambda: float(full_reads()))
 
     def on_commit(self, outcome: Any) -> None:
         """A writer hook: count the batch's records by result."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
@@ -94,6 +95,20 @@ def deadline_protocol(header_seconds: float, body_seconds: float) -> type[HttpTo
         (DeadlineProtocol,),
         {"header_seconds": header_seconds, "body_seconds": body_seconds},
     )
+
+
+#: How long a thread may hold the GIL before another that wants it gets it (CPython's default is
+#: 5 ms). The ingest writer's thread releases the GIL at every SQLite or PostgreSQL call and
+#: must win it back from the event loop each time; with the loop busy framing deltas for a
+#: thousand screens, every one of those hand-overs waited out the whole interval, and a
+#: commit's round trip grew from 3 ms to 1 s at the 99th percentile (bench/live.py, 1,000
+#: screens). Half a millisecond keeps the hand-overs short at a negligible switching cost.
+SWITCH_INTERVAL_SECONDS = 0.0005
+
+
+def tune_interpreter() -> None:
+    """Process-wide settings every Paceboard server runs with (call before serving)."""
+    sys.setswitchinterval(SWITCH_INTERVAL_SECONDS)
 
 
 def uvicorn_options(settings: Settings) -> dict[str, Any]:

@@ -16,9 +16,9 @@ connected. Then all of it again with two server processes on one fresh PostgreSQ
 every figure goes through the cross-process bus (app/live/bus.py). Calls that never reach B are
 reported as FAILED / missed rows after a bounded wait, not as an error of the whole run.
 
-The clients and the sender share one Python process and one event loop, on the same cores as the
-server: their CPU and the loop's lag are reported beside the latencies, since a saturated client
-loop stamps frames late and inflates the figures.
+The screens run in a few client processes (``--client-procs``, 2) and the sender in its own, on
+the same cores as the server: their CPU is reported beside the latencies, since a saturated client
+loop stamps frames late and inflates the figures (one process holding 1,000 screens did).
 
 Part of ``make bench`` (bench/run.py); alone: ``.venv/bin/python bench/live.py [--quick]``.
 Exits 0 whenever it measured, goals met or not; 1 when it could not measure.
@@ -28,6 +28,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import multiprocessing
 import random
 import re
 import resource
@@ -37,6 +39,8 @@ from array import array
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +61,7 @@ from bench.common import (  # noqa: E402
     free_port,
     pg_database,
     pg_unavailable,
+    proc_cpu_seconds,
     proc_status_kib,
     run_cli,
     server_env,
@@ -135,7 +140,7 @@ def scan_delta(text: str, verify: bool = False) -> list[tuple[str, int]]:
         full = [
             (r["code"], r["totals"]["dials"])
             for r in orjson.loads(text).get("reps") or []
-            if "totals" in r  # a row whose totals did not change (its pace did) has none
+            if "dials" in r.get("totals", {})  # a row whose dials did not change has none
         ]
         if full != rows:
             raise BenchError(
@@ -149,13 +154,25 @@ def scan_delta(text: str, verify: bool = False) -> list[tuple[str, int]]:
 
 @dataclass
 class Ledger:
-    """What was sent and what each client saw, shared by the sender and every client."""
+    """The sender's side: what was POSTed and when, in the parent process."""
 
     posted: dict[str, int]  # rep -> dials posted so far (warm-up included)
     sent_at: dict[str, dict[int, float]] = field(default_factory=dict)  # rep -> {n: t_send}
     measuring: bool = False
-    latencies: array = field(default_factory=lambda: array("d"))  # seconds, (client, call)
     post_latencies: array = field(default_factory=lambda: array("d"))  # POST -> response
+    failures: list[str] = field(default_factory=list)
+
+    def measured_pairs(self, clients: int) -> int:
+        return clients * sum(len(v) for v in self.sent_at.values())
+
+
+@dataclass
+class Sightings:
+    """The screens' side, in a client process: every frame counted, and for every rep the n-th
+    call's first sighting (n, receipt time) per screen, matched with the send times afterwards."""
+
+    seen_n: dict[str, array] = field(default_factory=dict)  # rep -> n of each sighting
+    seen_t: dict[str, array] = field(default_factory=dict)  # rep -> receipt time of each
     snapshots: int = 0  # snapshot frames received after connect (backlog replaced, resync)
     deltas: int = 0
     gaps: int = 0  # seq skipped: a frame lost
@@ -164,14 +181,17 @@ class Ledger:
     bytes: int = 0
     failures: list[str] = field(default_factory=list)
 
-    def measured_pairs(self, clients: int) -> int:
-        return clients * sum(len(v) for v in self.sent_at.values())
+    def reset(self) -> None:
+        """Forget everything counted so far (the warm-up's frames), failures excepted."""
+        self.seen_n, self.seen_t = {}, {}
+        self.snapshots = self.deltas = self.gaps = self.frames = self.bytes = 0
+        self.kinds = {}
 
 
 class Screen:
     """One WebSocket client: the dials it has seen per rep, stamped on receipt."""
 
-    def __init__(self, ws: ClientConnection, ledger: Ledger) -> None:
+    def __init__(self, ws: ClientConnection, ledger: Sightings) -> None:
         self.ws = ws
         self.ledger = ledger
         self.seen: dict[str, int] = {}
@@ -186,12 +206,18 @@ class Screen:
             if dials <= last:
                 continue
             self.seen[code] = dials
-            sent = ledger.sent_at.get(code)
-            if sent:
-                for n in range(last + 1, dials + 1):
-                    t0 = sent.get(n)
-                    if t0 is not None:
-                        ledger.latencies.append(t - t0)
+            ns = ledger.seen_n.get(code)
+            if ns is None:
+                ns = ledger.seen_n[code] = array("i")
+                ledger.seen_t[code] = array("d")
+            ts = ledger.seen_t[code]
+            for n in range(last + 1, dials + 1):
+                ns.append(n)
+                ts.append(t)
+
+    def caught_up(self, posted: dict[str, int]) -> bool:
+        """Whether this screen has seen every call posted."""
+        return all(self.seen.get(code, 0) >= n for code, n in posted.items())
 
     async def run(self) -> None:
         ledger = self.ledger
@@ -230,7 +256,7 @@ class Screen:
 
 
 async def connect_screens(
-    ws_url: str, n: int, ledger: Ledger, compression: str | None
+    ws_url: str, n: int, ledger: Sightings, compression: str | None
 ) -> list[tuple[Screen, asyncio.Task]]:
     """``n`` connected clients, each past its first snapshot; BenchError if any failed."""
     gate = asyncio.Semaphore(CONNECT_CONCURRENCY)
@@ -267,6 +293,106 @@ async def close_screens(screens: list[tuple[Screen, asyncio.Task]]) -> None:
     for _, task in screens:
         task.cancel()
     await asyncio.gather(*(t for _, t in screens), return_exceptions=True)
+
+
+# --- the screens' processes ------------------------------------------------------------------
+# A thousand browsers are a thousand processes; one Python event loop holding a thousand clients
+# saturates first (0.74 of a core at 1,000 clients and 200 calls/s, its own queueing showing as
+# a 240-ms POST round trip), which measures the client, not the server. The screens are spread
+# over a few processes, and the sender has its own. perf_counter is CLOCK_MONOTONIC on Linux,
+# one clock for every process, so a receipt time in one is comparable with a send time in another.
+
+
+def screens_process(conn: Connection, ws_url: str, compression: str | None) -> None:
+    """A client process's entry point: serve :class:`ScreenPool`'s commands until "close"."""
+    with _runner() as runner:
+        runner.run(_serve_screens(conn, ws_url, compression))
+
+
+async def _serve_screens(conn: Connection, ws_url: str, compression: str | None) -> None:
+    sightings = Sightings()
+    screens: list[tuple[Screen, asyncio.Task]] = []
+    try:
+        while True:
+            command, arg = await asyncio.to_thread(conn.recv)
+            reply: Any = None
+            try:
+                if command == "connect":
+                    screens += await connect_screens(ws_url, arg, sightings, compression)
+                elif command == "reset":
+                    sightings.reset()
+                elif command == "caught_up":
+                    reply = sum(s.caught_up(arg) for s, _ in screens)
+                elif command == "report":
+                    reply = sightings
+                elif command == "close":
+                    break
+                else:
+                    raise BenchError(f"unknown command {command!r}")
+            except BenchError as exc:
+                conn.send(("error", str(exc)))
+                continue
+            conn.send(("ok", reply))
+    finally:
+        await close_screens(screens)
+        conn.send(("ok", None))
+
+
+class ScreenPool:
+    """The screens, spread over ``procs`` client processes (see above)."""
+
+    def __init__(self, procs: int, ws_url: str, compression: str | None) -> None:
+        ctx = multiprocessing.get_context("spawn")
+        self.conns: list[Connection] = []
+        self.procs: list[BaseProcess] = []
+        for _ in range(procs):
+            mine, theirs = ctx.Pipe()
+            proc = ctx.Process(target=screens_process, args=(theirs, ws_url, compression))
+            proc.start()
+            self.conns.append(mine)
+            self.procs.append(proc)
+        self.screens = 0
+
+    async def _ask(self, command: str, args: list[Any]) -> list[Any]:
+        def one(conn: Connection, arg: Any) -> Any:
+            conn.send((command, arg))
+            status, reply = conn.recv()
+            if status != "ok":
+                raise BenchError(reply)
+            return reply
+
+        return await asyncio.gather(
+            *(asyncio.to_thread(one, c, a) for c, a in zip(self.conns, args, strict=True))
+        )
+
+    async def grow_to(self, clients: int) -> None:
+        """Connect screens until there are ``clients``, spread evenly, each past its snapshot."""
+        k = len(self.conns)
+        have = [self.screens // k + (i < self.screens % k) for i in range(k)]
+        want = [clients // k + (i < clients % k) for i in range(k)]
+        await self._ask("connect", [w - h for w, h in zip(want, have, strict=True)])
+        self.screens = clients
+
+    async def reset(self) -> None:
+        await self._ask("reset", [None] * len(self.conns))
+
+    async def caught_up(self, posted: dict[str, int]) -> int:
+        """Screens that have seen every call ``posted`` counts."""
+        return sum(await self._ask("caught_up", [posted] * len(self.conns)))
+
+    async def report(self) -> list[Sightings]:
+        return await self._ask("report", [None] * len(self.conns))
+
+    def cpu_seconds(self) -> float:
+        return sum(proc_cpu_seconds(p.pid) or 0.0 for p in self.procs if p.pid is not None)
+
+    async def close(self) -> None:
+        with contextlib.suppress(BenchError, OSError, EOFError):
+            await self._ask("close", [None] * len(self.conns))
+        for proc in self.procs:
+            proc.join(10)
+            if proc.is_alive():
+                proc.kill()
 
 
 def percentile(values: list[float], q: float) -> float | None:
@@ -428,7 +554,8 @@ class Phase:
     gaps: int = 0
     frames: int = 0
     mib: float = 0.0
-    client_cpu: float = 0.0  # cores (CPU seconds / wall second)
+    client_cpu: float = 0.0  # cores per client process (CPU seconds / wall second)
+    sender_cpu: float = 0.0  # cores of the process POSTing the calls
     server_cpu: float | None = None
     lag_ms: list[float] = field(default_factory=list)
     rss_connected_kib: int | None = None
@@ -443,57 +570,62 @@ async def measure_phase(
     server: Server,
     http: Poster,
     ledger: Ledger,
-    reps: list[str],
-    clients: int,
+    pool: ScreenPool,
     rng: random.Random,
     label: str,
 ) -> Phase:
     """Warm up, then post for ``args.duration`` s and collect every (client, call) latency."""
+    reps, clients = args.rep_codes, pool.screens
     phase = Phase(clients)
     phase.rss_connected_kib = proc_status_kib(server.pid, "VmRSS")
     console.print(
-        f"{label}: {clients} clients connected; server RSS "
+        f"{label}: {clients} clients connected in {len(pool.procs)} processes; server RSS "
         f"{(phase.rss_connected_kib or 0) / 1024:,.0f} MiB; warming up {args.warmup:g}s"
     )
     ledger.measuring = False
     await send_calls(http, ledger, reps, args.rate, args.warmup, f"{label}-w", rng)
     await asyncio.sleep(1.0)  # let the warm-up's deltas land before the clock starts
     ledger.sent_at.clear()
-    del ledger.latencies[:]
     del ledger.post_latencies[:]
-    ledger.snapshots = ledger.gaps = ledger.frames = ledger.bytes = ledger.deltas = 0
-    ledger.kinds.clear()
+    await pool.reset()
     lag = array("d")
     stop = asyncio.Event()
     lag_task = asyncio.create_task(loop_lag(lag, stop))
     ledger.measuring = True
     meter = CpuMeter(server.pid)
+    screens_cpu = pool.cpu_seconds()
     t0 = time.perf_counter()
     with meter:
         phase.calls, phase.seconds = await send_calls(
             http, ledger, reps, args.rate, args.duration, label, rng
         )
         # Every client should have seen every call; stop waiting after DRAIN_SECONDS.
-        phase.expected = ledger.measured_pairs(clients)
         deadline = time.perf_counter() + DRAIN_SECONDS
-        while len(ledger.latencies) < phase.expected and time.perf_counter() < deadline:
+        while await pool.caught_up(ledger.posted) < clients and time.perf_counter() < deadline:
             await asyncio.sleep(0.05)
     wall = time.perf_counter() - t0
+    screens_cpu = pool.cpu_seconds() - screens_cpu
     ledger.measuring = False
     stop.set()
     await lag_task
-    if ledger.failures:
-        raise BenchError(f"{label}: {len(ledger.failures)} failures; first: {ledger.failures[0]}")
-    phase.latencies_ms = [x * 1000 for x in ledger.latencies]
+    seen = await pool.report()
+    failures = ledger.failures + [f for s in seen for f in s.failures]
+    if failures:
+        raise BenchError(f"{label}: {len(failures)} failures; first: {failures[0]}")
+    phase.expected = ledger.measured_pairs(clients)
+    phase.latencies_ms = matched_latencies_ms(ledger.sent_at, seen)
     phase.post_ms = [x * 1000 for x in ledger.post_latencies]
-    phase.missing = phase.expected - len(ledger.latencies)
-    phase.snapshots, phase.gaps, phase.frames = (
-        ledger.snapshots,
-        ledger.gaps,
-        ledger.frames,
-    )
-    phase.mib = ledger.bytes / (1 << 20)
-    phase.client_cpu = meter.client / wall
+    phase.missing = phase.expected - len(phase.latencies_ms)
+    phase.snapshots = sum(s.snapshots for s in seen)
+    phase.gaps = sum(s.gaps for s in seen)
+    phase.frames = sum(s.frames for s in seen)
+    phase.mib = sum(s.bytes for s in seen) / (1 << 20)
+    kinds: dict[str, int] = {}
+    for s in seen:
+        for k, v in s.kinds.items():
+            kinds[k] = kinds.get(k, 0) + v
+    phase.sender_cpu = meter.client / wall
+    phase.client_cpu = screens_cpu / wall / len(pool.procs)
     phase.server_cpu = meter.server / wall if meter.server is not None else None
     phase.lag_ms = [x * 1000 for x in lag]
     phase.rss_after_kib = proc_status_kib(server.pid, "VmRSS")
@@ -503,17 +635,36 @@ async def measure_phase(
         f"{label}: {phase.calls} calls in {phase.seconds:.1f}s "
         f"({phase.calls / phase.seconds:,.0f}/s); {len(phase.latencies_ms):,} of "
         f"{phase.expected:,} (client, call) pairs seen; p50 {p50 or 0:,.0f} ms, "
-        f"p99 {p99 or 0:,.0f} ms; CPU cores: client {phase.client_cpu:.2f}, server {server_cpu}; "
+        f"p99 {p99 or 0:,.0f} ms; CPU cores: server {server_cpu}, sender "
+        f"{phase.sender_cpu:.2f}, each client process {phase.client_cpu:.2f}; "
         f"{phase.frames:,} frames, {phase.mib:,.0f} MiB received, "
         f"{phase.snapshots} snapshots instead of deltas, {phase.gaps} seq gaps; frames by type: "
-        + ", ".join(f"{k} {v:,}" for k, v in sorted(ledger.kinds.items()))
+        + ", ".join(f"{k} {v:,}" for k, v in sorted(kinds.items()))
     )
-    if phase.client_cpu > 0.85:
+    if phase.client_cpu > 0.85 or phase.sender_cpu > 0.85:
         console.print(
-            f"[bold yellow]note[/]: the benchmark client used {phase.client_cpu:.0%} of a core: "
-            "its event loop is saturated, so these latencies are upper bounds (client-bound)"
+            "[bold yellow]note[/]: a benchmark process used more than 85% of a core: its event "
+            "loop is saturated, so these latencies are upper bounds (client-bound)"
         )
     return phase
+
+
+def matched_latencies_ms(
+    sent_at: dict[str, dict[int, float]], seen: list[Sightings]
+) -> list[float]:
+    """Every (screen, measured call) pair's latency: a sighting of the rep's n-th call minus
+    that call's send time (sightings of warm-up calls have none and are left out)."""
+    out: list[float] = []
+    for sightings in seen:
+        for code, ns in sightings.seen_n.items():
+            sent = sent_at.get(code)
+            if not sent:
+                continue
+            for n, t in zip(ns, sightings.seen_t[code], strict=True):
+                t0 = sent.get(n)
+                if t0 is not None:
+                    out.append((t - t0) * 1000)
+    return out
 
 
 async def run_load(
@@ -524,30 +675,28 @@ async def run_load(
 ) -> list[Phase]:
     """Both phases: calls POSTed to ``post_to``, screens connected to ``screens_on`` (the same
     server, or another process on the same PostgreSQL database)."""
-    reps = args.rep_codes
-    ledger = Ledger(posted=dict.fromkeys(reps, 0))
+    ledger = Ledger(posted=dict.fromkeys(args.rep_codes, 0))
     rng = random.Random(args.seed)
-    ws_url = screens_on.url.replace("http://", "ws://") + f"/ws?token={tokens['read']}"
+    # Deep patches, as the pages ask for them (app/static/live.js).
+    ws_url = screens_on.url.replace("http://", "ws://") + f"/ws?token={tokens['read']}&patch=deep"
     compression = None if args.compression == "none" else "deflate"
     phases: list[Phase] = []
-    screens: list[tuple[Screen, asyncio.Task]] = []
+    pool = ScreenPool(args.client_procs, ws_url, compression)
     http = await Poster(LOOPBACK, post_to.port, tokens["ingest"], args.connections).open()
     try:
         for clients in (args.clients, args.big_clients):
             label = f"c{clients}"
-            if clients <= 0 or clients < len(screens):
+            if clients <= 0 or clients < pool.screens:
                 continue
             t0 = time.perf_counter()
-            screens += await connect_screens(ws_url, clients - len(screens), ledger, compression)
+            await pool.grow_to(clients)
             console.print(
                 f"connected {clients} clients in {time.perf_counter() - t0:.1f}s "
                 f"(each read its first snapshot)"
             )
-            phases.append(
-                await measure_phase(args, screens_on, http, ledger, reps, clients, rng, label)
-            )
+            phases.append(await measure_phase(args, screens_on, http, ledger, pool, rng, label))
     finally:
-        await close_screens(screens)
+        await pool.close()
         await http.close()
     return phases
 
@@ -650,6 +799,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=16,
         help="keep-alive connections the POSTs share",
     )
+    p.add_argument(
+        "--client-procs",
+        type=int,
+        default=2,
+        help="processes the screens are spread over (one loop saturates near 1,000 screens)",
+    )
     p.add_argument("--no-pg", action="store_true", help="skip the two-process PostgreSQL run")
     p.add_argument(
         "--floor-scale",
@@ -672,7 +827,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         args.duration = 2.0 if args.quick else 20.0
     if args.warmup is None:
         args.warmup = 0.5 if args.quick else 2.0
-    for name in ("clients", "rate", "duration", "reps", "teams", "connections"):
+    for name in ("clients", "rate", "duration", "reps", "teams", "connections", "client_procs"):
         if getattr(args, name) <= 0:
             p.error(f"--{name.replace('_', '-')} must be positive")
     return args
@@ -889,15 +1044,16 @@ def run(args: argparse.Namespace, workdir: Path) -> list[Result]:
     console.print(
         f"live_<N>c: {args.rate:g} calls/s for {args.duration:g}s, one call per POST, "
         f"{args.reps} reps; latency = POST sent -> each client's frame showing the new dials "
-        f"(baseline: the POST's own round trip); clients and sender in one Python process "
-        f"(uvloop), compression {args.compression}; live_pg2: two servers on one PostgreSQL, "
-        f"POSTs to A, screens on B"
+        f"(baseline: the POST's own round trip); screens in {args.client_procs} client "
+        f"processes, the sender in its own (uvloop), compression {args.compression}; "
+        f"live_pg2: two servers on one PostgreSQL, POSTs to A, screens on B"
     )
     return results
 
 
 def _runner() -> asyncio.Runner:
-    """uvloop when installed (uvicorn[standard] brings it): the clients' loop is the bottleneck."""
+    """uvloop when installed (uvicorn[standard] brings it): a client loop's speed bounds what it
+    can measure."""
     try:
         import uvloop
     except ImportError:

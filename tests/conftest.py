@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -11,7 +12,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -545,3 +546,58 @@ def midday_zone() -> str:
     """A fixed-offset zone where it is about noon now: a server run in it counts calls stamped
     "just now" on the floor's today, and no floor midnight falls inside a test."""
     return zone_where_it_is(12, datetime.now(UTC))
+
+
+def merge_patch(known: dict[str, Any] | None, patch: dict[str, Any]) -> dict[str, Any]:
+    """A delta's row merged into the known one as the pages merge it (app/static/floor.js
+    ``patch``): nested objects key by key, ``hours`` by ``hour``, anything else replaced."""
+    if known is None:
+        return patch
+    out = dict(known)
+    for key, value in patch.items():
+        was = known.get(key)
+        if key == "hours" and isinstance(value, list) and isinstance(was, list):
+            by_hour = {h["hour"]: h for h in was}
+            for h in value:
+                by_hour[h["hour"]] = merge_patch(by_hour.get(h["hour"]), h)
+            out[key] = [by_hour[n] for n in sorted(by_hour)]
+        elif isinstance(value, dict) and isinstance(was, dict):
+            out[key] = merge_patch(was, value)
+        else:
+            out[key] = value
+    return out
+
+
+class ScreenView:
+    """What a page holds after applying the live frames it was sent (snapshots and deltas)."""
+
+    def __init__(self) -> None:
+        self.floor: dict[str, Any] = {}
+        self.teams: dict[str, dict[str, Any]] = {}
+        self.reps: dict[str, dict[str, Any]] = {}
+        self.at: str | None = None  # the instant the view's pace is evaluated at
+        self.delta_bytes = 0
+
+    def apply(self, msg: dict[str, Any]) -> None:
+        if msg["type"] == "snapshot":
+            data = msg["data"]
+            self.at = data["at"]
+            self.floor = data["floor"]
+            self.teams = {t["name"]: t for t in data["teams"]}
+            self.reps = {r["code"]: r for r in data["reps"]}
+        elif msg["type"] == "delta":
+            self.delta_bytes += len(json.dumps(msg, ensure_ascii=False).encode())
+            self.at = msg["at"]
+            self.floor = merge_patch(self.floor, msg["floor"])
+            for t in msg["teams"]:
+                self.teams[t["name"]] = merge_patch(self.teams.get(t["name"]), t)
+            for r in msg["reps"]:
+                self.reps[r["code"]] = merge_patch(self.reps.get(r["code"]), r)
+
+    def matches(self, snapshot: Mapping[str, Any]) -> bool:
+        """Whether the view holds exactly ``snapshot``'s floor, teams and reps."""
+        return (
+            self.floor == snapshot["floor"]
+            and self.teams == {t["name"]: t for t in snapshot["teams"]}
+            and self.reps == {r["code"]: r for r in snapshot["reps"]}
+        )

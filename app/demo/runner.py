@@ -44,7 +44,7 @@ from app.migrate import upgrade
 from app.models import stored_id
 from app.services.roster import import_roster
 from app.services.tokens import create_token, list_tokens, revoke_token
-from app.serving import uvicorn_options
+from app.serving import tune_interpreter, uvicorn_options
 
 SOURCE = "demo"  # the ingest token's source: where the simulated calls say they come from
 TOKEN_PREFIX = "demo-"
@@ -440,6 +440,7 @@ async def serve_demo(
     duration: float | None,
 ) -> int:
     """Run server and simulator until ``duration``, a signal, or a failure; the exit code."""
+    tune_interpreter()
     config = uvicorn.Config(
         create_app(settings),
         host=settings.host,

@@ -159,7 +159,8 @@ class SnapshotMessage(TypedDict):
 
 class DeltaMessage(TypedDict):
     """Rows that changed since the last frame: each with its key and the fields that changed
-    (``hours``: the changed cells only); the page merges them into what it holds."""
+    (``hours``: the changed cells only); the page merges them into what it holds. On a
+    ``?patch=deep`` socket nested objects carry only their changed keys too."""
 
     __pydantic_config__ = _STRICT  # type: ignore[misc]
     type: Literal["delta"]

@@ -1,9 +1,10 @@
-"""The live hub: one process-wide view of the floor, recomputed once per change, fanned out.
+"""The live hub: one process-wide view of the floor, brought up to date per change, fanned out.
 
-After a batch commits (or a minute passes) the hub reads the snapshot once, compares it with the
-last one and sends each socket the rows that changed. Each socket has a bounded queue; one that
-falls behind gets a fresh snapshot instead of a backlog, so a slow TV never holds up the others
-or grows the server's memory.
+After a batch commits (here or, over the bus, in another process) the hub re-reads only the
+changed reps' cells into its in-memory floor (app/services/live_floor.py), and sends each group
+of sockets with the same team filter and patch depth one delta of the rows that changed, built
+once for the group. Each socket has a bounded queue; one that falls behind gets a fresh snapshot
+instead of a backlog, so a slow TV never holds up the others or grows the server's memory.
 """
 
 from __future__ import annotations
@@ -38,15 +39,20 @@ def frame_body(payload: dict[str, Any]) -> str:
     return orjson.dumps(payload)[1:].decode()
 
 
-def _patch(new: Mapping[str, Any], old: Mapping[str, Any] | None, key: str) -> dict[str, Any]:
+def _patch(
+    new: Mapping[str, Any], old: Mapping[str, Any] | None, key: str, *, deep: bool = False
+) -> dict[str, Any]:
     """What a delta carries for a changed row: its ``key`` and the fields that changed, with
     ``hours`` cut to the cells that changed (the page merges fields, and hours by ``hour``).
+    ``deep``: nested objects (totals, pace blocks, hour cells) cut to their changed keys too.
 
     Rows are about 2 KB and most of a row stays put between two deltas; sending only the
     changes keeps a hundred screens from costing a hundred times the whole floor.
     """
     if old is None:
         return dict(new)
+    if deep:
+        return {key: new[key], **_deep(new, old)} if key in new else _deep(new, old)
     out: dict[str, Any] = {key: new[key]} if key in new else {}
     for field, value in new.items():
         if old.get(field) == value:
@@ -55,6 +61,38 @@ def _patch(new: Mapping[str, Any], old: Mapping[str, Any] | None, key: str) -> d
             before = {h["hour"]: h for h in old.get("hours", ())}
             value = [h for h in value if before.get(h["hour"]) != h]
         out[field] = value
+    return out
+
+
+class Reshaped(Exception):
+    """A nested object lost a key between two views: a deep patch (which merges key by key)
+    cannot say so, and the screens asking for deep patches get a snapshot instead."""
+
+
+_ABSENT = object()
+
+
+def _deep(new: Mapping[str, Any], old: Mapping[str, Any]) -> dict[str, Any]:
+    """The keys of ``new`` whose values differ from ``old``'s, objects recursively and ``hours``
+    by cell (each changed cell keeps its ``hour``); :class:`Reshaped` when a key went away."""
+    if old.keys() - new.keys():
+        raise Reshaped
+    out: dict[str, Any] = {}
+    for field, value in new.items():
+        was = old.get(field, _ABSENT)
+        if was == value:
+            continue
+        if isinstance(value, dict) and isinstance(was, dict):
+            out[field] = _deep(value, was)
+        elif field == "hours" and isinstance(was, list):
+            before = {h["hour"]: h for h in was}
+            out[field] = [
+                h if h["hour"] not in before else {"hour": h["hour"], **_deep(h, before[h["hour"]])}
+                for h in value
+                if before.get(h["hour"]) != h
+            ]
+        else:
+            out[field] = value
     return out
 
 
@@ -77,9 +115,10 @@ class Frame:
 #: check once a second, and such a write shows within a second.
 POLL_CHECK_SECONDS = 1.0
 
-#: Teams re-evaluated per refresh when a new minute begins (the rest follow, one slice per
-#: refresh): on a 40-team floor the minute's work is spread over four refreshes.
-RETIME_SLICE = 10
+#: Refreshes a new minute's re-evaluation is spread over (a slice of the teams each): every
+#: row's pace moves at once, and sent in one delta to a thousand screens that is a burst the
+#: calls arriving meanwhile would queue behind.
+RETIME_STEPS = 5
 
 #: Frames at least this big (snapshots) are sent a few sockets at a time, which bounds the
 #: transport buffers a connection storm (every screen reconnecting after a restart) piles up.
@@ -94,8 +133,11 @@ BIG_PERMIT_HOLD = 0.5
 class Subscriber:
     """One socket: its team filter, its sequence numbers and its bounded outbox."""
 
-    def __init__(self, teams: frozenset[str], maxsize: int, max_bytes: int) -> None:
+    def __init__(
+        self, teams: frozenset[str], maxsize: int, max_bytes: int, *, deep: bool = False
+    ) -> None:
         self.teams = teams  # empty: the whole floor
+        self.deep = deep  # deltas cut nested objects to their changed keys (``?patch=deep``)
         self.seq = 0
         self.queue: asyncio.Queue[Frame] = asyncio.Queue()
         self.maxsize = maxsize
@@ -145,6 +187,57 @@ class Subscriber:
             # Not written yet: a slow or stuck reader finishes (or times out) without the
             # permit, so a screen that stopped reading never keeps others from their snapshot.
             await asyncio.wait_for(sending, max(0.0, timeout - BIG_PERMIT_HOLD))
+
+
+class _Changes:
+    """What changed between two views, as each group of sockets is sent it (built lazily: the
+    rows once in each patch depth, a body once per team filter and depth)."""
+
+    def __init__(self, old: Snapshot, new: Snapshot, rebuilt: set[str] | None) -> None:
+        self.old, self.new = old, new
+        self.old_reps = {r["code"]: r for r in old["reps"]}
+        self.old_teams = {t["name"]: t for t in old["teams"]}
+        candidates = (
+            new["reps"] if rebuilt is None else [r for r in new["reps"] if r["team"] in rebuilt]
+        )
+        self.reps = [r for r in candidates if self.old_reps.get(r["code"]) != r]
+        self.teams = [
+            t
+            for t in new["teams"]
+            if (rebuilt is None or t["name"] in rebuilt) and self.old_teams.get(t["name"]) != t
+        ]
+        self.floor_changed = old["floor"] != new["floor"]
+        self.any = bool(self.reps or self.teams or self.floor_changed)
+        self._patches: dict[bool, tuple[list, list, dict]] = {}
+
+    def patched(self, *, deep: bool) -> tuple[list, list, dict]:
+        """(rep patches, team patches, floor patch); :class:`Reshaped` for a deep one that
+        cannot be expressed."""
+        if deep not in self._patches:
+            self._patches[deep] = (
+                [_patch(r, self.old_reps.get(r["code"]), "code", deep=deep) for r in self.reps],
+                [_patch(t, self.old_teams.get(t["name"]), "name", deep=deep) for t in self.teams],
+                _patch(self.new["floor"], self.old["floor"], "", deep=deep),
+            )
+        return self._patches[deep]
+
+    def body(self, sub: Subscriber) -> str | None:
+        """The delta ``sub``'s group is sent, None when nothing of it changed for them."""
+        reps, teams, floor = self.patched(deep=sub.deep)
+        mine = [p for p, r in zip(reps, self.reps, strict=True) if sub.wants(r["team"])]
+        # Every team's figures (the PK table is public on the floor); reps: own only.
+        my_teams = [t if sub.wants(t["name"]) else team_level(t) for t in teams]
+        if not (mine or my_teams or self.floor_changed):
+            return None
+        return frame_body(
+            {
+                "day": self.new["day"],
+                "at": self.new["at"],
+                "floor": floor,
+                "teams": my_teams,
+                "reps": mine,
+            }
+        )
 
 
 class Hub:
@@ -271,9 +364,10 @@ class Hub:
 
     # --- subscribers -------------------------------------------------------------------------
 
-    async def subscribe(self, teams: Iterable[str] = ()) -> Subscriber:
-        """A new subscriber, its first frame (a snapshot) already queued."""
-        sub = Subscriber(frozenset(teams), self.queue_size, self.queue_bytes)
+    async def subscribe(self, teams: Iterable[str] = (), *, deep: bool = False) -> Subscriber:
+        """A new subscriber, its first frame (a snapshot) already queued; ``deep``: its deltas
+        are deep patches (see :func:`_patch`)."""
+        sub = Subscriber(frozenset(teams), self.queue_size, self.queue_bytes, deep=deep)
         self.subscribers.add(sub)
         await self.send_snapshot(sub)
         return sub
@@ -407,7 +501,9 @@ class Hub:
         if model.stale:
             # Expected-by-now moves for every row once a minute; a slice of teams per refresh
             # keeps that O(floor) work from stalling the calls arriving meanwhile.
-            part = set(model.stale[:RETIME_SLICE])
+            assert model.base is not None
+            step = -(-len(model.base.teams) // RETIME_STEPS)  # ceil
+            part = set(model.stale[:step])
             view = model.rebuild(part, now=now, at=at)
             rebuilt |= part
         return view, rebuilt
@@ -451,49 +547,38 @@ class Hub:
         sales: list[dict[str, Any]] | None = None,
     ) -> None:
         """Send each socket the rows that differ between ``old`` and ``new`` (of the teams
-        ``rebuilt`` only, when given: the others are the same objects), then the sales."""
+        ``rebuilt`` only, when given: the others are the same objects), then the sales. Each
+        delta is built once per group of sockets with the same teams and patch depth."""
         sales = sales or []
-        old_reps = {r["code"]: r for r in old["reps"]}
-        old_teams = {t["name"]: t for t in old["teams"]}
-        candidates = (
-            new["reps"] if rebuilt is None else [r for r in new["reps"] if r["team"] in rebuilt]
-        )
-        changed_reps = [r for r in candidates if old_reps.get(r["code"]) != r]
-        reps = [_patch(r, old_reps.get(r["code"]), "code") for r in changed_reps]
-        teams = [
-            _patch(t, old_teams.get(t["name"]), "name")
-            for t in new["teams"]
-            if (rebuilt is None or t["name"] in rebuilt) and old_teams.get(t["name"]) != t
-        ]
-        floor_changed = old["floor"] != new["floor"]
-        floor = _patch(new["floor"], old["floor"], "")
-        if not (reps or teams or floor_changed or sales):
+        changes = _Changes(old, new, rebuilt)
+        if not (changes.any or sales):
             return
-        bodies: dict[frozenset[str], str | None] = {}
+        deep_ok = changes.any and any(s.deep for s in self.subscribers)
+        if deep_ok:
+            try:
+                changes.patched(deep=True)
+            except Reshaped:
+                deep_ok = False
+                self._reshaped()
+        bodies: dict[tuple[frozenset[str], bool], str | None] = {}
         for sub in list(self.subscribers):
-            if sub.teams not in bodies:
-                mine = [p for p, r in zip(reps, changed_reps, strict=True) if sub.wants(r["team"])]
-                # Every team's figures (the PK table is public on the floor); reps: own only.
-                my_teams = [t if sub.wants(t["name"]) else team_level(t) for t in teams]
-                bodies[sub.teams] = (
-                    frame_body(
-                        {
-                            "day": new["day"],
-                            "at": new["at"],
-                            "floor": floor,
-                            "teams": my_teams,
-                            "reps": mine,
-                        }
-                    )
-                    if mine or my_teams or floor_changed
-                    else None
-                )
-            body = bodies[sub.teams]
+            group = (sub.teams, sub.deep)
+            if group not in bodies:
+                wanted = changes.any and (deep_ok or not sub.deep)
+                bodies[group] = changes.body(sub) if wanted else None
+            body = bodies[group]
             if body is not None:
                 self._deliver(sub, "delta", body)
             for sale in sales:
                 if sub.wants(sale["team"]):
                     self._deliver(sub, "celebrate", frame_body(sale))
+
+    def _reshaped(self) -> None:
+        """A row lost a nested key (a target went away): the deep-patch screens start over from
+        a snapshot of the new view instead of a delta."""
+        for sub in list(self.subscribers):
+            if sub.deep:
+                sub.reset(sub.frame("snapshot", self._snapshot_body(sub)))
 
     def _send_alerts(self, alerts: list[dict]) -> None:
         for alert in alerts:

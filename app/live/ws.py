@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Iterable
-from typing import Annotated
+from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
 import orjson
@@ -65,8 +65,10 @@ async def live_socket(
     token: str | None = None,
     display: str | None = None,
     team: Annotated[list[str] | None, Query()] = None,
+    patch: Literal["rows", "deep"] = "rows",
 ) -> None:
-    """Speak the live protocol (README, "Live"): snapshot, delta, alert, celebrate, tick."""
+    """Speak the live protocol (README, "Live"): snapshot, delta, alert, celebrate, tick.
+    ``patch=deep``: deltas cut nested objects to their changed keys too (the pages ask for it)."""
     principal = await resolve_principal(ws, token=token, display=display)
     # Accept first so the browser sees our close code instead of a bare failed handshake.
     await ws.accept()
@@ -86,7 +88,7 @@ async def live_socket(
     if len(hub.subscribers) >= ws.app.state.settings.max_sockets:
         await ws.close(TRY_LATER, "too many live screens; try again shortly")
         return
-    sub = await hub.subscribe(_teams(principal, team or ()))
+    sub = await hub.subscribe(_teams(principal, team or ()), deep=patch == "deep")
     pump = asyncio.create_task(sub.pump(ws.send_text, hub.big_sends))
     every = ws.app.state.settings.recheck_seconds
     watch = asyncio.create_task(_revoked(ws, token, display, every))

@@ -30,7 +30,8 @@ export class FloorState {
 
   /**
    * Apply the rows a delta carries: each holds only the fields that changed (a row new to the
-   * page comes whole), and its `hours` only the cells that changed, merged by `hour`. Returns {reps: Set(code), teams: Set(name), floor: bool},
+   * page comes whole), nested objects only their changed keys, and its `hours` only the cells
+   * that changed, merged by `hour`. Returns {reps: Set(code), teams: Set(name), floor: bool},
    * or null when the delta is for another day (the caller should resync).
    */
   applyDelta(msg) {
@@ -304,14 +305,26 @@ export function fitText(node, minPx = 14) {
   }
 }
 
-/** `known` with the changed fields of `row` over it; `hours` merged by `hour`. */
+/** `known` with the changed fields of `row` over it: nested objects merged key by key (a
+ * `?patch=deep` delta carries only their changed keys), `hours` merged by `hour`. */
 function patch(known, row) {
   if (!known) return row;
-  const out = { ...known, ...row };
-  if (row.hours && known.hours) {
-    const byHour = new Map(known.hours.map((h) => [h.hour, h]));
-    for (const h of row.hours) byHour.set(h.hour, h);
-    out.hours = [...byHour.values()].sort((a, b) => a.hour - b.hour);
+  const out = { ...known };
+  for (const [key, value] of Object.entries(row)) {
+    const was = known[key];
+    if (key === "hours" && Array.isArray(value) && Array.isArray(was)) {
+      const byHour = new Map(was.map((h) => [h.hour, h]));
+      for (const h of value) byHour.set(h.hour, patch(byHour.get(h.hour), h));
+      out.hours = [...byHour.values()].sort((a, b) => a.hour - b.hour);
+    } else if (isObject(value) && isObject(was)) {
+      out[key] = patch(was, value); // a deep delta (?patch=deep) carries the changed keys only
+    } else {
+      out[key] = value;
+    }
   }
   return out;
+}
+
+function isObject(value) {
+  return value !== null && typeof value === "object" && !Array.isArray(value);
 }

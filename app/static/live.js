@@ -26,6 +26,7 @@ export function socketUrl(token, teams = [], base = "", display = "") {
   if (token) params.set("token", token);
   else if (display) params.set("display", display);
   for (const team of teams) if (team) params.append("team", team);
+  params.set("patch", "deep"); // deltas cut to the changed keys (floor.js merges them)
   return `${proto}//${location.host}${base}/ws?${params}`;
 }
 

@@ -227,3 +227,57 @@ def test_unknown_agents_show_in_the_admin_console_only_and_never_by_number(
     open_live(tv, floor.page_url("/wallboard"))
     text = tv.locator("body").inner_text()
     assert "8011" not in text and "139" not in text and "未识别" not in text
+
+
+# In the page: floor.js's FloorState fed by a socket of its own on deep patches, as the pages
+# feed theirs; `window.__pbState()` returns what it holds.
+FOLLOW_JS = """
+async (token) => {
+  const { FloorState } = await import("/static/floor.js");
+  const state = new FloorState();
+  const ws = new WebSocket(`ws://${location.host}/ws?token=${token}&patch=deep`);
+  ws.onmessage = (event) => {
+    const msg = JSON.parse(event.data);
+    if (msg.type === "snapshot") state.applySnapshot(msg.data);
+    else if (msg.type === "delta") state.applyDelta(msg);
+  };
+  await new Promise((resolve) => { ws.onopen = resolve; });
+  window.__pbState = () => ({
+    floor: state.floor,
+    teams: Object.fromEntries(state.teams),
+    reps: Object.fromEntries(state.reps),
+  });
+}
+"""
+
+
+def test_the_pages_floor_state_on_deep_patches_equals_the_servers_snapshot(new_page, floor):
+    """floor.js merges deep deltas (nested objects key by key, hours by hour) into exactly the
+    floor the server holds, after new calls, a sale, a revision and a rep new to the board."""
+    page = new_page("wallboard")
+    open_live(page, floor.page_url("/wallboard"))
+    page.evaluate(FOLLOW_JS, floor.tokens["read"])
+    floor.post_call(REP)
+    floor.post_call("8002")
+    floor.post_call(REP, outcome="sale", order_value="120.00")
+    started = (datetime.now(UTC) - timedelta(seconds=2)).isoformat()
+    revised = record(f"browser-{floor.calls}", rep=REP, started_at=started, revision=2,
+                     talk_seconds=700, outcome="sale", order_value="120.00")  # fmt: skip
+    resp = floor.api("POST", "/api/v1/calls", "ingest", json=revised)
+    assert resp.json()["updated"] == 1, resp.text
+    want: dict = {}
+    held: dict = {}
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        snap = floor.api("GET", "/api/v1/floor/snapshot", "read").json()
+        want = {
+            "floor": snap["floor"],
+            "teams": {t["name"]: t for t in snap["teams"]},
+            "reps": {r["code"]: r for r in snap["reps"]},
+        }
+        held = page.evaluate("window.__pbState()")
+        if held == want:
+            break
+        time.sleep(0.2)
+    assert held["reps"][REP]["totals"]["orders"] == 1
+    assert held == want

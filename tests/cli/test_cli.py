@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 
+import pytest
 import sqlalchemy as sa
 
 from app.models import ApiToken, HourlyTotal
@@ -145,3 +146,26 @@ def test_target_set_stores_a_rule_revenue_in_minor_units_and_names_bad_options(c
     assert bad.returncode == 1 and "--team: no team named 'Z'" in bad.stderr
     listed = cli("target", "list")
     assert "revenue" in listed.stdout and "5000050" in listed.stdout
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # the engine plays no part
+def test_serve_runs_the_server_with_the_short_gil_switch_interval(server_env, monkeypatch):
+    """The ingest writer's thread wins the GIL back from a busy event loop quickly
+    (app/serving.py): `paceboard serve` sets the interval before uvicorn starts."""
+    import sys
+
+    import uvicorn
+
+    from app import cli as cli_module
+    from app.serving import SWITCH_INTERVAL_SECONDS
+
+    for name, value in server_env.items():
+        monkeypatch.setenv(name, value)
+    seen: list[float] = []
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **k: seen.append(sys.getswitchinterval()))
+    before = sys.getswitchinterval()
+    try:
+        cli_module.serve(host=None, port=None)
+    finally:
+        sys.setswitchinterval(before)
+    assert seen == [SWITCH_INTERVAL_SECONDS] != [before]

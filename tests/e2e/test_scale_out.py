@@ -5,23 +5,33 @@ processes writing at once, revisions of one call included."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import itertools
 import os
+import re
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import httpx
 import psycopg
 import pytest
 import websockets
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 from sqlalchemy.engine import make_url
 
 from tests.conftest import (
     ROOT,
     LiveServer,
+    ScreenView,
     enrol_at,
     free_port,
+    midday_zone,
     record,
     record_reps,
     run_cli,
@@ -67,6 +77,12 @@ def post_to(server: LiveServer, *records: dict) -> dict:
     )
     assert resp.status_code == 200, resp.text
     return resp.json()
+
+
+def full_reads(server: LiveServer) -> int:
+    """The server's whole-floor reads of its live view so far (its /metrics)."""
+    text = httpx.get(server.url + "/metrics", timeout=10).text
+    return int(float(re.search(r"^paceboard_live_full_reads (\S+)$", text, re.M)[1]))
 
 
 def _terminate_bus_connections(db_url: str) -> int:
@@ -303,3 +319,88 @@ def test_a_screen_of_another_process_ends_equal_to_a_full_read_and_celebrates(
             assert banners == [("p1", 1)]
 
     asyncio.run(main())
+
+
+_EXAMPLES = itertools.count()
+_batch = st.lists(
+    st.fixed_dictionaries(
+        {
+            "call": st.integers(0, 4),
+            "rep": st.sampled_from(["p1", "p2", "q1"]),
+            "disposition": st.sampled_from(["answered", "no_answer"]),
+            "talk_seconds": st.integers(0, 300),
+            "outcome": st.sampled_from(["none", "sale"]),
+            "direction": st.sampled_from(["outbound", "inbound"]),
+            "revision": st.one_of(st.none(), st.integers(0, 3)),
+            "minutes_ago": st.integers(0, 90),  # this hour and the last
+        }
+    ),
+    min_size=1,
+    max_size=4,
+)
+
+
+@PG_ONLY
+@hsettings(
+    max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(batches=st.lists(st.tuples(st.sampled_from("ab"), _batch), min_size=1, max_size=4))
+def test_random_batches_to_either_process_leave_the_other_ones_screen_equal_to_a_full_read(
+    cluster, db_url, server_env, batches
+):
+    """New calls, revisions, stale and conflicting updates, posted to A or to B: after every
+    batch, a screen on B (deep patches, merged as the pages merge them) holds exactly what a
+    full read of the floor holds at the view's instant, and B got there from what the bus told
+    it (no whole-floor read beyond the screen's first, except where a minute tick raced a
+    commit of A's, which B's check for unheard writes catches)."""
+    from app.config import Settings
+    from app.db import make_engine
+    from app.services.snapshot import load_snapshot
+
+    if not hasattr(cluster, "servers"):  # one pair of servers for every example
+        for code, team in {"p1": "一组", "p2": "一组", "q1": "二组"}.items():
+            enrol_at(server_env["PACEBOARD_DATABASE_URL"], {code}, team=team)
+        cluster.servers = cluster(2, PACEBOARD_TIMEZONE=midday_zone())
+    a, b = cluster.servers
+    example = next(_EXAMPLES)
+    settings = Settings(
+        database_url=server_env["PACEBOARD_DATABASE_URL"], timezone=a.env["PACEBOARD_TIMEZONE"]
+    )
+    engine = make_engine(settings.database_url)
+
+    def full_read(at: str) -> dict:
+        now = datetime.now(UTC)
+        with engine.connect() as conn:
+            return load_snapshot(
+                conn, day=settings.today(now), timezone=settings.timezone, now=now,
+                at=datetime.fromisoformat(at), pacing=settings.pacing,
+            )  # fmt: skip
+
+    async def main() -> None:
+        async with websockets.connect(ws_url(b, b.tokens["read"], patch="deep")) as ws:
+            view = ScreenView()
+            view.apply(await recv(ws))
+            reads, minutes = full_reads(b), {view.at}
+            for to, batch in batches:
+                records = [
+                    record(f"x{example}-{r['call']}", rep=r["rep"],
+                           started_at=just_now(60 * r["minutes_ago"]),
+                           disposition=r["disposition"], direction=r["direction"],
+                           talk_seconds=r["talk_seconds"] if r["disposition"] == "answered" else 0,
+                           outcome=r["outcome"], order_value="50",
+                           **({} if r["revision"] is None else {"revision": r["revision"]}))
+                    for r in batch
+                ]  # fmt: skip
+                post_to(a if to == "a" else b, *records)
+                deadline = time.monotonic() + 15
+                while not (view.at and view.matches(full_read(view.at))):
+                    assert time.monotonic() < deadline, "B's screen never caught up"
+                    with contextlib.suppress(TimeoutError):
+                        view.apply(await recv(ws, 0.3))
+                    minutes.add(view.at)
+            assert full_reads(b) - reads <= len(minutes) - 1
+
+    try:
+        asyncio.run(main())
+    finally:
+        engine.dispose()

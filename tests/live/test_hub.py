@@ -11,7 +11,7 @@ from app.db import writer
 from app.ingest.records import CustomerHasher, parse_record
 from app.ingest.service import BatchOutcome, IngestContext, apply_batch
 from app.live.hub import Hub
-from tests.conftest import enrol, record, record_reps
+from tests.conftest import ScreenView, enrol, record, record_reps
 
 NOW = datetime(2026, 11, 26, 3, 0, tzinfo=UTC)  # 11:00 in Shanghai
 
@@ -215,10 +215,10 @@ def test_a_new_minute_re_evaluates_every_team_in_slices_even_while_calls_keep_co
     """Expected-by-now moves once a minute for every row, not only for the reps who dialled:
     the hub re-evaluates the teams a slice per refresh (calls heard of meanwhile included) and
     ends equal to a full read at the new minute."""
-    from app.live.hub import RETIME_SLICE
+    from app.live.hub import RETIME_STEPS
     from app.services.snapshot import load_snapshot
 
-    teams = [f"T{n:02}" for n in range(RETIME_SLICE + 5)]
+    teams = [f"T{n:02}" for n in range(3 * RETIME_STEPS)]
     for n, team in enumerate(teams):
         enrol(engine, {f"x{n}"}, team=team)
     clock = {"now": NOW}
@@ -234,7 +234,7 @@ def test_a_new_minute_re_evaluates_every_team_in_slices_even_while_calls_keep_co
             refreshes += 1
             if not hub.floor.stale:
                 break
-        assert refreshes == 2  # 15 teams, 10 a slice
+        assert refreshes == RETIME_STEPS  # three teams a slice
         _, at = hub._at()
         with engine.connect() as conn:
             full = load_snapshot(
@@ -243,5 +243,73 @@ def test_a_new_minute_re_evaluates_every_team_in_slices_even_while_calls_keep_co
             )  # fmt: skip
         assert hub.current == full
         assert hub.full_reads == 1
+
+    asyncio.run(go())
+
+
+def test_deep_and_row_patches_both_rebuild_the_hubs_view_and_deep_ones_are_smaller(
+    engine, settings
+):
+    """A page merges each delta into what it holds (tests.conftest.merge_patch, as floor.js):
+    after calls, a sale, a revision and a new minute, a screen on deep patches and one on row
+    patches, of the floor and of one team, each hold exactly the hub's view as they may see it;
+    the deep patches carry a fraction of the bytes."""
+    from app.floor.snapshot import only_teams
+
+    enrol(engine, {"a1", "a2"}, team="一组")
+    enrol(engine, {"b1"}, team="二组")
+    clock = {"now": NOW}
+    batches = [
+        [record("d1", rep="a1"), record("d2", rep="b1")],
+        [record("d3", rep="a2", outcome="sale", order_value="88")],
+        [record("d1", rep="a1", revision=2, talk_seconds=400)],
+        "minute",
+        [record("d4", rep="a1", disposition="no_answer"), record("d5", rep="b1")],
+    ]
+
+    async def go():
+        hub = Hub(engine, settings, clock=lambda: clock["now"])
+        screens = {
+            (teams, deep): (await hub.subscribe(teams, deep=deep), ScreenView())
+            for teams in (frozenset(), frozenset({"一组"}))
+            for deep in (False, True)
+        }
+        for batch in batches:
+            if batch == "minute":
+                clock["now"] += timedelta(minutes=3)
+            else:
+                hub.heard(post(engine, settings, *batch))
+            await hub.refresh()
+            for (teams, _), (sub, view) in screens.items():
+                for msg in drain(sub):
+                    view.apply(msg)
+                want = only_teams(hub.current, teams) if teams else hub.current
+                assert view.matches(want), (teams, sub.deep)
+        for teams in (frozenset(), frozenset({"一组"})):
+            rows, deep = screens[(teams, False)][1], screens[(teams, True)][1]
+            assert 0 < deep.delta_bytes < 0.6 * rows.delta_bytes
+
+    asyncio.run(go())
+
+
+def test_a_row_that_loses_a_nested_key_sends_deep_screens_a_snapshot(engine, settings):
+    """A deep patch merges key by key, so it cannot remove a key (a target taken away): the
+    screens on deep patches get a snapshot of the new view instead; row patches carry it."""
+    enrol(engine, {"a1"})
+
+    async def go():
+        hub = Hub(engine, settings, clock=lambda: NOW)
+        deep, rows = await hub.subscribe(deep=True), await hub.subscribe()
+        drain(deep), drain(rows)
+        old = hub.current
+        new = orjson.loads(orjson.dumps(old))
+        metric = next(iter(new["reps"][0]["pace"]))
+        del new["reps"][0]["pace"][metric]
+        hub.current = new
+        hub._send_changes(old, new)
+        assert [m["type"] for m in drain(deep)] == ["snapshot"]
+        got = drain(rows)
+        assert [m["type"] for m in got] == ["delta"]
+        assert metric not in got[0]["reps"][0]["pace"]
 
     asyncio.run(go())
