@@ -51,17 +51,8 @@ def _patch(
     """
     if old is None:
         return dict(new)
-    if deep:
-        return {key: new[key], **_deep(new, old)} if key in new else _deep(new, old)
-    out: dict[str, Any] = {key: new[key]} if key in new else {}
-    for field, value in new.items():
-        if old.get(field) == value:
-            continue
-        if field == "hours":
-            before = {h["hour"]: h for h in old.get("hours", ())}
-            value = [h for h in value if before.get(h["hour"]) != h]
-        out[field] = value
-    return out
+    changed = _changed(new, old, deep=deep)
+    return {key: new[key], **changed} if key in new else changed
 
 
 class Reshaped(Exception):
@@ -72,27 +63,29 @@ class Reshaped(Exception):
 _ABSENT = object()
 
 
-def _deep(new: Mapping[str, Any], old: Mapping[str, Any]) -> dict[str, Any]:
-    """The keys of ``new`` whose values differ from ``old``'s, objects recursively and ``hours``
-    by cell (each changed cell keeps its ``hour``); :class:`Reshaped` when a key went away."""
-    if old.keys() - new.keys():
+def _changed(new: Mapping[str, Any], old: Mapping[str, Any], *, deep: bool) -> dict[str, Any]:
+    """The fields of ``new`` whose values differ from ``old``'s, ``hours`` cut to the changed
+    cells; ``deep``: objects and hour cells (keeping their ``hour``) cut recursively, and
+    :class:`Reshaped` when a key went away."""
+    if deep and old.keys() - new.keys():
         raise Reshaped
     out: dict[str, Any] = {}
     for field, value in new.items():
         was = old.get(field, _ABSENT)
         if was == value:
             continue
-        if isinstance(value, dict) and isinstance(was, dict):
-            out[field] = _deep(value, was)
-        elif field == "hours" and isinstance(was, list):
+        if field == "hours" and isinstance(was, list):
             before = {h["hour"]: h for h in was}
-            out[field] = [
-                h if h["hour"] not in before else {"hour": h["hour"], **_deep(h, before[h["hour"]])}
+            value = [
+                {"hour": h["hour"], **_changed(h, before[h["hour"]], deep=True)}
+                if deep and h["hour"] in before
+                else h
                 for h in value
                 if before.get(h["hour"]) != h
             ]
-        else:
-            out[field] = value
+        elif deep and isinstance(value, dict) and isinstance(was, dict):
+            value = _changed(value, was, deep=True)
+        out[field] = value
     return out
 
 
@@ -553,18 +546,18 @@ class Hub:
         changes = _Changes(old, new, rebuilt)
         if not (changes.any or sales):
             return
-        deep_ok = changes.any and any(s.deep for s in self.subscribers)
-        if deep_ok:
+        reshaped = False  # the deep-patch screens got a snapshot instead of this delta
+        if changes.any and any(s.deep for s in self.subscribers):
             try:
                 changes.patched(deep=True)
             except Reshaped:
-                deep_ok = False
+                reshaped = True
                 self._reshaped()
         bodies: dict[tuple[frozenset[str], bool], str | None] = {}
         for sub in list(self.subscribers):
             group = (sub.teams, sub.deep)
             if group not in bodies:
-                wanted = changes.any and (deep_ok or not sub.deep)
+                wanted = changes.any and not (sub.deep and reshaped)
                 bodies[group] = changes.body(sub) if wanted else None
             body = bodies[group]
             if body is not None:

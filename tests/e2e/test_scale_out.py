@@ -340,13 +340,22 @@ _batch = st.lists(
 )
 
 
+@pytest.fixture
+def pair(cluster, server_env) -> list[LiveServer]:
+    """Two servers on a floor of three reps in two teams (shared by a property test's examples:
+    a function-scoped fixture is set up once per test, not per example)."""
+    for code, team in {"p1": "一组", "p2": "一组", "q1": "二组"}.items():
+        enrol_at(server_env["PACEBOARD_DATABASE_URL"], {code}, team=team)
+    return cluster(2, PACEBOARD_TIMEZONE=midday_zone())
+
+
 @PG_ONLY
 @hsettings(
     max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(batches=st.lists(st.tuples(st.sampled_from("ab"), _batch), min_size=1, max_size=4))
 def test_random_batches_to_either_process_leave_the_other_ones_screen_equal_to_a_full_read(
-    cluster, db_url, server_env, batches
+    pair, db_url, server_env, batches
 ):
     """New calls, revisions, stale and conflicting updates, posted to A or to B: after every
     batch, a screen on B (deep patches, merged as the pages merge them) holds exactly what a
@@ -357,11 +366,7 @@ def test_random_batches_to_either_process_leave_the_other_ones_screen_equal_to_a
     from app.db import make_engine
     from app.services.snapshot import load_snapshot
 
-    if not hasattr(cluster, "servers"):  # one pair of servers for every example
-        for code, team in {"p1": "一组", "p2": "一组", "q1": "二组"}.items():
-            enrol_at(server_env["PACEBOARD_DATABASE_URL"], {code}, team=team)
-        cluster.servers = cluster(2, PACEBOARD_TIMEZONE=midday_zone())
-    a, b = cluster.servers
+    a, b = pair
     example = next(_EXAMPLES)
     settings = Settings(
         database_url=server_env["PACEBOARD_DATABASE_URL"], timezone=a.env["PACEBOARD_TIMEZONE"]
