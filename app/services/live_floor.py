@@ -12,7 +12,7 @@ same instant (tests/live/test_live_floor.py checks it on random streams of batch
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, cast
@@ -41,6 +41,7 @@ from app.services.snapshot import (
 from app.services.targets import load_rules
 
 Cells = dict[int, dict[str, int]]  # hour -> metrics
+Rows = Sequence[Any]  # result rows (sa.Row of various widths)
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,13 @@ class _Base:
     rules: list[TargetRule]
     roster_key: tuple
     earlier: dict[str, dict[str, dict[str, int]]] = field(default_factory=dict)
+    members: dict[int, list[RosterRep]] = field(init=False)  # team id -> its reps
+
+    def __post_init__(self) -> None:
+        # A team's rebuild (every change) looks its reps up here, not in the whole roster.
+        self.members = {team_id: [] for team_id, _ in self.teams}
+        for rep in self.reps.values():
+            self.members[rep.team_id].append(rep)
 
     def infos(self) -> dict[str, RepInfo]:
         names = dict(self.teams)
@@ -82,10 +90,8 @@ class _Base:
         }
 
 
-def roster_key(conn: sa.Connection) -> tuple:
-    """Everything a floor view takes from the roster, teams, schedules and target rules, as one
-    comparable value: a tick reads it (O(roster), once a minute) to notice changes made by
-    any process, the CLI included."""
+def _roster(conn: sa.Connection) -> tuple[Rows, Rows, list[TargetRule]]:
+    """The rows a floor view takes from the roster, teams, schedules and target rules."""
     reps = conn.execute(
         sa.select(
             REP.c.id, REP.c.code, REP.c.name, REP.c.team_id, REP.c.active, REP.c.hired_on
@@ -94,8 +100,18 @@ def roster_key(conn: sa.Connection) -> tuple:
     teams = conn.execute(
         sa.select(TEAM.c.id, TEAM.c.name, TEAM.c.schedule_id).order_by(TEAM.c.id)
     ).all()
-    rules = sorted(load_rules(conn), key=repr)
-    return (tuple(map(tuple, reps)), tuple(map(tuple, teams)), tuple(rules))
+    return reps, teams, load_rules(conn)
+
+
+def _key(reps: Rows, teams: Rows, rules: list[TargetRule]) -> tuple:
+    return (tuple(map(tuple, reps)), tuple(map(tuple, teams)), tuple(sorted(rules, key=repr)))
+
+
+def roster_key(conn: sa.Connection) -> tuple:
+    """Everything a floor view takes from the roster, teams, schedules and target rules, as one
+    comparable value: a tick reads it (O(roster), once a minute) to notice changes made by
+    any process, the CLI included."""
+    return _key(*_roster(conn))
 
 
 def changed_reps(outcome: BatchOutcome) -> set[tuple[int, date]]:
@@ -124,27 +140,21 @@ class LiveFloor:
 
     def load(self, conn: sa.Connection, *, day: date, now: datetime, at: datetime) -> Snapshot:
         """Read the whole floor of ``day`` and evaluate it at ``at``."""
-        key = roster_key(conn)
-        teams = [
-            (t.id, t.name)
-            for t in conn.execute(sa.select(TEAM.c.id, TEAM.c.name).order_by(TEAM.c.id))
-        ]
+        rep_rows, team_rows, rules = _roster(conn)  # read once: the view and its roster key
+        teams = [(t.id, t.name) for t in team_rows]
         team_ids = {t for t, _ in teams}
         reps = {
             r.id: RosterRep(r.id, r.code, r.name, r.team_id, r.active, r.hired_on)
-            for r in conn.execute(
-                sa.select(
-                    REP.c.id, REP.c.code, REP.c.name, REP.c.team_id, REP.c.active, REP.c.hired_on
-                ).where(REP.c.team_id.in_(team_ids))
-            )
+            for r in rep_rows
+            if r.team_id in team_ids
         }
         self.base = _Base(
             day=day,
             teams=teams,
             schedules=team_schedules(conn, self.pacing.floor),
             reps=reps,
-            rules=load_rules(conn),
-            roster_key=key,
+            rules=rules,
+            roster_key=_key(rep_rows, team_rows, rules),
         )
         self.base.earlier = earlier_totals(conn, day, {r.id: r.code for r in reps.values()})
         self._infos = self.base.infos()
@@ -280,7 +290,7 @@ class LiveFloor:
         assert base is not None
         schedule = base.schedules.get(team_id, self.pacing.floor)
         cut = last_hour(at, schedule.timezone, base.day)
-        members = [r for r in base.reps.values() if r.team_id == team_id]
+        members = base.members[team_id]
         cells = [
             (r.id, hour, values)
             for r in members
