@@ -149,23 +149,33 @@ def test_target_set_stores_a_rule_revenue_in_minor_units_and_names_bad_options(c
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # the engine plays no part
-def test_serve_runs_the_server_with_the_short_gil_switch_interval(server_env, monkeypatch):
-    """The ingest writer's thread wins the GIL back from a busy event loop quickly
-    (app/serving.py): `paceboard serve` sets the interval before uvicorn starts."""
+def test_serve_runs_the_server_with_the_short_gil_switch_interval_and_rarer_collections(
+    server_env, monkeypatch
+):
+    """The ingest writer's thread wins the GIL back from a busy event loop quickly, and the
+    garbage collector does not stall the loop every few hundred rows (app/serving.py):
+    `paceboard serve` sets both before uvicorn starts."""
+    import gc
     import sys
 
     import uvicorn
 
     from app import cli as cli_module
-    from app.serving import SWITCH_INTERVAL_SECONDS
+    from app.serving import GC_THRESHOLDS, SWITCH_INTERVAL_SECONDS
 
     for name, value in server_env.items():
         monkeypatch.setenv(name, value)
-    seen: list[float] = []
-    monkeypatch.setattr(uvicorn, "run", lambda *a, **k: seen.append(sys.getswitchinterval()))
-    before = sys.getswitchinterval()
+    seen: list[tuple] = []
+    monkeypatch.setattr(
+        uvicorn,
+        "run",
+        lambda *a, **k: seen.append((sys.getswitchinterval(), gc.get_threshold())),
+    )
+    before = (sys.getswitchinterval(), gc.get_threshold())
     try:
         cli_module.serve(host=None, port=None)
     finally:
-        sys.setswitchinterval(before)
-    assert seen == [SWITCH_INTERVAL_SECONDS] != [before]
+        sys.setswitchinterval(before[0])
+        gc.set_threshold(*before[1])
+        gc.unfreeze()
+    assert seen == [(SWITCH_INTERVAL_SECONDS, GC_THRESHOLDS)] != [before]
