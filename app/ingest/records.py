@@ -215,7 +215,8 @@ def to_minor_units(value: Decimal, digits: int) -> int:
     return int(scaled)
 
 
-def _errors(exc: ValidationError) -> list[dict[str, str]]:
+def validation_errors(exc: ValidationError) -> list[dict[str, str]]:
+    """Each of a validation's errors as ``{field, reason}`` (the field a dotted path)."""
     out = []
     for e in exc.errors(include_url=False):
         loc = ".".join(str(p) for p in e["loc"]) or "record"
@@ -270,7 +271,7 @@ def parse_record(
         model = CallRecord.model_validate(raw)
         fields = normalise(model, hasher=hasher, minor_digits=minor_digits)
     except ValidationError as exc:
-        return Invalid(index, source, call_id, _errors(exc), raw)
+        return Invalid(index, source, call_id, validation_errors(exc), raw)
     except FieldError as exc:
         return Invalid(index, source, call_id, [{"field": exc.field, "reason": exc.reason}], raw)
     column = raw.get("rep_column") if isinstance(raw, dict) else None
@@ -313,7 +314,7 @@ def parse_patch(
         model = CallFields.model_validate(body)
         fields = normalise(model, hasher=hasher, minor_digits=minor_digits)
     except ValidationError as exc:
-        return Invalid(0, source, call_id, _errors(exc), raw)
+        return Invalid(0, source, call_id, validation_errors(exc), raw)
     except FieldError as exc:
         return Invalid(0, source, call_id, [{"field": exc.field, "reason": exc.reason}], raw)
     if not fields:

@@ -7,6 +7,7 @@ between a call's old and new contribution, so a correction never counts twice. T
 
 from __future__ import annotations
 
+import hashlib
 import operator
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -128,7 +129,8 @@ def _chunks(seq: Sequence[Any], n: int = _CHUNK) -> Iterable[Sequence[Any]]:
         yield seq[i : i + n]
 
 
-def _insert(conn: sa.Connection, table: sa.Table):
+def dialect_insert(conn: sa.Connection, table: sa.Table):
+    """An INSERT with the dialect's ON CONFLICT clauses (PostgreSQL's or SQLite's)."""
     return (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(table)
 
 
@@ -281,7 +283,7 @@ def _create_unresolved(conn: sa.Connection, codes: list[str], now: datetime) -> 
     """Unresolved agents for ``codes`` (no team); safe against a concurrent creator."""
     # A first import can bring hundreds of unknown agents: create them in a few statements.
     conn.execute(
-        _insert(conn, REP).on_conflict_do_nothing(index_elements=["code"]),
+        dialect_insert(conn, REP).on_conflict_do_nothing(index_elements=["code"]),
         [{"code": c, "name": c, "team_id": None, "active": True, "created_at": now} for c in codes],
     )
     rep_ids: dict[str, int] = {}
@@ -290,7 +292,7 @@ def _create_unresolved(conn: sa.Connection, codes: list[str], now: datetime) -> 
             conn.execute(sa.select(REP.c.code, REP.c.id).where(REP.c.code.in_(chunk))).all()
         )
     conn.execute(
-        _insert(conn, IDENT).on_conflict_do_nothing(index_elements=["identifier"]),
+        dialect_insert(conn, IDENT).on_conflict_do_nothing(index_elements=["identifier"]),
         [{"identifier": c, "rep_id": rep_ids[c]} for c in codes],
     )
     return _identifier_owners(conn, codes)
@@ -606,6 +608,31 @@ def _min_hour(a: int | None, b: int | None) -> int | None:
     return b if a is None else a if b is None else min(a, b)
 
 
+def _lock_leads(conn: sa.Connection, keys: Sequence[LeadKey]) -> None:
+    """Hold each (rep, day, customer) until commit before its lead row is read (PostgreSQL).
+
+    The row is read, merged and written back; two processes counting the same new lead at once
+    would each see no row and each count it (the four-writer test caught it: leads one too
+    many). A transaction-scoped advisory lock per key, taken in one sorted order (no deadlock),
+    makes the second wait for the first to commit, and its read then sees the row. SQLite has
+    one writer at a time already.
+    """
+    ids = sorted(
+        {
+            int.from_bytes(
+                hashlib.blake2b(f"{r}|{d}|{k}".encode(), digest_size=8).digest(), signed=True
+            )
+            for r, d, k in keys
+        }
+    )
+    if ids:
+        # unnest yields the array in its order: the locks are taken sorted.
+        conn.execute(
+            sa.text("SELECT pg_advisory_xact_lock(x) FROM unnest(CAST(:ids AS bigint[])) AS x"),
+            {"ids": ids},
+        )
+
+
 def _apply_lead_changes(
     conn: sa.Connection,
     created: dict[LeadKey, list[int | None]],
@@ -618,6 +645,8 @@ def _apply_lead_changes(
     stored row; keys touched by a correction (``recount``) are recounted from the calls.
     """
     keys = sorted(set(created) | recount)
+    if conn.dialect.name == "postgresql":
+        _lock_leads(conn, keys)
     wanted = set(keys)
     ckeys = sorted({k[2] for k in keys})
     stored: dict[LeadKey, tuple[int, int | None]] = {}
