@@ -570,7 +570,8 @@ def rebuild_totals(
         bool, typer.Option("--check", help="Compare only; exit 1 on a difference")
     ] = False,
 ) -> None:
-    """Recompute hourly totals from the stored calls; --check reports differing cells."""
+    """Recompute hourly totals from the stored calls (and time in state from the agent
+    events); --check reports differing cells."""
     import sqlalchemy as sa
 
     from app.db import writer
@@ -603,17 +604,29 @@ def rebuild_totals(
                     f"rep {codes.get(rep_id, rep_id)} {dd} {hour:02d}h: stored≠calls: "
                     + ", ".join(parts)
                 )
-            if diffs:
+            with engine.connect() as conn:
+                state_diffs = rebuild.check_states(conn, settings.tz, the_day)
+            for (rep_id, dd, hour, state, reason), got, want in state_diffs:
+                what = f"{state}/{reason}" if reason else state
                 typer.echo(
-                    f"{len(diffs)} cell(s) differ ({scope}); run without --check to repair",
+                    f"rep {codes.get(rep_id, rep_id)} {dd} {hour:02d}h: stored≠events: "
+                    f"{what} {got}≠{want} s"
+                )
+            if diffs or state_diffs:
+                typer.echo(
+                    f"{len(diffs) + len(state_diffs)} cell(s) differ ({scope}); "
+                    "run without --check to repair",
                     err=True,
                 )
                 raise typer.Exit(1)
-            typer.echo(f"totals agree with the calls ({scope})")
+            typer.echo(f"totals agree with the calls and the agent events ({scope})")
         else:
             with writer(engine).begin() as conn:
                 n = rebuild.repair(conn, the_day)
-            typer.echo(f"rebuilt {n} cell(s) from the calls ({scope})")
+                states = rebuild.repair_states(conn, settings.tz, the_day)
+            typer.echo(
+                f"rebuilt {n} cell(s) from the calls and {states} from the agent events ({scope})"
+            )
     finally:
         engine.dispose()
 

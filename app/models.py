@@ -319,3 +319,37 @@ class ReportNote(SQLModel, table=True):
     plan: str = Field(default="", max_length=4000)
     updated_by: str = Field(max_length=100)
     updated_at: datetime = _ts()
+
+
+class AgentEvent(SQLModel, table=True):
+    """A rep's state from ``at`` on (app.floor.agent_state), as a source reported it; kept so
+    the time totals can be rebuilt and checked, whatever order the events arrived in."""
+
+    __tablename__ = "agent_event"
+    __table_args__ = (
+        sa.UniqueConstraint("source", "event_key", name="uq_agent_event_source_key"),
+        sa.Index("ix_agent_event_rep_at", "rep_id", "at"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    source: str = Field(max_length=100)
+    #: The source's event_id, or a digest of the event's content when it sent none.
+    event_key: str = Field(max_length=200)
+    rep_id: int = Field(foreign_key="rep.id")
+    state: str = Field(max_length=12)
+    reason: str = Field(default="", max_length=40)  # a pause's reason; "" otherwise
+    at: datetime = _ts()
+    received_at: datetime = _ts()
+
+
+class StateTotal(SQLModel, table=True):
+    """Seconds a rep spent in a state (and a pause's reason) in one local hour: the closed
+    intervals between their events, kept by deltas like ``hourly_total``."""
+
+    __tablename__ = "state_total"
+    __table_args__ = (sa.Index("ix_state_total_day", "day"),)
+    rep_id: int = Field(foreign_key="rep.id", primary_key=True)
+    day: date = Field(primary_key=True)
+    hour: int = Field(primary_key=True)
+    state: str = Field(primary_key=True, max_length=12)
+    reason: str = Field(default="", primary_key=True, max_length=40)
+    seconds: int = 0

@@ -9,6 +9,8 @@ from fastapi import APIRouter, HTTPException, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from app.api.deps import IngestPrincipal, SettingsDep, WriterDep
+from app.config import Settings
+from app.ingest.agent_events import held_event_to_source, parse_event
 from app.ingest.records import (
     BodyError,
     held_to_source,
@@ -75,17 +77,7 @@ _CALLS_BODY = {
 async def post_calls(
     request: Request, principal: IngestPrincipal, settings: SettingsDep, writer: WriterDep
 ) -> Response:
-    body = await read_body(request, settings.max_body_bytes)
-    try:
-        pairs = parse_body_lines(body, request.headers.get("content-type", "application/json"))
-    except BodyError as exc:
-        raise HTTPException(400, f"body is not JSON or NDJSON: {exc}") from None
-    lines = [line for line, _ in pairs]
-    raw = [value for _, value in pairs]
-    if len(raw) > settings.max_batch_records:
-        raise HTTPException(
-            413, f"{len(raw)} records in one request; at most {settings.max_batch_records}"
-        )
+    lines, raw = await read_records(request, settings)
     hasher, digits = request.app.state.ingest_ctx.hasher, settings.currency_minor_digits
     source = principal.source or "default"
 
@@ -100,12 +92,68 @@ async def post_calls(
 
     items = parse() if len(raw) <= _INLINE_RECORDS else await run_in_threadpool(parse)
     outcome = await writer.submit(items)
-    results = [r.as_dict() for r in outcome.results]
+    results = with_lines([r.as_dict() for r in outcome.results], lines)
+    return json_response({**outcome.counts(), "results": results})
+
+
+_EVENTS_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "description": "Agent-state events (README, Agent states): rep, state "
+                    "(logged_out, available, ringing, on_call, wrap_up, paused), reason (a "
+                    "pause's), at (ISO 8601 with an offset), optional source and event_id.",
+                    "oneOf": [{"type": "object"}, {"type": "array", "items": {}}],
+                }
+            },
+            "application/x-ndjson": {"schema": {"type": "string"}},
+        },
+    }
+}
+
+
+@router.post(
+    "/agent-events",
+    summary="Post agent-state events (one object, a JSON array, or NDJSON)",
+    openapi_extra=_EVENTS_BODY,
+)
+async def post_agent_events(
+    request: Request, principal: IngestPrincipal, settings: SettingsDep, writer: WriterDep
+) -> Response:
+    lines, raw = await read_records(request, settings)
+    source = principal.source or "default"
+    items = [
+        held_event_to_source(parse_event(r, i, default_source=source), principal.source)
+        for i, r in enumerate(raw)
+    ]
+    outcome = await writer.submit_events(items)
+    return json_response({**outcome.counts(), "results": with_lines(outcome.results, lines)})
+
+
+async def read_records(request: Request, settings: Settings) -> tuple[list[int | None], list]:
+    """The posted records (object, array or NDJSON) and each one's NDJSON line; 400 for a body
+    that is neither, 413 for too many records or bytes."""
+    body = await read_body(request, settings.max_body_bytes)
+    try:
+        pairs = parse_body_lines(body, request.headers.get("content-type", "application/json"))
+    except BodyError as exc:
+        raise HTTPException(400, f"body is not JSON or NDJSON: {exc}") from None
+    if len(pairs) > settings.max_batch_records:
+        raise HTTPException(
+            413, f"{len(pairs)} records in one request; at most {settings.max_batch_records}"
+        )
+    return [line for line, _ in pairs], [value for _, value in pairs]
+
+
+def with_lines(results: list[dict[str, Any]], lines: list[int | None]) -> list[dict[str, Any]]:
+    """Each result with its NDJSON line, the one a person would look at (blank lines are
+    skipped, so not index + 1)."""
     for result in results:
-        # NDJSON: the line a person would look at (blank lines are skipped, so not index + 1).
         if lines[result["index"]] is not None:
             result["line"] = lines[result["index"]]
-    return json_response({**outcome.counts(), "results": results})
+    return results
 
 
 @router.patch(

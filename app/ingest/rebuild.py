@@ -1,14 +1,20 @@
-"""Recompute hourly totals from the stored calls: the check that incremental totals are right."""
+"""Recompute hourly totals from the stored calls (and the time in state from the stored agent
+events): the check that incremental totals are right."""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
+from app.floor.agent_state import StateEvent, totals_of
 from app.floor.metrics import CALL_METRICS
-from app.ingest.service import CALL, LEAD, TOTAL, Cell
+from app.ingest.agent_events import EVENT as AGENT_EVENT
+from app.ingest.agent_events import STATE_TOTAL
+from app.ingest.service import CALL, LEAD, TOTAL, Cell, rep_timezones
 from app.models import METRICS
 
 Values = tuple[int, ...]
@@ -132,4 +138,61 @@ def repair(conn: sa.Connection, day: date | None = None) -> int:
         conn.execute(TOTAL.insert(), rows)
     if leads:
         conn.execute(LEAD.insert(), leads)
+    return len(rows)
+
+
+# --- time in state (agent events) --------------------------------------------------------------
+
+StateKey = tuple[int, date, int, str, str]  # rep, local day, local hour, state, reason
+
+
+def recompute_states(conn: sa.Connection, default_tz: ZoneInfo) -> dict[StateKey, int]:
+    """Seconds per (rep, day, hour, state, reason) from the stored agent events, each rep's in
+    event order (app.floor.agent_state.totals_of), in the rep's schedule timezone."""
+    events: dict[int, list[StateEvent]] = defaultdict(list)
+    q = sa.select(
+        AGENT_EVENT.c.rep_id,
+        AGENT_EVENT.c.at,
+        AGENT_EVENT.c.source,
+        AGENT_EVENT.c.event_key,
+        AGENT_EVENT.c.state,
+        AGENT_EVENT.c.reason,
+    )
+    for rep_id, *fields in conn.execute(q):
+        events[rep_id].append(StateEvent(*fields))
+    tzs = rep_timezones(conn, set(events), default_tz)
+    return {
+        (rep_id, *cell): seconds
+        for rep_id, evs in events.items()
+        for cell, seconds in totals_of(evs, tzs[rep_id]).items()
+    }
+
+
+def stored_states(conn: sa.Connection) -> dict[StateKey, int]:
+    """The state_total table as it is; zero cells left out."""
+    t = STATE_TOTAL
+    q = sa.select(t.c.rep_id, t.c.day, t.c.hour, t.c.state, t.c.reason, t.c.seconds)
+    return {(r, d, h, s, why): sec for r, d, h, s, why, sec in conn.execute(q) if sec}
+
+
+def check_states(
+    conn: sa.Connection, default_tz: ZoneInfo, day: date | None = None
+) -> list[tuple[StateKey, int, int]]:
+    """Every (cell, stored seconds, recounted seconds) where the two differ."""
+    stored, expected = stored_states(conn), recompute_states(conn, default_tz)
+    cells = sorted(k for k in stored.keys() | expected.keys() if day is None or k[1] == day)
+    return [(k, stored.get(k, 0), expected.get(k, 0)) for k in cells
+            if stored.get(k, 0) != expected.get(k, 0)]  # fmt: skip
+
+
+def repair_states(conn: sa.Connection, default_tz: ZoneInfo, day: date | None = None) -> int:
+    """Replace the stored time in state with the recount from the events; cells written."""
+    expected = {
+        k: s for k, s in recompute_states(conn, default_tz).items() if day is None or k[1] == day
+    }
+    conn.execute(STATE_TOTAL.delete().where(_day_filter(STATE_TOTAL.c.day, day)))
+    names = ("rep_id", "day", "hour", "state", "reason")
+    rows = [dict(zip(names, k, strict=True), seconds=s) for k, s in sorted(expected.items())]
+    if rows:
+        conn.execute(STATE_TOTAL.insert(), rows)
     return len(rows)

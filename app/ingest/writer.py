@@ -23,6 +23,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from app.db import writer
+from app.ingest.agent_events import EventIn, EventOutcome, apply_events
 from app.ingest.records import Incoming, Invalid
 from app.ingest.service import BatchOutcome, IngestContext, RecordResult, apply_batch
 from app.models import utcnow
@@ -38,10 +39,11 @@ class WriterUnavailable(RuntimeError):
 
 @dataclass
 class _Job:
-    items: Sequence[Incoming | Invalid]
+    items: Sequence[Any]  # calls (Incoming | Invalid), or agent events (EventIn | Invalid)
     require_existing: bool
     loop: asyncio.AbstractEventLoop
     future: asyncio.Future
+    events: bool = False  # agent-state events (app.ingest.agent_events), not calls
     size: int = field(init=False)
 
     def __post_init__(self) -> None:
@@ -93,6 +95,15 @@ class IngestWriter:
         self._queue.put(job)
         return await job.future
 
+    async def submit_events(self, items: Sequence[EventIn | Invalid]) -> EventOutcome:
+        """Store agent-state events (one request) in the same single writer as the calls, and
+        return their results once committed."""
+        self.start()
+        loop = asyncio.get_running_loop()
+        job = _Job(items, False, loop, loop.create_future(), events=True)
+        self._queue.put(job)
+        return await job.future
+
     # --- writer thread ------------------------------------------------------------------
 
     def _run(self) -> None:
@@ -115,7 +126,7 @@ class IngestWriter:
             if stop:
                 return
 
-    def _commit(self, jobs: list[_Job]) -> list[BatchOutcome]:
+    def _commit(self, jobs: list[_Job]) -> list[BatchOutcome | EventOutcome]:
         """Apply ``jobs`` in one transaction; one outcome per job, results in its own numbering.
 
         Plain posts are folded into one ``apply_batch`` call (one rep lookup, one calls lookup,
@@ -123,10 +134,14 @@ class IngestWriter:
         """
         now = utcnow()
         with self.engine.begin() as conn:
-            outcomes: list[BatchOutcome] = []
+            outcomes: list[BatchOutcome | EventOutcome] = []
             pending: list[_Job] = []
             for j in jobs:
-                if j.require_existing:
+                if j.events:
+                    outcomes.extend(self._apply_folded(conn, pending, now))
+                    pending = []
+                    outcomes.append(self._apply_events(conn, j, now))
+                elif j.require_existing:
                     outcomes.extend(self._apply_folded(conn, pending, now))
                     pending = []
                     outcomes.append(
@@ -136,6 +151,12 @@ class IngestWriter:
                     pending.append(j)
             outcomes.extend(self._apply_folded(conn, pending, now))
             return outcomes
+
+    def _apply_events(self, conn: sa.Connection, job: _Job, now: datetime) -> EventOutcome:
+        ctx = self.ctx
+        return apply_events(
+            conn, list(job.items), hasher=ctx.hasher, default_tz=ctx.default_tz, now=now
+        )
 
     def _apply_folded(
         self, conn: sa.Connection, jobs: list[_Job], now: datetime
@@ -184,7 +205,11 @@ class IngestWriter:
                 outcome = self._commit([job])[0]
             except Exception as exc:
                 if not transient(exc):
-                    self._isolate_and_deliver(job)
+                    if job.events:  # no total of theirs can overflow: nothing to isolate
+                        log.exception("agent events could not be stored")
+                        self._fail(job, exc)
+                    else:
+                        self._isolate_and_deliver(job)
                     return
                 # Deadlocks, serialisation failures and races on new rows are worth another go.
                 if attempt == self.retries:
@@ -246,14 +271,16 @@ class IngestWriter:
             log.exception("could not keep a rejected record")
             return BatchOutcome([RecordResult(item.index, item.call_id, "rejected", errors)], set())
 
-    def _deliver(self, job: _Job, outcome: BatchOutcome) -> None:
+    def _deliver(self, job: _Job, outcome: BatchOutcome | EventOutcome) -> None:
         # Hooks first (they only schedule work or count): once a client has its answer, the
-        # metrics and the live view already know of the batch.
-        for hook in self.hooks:
-            try:
-                hook(outcome)
-            except Exception:
-                log.exception("commit hook failed")
+        # metrics and the live view already know of the batch. (Agent events have no hooks
+        # yet: the live view of states comes with the screens that show them.)
+        if isinstance(outcome, BatchOutcome):
+            for hook in self.hooks:
+                try:
+                    hook(outcome)
+                except Exception:
+                    log.exception("commit hook failed")
         job.loop.call_soon_threadsafe(_set_result, job.future, outcome)
 
     def _fail(self, job: _Job, exc: Exception) -> None:

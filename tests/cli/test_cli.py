@@ -179,3 +179,27 @@ def test_serve_runs_the_server_with_the_short_gil_switch_interval_and_rarer_coll
         gc.set_threshold(*before[1])
         gc.unfreeze()
     assert seen == [(SWITCH_INTERVAL_SECONDS, GC_THRESHOLDS)] != [before]
+
+
+def test_rebuild_totals_check_covers_time_in_state_and_rebuild_repairs_it(api, cli, engine):
+    from tests.conftest import enrol
+
+    enrol(engine, {"r1"})
+    events = [
+        {"rep": "r1", "state": "available", "at": "2026-11-26T10:00:00+08:00"},
+        {"rep": "r1", "state": "paused", "reason": "午饭", "at": "2026-11-26T10:20:00+08:00"},
+        {"rep": "r1", "state": "logged_out", "at": "2026-11-26T11:05:00+08:00"},
+    ]
+    resp = api.client.post("/api/v1/agent-events", json=events, headers=api.auth(api.ingest))
+    assert resp.json()["created"] == 3
+    assert cli("rebuild-totals", "--check").returncode == 0
+    with engine.begin() as conn:
+        conn.execute(sa.text("UPDATE state_total SET seconds = seconds + 7 WHERE hour = 10"))
+    bad = cli("rebuild-totals", "--check")
+    assert bad.returncode == 1
+    assert "rep r1 2026-11-26 10h: stored≠events: paused/午饭 2407≠2400 s" in bad.stdout
+    assert (
+        "rebuilt 0 cell(s) from the calls and 3 from the agent events"
+        in cli("rebuild-totals").stdout
+    )
+    assert cli("rebuild-totals", "--check").returncode == 0

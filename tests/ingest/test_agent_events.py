@@ -1,0 +1,167 @@
+"""Agent-state events stored once each, with time in state kept exact in any arrival order."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import orjson
+import sqlalchemy as sa
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
+
+from app.db import writer
+from app.floor.agent_state import STATES
+from app.ingest.agent_events import apply_events, parse_event
+from app.ingest.rebuild import recompute_states, stored_states
+from app.ingest.records import CustomerHasher
+from app.models import Rep
+from tests.conftest import enrol, new_token
+
+NOW = datetime(2026, 11, 26, 15, 0, tzinfo=UTC)  # 23:00 in Shanghai: midnight in reach
+HASHER = CustomerHasher("k" * 32, "86")
+
+
+def post(engine, settings, *records: dict) -> dict:
+    items = [parse_event(r, i, default_source="t") for i, r in enumerate(records)]
+    with writer(engine).begin() as conn:
+        outcome = apply_events(conn, items, hasher=HASHER, default_tz=settings.tz, now=NOW)
+    return {**outcome.counts(), "results": outcome.results}
+
+
+def event(rep: str, state: str, minutes: int, **extra) -> dict:
+    at = (NOW - timedelta(hours=2) + timedelta(minutes=minutes)).isoformat()
+    return {"rep": rep, "state": state, "at": at, **{k: v for k, v in extra.items() if v}}
+
+
+_event = st.builds(
+    event,
+    rep=st.sampled_from(["r1", "r2"]),
+    state=st.sampled_from(STATES),
+    minutes=st.integers(0, 200),
+    reason=st.sampled_from(["lunch", "休息", "x"]),
+    source=st.sampled_from(["ami", "rest"]),
+    # Ids a collation would order unlike Python does ("B" < "a" by code point).
+    event_id=st.sampled_from([None, "a", "B", "b2", "~0"]),
+)
+
+
+@hsettings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(batches=st.lists(st.lists(_event, min_size=1, max_size=5), min_size=1, max_size=5))
+def test_time_in_state_kept_per_batch_equals_a_rebuild_from_the_events(engine, settings, batches):
+    """Events in any order, late ones included, across local hours and midnight, resent ones
+    too: the stored seconds per (rep, day, hour, state, reason) equal a rebuild from the
+    stored events after every batch."""
+    enrol(engine, {"r1", "r2"})
+    with writer(engine).begin() as conn:  # hypothesis reuses the database between examples
+        conn.execute(sa.text("DELETE FROM state_total"))
+        conn.execute(sa.text("DELETE FROM agent_event"))
+    for batch in batches:
+        post(engine, settings, *batch)
+        with engine.connect() as conn:
+            assert stored_states(conn) == recompute_states(conn, settings.tz)
+
+
+def test_a_resent_event_is_a_duplicate_and_changes_nothing(engine, settings):
+    enrol(engine, {"r1"})
+    first = [event("r1", "available", 0), event("r1", "paused", 30, reason="lunch")]
+    assert post(engine, settings, *first)["created"] == 2
+    with engine.connect() as conn:
+        before = stored_states(conn)
+    again = post(engine, settings, *first, event("r1", "on_call", 40, event_id="e9"))
+    assert (again["created"], again["duplicate"]) == (1, 2)
+    assert post(engine, settings, event("r1", "wrap_up", 41, event_id="e9"))["duplicate"] == 1
+    with engine.connect() as conn:
+        assert stored_states(conn) != before == {(k[0], *k[1:]): v for k, v in before.items()}
+        assert stored_states(conn) == recompute_states(conn, settings.tz)
+
+
+def test_a_pause_keeps_its_reason_and_other_states_drop_one(engine, settings):
+    enrol(engine, {"r1"})
+    post(
+        engine,
+        settings,
+        event("r1", "paused", 0, reason="自定义原因"),
+        event("r1", "available", 10, reason="ignored"),
+        event("r1", "logged_out", 25),
+    )
+    with engine.connect() as conn:
+        got = {(k[3], k[4]): v for k, v in stored_states(conn).items()}
+    assert got == {("paused", "自定义原因"): 600, ("available", ""): 900}
+
+
+def test_bad_events_are_rejected_alone_naming_the_field(engine, settings):
+    enrol(engine, {"r1"})
+    got = post(
+        engine,
+        settings,
+        event("r1", "available", 0),
+        event("r1", "asleep", 5),
+        {"rep": "r1", "state": "paused", "at": "2026-11-26T10:00:00"},  # no offset
+        event("r1", "on_call", 5, at="1999-12-31T23:00:00+08:00"),
+        "not an object",
+    )
+    assert got["created"] == 1 and got["rejected"] == 4
+    fields = [r["errors"][0]["field"] for r in got["results"] if r["status"] == "rejected"]
+    assert fields == ["state", "at", "at", "record"]
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM ingest_reject")).scalar() == 4
+
+
+def test_a_phone_number_never_becomes_a_rep_and_an_unknown_agent_is_kept_unresolved(
+    engine, settings
+):
+    got = post(engine, settings, event("13800138000", "available", 0), event("x77", "paused", 1))
+    (phone, unknown) = got["results"]
+    assert phone["status"] == "rejected" and "phone number" in phone["errors"][0]["reason"]
+    assert unknown["status"] == "created"
+    with engine.connect() as conn:
+        codes = set(conn.execute(sa.select(Rep.code)).scalars())
+        payload = conn.execute(sa.text("SELECT payload FROM ingest_reject")).scalar()
+    assert "x77" in codes and not any("13800138000" in c for c in codes)
+    assert "13800138000" not in payload
+
+
+# --- POST /api/v1/agent-events ---------------------------------------------------------------
+
+
+def post_events(api, body, *, token=None, expect=200, **kw) -> dict:
+    resp = api.client.post(
+        "/api/v1/agent-events", json=body, headers=api.auth(token or api.ingest), **kw
+    )
+    assert resp.status_code == expect, resp.text
+    return resp.json()
+
+
+def test_the_endpoint_takes_an_object_an_array_and_ndjson_and_answers_per_event(api, settings):
+    enrol(api.engine, {"r1"})
+    assert post_events(api, event("r1", "available", 0))["created"] == 1
+    got = post_events(api, [event("r1", "paused", 10, reason="lunch"), event("r1", "bad", 11)])
+    assert [r["status"] for r in got["results"]] == ["created", "rejected"]
+    assert got["results"][1]["errors"][0]["field"] == "state"
+    lines = "\n".join(orjson.dumps(e).decode() for e in [event("r1", "on_call", 20), {"x": 1}])
+    resp = api.client.post(
+        "/api/v1/agent-events",
+        content=lines,
+        headers={**api.auth(api.ingest), "Content-Type": "application/x-ndjson"},
+    )
+    got = resp.json()
+    assert (got["created"], got["rejected"]) == (1, 1)
+    assert [r.get("line") for r in got["results"]] == [1, 2]
+    with api.engine.connect() as conn:
+        assert stored_states(conn) == recompute_states(conn, settings.tz)
+        spent = {(k[3], k[4]): v for k, v in stored_states(conn).items()}
+    assert spent == {("available", ""): 600, ("paused", "lunch"): 600}
+
+
+def test_the_endpoint_needs_an_ingest_token_held_to_its_source(api, engine):
+    enrol(engine, {"r1"})
+    post_events(api, event("r1", "available", 0), token=api.read, expect=403)
+    post_events(api, event("r1", "available", 0), token="pb_nope", expect=401)
+    held = new_token(engine, "ingest", source="ami")
+    got = post_events(api, [event("r1", "available", 0), event("r1", "paused", 1, source="x")],
+                      token=held)  # fmt: skip
+    assert [r["status"] for r in got["results"]] == ["created", "rejected"]
+    assert got["results"][1]["errors"][0]["field"] == "source"
