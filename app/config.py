@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from app.floor.agent_state import DEFAULT_TASKROUTER_ACTIVITIES, parse_activity_map
 from app.floor.pacing import Thresholds
 from app.floor.progress import PacingConfig
 from app.floor.schedule import (  # noqa: F401 (re-exported)
@@ -96,6 +97,10 @@ class Settings(BaseSettings):
     # Twilio-compatible status callbacks are verified with this account auth token; unset, the
     # webhook refuses every request (403).
     twilio_auth_token: SecretStr = SecretStr("")
+    # TaskRouter activity names and the agent state each means ("Name=state[:reason],…").
+    taskrouter_activities: Annotated[dict[str, tuple[str, str]], NoDecode] = Field(
+        default_factory=lambda: parse_activity_map(DEFAULT_TASKROUTER_ACTIVITIES)
+    )
     # Fan-out between processes (app/live/bus.py): auto is Redis when REDIS_URL is set, else
     # LISTEN/NOTIFY on a PostgreSQL database, else in-process (one process on SQLite).
     bus: Literal["auto", "memory", "postgres", "redis"] = "auto"
@@ -117,6 +122,11 @@ class Settings(BaseSettings):
     @classmethod
     def _auto_secure(cls, v: object) -> object:
         return None if isinstance(v, str) and v.strip().lower() in ("", "auto") else v
+
+    @field_validator("taskrouter_activities", mode="before")
+    @classmethod
+    def _activities(cls, v: object) -> object:
+        return parse_activity_map(v) if isinstance(v, str) else v
 
     @field_validator("calling_windows", mode="before")
     @classmethod

@@ -16,6 +16,7 @@ from app.api.deps import SettingsDep, WriterDep, public
 from app.api.ingest import json_response, read_body
 from app.config import Settings
 from app.ingest.adapters import twilio
+from app.ingest.agent_events import parse_event
 from app.ingest.records import FieldError, parse_record
 from app.services.errors import InputError
 
@@ -56,14 +57,8 @@ def _rep(params: Mapping[str, str]) -> tuple[str, str, str | None]:
     return who.line or "", who.line_field, who.customer
 
 
-@router.post(
-    "/twilio",
-    summary="Twilio-compatible call status callback (form-encoded)",
-    dependencies=[
-        Depends(public("Twilio sends no bearer token; the X-Twilio-Signature is checked"))
-    ],
-)
-async def twilio_status(request: Request, settings: SettingsDep, writer: WriterDep) -> Response:
+async def signed_form(request: Request, settings: Settings) -> list[tuple[str, str]]:
+    """The callback's form fields once its X-Twilio-Signature checks out (403 otherwise)."""
     token = settings.twilio_auth_token.get_secret_value()
     if not token:
         raise InputError(
@@ -84,7 +79,18 @@ async def twilio_status(request: Request, settings: SettingsDep, writer: WriterD
             "does not match this URL and body (check PACEBOARD_PUBLIC_URL and the auth token)",
             403,
         )
+    return pairs
 
+
+@router.post(
+    "/twilio",
+    summary="Twilio-compatible call status callback (form-encoded)",
+    dependencies=[
+        Depends(public("Twilio sends no bearer token; the X-Twilio-Signature is checked"))
+    ],
+)
+async def twilio_status(request: Request, settings: SettingsDep, writer: WriterDep) -> Response:
+    pairs = await signed_form(request, settings)
     params = dict(pairs)  # a repeated name: the last value, as Twilio never repeats one
     try:
         rep, column, customer = _rep(params)
@@ -103,3 +109,25 @@ async def twilio_status(request: Request, settings: SettingsDep, writer: WriterD
     if result.status == "rejected":
         return json_response({"detail": "callback rejected", "errors": result.errors}, 422)
     return json_response({"call_id": result.call_id, "status": result.status})
+
+
+@router.post(
+    "/twilio/taskrouter",
+    summary="Twilio TaskRouter event callback: worker activity → agent state (form-encoded)",
+    dependencies=[
+        Depends(public("Twilio sends no bearer token; the X-Twilio-Signature is checked"))
+    ],
+)
+async def taskrouter_event(request: Request, settings: SettingsDep, writer: WriterDep) -> Response:
+    params = dict(await signed_form(request, settings))
+    if params.get("EventType") != twilio.ACTIVITY_EVENT:
+        return json_response({"status": "ignored", "event_type": params.get("EventType")})
+    try:
+        raw = twilio.activity_event(params, settings.taskrouter_activities)
+    except FieldError as exc:
+        raise InputError(exc.field, exc.reason) from None
+    item = parse_event(raw, 0, default_source=twilio.SOURCE)
+    result = (await writer.submit_events([item])).results[0]
+    if result["status"] == "rejected":
+        return json_response({"detail": "callback rejected", "errors": result["errors"]}, 422)
+    return json_response({"event_id": result["event_id"], "status": result["status"]})

@@ -124,3 +124,30 @@ def neighbours(
         else:
             return before, e
     return before, None
+
+
+#: Twilio TaskRouter activity names -> (state, pause reason): a new workspace's activities and
+#: the usual additions. PACEBOARD_TASKROUTER_ACTIVITIES replaces it ("Name=state[:reason],…").
+DEFAULT_TASKROUTER_ACTIVITIES = (
+    "Offline=logged_out,Available=available,Unavailable=paused,Break=paused:break,"
+    "Lunch=paused:lunch,Training=paused:training,Meeting=paused:meeting,WrapUp=wrap_up"
+)
+
+
+def parse_activity_map(text: str) -> dict[str, tuple[str, str]]:
+    """``"Name=state[:reason],…"`` as {activity name: (state, reason)}; ValueError naming the
+    entry that is not one."""
+    out: dict[str, tuple[str, str]] = {}
+    for entry in (e.strip() for e in text.split(",")):
+        if not entry:
+            continue
+        name, sep, target = entry.partition("=")
+        state, _, reason = target.strip().partition(":")
+        if not sep or not name.strip() or state not in STATES:
+            raise ValueError(
+                f"'{entry}' is not Name=state[:reason] with a state of {', '.join(STATES)}"
+            )
+        if reason and state != "paused":
+            raise ValueError(f"'{entry}': only a paused state has a reason")
+        out[name.strip()] = (state, reason.strip())
+    return out

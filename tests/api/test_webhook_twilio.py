@@ -347,3 +347,65 @@ def test_a_line_on_the_roster_finds_its_rep_however_the_callback_spells_it(api, 
     assert api.rep_totals("8001")["dials"] == 1
     reps = api.call("GET", "/api/v1/reps").json()
     assert next(r for r in reps if r["code"] == "8001")["identifiers"] == ["+86 571 8888 0001"]
+
+
+# --- TaskRouter worker activity -> agent state --------------------------------------------------
+
+TR_PATH = "/api/v1/webhooks/twilio/taskrouter"
+TR_URL = "http://testserver" + TR_PATH
+
+
+def activity(**overrides: Any) -> dict[str, str]:
+    """Worker 1001 went on a break at 10:05 Shanghai (a worker.activity.update callback)."""
+    base = {
+        "AccountSid": "AC00000000000000000000000000000000",
+        "WorkspaceSid": "WS00000000000000000000000000000000",
+        "EventType": "worker.activity.update",
+        "Sid": "EV11111111111111111111111111111111",
+        "WorkerSid": "WK11111111111111111111111111111111",
+        "WorkerName": "1001",
+        "WorkerActivityName": "Break",
+        "Timestamp": str(int(datetime(2026, 11, 26, 2, 5, tzinfo=UTC).timestamp())),
+    }
+    base.update(overrides)
+    return {k: v for k, v in base.items() if v is not None}
+
+
+def test_a_signed_activity_update_becomes_the_mapped_agent_state_once(api, engine):
+    got = post(api, activity(), url=TR_URL, path=TR_PATH).json()
+    assert got == {"event_id": "EV11111111111111111111111111111111", "status": "created"}
+    later = activity(Sid="EV2", WorkerActivityName="Available", Timestamp=str(
+        int(datetime(2026, 11, 26, 2, 20, tzinfo=UTC).timestamp())))  # fmt: skip
+    post(api, later, url=TR_URL, path=TR_PATH)
+    again = post(api, activity(), url=TR_URL, path=TR_PATH).json()  # Twilio retries
+    assert again["status"] == "duplicate"
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.text("SELECT state, reason, seconds FROM state_total ORDER BY state")
+        ).all()
+    assert [tuple(r) for r in rows] == [("paused", "break", 900)]
+
+
+def test_other_taskrouter_events_are_acknowledged_and_change_nothing(api, engine):
+    got = post(api, activity(EventType="reservation.created"), url=TR_URL, path=TR_PATH)
+    assert got.json() == {"status": "ignored", "event_type": "reservation.created"}
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM agent_event")).scalar() == 0
+
+
+def test_an_unsigned_or_unmapped_activity_is_refused_naming_why(api):
+    post(api, activity(), url=TR_URL, path=TR_PATH, signed=False, expect=403)
+    post(api, activity(), url=TR_URL, path=TR_PATH, sig="bm9wZQ==", expect=403)
+    bad = post(api, activity(WorkerActivityName="Nap"), url=TR_URL, path=TR_PATH, expect=422)
+    assert "WorkerActivityName" in bad.text and "PACEBOARD_TASKROUTER_ACTIVITIES" in bad.text
+
+
+def test_the_activity_table_is_a_setting_that_names_a_bad_entry():
+    from app.config import Settings
+
+    got = Settings(secret_key="k" * 40, taskrouter_activities="Away=paused:休息,On=available")
+    assert got.taskrouter_activities == {"Away": ("paused", "休息"), "On": ("available", "")}
+    with pytest.raises(ValueError, match="'On=asleep' is not Name=state"):
+        Settings(secret_key="k" * 40, taskrouter_activities="On=asleep")
+    with pytest.raises(ValueError, match="only a paused state has a reason"):
+        Settings(secret_key="k" * 40, taskrouter_activities="On=available:x")

@@ -250,3 +250,44 @@ def to_record(
         "disposition": disposition,
         "customer": customer,
     }
+
+
+# --- TaskRouter: worker activity -> agent-state event --------------------------------------------
+
+#: The TaskRouter event this adapter turns into an agent-state event; the workspace's other
+#: events (tasks, reservations) are acknowledged and left alone.
+ACTIVITY_EVENT = "worker.activity.update"
+
+
+def activity_event(
+    params: Mapping[str, str], activities: Mapping[str, tuple[str, str]]
+) -> dict[str, Any]:
+    """A ``worker.activity.update`` callback as a ``POST /api/v1/agent-events`` record: the rep
+    is ``WorkerName`` (an identifier of theirs), the state is what ``WorkerActivityName`` means
+    in ``activities`` (PACEBOARD_TASKROUTER_ACTIVITIES), ``at`` is ``Timestamp`` (Unix seconds),
+    the event id is ``Sid`` (the event's own; a retried callback is a duplicate)."""
+    name = params.get("WorkerActivityName", "")
+    if name not in activities:
+        known = ", ".join(sorted(activities))
+        raise FieldError(
+            "WorkerActivityName",
+            f"'{name[:40]}' is not in PACEBOARD_TASKROUTER_ACTIVITIES ({known})",
+        )
+    rep = params.get("WorkerName", "").strip()
+    if not rep:
+        raise FieldError("WorkerName", "missing: the worker names the rep")
+    try:
+        at = datetime.fromtimestamp(int(params.get("Timestamp", "")), UTC)
+    except (ValueError, OverflowError, OSError):
+        raise FieldError("Timestamp", "must be Unix seconds") from None
+    state, reason = activities[name]
+    record: dict[str, Any] = {
+        "source": SOURCE,
+        "rep": rep,
+        "state": state,
+        "reason": reason or name,
+        "at": at.isoformat(),
+    }
+    if params.get("Sid"):
+        record["event_id"] = params["Sid"]
+    return record
