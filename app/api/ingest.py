@@ -45,28 +45,33 @@ async def read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-# The body is read by hand (object, array or NDJSON, streamed against the size limit), so the
-# schema says what it may be; each record's own fields are in README "Ingest".
-_CALLS_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "application/json": {
-                "schema": {
-                    "description": "Call records (README, Ingest). started_at, answered_at and "
-                    "ended_at: ISO 8601 with an offset, 2000-01-01 to 2100-12-31; a record "
-                    "outside is rejected alone.",
-                    "oneOf": [
-                        {"type": "object"},
-                        # An item that is no record is rejected on its own, not the batch.
-                        {"type": "array", "items": {}},
-                    ],
-                }
+def records_body(description: str) -> dict[str, Any]:
+    """The OpenAPI request body of a records route: the body is read by hand (object, array or
+    NDJSON, streamed against the size limit), so the schema says what it may be."""
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "description": description,
+                        "oneOf": [
+                            {"type": "object"},
+                            # An item that is no record is rejected on its own, not the batch.
+                            {"type": "array", "items": {}},
+                        ],
+                    }
+                },
+                "application/x-ndjson": {"schema": {"type": "string"}},
             },
-            "application/x-ndjson": {"schema": {"type": "string"}},
-        },
+        }
     }
-}
+
+
+_CALLS_BODY = records_body(
+    "Call records (README, Ingest). started_at, answered_at and ended_at: ISO 8601 with an "
+    "offset, 2000-01-01 to 2100-12-31; a record outside is rejected alone."
+)
 
 
 @router.post(
@@ -96,22 +101,11 @@ async def post_calls(
     return json_response({**outcome.counts(), "results": results})
 
 
-_EVENTS_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "application/json": {
-                "schema": {
-                    "description": "Agent-state events (README, Agent states): rep, state "
-                    "(logged_out, available, ringing, on_call, wrap_up, paused), reason (a "
-                    "pause's), at (ISO 8601 with an offset), optional source and event_id.",
-                    "oneOf": [{"type": "object"}, {"type": "array", "items": {}}],
-                }
-            },
-            "application/x-ndjson": {"schema": {"type": "string"}},
-        },
-    }
-}
+_EVENTS_BODY = records_body(
+    "Agent-state events (README, Agent states): rep, state (logged_out, available, ringing, "
+    "on_call, wrap_up, paused), reason (a pause's), at (ISO 8601 with an offset), optional "
+    "source and event_id."
+)
 
 
 @router.post(

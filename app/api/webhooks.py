@@ -23,6 +23,9 @@ from app.services.errors import InputError
 router = APIRouter(prefix="/api/v1/webhooks", tags=["webhooks"])
 
 _FORM = "application/x-www-form-urlencoded"
+#: Twilio sends no bearer token: these routes are open, and :func:`signed_form` checks the
+#: X-Twilio-Signature instead.
+SIGNED = [Depends(public("Twilio sends no bearer token; the X-Twilio-Signature is checked"))]
 
 
 def signed_url(request: Request, settings: Settings) -> str:
@@ -85,9 +88,7 @@ async def signed_form(request: Request, settings: Settings) -> list[tuple[str, s
 @router.post(
     "/twilio",
     summary="Twilio-compatible call status callback (form-encoded)",
-    dependencies=[
-        Depends(public("Twilio sends no bearer token; the X-Twilio-Signature is checked"))
-    ],
+    dependencies=SIGNED,
 )
 async def twilio_status(request: Request, settings: SettingsDep, writer: WriterDep) -> Response:
     pairs = await signed_form(request, settings)
@@ -114,9 +115,7 @@ async def twilio_status(request: Request, settings: SettingsDep, writer: WriterD
 @router.post(
     "/twilio/taskrouter",
     summary="Twilio TaskRouter event callback: worker activity → agent state (form-encoded)",
-    dependencies=[
-        Depends(public("Twilio sends no bearer token; the X-Twilio-Signature is checked"))
-    ],
+    dependencies=SIGNED,
 )
 async def taskrouter_event(request: Request, settings: SettingsDep, writer: WriterDep) -> Response:
     params = dict(await signed_form(request, settings))
