@@ -12,7 +12,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from app.floor.agent_state import DEFAULT_TASKROUTER_ACTIVITIES, parse_activity_map
+from app.floor.agent_state import (
+    DEFAULT_TASKROUTER_ACTIVITIES,
+    PauseReason,
+    default_pause_reasons,
+    parse_activity_map,
+    parse_pause_reasons,
+)
 from app.floor.pacing import Thresholds
 from app.floor.progress import PacingConfig
 from app.floor.schedule import (  # noqa: F401 (re-exported)
@@ -101,6 +107,11 @@ class Settings(BaseSettings):
     taskrouter_activities: Annotated[dict[str, tuple[str, str]], NoDecode] = Field(
         default_factory=lambda: parse_activity_map(DEFAULT_TASKROUTER_ACTIVITIES)
     )
+    # Pause reasons with their labels and how long each may last before ``paused_long``
+    # ("code=中文/English[/minutes],…"; a reason not listed is kept as given, shown as is).
+    pause_reasons: Annotated[dict[str, PauseReason], NoDecode] = Field(
+        default_factory=default_pause_reasons
+    )
     # Fan-out between processes (app/live/bus.py): auto is Redis when REDIS_URL is set, else
     # LISTEN/NOTIFY on a PostgreSQL database, else in-process (one process on SQLite).
     bus: Literal["auto", "memory", "postgres", "redis"] = "auto"
@@ -127,6 +138,11 @@ class Settings(BaseSettings):
     @classmethod
     def _activities(cls, v: object) -> object:
         return parse_activity_map(v) if isinstance(v, str) else v
+
+    @field_validator("pause_reasons", mode="before")
+    @classmethod
+    def _reasons(cls, v: object) -> object:
+        return parse_pause_reasons(v) if isinstance(v, str) else v
 
     @field_validator("calling_windows", mode="before")
     @classmethod

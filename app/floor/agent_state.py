@@ -12,10 +12,10 @@ difference and always equal :func:`totals_of` over all the events.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
-from typing import Literal
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 State = Literal["logged_out", "available", "ringing", "on_call", "wrap_up", "paused"]
@@ -31,6 +31,48 @@ DEFAULT_PAUSE_REASONS: dict[str, dict[str, str]] = {
     "coaching": {"zh": "辅导", "en": "Coaching"},
     "other": {"zh": "其他", "en": "Other"},
 }
+
+#: A pause longer than this (minutes) raises ``paused_long`` unless its reason sets its own.
+DEFAULT_PAUSE_LIMIT_MINUTES = 15
+
+
+@dataclass(frozen=True, slots=True)
+class PauseReason:
+    """One reason on the floor's list: its labels and how long such a pause may last."""
+
+    code: str
+    zh: str
+    en: str
+    limit_minutes: int = DEFAULT_PAUSE_LIMIT_MINUTES
+
+
+def default_pause_reasons() -> dict[str, PauseReason]:
+    return {
+        code: PauseReason(code, labels["zh"], labels["en"])
+        for code, labels in DEFAULT_PAUSE_REASONS.items()
+    }
+
+
+def parse_pause_reasons(text: str) -> dict[str, PauseReason]:
+    """``"code=中文/English[/minutes],…"`` as {code: PauseReason}; ValueError naming the entry
+    that is not one."""
+    out: dict[str, PauseReason] = {}
+    for entry in (e.strip() for e in text.split(",")):
+        if not entry:
+            continue
+        code, sep, labels = entry.partition("=")
+        parts = [p.strip() for p in labels.split("/")]
+        ok = sep and code.strip() and len(parts) in (2, 3) and all(parts)
+        if ok and len(parts) == 3 and not (parts[2].isdigit() and int(parts[2]) > 0):
+            ok = False
+        if not ok:
+            raise ValueError(f"'{entry}' is not code=中文/English[/minutes]")
+        limit = int(parts[2]) if len(parts) == 3 else DEFAULT_PAUSE_LIMIT_MINUTES
+        out[code.strip()] = PauseReason(code.strip(), parts[0], parts[1], limit)
+    if not out:
+        raise ValueError("at least one pause reason is needed")
+    return out
+
 
 #: (local day, local hour, state, reason) -> seconds; reason is "" for every state but paused.
 StateCell = tuple[date, int, str, str]
@@ -151,3 +193,83 @@ def parse_activity_map(text: str) -> dict[str, tuple[str, str]]:
             raise ValueError(f"'{entry}': only a paused state has a reason")
         out[name.strip()] = (state, reason.strip())
     return out
+
+
+# --- the present and today's time in state, as a view shows them -------------------------------
+
+#: The states a rep is logged in in (every state but logged_out).
+LOGGED_IN = frozenset(STATES) - {"logged_out"}
+TIME_FIELDS = tuple(f"{s}_seconds" for s in STATES if s != "logged_out")
+
+#: (local hour, state, reason) -> seconds of one rep's day (state_total's cells of that day).
+DayCells = dict[tuple[int, str, str], int]
+
+
+def occupancy(on_call: int, wrap_up: int, logged_in: int) -> float | None:
+    """(on call + wrap-up) / logged in; None with no logged-in time."""
+    return round((on_call + wrap_up) / logged_in, 4) if logged_in else None
+
+
+def time_in_state(cells: Iterable[tuple[str, str, int]]) -> dict[str, Any]:
+    """A :class:`app.floor.types.TimeInState` from (state, reason, seconds) cells."""
+    out: dict[str, Any] = dict.fromkeys(("logged_in_seconds", *TIME_FIELDS), 0)
+    by_reason: dict[str, int] = {}
+    for state, reason, s in cells:
+        if state not in LOGGED_IN or not s:
+            continue
+        out["logged_in_seconds"] += s
+        out[f"{state}_seconds"] += s
+        if state == "paused":
+            by_reason[reason] = by_reason.get(reason, 0) + s
+    out["paused_by_reason"] = dict(sorted(by_reason.items()))
+    out["occupancy"] = occupancy(
+        out["on_call_seconds"], out["wrap_up_seconds"], out["logged_in_seconds"]
+    )
+    return out
+
+
+def add_times(times: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """The sum of several :func:`time_in_state` results (a team's, the floor's)."""
+    cells: list[tuple[str, str, int]] = []
+    for t in times:
+        cells += [(s, "", t[f"{s}_seconds"]) for s in LOGGED_IN if s != "paused"]
+        cells += [("paused", r, v) for r, v in t["paused_by_reason"].items()]
+    return time_in_state(cells)
+
+
+def state_counts(present: Iterable[str | None]) -> dict[str, int]:
+    """Reps by present state, every state keyed (None, never reported, is not counted)."""
+    out = dict.fromkeys(STATES, 0)
+    for state in present:
+        if state is not None:
+            out[state] += 1
+    return out
+
+
+def rep_today(
+    current: StateEvent | None,
+    cells: DayCells,
+    *,
+    day: date,
+    at: datetime,
+    cut: int,
+    tz: ZoneInfo,
+) -> tuple[dict[str, str] | None, dict[str, Any], bool]:
+    """One rep's present state (an :class:`app.floor.types.AgentNow`), time in state on ``day``
+    up to ``at`` (closed cells of the hours up to ``cut``, and the open interval from the latest
+    event to ``at``) and whether they are "not in" (reported logged out, no logged-in time)."""
+    counted = [(state, reason, s) for (hour, state, reason), s in cells.items() if hour <= cut]
+    # Clipped to the day: a rep logged out since last week costs an hour loop of one day.
+    start = max(current.at, datetime.combine(day, time(), tz)) if current else at
+    if current is not None and start < at:
+        for (d, _hour, state, reason), s in interval_cells(
+            current.state, current.reason, start, at, tz
+        ).items():
+            if d == day:
+                counted.append((state, reason, s))
+    spent = time_in_state(counted)
+    if current is None:
+        return None, spent, False
+    now = {"state": current.state, "reason": current.reason, "since": current.at.isoformat()}
+    not_in = current.state == "logged_out" and spent["logged_in_seconds"] == 0
+    return now, spent, not_in

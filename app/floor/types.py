@@ -94,11 +94,38 @@ class MentoringPair(TypedDict):
     mentee: str
 
 
+class TimeInState(TypedDict):
+    """Seconds in each agent state today up to the view's instant (closed intervals and the
+    open one), and occupancy = (on_call + wrap_up) / logged_in (None before any logged-in time)."""
+
+    __pydantic_config__ = _STRICT  # type: ignore[misc]
+    logged_in_seconds: int
+    available_seconds: int
+    ringing_seconds: int
+    on_call_seconds: int
+    wrap_up_seconds: int
+    paused_seconds: int
+    paused_by_reason: dict[str, int]  # reason code ("" when none was given) -> seconds
+    occupancy: float | None
+
+
+class AgentNow(TypedDict):
+    """A rep's present state as the latest event says, and since when (the page counts up)."""
+
+    __pydantic_config__ = _STRICT  # type: ignore[misc]
+    state: str
+    reason: str  # a pause's reason code, "" otherwise
+    since: str  # ISO instant
+
+
 class Group(TypedDict):
     """What the floor's row and each team's row carry."""
 
     __pydantic_config__ = _STRICT  # type: ignore[misc]
     totals: Totals
+    #: Reps by present state (every state, 0 included); reps no source reported are not counted.
+    states: dict[str, int]
+    time: TimeInState
     targets: dict[str, int]  # "metric/period" -> value
     pace: dict[str, Pace]  # by metric: today
     pace_week: dict[str, Pace]
@@ -130,6 +157,10 @@ class RepRow(TypedDict):
     tier: Tiers
     diagnosis: list[Diagnosis]
     last_dial_at: str | None
+    agent: AgentNow | None  # None: no source has reported this rep's state
+    time: TimeInState
+    #: Logged out all day on a floor that reports states: shown as not in, not as behind.
+    not_in: bool
 
 
 class Snapshot(TypedDict):
