@@ -1,5 +1,5 @@
 """The ``paceboard`` command: serve, migrate, demo, token, import, profile, target, roster,
-rebuild-totals."""
+rebuild-totals, listen."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from app.commands.displays import displays_cli
 from app.commands.reports import report_cli
 from app.commands.users import users_cli
 from app.config import Settings, SettingsError, load_settings
+from app.listen import listen_cli
 
 cli = typer.Typer(
     help="Paceboard: live hour-by-hour pacing for telesales floors.",
@@ -38,6 +39,7 @@ cli.add_typer(profile_cli, name="profile")
 cli.add_typer(users_cli, name="user")
 cli.add_typer(displays_cli, name="display")
 cli.add_typer(report_cli, name="report")
+cli.add_typer(listen_cli, name="listen")
 cli.command("backup")(backup)
 
 

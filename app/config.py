@@ -19,6 +19,7 @@ from app.floor.agent_state import (
     parse_activity_map,
     parse_pause_reasons,
 )
+from app.floor.alerts import PauseLimits
 from app.floor.pacing import Thresholds
 from app.floor.progress import PacingConfig
 from app.floor.schedule import (  # noqa: F401 (re-exported)
@@ -138,6 +139,11 @@ class Settings(BaseSettings):
     @classmethod
     def _activities(cls, v: object) -> object:
         return parse_activity_map(v) if isinstance(v, str) else v
+
+    @property
+    def pause_limits(self) -> PauseLimits:
+        """Each listed reason's limit; a reason not listed gets the default 15 minutes."""
+        return PauseLimits({c: r.limit_minutes for c, r in self.pause_reasons.items()})
 
     @field_validator("pause_reasons", mode="before")
     @classmethod

@@ -27,7 +27,7 @@ from app.db import make_engine
 from app.ingest.service import context_for
 from app.ingest.writer import IngestWriter
 from app.live import ws as live_ws
-from app.live.bus import heard_changes, make_bus
+from app.live.bus import heard_changes, heard_states, make_bus
 from app.live.hub import Hub
 from app.metrics import Metrics
 from app.services.alert_engine import AlertEngine
@@ -65,6 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine,
         settings.pacing,
         idle_minutes=settings.idle_minutes,
+        pause_limits=settings.pause_limits,
         interval=settings.alert_interval_seconds,
     )
     app.state.hub = hub = Hub(engine, settings)
@@ -80,6 +81,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.writer.hooks.append(hub.poke)
     app.state.writer.hooks.append(app.state.alerts.poke)
     app.state.writer.hooks.append(bus.changed)
+    # Agent-state events move a rep's present state, time in state and the state alerts.
+    app.state.writer.event_hooks += [hub.poke_states, app.state.alerts.poke_states]
+    app.state.writer.event_hooks.append(bus.states_changed)
     app.state.alerts.hooks.append(hub.publish_alerts)
     app.state.alerts.hooks.append(bus.alerts)
     app.state.metrics = metrics = Metrics()
@@ -110,6 +114,6 @@ def _from_bus(hub: Hub, message: dict) -> None:
     """Another process committed a batch or raised alerts: this process's screens hear of it."""
     if message.get("kind") == "changed":
         reps, sales = heard_changes(message)
-        hub.poke_changes(reps, sales)
+        hub.poke_changes(reps, sales, heard_states(message))
     elif message.get("kind") == "alerts" and isinstance(message.get("alerts"), list):
         hub.publish_alerts(message["alerts"])

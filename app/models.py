@@ -341,6 +341,19 @@ class AgentEvent(SQLModel, table=True):
     received_at: datetime = _ts()
 
 
+class AgentNow(SQLModel, table=True):
+    """A rep's latest event in event order (their present state), kept as events arrive so a
+    screen's full read need not search ``agent_event`` for it."""
+
+    __tablename__ = "agent_now"
+    rep_id: int = Field(foreign_key="rep.id", primary_key=True)
+    source: str = Field(max_length=100)
+    event_key: str = Field(max_length=200)
+    state: str = Field(max_length=12)
+    reason: str = Field(default="", max_length=40)
+    at: datetime = _ts()
+
+
 class StateTotal(SQLModel, table=True):
     """Seconds a rep spent in a state (and a pause's reason) in one local hour: the closed
     intervals between their events, kept by deltas like ``hourly_total``."""

@@ -232,14 +232,13 @@ def add_times(times: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     """The sum of several :func:`time_in_state` results (a team's, the floor's)."""
     cells: list[tuple[str, str, int]] = []
     for t in times:
-        cells += [(s, "", t[f"{s}_seconds"]) for s in LOGGED_IN if s != "paused"]
-        cells += [("paused", r, v) for r, v in t["paused_by_reason"].items()]
+        cells += _time_cells(t, 1)
     return time_in_state(cells)
 
 
 def state_counts(present: Iterable[str | None]) -> dict[str, int]:
     """Reps by present state, every state keyed (None, never reported, is not counted)."""
-    out = dict.fromkeys(STATES, 0)
+    out: dict[str, int] = dict.fromkeys(STATES, 0)
     for state in present:
         if state is not None:
             out[state] += 1
@@ -273,3 +272,58 @@ def rep_today(
     now = {"state": current.state, "reason": current.reason, "since": current.at.isoformat()}
     not_in = current.state == "logged_out" and spent["logged_in_seconds"] == 0
     return now, spent, not_in
+
+
+def presence_fields(
+    current: StateEvent | None,
+    cells: DayCells,
+    *,
+    day: date,
+    at: datetime,
+    cut: int,
+    tz: ZoneInfo,
+) -> dict[str, Any]:
+    """A rep row's ``agent``, ``time`` and ``not_in`` (see :func:`rep_today`)."""
+    agent, spent, not_in = rep_today(current, cells, day=day, at=at, cut=cut, tz=tz)
+    return {"agent": agent, "time": spent, "not_in": not_in}
+
+
+def group_presence(reps: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """A team's or the floor's ``states`` and ``time`` from its rep rows."""
+    rows = list(reps)
+    return {
+        "states": state_counts(r["agent"]["state"] if r["agent"] else None for r in rows),
+        "time": add_times(r["time"] for r in rows),
+    }
+
+
+def sum_presence(groups: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """The floor's ``states`` and ``time`` from its teams' rows."""
+    rows = list(groups)
+    states = dict.fromkeys(STATES, 0)
+    for g in rows:
+        for s, n in g["states"].items():
+            states[s] += n
+    return {"states": states, "time": add_times(g["time"] for g in rows)}
+
+
+def shift_presence(
+    group: Mapping[str, Any], old: Mapping[str, Any], new: Mapping[str, Any]
+) -> dict[str, Any]:
+    """A group's ``states`` and ``time`` with one rep row's part replaced (``old`` by
+    ``new``): what one rep's state change costs a team and the floor, whatever their size."""
+    states = dict(group["states"])
+    for row, sign in ((old, -1), (new, 1)):
+        if row["agent"]:
+            states[row["agent"]["state"]] += sign
+    cells = _time_cells(group["time"], 1) + _time_cells(old["time"], -1)
+    cells += _time_cells(new["time"], 1)
+    merged: dict[tuple[str, str], int] = defaultdict(int)
+    for state, reason, s in cells:
+        merged[(state, reason)] += s
+    return {"states": states, "time": time_in_state((s, r, v) for (s, r), v in merged.items())}
+
+
+def _time_cells(t: Mapping[str, Any], sign: int) -> list[tuple[str, str, int]]:
+    cells = [(s, "", sign * t[f"{s}_seconds"]) for s in LOGGED_IN if s != "paused"]
+    return cells + [("paused", r, sign * v) for r, v in t["paused_by_reason"].items()]

@@ -11,7 +11,7 @@ from typing import Any
 from app.floor.pacing import Pace, calling_seconds, calling_windows, period_bounds
 from app.floor.schedule import Schedule
 
-KINDS = ("behind_pace", "recovered", "idle")
+KINDS = ("behind_pace", "recovered", "idle", "paused_long")
 #: A red in the first calling hour is one slow start, not a rep to step in with.
 BEHIND_AFTER_SECONDS = 3600
 
@@ -25,6 +25,12 @@ class RepState:
     schedule: Schedule
     paces: Mapping[str, Pace]  # metric -> today's day-period Pace (only metrics with a day target)
     last_dial_at: datetime | None  # the rep's latest call started_at today (aware), or None
+    #: The present agent state (None: no source reports this rep's states), its pause reason
+    #: and since when; ``not_in``: logged out all day (no pace alerts for someone not in).
+    state: str | None = None
+    reason: str = ""
+    state_since: datetime | None = None
+    not_in: bool = False
 
 
 @dataclass(frozen=True)
@@ -35,6 +41,22 @@ class OpenAlerts:
     behind: frozenset[tuple[int, str]] = frozenset()
     # rep_ids with an idle alert raised after their last dial
     idle: frozenset[int] = frozenset()
+    # rep_ids with a paused_long alert raised during their present pause
+    paused: frozenset[int] = frozenset()
+
+
+@dataclass(frozen=True)
+class PauseLimits:
+    """How long a pause may last before ``paused_long``: minutes by reason, else ``default``;
+    ``exempt_outside_windows``: reasons whose time outside the calling windows (the lunch
+    break) does not count."""
+
+    by_reason: Mapping[str, int]
+    default: int = 15
+    exempt_outside_windows: frozenset[str] = frozenset({"lunch"})
+
+    def minutes(self, reason: str) -> int:
+        return self.by_reason.get(reason, self.default)
 
 
 @dataclass(frozen=True)
@@ -66,11 +88,15 @@ def _pace_alerts(
 def _idle_alert(rep: RepState, day: date, now: datetime, idle_minutes: int) -> NewAlert | None:
     if not any(a <= now < b for a, b in calling_windows(rep.schedule, day)):
         return None
+    if rep.state is not None and rep.state != "available":
+        return None  # on a call, paused or out: not idle (a long pause has its own alert)
     since = period_bounds(rep.schedule, "day", day)[0].astimezone(UTC)
     if rep.last_dial_at is not None:
         if rep.last_dial_at.utcoffset() is None:
             raise ValueError(f"rep {rep.rep_id}: last_dial_at {rep.last_dial_at!r} is naive")
         since = max(since, rep.last_dial_at.astimezone(UTC))
+    if rep.state_since is not None:
+        since = max(since, rep.state_since.astimezone(UTC))  # ready since then
     # Calling time, not wall time: a lunch break is nobody's idleness.
     idle = calling_seconds(rep.schedule, since, now)
     if idle < idle_minutes * 60:
@@ -81,6 +107,26 @@ def _idle_alert(rep: RepState, day: date, now: datetime, idle_minutes: int) -> N
     )
 
 
+def _paused_alert(rep: RepState, now: datetime, limits: PauseLimits) -> NewAlert | None:
+    if rep.state != "paused" or rep.state_since is None:
+        return None
+    since = rep.state_since.astimezone(UTC)
+    if rep.reason in limits.exempt_outside_windows:
+        paused = calling_seconds(rep.schedule, since, now)  # the lunch break is lunch's
+    else:
+        paused = (now - since).total_seconds()
+    limit = limits.minutes(rep.reason)
+    if paused <= limit * 60:
+        return None
+    detail = {
+        "reason": rep.reason,
+        "paused_minutes": int(paused // 60),
+        "limit_minutes": limit,
+        "since": since.isoformat(),
+    }
+    return NewAlert(rep.rep_id, "paused_long", None, detail)
+
+
 def decide(
     reps: Sequence[RepState],
     open_alerts: OpenAlerts,
@@ -88,12 +134,15 @@ def decide(
     day: date,
     now: datetime,
     idle_minutes: int = 15,
+    pause_limits: PauseLimits | None = None,
 ) -> list[NewAlert]:
     """The alerts to raise at `now` for local date `day`, ordered by rep_id, kind, metric.
 
     behind_pace: a metric is red after the first calling hour and not already open. recovered: an
     open one is no longer red. idle: inside a calling window, no dial for `idle_minutes` calling
-    minutes and no idle alert open. Inactive reps get nothing.
+    minutes and no idle alert open; with agent states, only while ``available`` (counted from
+    when they became so). paused_long: a pause longer than its reason's limit, once per pause.
+    Inactive reps get nothing; a rep not in gets no behind_pace or idle.
     """
     if now.utcoffset() is None:
         raise ValueError(f"{now!r} is naive; alerts need a timezone-aware now")
@@ -102,6 +151,12 @@ def decide(
     alerts: list[NewAlert] = []
     for rep in reps:
         if not rep.active:
+            continue
+        if rep.rep_id not in open_alerts.paused:
+            paused = _paused_alert(rep, now, pause_limits or PauseLimits({}))
+            if paused is not None:
+                alerts.append(paused)
+        if rep.not_in:
             continue
         alerts.extend(_pace_alerts(rep, open_alerts.behind, day, now))
         if rep.rep_id not in open_alerts.idle:

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
+from app.floor.agent_state import PauseReason
 from app.floor.funnel import funnel
 from app.floor.metrics import METRICS
 from app.floor.pacing import Thresholds, hour_end, hour_shares, pace_for
@@ -21,6 +22,8 @@ from app.floor.targets import TARGET_METRICS
 RATIOS = ("contact_rate", "avg_talk_per_dial", "success_rate", "avg_order_value")
 #: Alert kinds that count as "raised" (a recovery is good news, not an alert).
 RAISED_KINDS = frozenset({"behind_pace", "idle"})
+#: How a pause sent without a reason is labelled: not "other", which a floor's list may have.
+UNSPECIFIED_REASON = {"zh": "未注明", "en": "Unspecified"}
 
 
 def attainment(actual: float, target: float | None) -> float | None:
@@ -178,3 +181,44 @@ def daily_report(
             "alerts_raised": sum(raised_by_team.values()),
         },
     }
+
+
+# --- agent time ---------------------------------------------------------------------------------
+
+
+def pause_reason_labels(
+    codes: Iterable[str], configured: Mapping[str, PauseReason]
+) -> list[dict[str, str]]:
+    """``{code, zh, en}`` of each reason in ``codes``: the floor's list order first, then those
+    not on it as given (sorted), "" (no reason given) last."""
+    wanted = set(codes)
+    known = [c for c in configured if c in wanted]
+    unknown = sorted(c for c in wanted if c not in configured and c)
+    out = [{"code": c, "zh": configured[c].zh, "en": configured[c].en} for c in known]
+    out += [{"code": c, "zh": c, "en": c} for c in unknown]
+    if "" in wanted:
+        out.append({"code": "", **UNSPECIFIED_REASON})
+    return out
+
+
+def with_agent_time(
+    report: dict[str, Any],
+    *,
+    reps: Mapping[str, Mapping[str, Any]],
+    teams: Mapping[str, Mapping[str, Any]],
+    floor: Mapping[str, Any] | None,
+    reasons: Mapping[str, PauseReason],
+) -> dict[str, Any]:
+    """``report`` (a day's or a period's) with ``agent_time`` on each rep (by code), team (by
+    name) and the floor row (None: no state reported) and ``pause_reasons``, the labels of the
+    reasons those rows show. Changes ``report`` in place and returns it."""
+    for rep in report["reps"]:
+        rep["agent_time"] = reps.get(rep["code"])
+    for team in report["teams"]:
+        team["agent_time"] = teams.get(team["name"])
+    if report.get("floor"):
+        report["floor"]["agent_time"] = floor
+    rows = [*report["reps"], *report["teams"], *([report["floor"]] if report.get("floor") else [])]
+    codes = {code for r in rows if r["agent_time"] for code in r["agent_time"]["paused_by_reason"]}
+    report["pause_reasons"] = pause_reason_labels(codes, reasons)
+    return report

@@ -29,10 +29,11 @@ from app.ingest.records import (
     validation_errors,
 )
 from app.ingest.service import dialect_insert, rep_timezones, resolve_agents
-from app.models import AgentEvent, IngestReject, StateTotal, table_of
+from app.models import AgentEvent, AgentNow, IngestReject, StateTotal, table_of
 
 EVENT = table_of(AgentEvent)
 STATE_TOTAL = table_of(StateTotal)
+NOW = table_of(AgentNow)
 REJECT = table_of(IngestReject)
 
 Short = Annotated[str, Field(min_length=1, max_length=100)]
@@ -172,6 +173,8 @@ def apply_events(
             continue
         outcome.reps.add(rep_id)
         before, after = _neighbours(conn, rep_id, it.event)
+        if after is None:  # the latest in event order: the rep's present state
+            _set_now(conn, rep_id, it)
         for (day, hour, state, reason), s in insertion_deltas(
             it.event, before, after, tzs[rep_id]
         ).items():
@@ -199,6 +202,23 @@ def _store(conn: sa.Connection, it: EventIn, rep_id: int, now: datetime) -> str:
         .returning(EVENT.c.id)  # rowcount is -1 here on psycopg: ask for the row instead
     )
     return "created" if conn.execute(stmt, row).first() is not None else "duplicate"
+
+
+def _set_now(conn: sa.Connection, rep_id: int, it: EventIn) -> None:
+    e = it.event
+    row = {
+        "rep_id": rep_id,
+        "source": it.source,
+        "event_key": it.key,
+        "state": e.state,
+        "reason": e.reason,
+        "at": e.at,
+    }
+    stmt = dialect_insert(conn, NOW)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["rep_id"], set_={k: stmt.excluded[k] for k in row if k != "rep_id"}
+    )
+    conn.execute(stmt, row)
 
 
 def _neighbours(

@@ -5,14 +5,15 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
-from app.floor.agent_state import StateEvent, totals_of
+from app.floor.agent_state import StateEvent, event_order, totals_of
 from app.floor.metrics import CALL_METRICS
 from app.ingest.agent_events import EVENT as AGENT_EVENT
+from app.ingest.agent_events import NOW as AGENT_NOW
 from app.ingest.agent_events import STATE_TOTAL
 from app.ingest.service import CALL, LEAD, TOTAL, Cell, rep_timezones
 from app.models import METRICS
@@ -146,9 +147,7 @@ def repair(conn: sa.Connection, day: date | None = None) -> int:
 StateKey = tuple[int, date, int, str, str]  # rep, local day, local hour, state, reason
 
 
-def recompute_states(conn: sa.Connection, default_tz: ZoneInfo) -> dict[StateKey, int]:
-    """Seconds per (rep, day, hour, state, reason) from the stored agent events, each rep's in
-    event order (app.floor.agent_state.totals_of), in the rep's schedule timezone."""
+def _events_by_rep(conn: sa.Connection) -> dict[int, list[StateEvent]]:
     events: dict[int, list[StateEvent]] = defaultdict(list)
     q = sa.select(
         AGENT_EVENT.c.rep_id,
@@ -160,6 +159,13 @@ def recompute_states(conn: sa.Connection, default_tz: ZoneInfo) -> dict[StateKey
     )
     for rep_id, *fields in conn.execute(q):
         events[rep_id].append(StateEvent(*fields))
+    return events
+
+
+def recompute_states(conn: sa.Connection, default_tz: ZoneInfo) -> dict[StateKey, int]:
+    """Seconds per (rep, day, hour, state, reason) from the stored agent events, each rep's in
+    event order (app.floor.agent_state.totals_of), in the rep's schedule timezone."""
+    events = _events_by_rep(conn)
     tzs = rep_timezones(conn, set(events), default_tz)
     return {
         (rep_id, *cell): seconds
@@ -195,4 +201,56 @@ def repair_states(conn: sa.Connection, default_tz: ZoneInfo, day: date | None = 
     rows = [dict(zip(names, k, strict=True), seconds=s) for k, s in sorted(expected.items())]
     if rows:
         conn.execute(STATE_TOTAL.insert(), rows)
+    return len(rows)
+
+
+NowRow = tuple[str, str, str, str, datetime]  # source, event key, state, reason, at
+
+
+def recompute_now(conn: sa.Connection) -> dict[int, NowRow]:
+    """Each rep's present state: their latest event in event order."""
+    out: dict[int, NowRow] = {}
+    for rep_id, evs in _events_by_rep(conn).items():
+        e = max(evs, key=event_order)
+        out[rep_id] = (e.source, e.key, e.state, e.reason, e.at)
+    return out
+
+
+def stored_now(conn: sa.Connection) -> dict[int, NowRow]:
+    t = AGENT_NOW
+    q = sa.select(t.c.rep_id, t.c.source, t.c.event_key, t.c.state, t.c.reason, t.c.at)
+    return {rep_id: (src, key, st, why, at) for rep_id, src, key, st, why, at in conn.execute(q)}
+
+
+def check_now(conn: sa.Connection) -> list[tuple[int, NowRow | None, NowRow | None]]:
+    """Every (rep, stored present state, the one the events say) where the two differ."""
+    stored, expected = stored_now(conn), recompute_now(conn)
+    return [
+        (rep_id, stored.get(rep_id), expected.get(rep_id))
+        for rep_id in sorted(stored.keys() | expected.keys())
+        if _same_now(stored.get(rep_id), expected.get(rep_id)) is False
+    ]
+
+
+def _same_now(a: NowRow | None, b: NowRow | None) -> bool:
+    # SQLite hands instants back naive (UTC): compare them as instants.
+    if a is None or b is None:
+        return a is b
+    return a[:4] == b[:4] and _utc(a[4]) == _utc(b[4])
+
+
+def _utc(t: datetime) -> datetime:
+    return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
+
+
+def repair_now(conn: sa.Connection) -> int:
+    """Replace every rep's stored present state with the one the events say; rows written."""
+    conn.execute(AGENT_NOW.delete())
+    names = ("source", "event_key", "state", "reason", "at")
+    rows = [
+        {"rep_id": rep_id, **dict(zip(names, row, strict=True))}
+        for rep_id, row in sorted(recompute_now(conn).items())
+    ]
+    if rows:
+        conn.execute(AGENT_NOW.insert(), rows)
     return len(rows)

@@ -66,6 +66,8 @@ class IngestWriter:
         self.max_group_records = max_group_records
         self.retries = retries
         self.hooks: list[CommitHook] = []
+        #: Called with each committed request of agent-state events (the live view, the bus).
+        self.event_hooks: list[Callable[[EventOutcome], Any]] = []
         self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -273,14 +275,15 @@ class IngestWriter:
 
     def _deliver(self, job: _Job, outcome: BatchOutcome | EventOutcome) -> None:
         # Hooks first (they only schedule work or count): once a client has its answer, the
-        # metrics and the live view already know of the batch. (Agent events have no hooks
-        # yet: the live view of states comes with the screens that show them.)
-        if isinstance(outcome, BatchOutcome):
-            for hook in self.hooks:
-                try:
-                    hook(outcome)
-                except Exception:
-                    log.exception("commit hook failed")
+        # metrics and the live view already know of the batch.
+        hooks: list[Callable[[Any], Any]] = (
+            list(self.hooks) if isinstance(outcome, BatchOutcome) else list(self.event_hooks)
+        )
+        for hook in hooks:
+            try:
+                hook(outcome)
+            except Exception:
+                log.exception("commit hook failed")
         job.loop.call_soon_threadsafe(_set_result, job.future, outcome)
 
     def _fail(self, job: _Job, exc: Exception) -> None:

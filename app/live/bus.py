@@ -11,6 +11,7 @@ on the floor's own database) or ``redis://…`` (pub/sub). Messages are small JS
   database-wide lock at commit, so one per call would serialise every writer) and split to stay
   under the payload limit. Without ``reps`` (a batch whose changes are not known, an import)
   the receiver reads its whole floor;
+  ``states`` lists the reps whose agent state moved (agent-state events);
 - ``{"kind": "alerts", "alerts": [...]}`` for alerts raised by this process's alert engine.
 
 A backend that loses its connection reconnects with backoff and then tells the hub, which sends
@@ -34,6 +35,7 @@ from typing import Any
 import orjson
 from sqlalchemy.engine import make_url
 
+from app.ingest.agent_events import EventOutcome
 from app.ingest.service import BatchOutcome
 from app.live.tasks import cancel_all
 from app.services.live_floor import changed_reps
@@ -79,6 +81,7 @@ class _Pending:
 
     reps: set[tuple[int, str]] = field(default_factory=set)
     sales: list[list] = field(default_factory=list)
+    states: set[int] = field(default_factory=set)  # reps whose present state moved
     whole: bool = False
 
     def messages(self) -> list[dict[str, Any]]:
@@ -87,14 +90,16 @@ class _Pending:
             return [{"kind": "changed"}]
         items: list[tuple[str, Any]] = [("reps", list(r)) for r in sorted(self.reps)]
         items += [("sales", s) for s in self.sales]
+        items += [("states", r) for r in sorted(self.states)]
         out: list[dict[str, Any]] = []
-        current: dict[str, Any] = {"kind": "changed", "reps": [], "sales": []}
+        current: dict[str, Any] = {"kind": "changed", "reps": [], "sales": [], "states": []}
         size = 0
         for key, item in items:
             n = len(orjson.dumps(item)) + 1
             if size and size + n > MAX_PAYLOAD - 128:
                 out.append(current)
-                current, size = {"kind": "changed", "reps": [], "sales": []}, 0
+                current = {"kind": "changed", "reps": [], "sales": [], "states": []}
+                size = 0
             current[key].append(item)
             size += n
         out.append(current)
@@ -110,6 +115,15 @@ def heard_changes(message: dict[str, Any]) -> tuple[set[tuple[int, date]] | None
     except (KeyError, TypeError, ValueError):
         return None, []
     return reps, sales
+
+
+def heard_states(message: dict[str, Any]) -> set[int]:
+    """The reps whose present state a "changed" message says moved (none from an older peer
+    or a malformed message)."""
+    try:
+        return {int(r) for r in message.get("states", [])}
+    except (TypeError, ValueError):
+        return set()
 
 
 class Bus:
@@ -164,6 +178,18 @@ class Bus:
         sales = [[x.rep_id, x.day.isoformat(), x.amount, x.orders] for x in outcome.sales]
         if reps or sales:
             self._loop.call_soon_threadsafe(self._queue_changed, reps, sales)
+
+    def states_changed(self, outcome: EventOutcome) -> None:
+        """Agent-state events committed (a writer event hook): tell the other processes whose
+        present state or time in state moved."""
+        if self._loop is not None and outcome.reps:
+            self._loop.call_soon_threadsafe(self._queue_states, set(outcome.reps))
+
+    def _queue_states(self, reps: set[int]) -> None:
+        if self._pending is None:
+            self._pending = _Pending()
+            self._queue({"kind": "changed"})
+        self._pending.states |= reps
 
     def alerts(self, alerts: list[dict[str, Any]]) -> None:
         """New alerts were raised here (an alert-engine hook): the other processes show them."""

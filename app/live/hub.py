@@ -24,6 +24,7 @@ from starlette.concurrency import run_in_threadpool
 from app.config import Settings
 from app.floor.snapshot import only_teams, team_level
 from app.floor.types import Snapshot
+from app.ingest.agent_events import EventOutcome
 from app.ingest.service import BatchOutcome
 from app.live.tasks import cancel_all
 from app.models import utcnow
@@ -283,6 +284,8 @@ class Hub:
         self._changed: set[tuple[int, date]] = set()  # (rep id, day) heard of, not yet applied
         self._sales: list[tuple[int, date, int, int]] = []  # (rep id, day, amount, orders)
         self._unknown_change = False  # a change heard of without its cells: read the floor
+        self._states: set[int] = set()  # reps whose agent state moved, not yet applied
+        self._polled_states: set[int] = set()
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -307,11 +310,28 @@ class Hub:
             self._loop.call_soon_threadsafe(self.heard, outcome)
 
     def poke_changes(
-        self, reps: set[tuple[int, date]] | None, sales: list[tuple[int, date, int, int]]
+        self,
+        reps: set[tuple[int, date]] | None,
+        sales: list[tuple[int, date, int, int]],
+        states: set[int] | None = None,
     ) -> None:
-        """:meth:`heard_changes` from any thread (another process's commit, off the bus)."""
+        """:meth:`heard_changes` (and :meth:`heard_states`) from any thread: another process's
+        commit, off the bus."""
         if self._loop is not None:
             self._loop.call_soon_threadsafe(self.heard_changes, reps, sales)
+            if states:
+                self._loop.call_soon_threadsafe(self.heard_states, states)
+
+    def poke_states(self, outcome: EventOutcome) -> None:
+        """Agent-state events committed (a writer event hook, safe from any thread)."""
+        if self._loop is not None and outcome.reps:
+            self._loop.call_soon_threadsafe(self.heard_states, set(outcome.reps))
+
+    def heard_states(self, reps: set[int]) -> None:
+        """Reps whose present state or time in state moved: each costs that rep, not a team."""
+        self._states |= reps
+        self._polled_states |= reps
+        self._mark_dirty()
 
     def heard(self, outcome: BatchOutcome | None) -> None:
         """:meth:`poke` on the hub's own loop."""
@@ -385,6 +405,7 @@ class Hub:
             day, at = self._at()
             now = self.clock()
             changed, self._polled_changed = self._polled_changed, set()
+            states, self._polled_states = self._polled_states, set()
             unknown, self._polled_unknown = self._polled_unknown, False
             model = self.polled_floor
 
@@ -396,10 +417,16 @@ class Hub:
                         and model.base.day == day
                         and model.snapshot is not None
                     )
+                    if held and states:
+                        held = model.update_states(conn, states, now=now, at=at) is not None
                     if held and changed:
                         self.reads += 1
                         held = model.update(conn, changed, now=now, at=at) is not None
-                    elif held and time.monotonic() - self._polled_checked >= POLL_CHECK_SECONDS:
+                    elif (
+                        held
+                        and not states
+                        and time.monotonic() - self._polled_checked >= POLL_CHECK_SECONDS
+                    ):
                         held = model.unchanged(conn)
                         self._polled_checked = time.monotonic()
                     if not held:
@@ -411,6 +438,9 @@ class Hub:
                     return model.snapshot
 
             return await run_in_threadpool(work)
+
+    def _poll_check_due(self) -> bool:
+        return time.monotonic() - self._polled_checked >= POLL_CHECK_SECONDS
 
     # --- the work ----------------------------------------------------------------------------
 
@@ -433,11 +463,12 @@ class Hub:
         async with self._lock:
             resync, self._resync = self._resync, False
             changed, self._changed = self._changed, set()
+            states, self._states = self._states, set()
             sales, self._sales = self._sales, []
             unknown, self._unknown_change = self._unknown_change, False
             old = self.current
             new, rebuilt = await self._bring_up_to_date(
-                changed, whole=resync or unknown or old is None
+                changed, states, whole=resync or unknown or old is None
             )
             self.current = new
         if self.floor.stale:
@@ -449,7 +480,7 @@ class Hub:
         self._send_changes(old, new, rebuilt, self._celebrations(new, sales))
 
     async def _bring_up_to_date(
-        self, changed: set[tuple[int, date]], *, whole: bool
+        self, changed: set[tuple[int, date]], states: set[int] | None = None, *, whole: bool
     ) -> tuple[Snapshot, set[str] | None]:
         """The floor now, and the teams rebuilt (None: every row may have changed)."""
         day, at = self._at()
@@ -459,7 +490,7 @@ class Hub:
         def work() -> tuple[Snapshot, set[str] | None]:
             with self.engine.connect() as conn:
                 if not whole and model.base is not None and model.base.day == day:
-                    got = self._apply(conn, model, changed, now=now, at=at)
+                    got = self._apply(conn, model, changed, states or set(), now=now, at=at)
                     if got is not None:
                         return got
                 self.full_reads += 1
@@ -473,6 +504,7 @@ class Hub:
         conn: sa.Connection,
         model: LiveFloor,
         changed: set[tuple[int, date]],
+        states: set[int],
         *,
         now: datetime,
         at: datetime,
@@ -482,12 +514,17 @@ class Hub:
         assert model.snapshot is not None
         view: Snapshot = model.snapshot
         rebuilt: set[str] = set()
+        if states:
+            moved = model.update_states(conn, states, now=now, at=at)
+            if moved is None:
+                return None
+            view, rebuilt = moved
         if changed:
             got = model.update(conn, changed, now=now, at=at)
             if got is None:
                 return None
-            view, rebuilt = got
-        elif not model.unchanged(conn):
+            view, rebuilt = got[0], rebuilt | got[1]
+        elif not states and not model.unchanged(conn):
             return None  # a quiet refresh (a tick): something changed behind the hooks' back
         if model.evaluated_at != at:
             model.start_minute(at, rebuilt)

@@ -25,6 +25,12 @@ def hms(seconds: int | float) -> str:
     return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
 
 
+def hhmm(seconds: int | float) -> str:
+    """Whole seconds as hh:mm, to the nearest minute (hours run past 24: a month's 176:30)."""
+    minutes = (int(round(seconds)) + 30) // 60
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
 def _safe_text(value: str) -> str:
     return "'" + value if value.startswith(FORMULA_START) else value
 
@@ -38,6 +44,8 @@ def format_value(kind: str, value: Any, minor_digits: int, *, page: bool = False
         return str(value) if page else _safe_text(str(value))
     if kind == "seconds":
         return hms(value)
+    if kind == "duration":
+        return hhmm(value)
     if kind == "rate":
         return f"{value * 100:.1f}%"
     if kind == "money":
@@ -61,6 +69,7 @@ def to_csv(table: Table, *, minor_digits: int = 2) -> bytes:
 _FORMATS = {
     "int": "0",
     "seconds": "[h]:mm:ss",
+    "duration": "[hh]:mm",
     "rate": "0.0%",
     "number": "0.0",
 }
@@ -73,10 +82,10 @@ def to_xlsx(
     amber: float = 0.8,
     green: float = 1.0,
 ) -> bytes:
-    """The tables as one workbook, a sheet each: typed cells (numbers, h:mm:ss durations,
-    percentages, money in major units), a bold header row, panes frozen under it and beside the
-    rep's code, name and team; attainment columns coloured red below ``amber``, green from
-    ``green`` (the board's thresholds)."""
+    """The tables as one workbook, a sheet each: typed cells (numbers, h:mm:ss and hh:mm
+    durations, percentages, money in major units), a bold header row, panes frozen under it and
+    beside the rep's code, name and team; attainment columns coloured red below ``amber``, green
+    from ``green`` (the board's thresholds)."""
     from openpyxl import Workbook
     from openpyxl.formatting.rule import ColorScaleRule
     from openpyxl.styles import Alignment, Font
@@ -107,6 +116,10 @@ def to_xlsx(
                 elif col.kind == "seconds":
                     cell.value = timedelta(seconds=round(value))
                     cell.number_format = _FORMATS["seconds"]
+                elif col.kind == "duration":
+                    # Whole minutes, so a spreadsheet shows the hh:mm the CSV and the page do.
+                    cell.value = timedelta(minutes=(round(value) + 30) // 60)
+                    cell.number_format = _FORMATS["duration"]
                 elif col.kind == "money":
                     cell.value = round(value / 10**minor_digits, minor_digits)
                     cell.number_format = money

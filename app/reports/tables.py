@@ -12,9 +12,10 @@ from zoneinfo import ZoneInfo
 
 from app.labels import label
 
-#: How a column's values are typed: text, a count, seconds shown as h:mm:ss, a ratio shown as
-#: a percentage, money in minor units, a plain number with one decimal.
-COLUMN_KINDS = ("text", "int", "seconds", "rate", "money", "number")
+#: How a column's values are typed: text, a count, seconds shown as h:mm:ss, seconds shown as
+#: hh:mm (agent time), a ratio shown as a percentage, money in minor units, a plain number with
+#: one decimal.
+COLUMN_KINDS = ("text", "int", "seconds", "duration", "rate", "money", "number")
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,23 @@ COUNTS = (
 )
 TARGET_KIND = {"talk_seconds": "seconds", "revenue": "money"}
 
+#: Agent time's headers, kept here until the shared label catalog (static/i18n.js) has them:
+#: move them there then, so the pages and the files keep one glossary.
+AGENT_LABELS = {
+    "zh": {
+        "logged_in": "登录时长",
+        "paused": "暂停时长",
+        "pause_of": "暂停·{reason}",
+        "occupancy": "占用率",
+    },
+    "en": {
+        "logged_in": "Logged-in time",
+        "paused": "Pause time",
+        "pause_of": "Pause: {reason}",
+        "occupancy": "Occupancy",
+    },
+}
+
 
 def _base_columns(lang: str) -> list[Column]:
     return [
@@ -87,6 +105,46 @@ def _flat(row: Mapping[str, Any], metrics: Sequence[str], projection: bool) -> d
     return out
 
 
+def has_agent_time(report: Mapping[str, Any]) -> bool:
+    """Whether any rep, team or floor row of ``report`` has agent time: without, a report (its
+    page and files alike) has no agent-time columns rather than columns of blanks."""
+    rows = [*report["reps"], *report["teams"], report.get("floor") or {}]
+    return any(row.get("agent_time") for row in rows)
+
+
+def _agent_columns(report: Mapping[str, Any], lang: str) -> list[Column]:
+    """Logged-in time, pause time, a pause column per reason shown, occupancy; none at all when
+    the report has no agent time."""
+    if not has_agent_time(report):
+        return []
+    words = AGENT_LABELS[lang]
+    return [
+        Column("agent.logged_in", words["logged_in"], "duration"),
+        Column("agent.paused", words["paused"], "duration"),
+        *(
+            Column(
+                f"agent.pause.{r['code']}",
+                words["pause_of"].replace("{reason}", r[lang]),
+                "duration",
+            )
+            for r in report.get("pause_reasons", [])
+        ),
+        Column("agent.occupancy", words["occupancy"], "rate"),
+    ]
+
+
+def agent_cells(time: Mapping[str, Any] | None, reasons: Sequence[str]) -> dict[str, Any]:
+    """One row's agent-time cells (none for a row without agent time: its cells read blank)."""
+    if not time:
+        return {}
+    return {
+        "agent.logged_in": time["logged_in_seconds"],
+        "agent.paused": time["paused_seconds"],
+        **{f"agent.pause.{c}": time["paused_by_reason"].get(c, 0) for c in reasons},
+        "agent.occupancy": time["occupancy"],
+    }
+
+
 def alert_text(alerts: Sequence[Mapping[str, Any]], lang: str, tz: ZoneInfo) -> str:
     """The day's alerts about a rep in one cell: time, kind, metric, and who did what."""
     parts = []
@@ -118,20 +176,26 @@ def _with_totals(
     *,
     projection: bool,
 ) -> tuple[list[dict[str, Any]], frozenset[int]]:
-    """Rows: each team's reps, then its subtotal; the floor's total last (when there is one)."""
+    """Rows: each team's reps, then its subtotal; the floor's total last (when there is one).
+    Every row carries its agent-time cells."""
     metrics = report["target_metrics"]
+    reasons = [r["code"] for r in report.get("pause_reasons", [])]
+
+    def agent(row: Mapping[str, Any]) -> dict[str, Any]:
+        return agent_cells(row.get("agent_time"), reasons)
+
     rows: list[dict[str, Any]] = []
     totals: set[int] = set()
     for team in report["teams"]:
-        rows.extend(rep_row(r) for r in report["reps"] if r["team"] == team["name"])
+        rows.extend({**rep_row(r), **agent(r)} for r in report["reps"] if r["team"] == team["name"])
         totals.add(len(rows))
-        rows.append(
-            {**_total_row(lang, team, metrics, projection, team["name"]), **team_extra(team)}
-        )
+        subtotal = _total_row(lang, team, metrics, projection, team["name"])
+        rows.append({**subtotal, **team_extra(team), **agent(team)})
     if report.get("floor"):
         totals.add(len(rows))
         floor = report["floor"]
-        rows.append({**_total_row(lang, floor, metrics, projection, None), **floor_extra(floor)})
+        total = _total_row(lang, floor, metrics, projection, None)
+        rows.append({**total, **floor_extra(floor), **agent(floor)})
     return rows, frozenset(totals)
 
 
@@ -143,6 +207,7 @@ def daily_table(report: Mapping[str, Any], lang: str) -> Table:
     columns = [
         *_base_columns(lang),
         *_target_columns(lang, metrics, projection=False),
+        *_agent_columns(report, lang),
         Column("hours_behind", label(lang, "hours_behind"), "int"),
         Column("alerts_raised", label(lang, "alerts_raised"), "int"),
         Column("alert_notes", label(lang, "alert_notes"), "text"),
@@ -207,6 +272,7 @@ def period_table(report: Mapping[str, Any], lang: str) -> Table:
     columns = [
         *_base_columns(lang),
         *_target_columns(lang, metrics, projection=True),
+        *_agent_columns(report, lang),
         *(Column(f"invites.{w}", label(lang, "invites_of_week", week=w), "int") for w in weeks),
         Column("invites_target", label(lang, "invites_week_target"), "int"),
         Column("review_streak", label(lang, "months_under"), "int"),

@@ -11,7 +11,9 @@ from datetime import date, datetime
 import sqlalchemy as sa
 
 from app.db import writer
+from app.floor.alerts import PauseLimits
 from app.floor.progress import PacingConfig
+from app.ingest.agent_events import EventOutcome
 from app.ingest.service import BatchOutcome
 from app.models import utcnow
 from app.services.alerts import evaluate
@@ -32,6 +34,7 @@ class AlertEngine:
         pacing: PacingConfig,
         *,
         idle_minutes: int,
+        pause_limits: PauseLimits | None = None,
         interval: float = 60.0,
         settle: float = 1.0,
         max_settle: float = 10.0,
@@ -40,6 +43,7 @@ class AlertEngine:
         self.engine = writer(engine)
         self.pacing = pacing
         self.idle_minutes = idle_minutes
+        self.pause_limits = pause_limits
         self.interval = interval
         self.settle = settle
         self.max_settle = max_settle
@@ -54,12 +58,14 @@ class AlertEngine:
         self.floor = LiveFloor(timezone=str(pacing.floor.timezone), pacing=pacing)
         self._floor_lock = threading.Lock()
         self._changed: set[tuple[int, date]] = set()
+        self._states: set[int] = set()  # reps whose agent state moved
         self._changed_lock = threading.Lock()
 
     def evaluate(self, now: datetime | None = None) -> list[dict]:
         """Evaluate at ``now`` (default the clock) in one transaction; the new alerts."""
         with self._changed_lock:
             changed, self._changed = self._changed, set()
+            states, self._states = self._states, set()
         with self._floor_lock, self.engine.begin() as conn:
             new = evaluate(
                 conn,
@@ -68,6 +74,8 @@ class AlertEngine:
                 idle_minutes=self.idle_minutes,
                 floor=self.floor,
                 changed=changed,
+                states=states,
+                pause_limits=self.pause_limits,
             )
         self.runs += 1
         for hook in self.hooks:
@@ -83,6 +91,13 @@ class AlertEngine:
         if outcome is not None:
             with self._changed_lock:
                 self._changed |= changed_reps(outcome)
+        self._wake.set()
+
+    def poke_states(self, outcome: EventOutcome) -> None:
+        """Agent-state events committed (a writer event hook): a pause may have begun, a rep
+        may have become ready; evaluate soon."""
+        with self._changed_lock:
+            self._states |= outcome.reps
         self._wake.set()
 
     def start(self) -> None:

@@ -9,7 +9,7 @@ import orjson
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from app.floor.alerts import OpenAlerts, RepState, decide
+from app.floor.alerts import OpenAlerts, PauseLimits, RepState, decide
 from app.floor.pacing import Pace
 from app.floor.progress import PacingConfig
 from app.floor.types import Snapshot
@@ -23,9 +23,13 @@ ALERT, REP, TEAM = table_of(Alert), table_of(Rep), table_of(Team)
 
 
 def open_alerts(
-    conn: sa.Connection, day: date, last_dial: dict[int, datetime] | None = None
+    conn: sa.Connection,
+    day: date,
+    last_dial: dict[int, datetime] | None = None,
+    paused_since: dict[int, datetime] | None = None,
 ) -> OpenAlerts:
-    """What still stands on ``day``: behind_pace not yet recovered, idle since the last dial."""
+    """What still stands on ``day``: behind_pace not yet recovered, idle since the last dial,
+    paused_long during the present pause (``paused_since``: rep id -> when it began)."""
     rows = conn.execute(
         sa.select(ALERT.c.rep_id, ALERT.c.kind, ALERT.c.metric, ALERT.c.raised_at)
         .where(ALERT.c.day == day)
@@ -35,6 +39,8 @@ def open_alerts(
         last_dial = last_dials(conn, day)
     behind: set[tuple[int, str]] = set()
     idle: set[int] = set()
+    paused: set[int] = set()
+    paused_since = paused_since or {}
     for rep_id, kind, metric, raised_at in rows:
         if kind == "behind_pace":
             behind.add((rep_id, metric))
@@ -44,13 +50,18 @@ def open_alerts(
             seen = last_dial.get(rep_id)
             if seen is None or raised_at > seen:
                 idle.add(rep_id)
-    return OpenAlerts(frozenset(behind), frozenset(idle))
+        elif kind == "paused_long":
+            began = paused_since.get(rep_id)
+            if began is not None and raised_at >= began:
+                paused.add(rep_id)
+    return OpenAlerts(frozenset(behind), frozenset(idle), frozenset(paused))
 
 
 def floor_at(
     conn: sa.Connection,
     floor: LiveFloor,
     changed: set[tuple[int, date]],
+    states: set[int],
     *,
     day: date,
     now: datetime,
@@ -58,7 +69,8 @@ def floor_at(
     """``floor`` brought to ``now``: the changed reps re-read, every row evaluated at ``now``;
     read whole on a new day, a roster or target change, or a write it was not told of."""
     held = floor.base is not None and floor.base.day == day and floor.snapshot is not None
-    fresh = held and (not changed or floor.update(conn, changed, now=now, at=now) is not None)
+    fresh = held and (not states or floor.update_states(conn, states, now=now, at=now) is not None)
+    fresh = fresh and (not changed or floor.update(conn, changed, now=now, at=now) is not None)
     view = floor.retime(conn, now=now, at=now) if fresh else None
     return view if view is not None else floor.load(conn, day=day, now=now, at=now)
 
@@ -71,35 +83,39 @@ def evaluate(
     idle_minutes: int,
     floor: LiveFloor | None = None,
     changed: set[tuple[int, date]] | None = None,
+    states: set[int] | None = None,
+    pause_limits: PauseLimits | None = None,
 ) -> list[dict]:
     """Raise the alerts due at ``now`` for the floor's local day; returns the new ones.
 
     Runs in the caller's write transaction; on PostgreSQL an advisory lock makes processes
     take turns, so two of them never raise the same alert twice. With ``floor`` (kept by the
-    caller between runs) and the reps ``changed`` since, only those are read again.
+    caller between runs) and the reps ``changed`` (and whose agent ``states`` moved) since,
+    only those are read again.
     """
     if conn.dialect.name == "postgresql":
         conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext('paceboard.alerts'))"))
     day = now.astimezone(pacing.floor.timezone).date()
     floor = floor or LiveFloor(timezone=str(pacing.floor.timezone), pacing=pacing)
-    snap = floor_at(conn, floor, changed or set(), day=day, now=now)
+    snap = floor_at(conn, floor, changed or set(), states or set(), day=day, now=now)
     reps = conn.execute(sa.select(REP.c.id, REP.c.code, REP.c.team_id)).all()
     ids = {r.code: (r.id, r.team_id) for r in reps}
     schedules = team_schedules(conn, pacing.floor)
     last = last_dials(conn, day)
-    states = []
-    for rep in snap["reps"]:
-        rep_id, team_id = ids[rep["code"]]
-        states.append(
-            RepState(
-                rep_id=rep_id,
-                active=rep["active"],
-                schedule=schedules.get(team_id, pacing.floor),
-                paces={m: Pace.from_dict(p) for m, p in rep["pace"].items()},
-                last_dial_at=last.get(rep_id),
-            )
-        )
-    new = decide(states, open_alerts(conn, day, last), day=day, now=now, idle_minutes=idle_minutes)
+    reps_now = [_rep_state(r, ids, schedules, pacing, last) for r in snap["reps"]]
+    paused_since = {
+        r.rep_id: r.state_since
+        for r in reps_now
+        if r.state == "paused" and r.state_since is not None
+    }
+    new = decide(
+        reps_now,
+        open_alerts(conn, day, last, paused_since),
+        day=day,
+        now=now,
+        idle_minutes=idle_minutes,
+        pause_limits=pause_limits,
+    )
     if not new:
         return []
     rows = [
@@ -115,6 +131,29 @@ def evaluate(
     ]
     conn.execute(ALERT.insert(), rows)
     return list_alerts(conn, day=day, since=now)
+
+
+def _rep_state(
+    rep: Any,
+    ids: dict[str, tuple[int, int]],
+    schedules: dict[int, Any],
+    pacing: PacingConfig,
+    last: dict[int, datetime],
+) -> RepState:
+    """What the alert rules need of one rep row of the view."""
+    rep_id, team_id = ids[rep["code"]]
+    agent = rep["agent"]
+    return RepState(
+        rep_id=rep_id,
+        active=rep["active"],
+        schedule=schedules.get(team_id, pacing.floor),
+        paces={m: Pace.from_dict(p) for m, p in rep["pace"].items()},
+        last_dial_at=last.get(rep_id),
+        state=agent["state"] if agent else None,
+        reason=agent["reason"] if agent else "",
+        state_since=datetime.fromisoformat(agent["since"]) if agent else None,
+        not_in=rep["not_in"],
+    )
 
 
 def _view(row: Any) -> dict[str, Any]:

@@ -19,6 +19,14 @@ from typing import Any, cast
 
 import sqlalchemy as sa
 
+from app.floor.agent_state import (
+    DayCells,
+    StateEvent,
+    group_presence,
+    presence_fields,
+    shift_presence,
+    sum_presence,
+)
 from app.floor.metrics import METRICS
 from app.floor.pacing import period_days
 from app.floor.progress import PacingConfig, RepInfo, TeamFigures, enrich_floor, enrich_team
@@ -33,10 +41,12 @@ from app.services.snapshot import (
     TEAM,
     TOTAL,
     board_fingerprint,
+    day_state_cells,
     earlier_totals,
     last_dial_at,
     last_dials,
     last_hour,
+    present_states,
 )
 from app.services.targets import load_rules
 
@@ -61,6 +71,10 @@ class _Team:
     row: dict[str, Any]
     reps: list[dict[str, Any]]
     figures: TeamFigures
+    index: dict[str, int] = field(init=False)  # code -> position in reps
+
+    def __post_init__(self) -> None:
+        self.index = {r["code"]: i for i, r in enumerate(self.reps)}
 
 
 @dataclass
@@ -128,6 +142,9 @@ class LiveFloor:
         self.base: _Base | None = None
         self.cells: dict[int, Cells] = {}  # rep id -> today's cells, uncut
         self.last: dict[int, datetime] = {}
+        #: Each rep's present state (latest agent event) and today's time-in-state cells.
+        self.present: dict[int, StateEvent] = {}
+        self.state_cells: dict[int, DayCells] = {}
         self.parts: dict[str, _Team] = {}
         self.snapshot: Snapshot | None = None
         self._infos: dict[str, RepInfo] = {}
@@ -160,7 +177,79 @@ class LiveFloor:
         self._infos = self.base.infos()
         self.cells = {i: c for i, c in self._read_cells(conn, day, None).items() if i in reps}
         self.last = {i: t for i, t in last_dials(conn, day).items() if i in reps}
+        self.present = {i: e for i, e in present_states(conn).items() if i in reps}
+        self.state_cells = {i: c for i, c in day_state_cells(conn, day).items() if i in reps}
         return self.evaluate_all(now=now, at=at)
+
+    def update_states(
+        self, conn: sa.Connection, rep_ids: set[int], *, now: datetime, at: datetime
+    ) -> tuple[Snapshot, set[str]] | None:
+        """Bring up to date the present state and time in state of ``rep_ids`` (agent events
+        committed) and return the view and the teams whose rows moved; each rep costs its own
+        rows (two keyed reads, its row, its team's and the floor's counts), not a rebuild.
+        None when a rep is new to the board (read the floor again)."""
+        base = self.base
+        assert base is not None and self.snapshot is not None
+        known = rep_ids & base.reps.keys()
+        if rep_ids - known and self._any_on_a_team(conn, rep_ids - known):
+            return None
+        if not known:
+            return self.snapshot, set()
+        present, cells = present_states(conn, known), day_state_cells(conn, base.day, known)
+        for rep_id in known:
+            if rep_id in present:
+                self.present[rep_id] = present[rep_id]
+            self.state_cells[rep_id] = cells.get(rep_id, {})
+        names = dict(base.teams)
+        moved = {names[base.reps[i].team_id] for i in known if self._restate(i, at)}
+        if moved:
+            self._splice(moved)
+        return self.snapshot, moved
+
+    def _restate(self, rep_id: int, at: datetime) -> bool:
+        """Re-evaluate one rep's presence in its row, its team's and the floor's; whether the
+        row changed. Rows are replaced, never changed in place: the last view sent keeps its
+        own, which is what the next delta is measured against."""
+        assert self.base is not None and self.snapshot is not None
+        rep = self.base.reps[rep_id]
+        name = dict(self.base.teams)[rep.team_id]
+        part = self.parts[name]
+        i = part.index.get(rep.code)
+        if i is None:
+            return False  # not on the board (inactive, no calls)
+        old = part.reps[i]
+        new = {**old, **self._presence(rep_id, rep.team_id, at)}
+        if new == old:
+            return False
+        part.reps = [*part.reps[:i], new, *part.reps[i + 1 :]]
+        part.row = {**part.row, **shift_presence(part.row, old, new)}
+        floor = self.snapshot["floor"]
+        floor = cast(Any, {**floor, **shift_presence(floor, old, new)})
+        self.snapshot = cast(Snapshot, {**self.snapshot, "floor": floor})
+        return True
+
+    def _splice(self, names: set[str]) -> None:
+        """A new view with the rows of the teams ``names`` replaced (their reps included)."""
+        assert self.base is not None and self.snapshot is not None
+        parts = [self.parts[n] for _, n in self.base.teams]
+        view = {
+            **self.snapshot,
+            "teams": [p.row for p in parts],
+            "reps": [rep for p in parts for rep in p.reps],
+        }
+        self.snapshot = cast(Snapshot, view)
+
+    def _presence(self, rep_id: int, team_id: int, at: datetime) -> dict[str, Any]:
+        assert self.base is not None
+        schedule = self.base.schedules.get(team_id, self.pacing.floor)
+        return presence_fields(
+            self.present.get(rep_id),
+            self.state_cells.get(rep_id, {}),
+            day=self.base.day,
+            at=at,
+            cut=last_hour(at, schedule.timezone, self.base.day),
+            tz=schedule.timezone,
+        )
 
     def update(
         self,
@@ -325,7 +414,10 @@ class LiveFloor:
         )
         ids = {r.code: r.id for r in members}
         for rep in reps:
-            rep["last_dial_at"] = last_dial_at(self.last.get(ids[rep["code"]]), at)
+            rep_id = ids[rep["code"]]
+            rep["last_dial_at"] = last_dial_at(self.last.get(rep_id), at)
+            rep.update(self._presence(rep_id, team_id, at))
+        team.update(group_presence(reps))
         return _Team(team, reps, figures)
 
     def _assemble(self, *, now: datetime, at: datetime) -> Snapshot:
@@ -340,6 +432,7 @@ class LiveFloor:
         enrich_floor(
             floor, teams, [p.figures for p in parts], day=self.base.day, at=at, cfg=self.pacing
         )
+        floor.update(sum_presence(teams))
         view = {
             "day": self.base.day.isoformat(),
             "timezone": self.timezone,

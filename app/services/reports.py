@@ -2,11 +2,13 @@
 the problems-and-plan note a lead writes per team and day.
 
 Figures come from hourly_total through the same code as the live snapshot, so the report and the
-wallboard agree to the unit.
+wallboard agree to the unit. Agent time (logged in, paused by reason, occupancy) comes from
+state_total's closed intervals (app/services/state_time.py).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -14,11 +16,12 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from app.config import Settings
+from app.floor.agent_state import PauseReason, default_pause_reasons
 from app.floor.assessment import RepMember, assess, judged_months
 from app.floor.metrics import METRICS
 from app.floor.pacing import FIRST_DAY, LAST_DAY, period_days
 from app.floor.progress import PacingConfig
-from app.floor.report import daily_report
+from app.floor.report import daily_report, with_agent_time
 from app.floor.snapshot import only_teams
 from app.floor.targets import TARGET_METRICS, RepRef
 from app.models import HourlyTotal, Rep, ReportNote, Team, table_of, utcnow
@@ -26,6 +29,7 @@ from app.services.alerts import list_alerts
 from app.services.errors import InputError
 from app.services.schedules import team_schedules
 from app.services.snapshot import load_snapshot
+from app.services.state_time import PeriodTimes, ReportRep, period_times
 from app.services.targets import load_rules
 
 REP, TEAM, TOTAL, NOTE = table_of(Rep), table_of(Team), table_of(HourlyTotal), table_of(ReportNote)
@@ -85,6 +89,26 @@ def _schedules_by_name(conn: sa.Connection, pacing: PacingConfig) -> dict[str, A
     return {names[i]: s for i, s in team_schedules(conn, pacing.floor).items() if i in names}
 
 
+def _snapshot_reps(conn: sa.Connection, rows: Iterable[Mapping[str, Any]]) -> list[ReportRep]:
+    """The reps of a snapshot's rep rows (code, team), with their ids."""
+    rows = list(rows)
+    codes = [r["code"] for r in rows]
+    ids = dict(conn.execute(sa.select(REP.c.code, REP.c.id).where(REP.c.code.in_(codes))).all())
+    return [ReportRep(ids[r["code"]], r["code"], r["team"]) for r in rows]
+
+
+def _add_agent_time(
+    report: dict[str, Any], times: PeriodTimes, reasons: Mapping[str, PauseReason] | None
+) -> None:
+    with_agent_time(
+        report,
+        reps=times.reps,
+        teams=times.teams,
+        floor=times.floor,
+        reasons=default_pause_reasons() if reasons is None else reasons,
+    )
+
+
 def daily(
     conn: sa.Connection,
     *,
@@ -93,13 +117,19 @@ def daily(
     pacing: PacingConfig,
     team: str | None = None,
     teams: frozenset[str] | None = None,
+    pause_reasons: Mapping[str, PauseReason] | None = None,
 ) -> dict[str, Any]:
     """The evening report of ``day`` as it stands at ``now``, for the floor or one ``team``
     (404 if unknown); ``teams`` limits its rep rows, alerts and notes to a lead's teams (the
-    floor's and teams' figures stay: they are public on the floor)."""
+    floor's and teams' figures stay: they are public on the floor).
+
+    Agent time counts closed intervals only: on today's report, a rep's time since their
+    latest event is not in it yet (the live floor shows it)."""
     snap = load_snapshot(
         conn, day=day, timezone=str(pacing.floor.timezone), now=now, team=team, pacing=pacing
     )
+    # Before the rep rows are limited to a lead's: every team's row sums all its reps.
+    times = period_times(conn, first=day, last=day, reps=_snapshot_reps(conn, snap["reps"]))
     # Alerts and notes of the teams asked for, and of those only that the reader may see.
     shown = {t["name"] for t in snap["teams"] if teams is None or t["name"] in teams}
     if teams is not None:
@@ -117,6 +147,7 @@ def daily(
     report["floor"]["hours"] = [
         {"hour": h["hour"], **{m: h[m] for m in METRICS}} for h in snap["floor"].get("hours", [])
     ]
+    _add_agent_time(report, times, pause_reasons)
     report["team"] = team
     # The teams whose evening notes (and alerts, rep rows) this reader sees: the page's notes.
     report["note_teams"] = [t["name"] for t in snap["teams"] if t["name"] in shown]
@@ -135,8 +166,10 @@ def assessment(
     metric: str = "dials",
     review_months: int = 3,
     review_metrics: tuple[str, ...] = (),
+    pause_reasons: Mapping[str, PauseReason] | None = None,
 ) -> dict[str, Any]:
-    """The week's or month's assessment containing ``day``, as it stands at ``now``."""
+    """The week's or month's assessment containing ``day``, as it stands at ``now`` (agent time:
+    closed intervals of the period's days, as in :func:`daily`)."""
     if period not in PERIODS:
         raise InputError("period", f"must be one of {', '.join(PERIODS)}")
     if metric not in TARGET_METRICS:
@@ -241,6 +274,8 @@ def assessment(
     report["generated_at"] = now.isoformat()
     if teams is not None:
         report["floor"] = None
+    listed = [ReportRep(m.ref.id, m.code, m.team) for m in members]
+    _add_agent_time(report, period_times(conn, first=first, last=last, reps=listed), pause_reasons)
     return report
 
 
@@ -259,7 +294,15 @@ def report(
     the floor's today at ``now``), with the floor's settings."""
     day = day or settings.today(now)
     if kind == "daily":
-        return daily(conn, day=day, now=now, pacing=settings.pacing, team=team, teams=teams)
+        return daily(
+            conn,
+            day=day,
+            now=now,
+            pacing=settings.pacing,
+            team=team,
+            teams=teams,
+            pause_reasons=settings.pause_reasons,
+        )
     if kind not in PERIOD_OF:
         raise InputError("kind", f"must be one of {', '.join(KINDS)}")
     return assessment(
@@ -273,6 +316,7 @@ def report(
         metric=metric,
         review_months=settings.review_months,
         review_metrics=settings.review_metrics,
+        pause_reasons=settings.pause_reasons,
     )
 
 

@@ -7,18 +7,26 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from app.floor.agent_state import (
+    DayCells,
+    StateEvent,
+    group_presence,
+    presence_fields,
+    sum_presence,
+)
 from app.floor.metrics import METRICS
 from app.floor.pacing import period_days
 from app.floor.progress import PacingConfig, RepInfo, enrich
 from app.floor.snapshot import RepRow, build_snapshot
 from app.floor.targets import RepRef
-from app.models import HourlyTotal, Rep, RepActivity, Team, table_of
+from app.models import AgentNow, HourlyTotal, Rep, RepActivity, StateTotal, Team, table_of
 from app.services.errors import InputError
 from app.services.schedules import team_schedules
 from app.services.targets import load_rules
 
 REP, TEAM, TOTAL = table_of(Rep), table_of(Team), table_of(HourlyTotal)
 ACTIVITY = table_of(RepActivity)
+NOW, STATE = table_of(AgentNow), table_of(StateTotal)
 
 
 def last_hour(at: datetime, tz: Any, day: date) -> int:
@@ -69,10 +77,12 @@ def load_snapshot(
     # Actuals are the hours that started before `at`: exact for now, hour-grained for a replay.
     default_tz = pacing.floor.timezone if pacing else None
     cutoff: dict[int, int] = {}
+    tzs: dict[str, Any] = {}
     for team_id in team_ids:
         sched = schedules.get(team_id)
         tz = sched.timezone if sched else default_tz
         cutoff[team_id] = last_hour(at, tz, day) if tz else 24
+        tzs[team_names[team_id]] = tz
     cells = [
         (r[0], r[1], dict(zip(METRICS, r[2:], strict=True)))
         for r in conn.execute(cq)
@@ -112,7 +122,63 @@ def load_snapshot(
     codes = {r.code: r.id for r in rep_rows}
     for rep in snap["reps"]:
         rep["last_dial_at"] = last_dial_at(last.get(codes[rep["code"]]), at)
+    cut_of = {team_names[i]: c for i, c in cutoff.items()}
+    _add_presence(conn, snap, day=day, at=at, codes=codes, cutoff=cut_of, tzs=tzs)
     return snap
+
+
+def _add_presence(
+    conn: sa.Connection,
+    snap: dict[str, Any],
+    *,
+    day: date,
+    at: datetime,
+    codes: dict[str, int],
+    cutoff: dict[str, int],
+    tzs: dict[str, Any],
+) -> None:
+    """Each rep's present state and time in state, each team's and the floor's counts."""
+    ids = {codes[r["code"]] for r in snap["reps"]}
+    current, cells = present_states(conn, ids), day_state_cells(conn, day, ids)
+    by_team: dict[str, list[dict[str, Any]]] = {t["name"]: [] for t in snap["teams"]}
+    for rep in snap["reps"]:
+        rep_id, team = codes[rep["code"]], rep["team"]
+        rep.update(
+            presence_fields(
+                current.get(rep_id),
+                cells.get(rep_id, {}),
+                day=day,
+                at=at,
+                cut=cutoff[team],
+                tz=tzs[team],
+            )
+        )
+        by_team[team].append(rep)
+    for t in snap["teams"]:
+        t.update(group_presence(by_team[t["name"]]))
+    snap["floor"].update(sum_presence(snap["teams"]))
+
+
+def present_states(conn: sa.Connection, rep_ids: set[int] | None = None) -> dict[int, StateEvent]:
+    """rep id -> the rep's present state (their latest event), of ``rep_ids`` or all."""
+    q = sa.select(NOW.c.rep_id, NOW.c.at, NOW.c.source, NOW.c.event_key, NOW.c.state, NOW.c.reason)
+    if rep_ids is not None:
+        q = q.where(NOW.c.rep_id.in_(sorted(rep_ids)))
+    return {rep_id: StateEvent(*fields) for rep_id, *fields in conn.execute(q)}
+
+
+def day_state_cells(
+    conn: sa.Connection, day: date, rep_ids: set[int] | None = None
+) -> dict[int, DayCells]:
+    """rep id -> {(hour, state, reason): seconds} of ``day``'s closed intervals."""
+    t = STATE
+    q = sa.select(t.c.rep_id, t.c.hour, t.c.state, t.c.reason, t.c.seconds).where(t.c.day == day)
+    if rep_ids is not None:
+        q = q.where(t.c.rep_id.in_(sorted(rep_ids)))
+    out: dict[int, DayCells] = {}
+    for rep_id, hour, state, reason, seconds in conn.execute(q):
+        out.setdefault(rep_id, {})[(hour, state, reason)] = seconds
+    return out
 
 
 def last_dial_at(seen: datetime | None, at: datetime) -> str | None:
