@@ -56,7 +56,7 @@ def ami(
 
     try:
         settings = load_settings()  # the floor's pause reasons and the log settings
-        rules = rules_for(agent_pattern, {})
+        rules = rules_for(agent_pattern, settings.pause_reasons)
     except SettingsError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
