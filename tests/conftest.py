@@ -250,6 +250,19 @@ class Api:
         assert resp.status_code == expect, resp.text
         return resp.json()
 
+    def post_agent_events(
+        self, events: Any, *, token: str | None = None, expect: int = 200, on_roster: bool = True
+    ) -> dict:
+        """POST agent-state events; their reps are put on the roster first unless ``on_roster``
+        is False."""
+        if on_roster:
+            enrol(self.engine, record_reps(events))
+        resp = self.client.post(
+            "/api/v1/agent-events", json=events, headers=self.auth(token or self.ingest)
+        )
+        assert resp.status_code == expect, resp.text
+        return resp.json()
+
     def patch_call(self, source: str, call_id: str, body: dict, *, expect: int = 200) -> dict:
         resp = self.client.patch(
             f"/api/v1/calls/{source}/{call_id}", json=body, headers=self.auth(self.ingest)
