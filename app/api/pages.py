@@ -11,6 +11,7 @@ CDN being reachable from the floor's network.
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 from functools import lru_cache
 from importlib.metadata import PackageNotFoundError, version
@@ -186,6 +187,10 @@ async def _page(
             "minor_digits": settings.currency_minor_digits,
             "pace_green": settings.pace_green,
             "pace_amber": settings.pace_amber,
+            "pause_reasons": json.dumps(
+                {c: {"zh": r.zh, "en": r.en} for c, r in settings.pause_reasons.items()},
+                ensure_ascii=False,
+            ),
             "plotly_version": plotly_version(),
             "base": request.scope.get("root_path", ""),
         },

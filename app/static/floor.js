@@ -136,6 +136,7 @@ export function paceOf(obj, metric) {
 /** Red day-paces of a rep, worst first. */
 export function redPaces(rep) {
   const out = [];
+  if (rep.not_in) return out; // logged out all day: not in, not behind
   for (const [metric, p] of Object.entries(rep.pace || {})) {
     if (p && p.status === "red") out.push({ metric, ...p });
   }
@@ -169,7 +170,119 @@ export function pageConfig() {
     paceAmber: Number(d.paceAmber || 0.8),
     base: d.base || "",
     admin: d.admin === "true",
+    pauseReasons: parseJson(d.pauseReasons, {}), // code -> {zh, en}
   };
+}
+
+function parseJson(text, fallback) {
+  try {
+    return text ? JSON.parse(text) : fallback;
+  } catch {
+    return fallback;
+  }
+}
+
+// --- agent states ----------------------------------------------------------------------------
+
+/** The tiles' four groups of present states (ringing and wrap-up are part of a call). */
+export const STATE_GROUPS = {
+  on_call: ["ringing", "on_call", "wrap_up"],
+  available: ["available"],
+  paused: ["paused"],
+  logged_out: ["logged_out"],
+};
+
+/** Console order by state: busy first, then ready, paused, out, none reported. */
+export const STATE_ORDER = ["on_call", "ringing", "wrap_up", "available", "paused", "logged_out"];
+
+/** Milliseconds to add to this screen's clock to read the server's (set from its frames). */
+export const serverClock = { offset: 0 };
+
+export function syncClock(iso) {
+  const t = Date.parse(iso || "");
+  if (!Number.isNaN(t)) serverClock.offset = t - Date.now();
+}
+
+/** The state a row shows: its source's, "not_in" for a rep logged out all day, or "unknown". */
+export function rowState(rep) {
+  if (!rep || !rep.agent) return "unknown";
+  return rep.not_in ? "not_in" : rep.agent.state;
+}
+
+/** A pause reason's label in the page's language; a reason not on the list as given. */
+export function reasonLabel(code, i18n, cfg) {
+  const r = (cfg.pauseReasons || {})[code];
+  return r ? r[i18n.lang] || r.zh || code : code;
+}
+
+/** "12:05" or "1:02:05": whole seconds from `since` to now (by the server's clock). */
+export function elapsed(since, now = Date.now() + serverClock.offset) {
+  const t = Date.parse(since || "");
+  if (Number.isNaN(t)) return "";
+  const s = Math.max(0, Math.floor((now - t) / 1000));
+  const two = (n) => String(n).padStart(2, "0");
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  return h ? `${h}:${two(m)}:${two(s % 60)}` : `${m}:${two(s % 60)}`;
+}
+
+/** A rep's present state: a coloured short label (with the pause reason) and the time in it,
+ * which {@link tickStateTimes} counts up every second without asking the server. */
+export function stateBadge(rep, i18n, cfg, { time = true } = {}) {
+  const state = rowState(rep);
+  const a = rep.agent;
+  let label = state === "not_in" ? i18n.t("not_in") : i18n.t("state_" + state);
+  if (a && state === "paused" && a.reason) label += ` · ${reasonLabel(a.reason, i18n, cfg)}`;
+  return el(
+    "span",
+    { class: "agent-state", "data-state": state },
+    el("span", { class: "state-label", text: label }),
+    time ? stateTime(rep) : "",
+  );
+}
+
+/** The time a rep has been in their present state, counting up (empty when none is known). */
+export function stateTime(rep) {
+  const a = rep.agent;
+  if (!a || rep.not_in) return "";
+  return el("span", { class: "state-time", "data-since": a.since, text: elapsed(a.since) });
+}
+
+/** Count every shown time in state up to now (once a second, from the page's own timer). */
+export function tickStateTimes(root = document) {
+  const now = Date.now() + serverClock.offset;
+  for (const node of root.querySelectorAll(".state-time[data-since]")) {
+    const text = elapsed(node.dataset.since, now);
+    if (node.textContent !== text) node.textContent = text;
+  }
+}
+
+/** The floor's or a team's reps by present state, in the four tile groups. */
+export function stateGroups(obj) {
+  const states = (obj && obj.states) || {};
+  const out = {};
+  for (const [group, members] of Object.entries(STATE_GROUPS)) {
+    out[group] = members.reduce((n, s) => n + (states[s] || 0), 0);
+  }
+  return out;
+}
+
+/** The strip of counts by state (on call / ready / paused / out); hidden when no source
+ * reports states. */
+export function stateStrip(box, obj, i18n) {
+  const groups = stateGroups(obj);
+  const any = Object.values(groups).some((n) => n > 0);
+  box.hidden = !any;
+  box.replaceChildren(
+    ...Object.entries(groups).map(([group, n]) =>
+      el(
+        "span",
+        { class: "state-count", "data-state-group": group },
+        el("span", { class: "state-count-label", text: i18n.t("states_" + group) }),
+        el("span", { class: "state-count-value", text: String(n) }),
+      ),
+    ),
+  );
 }
 
 /** Colour of a ratio against the floor's thresholds (used for hours, which carry no status). */

@@ -13,11 +13,18 @@ import {
   pageConfig,
   paceOf,
   paceTitle,
+  rowState,
+  STATE_ORDER,
+  stateBadge,
+  stateStrip,
+  stateTime,
+  syncClock,
   syncRows,
+  tickStateTimes,
 } from "./floor.js";
 
 const TIER_ORDER = ["top", "core", "laggard", "new"];
-const TEXT_KEYS = new Set(["name", "team", "tier", "last_dial_at"]);
+const TEXT_KEYS = new Set(["name", "team", "tier", "last_dial_at", "state"]);
 const ACK_BY_KEY = "paceboard.ack_by";
 
 const cfg = pageConfig();
@@ -128,6 +135,7 @@ function render() {
   const dirty = view.dirtyReps;
   view.dirtyReps = new Set();
   kpiTiles($("kpis"), scopeObject(), i18n, cfg);
+  stateStrip($("states"), scopeObject(), i18n);
   renderTable(full ? null : dirty);
   renderTiers();
   if (view.selected && (full || dirty.has(view.selected))) renderDetail();
@@ -156,6 +164,15 @@ function sortValue(rep, key) {
     }
     case "contact_rate":
       return rep.funnel ? rep.funnel.contact_rate : null;
+    case "state": {
+      // By state (busy first), then the longest in it first: "since" sorts oldest first.
+      const i = STATE_ORDER.indexOf(rowState(rep));
+      return `${String(i < 0 ? STATE_ORDER.length : i).padStart(2, "0")}|${rep.agent ? rep.agent.since : "~"}`;
+    }
+    case "state_time":
+      return rep.agent && !rep.not_in ? -Date.parse(rep.agent.since) : null;
+    case "occupancy":
+      return rep.time ? rep.time.occupancy : null;
     case "last_dial_at":
       return rep.last_dial_at || "";
     default:
@@ -220,6 +237,7 @@ function tableRow(rep) {
     "tr",
     {
       "data-rep": rep.code,
+      "data-state": rowState(rep),
       tabindex: 0,
       class: rep.code === view.selected ? "selected" : null,
       "aria-selected": rep.code === view.selected ? "true" : "false",
@@ -238,12 +256,19 @@ function tableRow(rep) {
           })
         : "",
     ),
+    el("td", { class: "state" }, stateBadge(rep, i18n, cfg, { time: false })),
+    el("td", { "data-metric": "state_time" }, stateTime(rep)),
+    el("td", {
+      "data-metric": "occupancy",
+      title: rep.time ? `${i18n.t("occupancy")}: ${i18n.duration(rep.time.logged_in_seconds)}` : null,
+      text: rep.time && rep.time.occupancy !== null ? i18n.pct(rep.time.occupancy) : "—",
+    }),
     metricCell(rep, "dials"),
     el("td", {
       "data-pace": "dials",
-      "data-status": dials ? dials.status : null,
+      "data-status": dials && !rep.not_in ? dials.status : null,
       title: paceTitle(dials, "dials", i18n, cfg) || null,
-      text: dials ? i18n.pct(dials.pace) : "—",
+      text: rep.not_in ? i18n.t("not_in") : dials ? i18n.pct(dials.pace) : "—",
     }),
     metricCell(rep, "connects"),
     metricCell(rep, "talk_seconds"),
@@ -656,6 +681,7 @@ function start() {
   setInterval(loadUnresolved, 60_000);
   tickClock();
   setInterval(tickClock, 10_000);
+  setInterval(() => tickStateTimes(), 1000); // time in state counts up here, not by frames
 
   const metricSelect = $("detail-metric");
   metricSelect.replaceChildren(...METRICS.map((m) => el("option", { value: m, text: i18n.t(m) })));
@@ -707,6 +733,7 @@ function start() {
     t: i18n.t,
     on: {
       snapshot(data) {
+        syncClock(data.generated_at);
         state.applySnapshot(data);
         // The selector offers teams whose reps this viewer gets; other teams' figures arrive
         // too (the PK table), but a lead cannot follow them.
@@ -727,7 +754,8 @@ function start() {
         scheduleRender();
       },
       alert: onLiveAlert,
-      tick() {
+      tick(msg) {
+        syncClock(msg.at);
         if (view.selected) scheduleChart();
       },
     },

@@ -15,7 +15,13 @@ import {
   pageConfig,
   paceOf,
   redPaces,
+  stateBadge,
+  stateGroups,
+  stateStrip,
+  syncClock,
   syncRows,
+  rowState,
+  tickStateTimes,
 } from "./floor.js";
 
 const PAGE_SIZE = 12; // rows that fit the leaderboard at TV size
@@ -103,6 +109,24 @@ function dayLabel() {
 
 function renderKpis() {
   kpiTiles($("kpis"), scopeObject(), i18n, cfg);
+  stateStrip($("states"), scopeObject(), i18n);
+}
+
+/** A team's counts by state in one cell: "12 · 3 · 2 · 1" with each group's colour. */
+function teamStates(t) {
+  const groups = stateGroups(t);
+  return el(
+    "td",
+    { class: "states" },
+    ...Object.entries(groups).map(([group, n]) =>
+      el("span", {
+        class: "state-count-value",
+        "data-state-group": group,
+        title: i18n.t("states_" + group),
+        text: String(n),
+      }),
+    ),
+  );
 }
 
 function renderTeams() {
@@ -120,6 +144,7 @@ function renderTeams() {
         "tr",
         { "data-team": t.name, class: current === t.name ? "current" : null },
         el("th", { class: "name", text: t.name }),
+        teamStates(t),
         ...paceCells(t),
         el("td", { "data-metric": "orders", text: i18n.int(totals.orders) }),
         el("td", {
@@ -187,7 +212,7 @@ function renderBoard(dirty) {
   $("board").classList.toggle("with-team", showTeam);
   if (!reps.length) {
     body.replaceChildren(
-      el("tr", { class: "empty" }, el("td", { colspan: 7, text: i18n.t("no_data") })),
+      el("tr", { class: "empty" }, el("td", { colspan: 8, text: i18n.t("no_data") })),
     );
     return;
   }
@@ -208,8 +233,9 @@ function renderBoard(dirty) {
 /** Dials, dials pace and talk cells of a rep or team row, coloured by their status. */
 function paceCells(row) {
   const totals = row.totals || {};
-  const dials = paceOf(row, "dials");
-  const talk = paceOf(row, "talk_seconds");
+  // A rep logged out all day is not in, not behind: no pace colours, "not in" for the pace.
+  const dials = row.not_in ? null : paceOf(row, "dials");
+  const talk = row.not_in ? null : paceOf(row, "talk_seconds");
   return [
     el("td", {
       "data-metric": "dials",
@@ -219,7 +245,7 @@ function paceCells(row) {
     el("td", {
       "data-pace": "dials",
       "data-status": dials ? dials.status : null,
-      text: dials ? i18n.pct(dials.pace) : "—",
+      text: dials ? i18n.pct(dials.pace) : row.not_in ? i18n.t("not_in") : "—",
     }),
     el("td", {
       "data-metric": "talk_seconds",
@@ -236,9 +262,14 @@ function boardRow(r, index, showTeam) {
   if (r.new_hire) name.append(el("span", { class: "tag new", text: i18n.t("new_hire") }));
   const row = el(
     "tr",
-    { "data-rep": r.code, class: celebrating.has(r.code) ? "flash" : null },
+    {
+      "data-rep": r.code,
+      "data-state": rowState(r),
+      class: celebrating.has(r.code) ? "flash" : null,
+    },
     el("td", { class: "rank", "data-rank": index + 1, text: String(index + 1) }),
     name,
+    el("td", { class: "state" }, stateBadge(r, i18n, cfg)),
     el("td", {
       "data-metric": "revenue",
       text: i18n.money(totals.revenue, cfg.minorDigits),
@@ -396,7 +427,10 @@ function start() {
   document.documentElement.lang = cfg.lang === "zh" ? "zh-CN" : "en";
   i18n.apply(document);
   tickClock();
-  setInterval(tickClock, 1000);
+  setInterval(() => {
+    tickClock();
+    tickStateTimes(); // time in state counts up here, not by server frames
+  }, 1000);
   setInterval(rotate, ROTATE_MS);
   window.addEventListener("resize", () => {
     renderKpis(); // figures re-fit their tiles
@@ -412,6 +446,7 @@ function start() {
     t: i18n.t,
     on: {
       snapshot(data) {
+        syncClock(data.generated_at);
         state.applySnapshot(data);
         view.full = true;
         scheduleRender();
@@ -428,7 +463,8 @@ function start() {
         scheduleRender();
       },
       celebrate,
-      tick() {
+      tick(msg) {
+        syncClock(msg.at);
         scheduleChart(); // the current hour may have moved on
       },
     },

@@ -281,3 +281,37 @@ def test_the_pages_floor_state_on_deep_patches_equals_the_servers_snapshot(new_p
         time.sleep(0.2)
     assert held["reps"][REP]["totals"]["orders"] == 1
     assert held == want
+
+
+def test_a_posted_pause_shows_on_the_wallboard_within_two_seconds_and_counts_up(
+    new_page, floor, screenshot
+):
+    page = new_page("wallboard")
+    frames: list[str] = []
+    page.on("websocket", lambda ws: ws.on("framereceived", lambda f: frames.append(str(f))))
+    open_live(page, floor.page_url("/wallboard"))
+    row = f'#board-body tr[data-rep="{REP}"]'
+    page.wait_for_selector(f'{row}[data-state="unknown"]', state="attached")
+    began = (datetime.now(UTC) - timedelta(minutes=3)).replace(microsecond=0)
+    event = {"rep": REP, "state": "paused", "reason": "lunch", "at": began.isoformat()}
+    t0 = time.monotonic()
+    resp = floor.api("POST", "/api/v1/agent-events", "ingest", json=event)
+    assert resp.status_code == 200, resp.text
+    page.wait_for_selector(f'{row}[data-state="paused"]', state="attached", timeout=2_000)
+    assert time.monotonic() - t0 <= SHOW_WITHIN_S
+    badge = page.inner_text(f"{row} .agent-state")
+    assert "暂停" in badge and "午饭" in badge, badge  # the state and the reason's label
+    first = page.inner_text(f"{row} .state-time")
+    assert first.startswith("3:"), first  # three minutes in, by the server's clock
+    # Counting up in the page: no frame since says anything of the rep's state.
+    seen = len(frames)
+    page.wait_for_function(
+        "([sel, was]) => document.querySelector(sel).textContent !== was",
+        arg=[f"{row} .state-time", first],
+        timeout=3_000,
+    )
+    assert not [f for f in frames[seen:] if '"agent"' in f], frames[seen:]
+    # The floor's strip counts the pause.
+    strip = '#states [data-state-group="paused"] .state-count-value'
+    assert page.inner_text(strip) == "1"
+    screenshot(page, "paused")

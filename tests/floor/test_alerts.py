@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from dataclasses import replace
+from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from app.floor.alerts import KINDS, NewAlert, OpenAlerts, RepState, decide
+from app.floor.alerts import KINDS, NewAlert, OpenAlerts, PauseLimits, RepState, decide
 from app.floor.pacing import Pace, pace_for
 from app.floor.schedule import Schedule
 
@@ -179,3 +180,73 @@ def test_a_naive_last_dial_is_refused():
     state = RepState(1, True, FLOOR, {}, datetime(2026, 3, 10, 10, 0))
     with pytest.raises(ValueError, match="naive"):
         decide([state], NOTHING_OPEN, day=TUESDAY, now=at(10, 40))
+
+
+# --- with agent states ---------------------------------------------------------------------------
+
+
+def in_state(now: datetime, state: str, since: datetime, reason: str = "", **kw) -> RepState:
+    """A rep on pace (no pace alert) whose source reports ``state`` since ``since``."""
+    return replace(rep(now, 300, **kw), state=state, state_since=since, reason=reason)
+
+
+def test_a_rep_on_a_long_call_is_not_idle():
+    now, last = at(10, 40), at(10, 0)
+    on_call = in_state(now, "on_call", at(10, 1), last_dial_at=last)
+    assert decide([on_call], NOTHING_OPEN, day=TUESDAY, now=now) == []
+
+
+def test_a_ready_rep_is_idle_counted_from_when_they_became_ready():
+    now, last = at(10, 40), at(10, 0)
+    ready = in_state(now, "available", at(10, 30), last_dial_at=last)
+    assert decide([ready], NOTHING_OPEN, day=TUESDAY, now=now) == []  # ready for 10 minutes
+    later = at(10, 46)
+    ready = in_state(later, "available", at(10, 30), last_dial_at=last)
+    got = decide([ready], NOTHING_OPEN, day=TUESDAY, now=later)
+    assert [(a.kind, a.detail["idle_minutes"]) for a in got] == [("idle", 16)]
+
+
+def test_a_pause_past_its_reasons_limit_raises_paused_long_once():
+    now = at(10, 40)
+    paused = in_state(now, "paused", at(10, 20), "break")
+    got = decide([paused], NOTHING_OPEN, day=TUESDAY, now=now)
+    assert got == [
+        NewAlert(
+            1,
+            "paused_long",
+            None,
+            {
+                "reason": "break",
+                "paused_minutes": 20,
+                "limit_minutes": 15,
+                "since": at(10, 20).astimezone(UTC).isoformat(),
+            },
+        )
+    ]
+    assert decide([paused], OpenAlerts(paused=frozenset({1})), day=TUESDAY, now=now) == []
+
+
+def test_a_pause_within_its_limit_raises_nothing_and_limits_are_per_reason():
+    now = at(10, 40)
+    training = in_state(now, "paused", at(10, 0), "training")
+    limits = PauseLimits({"training": 60})
+    assert decide([training], NOTHING_OPEN, day=TUESDAY, now=now, pause_limits=limits) == []
+    assert decide([training], NOTHING_OPEN, day=TUESDAY, now=now)[0].kind == "paused_long"
+
+
+def test_lunch_inside_the_lunch_break_is_exempt_but_not_after_it():
+    lunch = in_state(at(12, 50), "paused", at(11, 30), "lunch")
+    assert decide([lunch], NOTHING_OPEN, day=TUESDAY, now=at(12, 50)) == []  # 80 min, in the gap
+    late = in_state(at(13, 16), "paused", at(11, 30), "lunch")
+    got = decide([late], NOTHING_OPEN, day=TUESDAY, now=at(13, 16))
+    assert [(a.kind, a.detail["paused_minutes"]) for a in got] == [("paused_long", 16)]
+
+
+def test_a_rep_not_in_gets_no_pace_or_idle_alert():
+    now = at(14, 0)
+    out = replace(rep(now, 0, last_dial_at=at(9, 0)), state="logged_out", not_in=True)
+    out = replace(out, state_since=at(0, 0))
+    assert decide([out], NOTHING_OPEN, day=TUESDAY, now=now) == []
+    assert {
+        a.kind for a in decide([replace(out, not_in=False)], NOTHING_OPEN, day=TUESDAY, now=now)
+    } == {"behind_pace"}

@@ -127,8 +127,8 @@ async def watch(server):
     return Screen(server, ws, first)
 
 
-def test_the_alert_kinds_are_the_three_these_tests_cover():
-    assert set(KINDS) == {"behind_pace", "recovered", "idle"}
+def test_the_alert_kinds_are_the_four_these_tests_cover():
+    assert set(KINDS) == {"behind_pace", "recovered", "idle", "paused_long"}
 
 
 def test_a_rep_far_behind_by_noon_reaches_the_screen_as_a_behind_pace_alert(server):
@@ -174,6 +174,27 @@ def test_a_rep_without_a_dial_for_the_idle_minutes_reaches_the_screen_as_an_idle
             alert = await screen.alert("idle")
             assert alert["detail"]["idle_minutes"] >= 3
             assert datetime.fromisoformat(alert["detail"]["last_dial_at"]) == last
+        finally:
+            await screen.ws.close()
+
+    asyncio.run(go())
+
+
+def test_a_break_past_its_limit_reaches_the_screen_as_a_paused_long_alert(server):
+    async def go():
+        screen = await watch(server)
+        try:
+            # On a break for 20 minutes; a break may last 15 (the default reason list).
+            began = screen.server_now(20 * 60).replace(microsecond=0)
+            event = {"rep": REP, "state": "paused", "reason": "break", "at": began.isoformat()}
+            headers = {"Authorization": f"Bearer {server.tokens['ingest']}"}
+            resp = httpx.post(server.url + "/api/v1/agent-events", json=event, headers=headers)
+            assert resp.status_code == 200, resp.text
+            alert = await screen.alert("paused_long")
+            assert alert["detail"]["reason"] == "break"
+            assert alert["detail"]["paused_minutes"] >= 20
+            assert alert["detail"]["limit_minutes"] == 15
+            assert datetime.fromisoformat(alert["detail"]["since"]) == began
         finally:
             await screen.ws.close()
 

@@ -12,6 +12,7 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from app.db import writer
+from app.ingest.agent_events import apply_events, parse_event
 from app.ingest.records import CustomerHasher, parse_record
 from app.ingest.service import IngestContext, apply_batch
 from app.services.live_floor import LiveFloor, changed_reps
@@ -52,6 +53,35 @@ _record = st.fixed_dictionaries(
 )
 _batches = st.lists(st.lists(_record, min_size=1, max_size=6), min_size=1, max_size=6)
 
+#: Agent-state event instants: yesterday evening, both sides of an hour, the open hour, and
+#: one after the view's instant (a clock ahead of the server's).
+EVENT_TIMES = [
+    "2026-11-25T20:00:00+08:00",
+    "2026-11-26T09:30:00+08:00",
+    "2026-11-26T09:59:59+08:00",
+    "2026-11-26T10:00:01+08:00",
+    "2026-11-26T15:10:00+08:00",
+    "2026-11-26T15:21:30+08:00",
+]
+_event = st.fixed_dictionaries(
+    {
+        "event_id": st.sampled_from([f"e{n}" for n in range(10)]),
+        "rep": st.sampled_from(REPS),
+        "state": st.sampled_from(["logged_out", "available", "on_call", "wrap_up", "paused"]),
+        "reason": st.sampled_from(["", "lunch", "break", "其他原因"]),
+        "at": st.sampled_from(EVENT_TIMES),
+    }
+)
+#: Each step: a batch of calls, or a request of agent-state events.
+_steps = st.lists(
+    st.one_of(
+        st.tuples(st.just("calls"), st.lists(_record, min_size=1, max_size=6)),
+        st.tuples(st.just("events"), st.lists(_event, min_size=1, max_size=6)),
+    ),
+    min_size=1,
+    max_size=8,
+)
+
 
 def _seed(engine) -> None:
     for team, codes in TEAMS.items():
@@ -67,6 +97,13 @@ def _commit(engine, cfg, hasher, batch: list[dict]) -> set:
     with writer(engine).begin() as conn:
         outcome = apply_batch(conn, items, ctx=IngestContext(cfg.tz, hasher), now=NOW)
     return changed_reps(outcome)
+
+
+def _commit_events(engine, cfg, hasher, events: list[dict]) -> set[int]:
+    items = [parse_event(e, i, default_source="t") for i, e in enumerate(events)]
+    with writer(engine).begin() as conn:
+        outcome = apply_events(conn, items, hasher=hasher, default_tz=cfg.tz, now=NOW)
+    return outcome.reps
 
 
 def assert_same(view: dict, full: dict) -> None:
@@ -121,6 +158,41 @@ def test_the_incremental_floor_equals_a_full_read_after_every_batch(engine, sett
     later = AT + timedelta(minutes=50)  # the 16:00 hour has begun: its calls now count
     with engine.connect() as conn:
         assert live.retime(conn, now=NOW, at=later) == _full(engine, cfg, at=later)
+
+
+@hsettings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(steps=_steps)
+def test_agent_states_kept_per_rep_equal_a_full_read_after_every_step(engine, settings, steps):
+    cfg = settings
+    with writer(engine).begin() as conn:
+        for table in ("hourly_total", "lead_day", "rep_activity", "call", "agent_now",
+                      "state_total", "agent_event"):  # fmt: skip
+            conn.exec_driver_sql(f"DELETE FROM {table}")
+    _seed(engine)
+    hasher = CustomerHasher(cfg.secret_key or "x" * 32, "86")
+    live = LiveFloor(timezone=cfg.timezone, pacing=cfg.pacing)
+    with engine.connect() as conn:
+        live.load(conn, day=DAY, now=NOW, at=AT)
+    for kind, batch in steps:
+        before = {r["code"]: r for r in live.snapshot["reps"]}
+        with engine.connect() as conn:
+            if kind == "calls":
+                got = live.update(conn, _commit(engine, cfg, hasher, batch), now=NOW, at=AT)
+            else:
+                got = live.update_states(
+                    conn, _commit_events(engine, cfg, hasher, batch), now=NOW, at=AT
+                )
+        assert got is not None
+        view, _ = got
+        assert_same(view, _full(engine, cfg))
+        if kind == "events":  # a state change costs its reps' rows: the others are untouched
+            posted = {e["rep"] for e in batch}
+            assert all(r is before[r["code"]] for r in view["reps"] if r["code"] not in posted)
+    later = AT + timedelta(minutes=50)  # the open intervals run on; the 16:00 hour begins
+    with engine.connect() as conn:
+        assert_same(live.retime(conn, now=NOW, at=later), _full(engine, cfg, at=later))
 
 
 def test_a_rep_new_to_the_board_asks_for_a_full_read(engine, settings):
