@@ -8,7 +8,6 @@ of its content is its identity, so a resent event is a duplicate. ``at`` keeps w
 from __future__ import annotations
 
 import hashlib
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -17,7 +16,7 @@ import orjson
 import sqlalchemy as sa
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from app.floor.agent_state import State, StateEvent, insertion_deltas
+from app.floor.agent_state import State, StateEvent
 from app.floor.pacing import FIRST_DAY, LAST_DAY
 from app.ingest.records import (
     CustomerHasher,
@@ -28,12 +27,10 @@ from app.ingest.records import (
     scrub,
     validation_errors,
 )
-from app.ingest.service import dialect_insert, rep_timezones, resolve_agents
-from app.models import AgentEvent, AgentNow, IngestReject, StateTotal, table_of
+from app.ingest.service import rep_timezones, resolve_agents
+from app.ingest.states import ResolvedEvent, store_events
+from app.models import IngestReject, table_of
 
-EVENT = table_of(AgentEvent)
-STATE_TOTAL = table_of(StateTotal)
-NOW = table_of(AgentNow)
 REJECT = table_of(IngestReject)
 
 Short = Annotated[str, Field(min_length=1, max_length=100)]
@@ -150,7 +147,6 @@ def apply_events(
         id(it): Incoming(it.index, it.source, it.key, None, {"rep": it.rep}) for it in valid
     }
     agents = resolve_agents(conn, list(as_calls.values()), now, hasher)
-    deltas: dict[tuple, int] = defaultdict(int)
     rep_ids: dict[int, int] = {}
     for it in items:
         if isinstance(it, Invalid):
@@ -163,105 +159,15 @@ def apply_events(
             continue
         rep_ids[id(it)] = agent.rep_id
     tzs = rep_timezones(conn, set(rep_ids.values()), default_tz)
-    for it in valid:
-        rep_id = rep_ids.get(id(it))
-        if rep_id is None:
-            continue
-        status = _store(conn, it, rep_id, now)
+    stored = [it for it in valid if id(it) in rep_ids]
+    events = [ResolvedEvent(rep_ids[id(it)], it.event) for it in stored]
+    for it, ev, new in zip(stored, events, store_events(conn, events, tzs, now), strict=True):
+        status = "created" if new else "duplicate"
         outcome.results.append({"index": it.index, "event_id": it.key, "status": status})
-        if status != "created":
-            continue
-        outcome.reps.add(rep_id)
-        before, after = _neighbours(conn, rep_id, it.event)
-        if after is None:  # the latest in event order: the rep's present state
-            _set_now(conn, rep_id, it)
-        for (day, hour, state, reason), s in insertion_deltas(
-            it.event, before, after, tzs[rep_id]
-        ).items():
-            deltas[(rep_id, day, hour, state, reason)] += s
-    _apply(conn, deltas)
+        if new:
+            outcome.reps.add(ev.rep_id)
     outcome.results.sort(key=lambda r: r["index"])
     return outcome
-
-
-def _store(conn: sa.Connection, it: EventIn, rep_id: int, now: datetime) -> str:
-    """Insert the event unless its (source, key) is stored: "created" or "duplicate"."""
-    e = it.event
-    row = {
-        "source": it.source,
-        "event_key": it.key,
-        "rep_id": rep_id,
-        "state": e.state,
-        "reason": e.reason,
-        "at": e.at,
-        "received_at": now,
-    }
-    stmt = (
-        dialect_insert(conn, EVENT)
-        .on_conflict_do_nothing(index_elements=["source", "event_key"])
-        .returning(EVENT.c.id)  # rowcount is -1 here on psycopg: ask for the row instead
-    )
-    return "created" if conn.execute(stmt, row).first() is not None else "duplicate"
-
-
-def _set_now(conn: sa.Connection, rep_id: int, it: EventIn) -> None:
-    e = it.event
-    row = {
-        "rep_id": rep_id,
-        "source": it.source,
-        "event_key": it.key,
-        "state": e.state,
-        "reason": e.reason,
-        "at": e.at,
-    }
-    stmt = dialect_insert(conn, NOW)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["rep_id"], set_={k: stmt.excluded[k] for k in row if k != "rep_id"}
-    )
-    conn.execute(stmt, row)
-
-
-def _neighbours(
-    conn: sa.Connection, rep_id: int, e: StateEvent
-) -> tuple[StateEvent | None, StateEvent | None]:
-    """The rep's stored events just before and just after ``e`` in event order."""
-    # Text compares by code point, as Python's sort does (event_order): PostgreSQL's default
-    # collation would order "~…" and "e9" otherwise, and the totals would drift from a rebuild.
-    binary = "C" if conn.dialect.name == "postgresql" else "BINARY"
-    order = (EVENT.c.at, EVENT.c.source.collate(binary), EVENT.c.event_key.collate(binary))
-    key = sa.tuple_(*order)
-    me = sa.tuple_(
-        sa.literal(e.at, EVENT.c.at.type),
-        sa.literal(e.source).collate(binary),
-        sa.literal(e.key).collate(binary),
-    )
-    cols = (EVENT.c.at, EVENT.c.source, EVENT.c.event_key, EVENT.c.state, EVENT.c.reason)
-    mine = sa.select(*cols).where(EVENT.c.rep_id == rep_id)
-    before = conn.execute(
-        mine.where(key < me).order_by(*(c.desc() for c in order)).limit(1)
-    ).first()
-    after = conn.execute(mine.where(key > me).order_by(*order).limit(1)).first()
-    return (
-        StateEvent(*before) if before is not None else None,
-        StateEvent(*after) if after is not None else None,
-    )
-
-
-def _apply(conn: sa.Connection, deltas: dict[tuple, int]) -> None:
-    """Add each cell's seconds to ``state_total``, in key order (no deadlocks)."""
-    rows = [
-        dict(zip(("rep_id", "day", "hour", "state", "reason"), cell, strict=True), seconds=s)
-        for cell, s in sorted(deltas.items())
-        if s
-    ]
-    if not rows:
-        return
-    stmt = dialect_insert(conn, STATE_TOTAL)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["rep_id", "day", "hour", "state", "reason"],
-        set_={"seconds": STATE_TOTAL.c.seconds + stmt.excluded.seconds},
-    )
-    conn.execute(stmt, rows)
 
 
 def _reject(

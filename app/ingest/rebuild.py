@@ -12,10 +12,10 @@ import sqlalchemy as sa
 
 from app.floor.agent_state import StateEvent, event_order, totals_of
 from app.floor.metrics import CALL_METRICS
-from app.ingest.agent_events import EVENT as AGENT_EVENT
-from app.ingest.agent_events import NOW as AGENT_NOW
-from app.ingest.agent_events import STATE_TOTAL
 from app.ingest.service import CALL, LEAD, TOTAL, Cell, rep_timezones
+from app.ingest.states import EVENT as AGENT_EVENT
+from app.ingest.states import NOW as AGENT_NOW
+from app.ingest.states import STATE_TOTAL
 from app.models import METRICS
 
 Values = tuple[int, ...]

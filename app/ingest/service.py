@@ -17,8 +17,8 @@ from zoneinfo import ZoneInfo
 
 import orjson
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
+from app.floor.agent_state import StateEvent
 from app.floor.metrics import CALL_METRICS, contribution, counts_as_lead
 from app.ingest.mask import holds_number
 from app.ingest.records import (
@@ -29,6 +29,8 @@ from app.ingest.records import (
     Invalid,
     scrub,
 )
+from app.ingest.sql import dialect_insert
+from app.ingest.states import CALL_SOURCE, ResolvedEvent, store_events
 from app.models import (
     METRICS,
     Call,
@@ -98,6 +100,8 @@ class BatchOutcome:
     touched: set[tuple[int, date]] = field(default_factory=set)
     #: Calls that became sales in this batch (created as one, or updated into one).
     sales: list[Sale] = field(default_factory=list)
+    #: Reps whose agent state a call in progress (or its completion) moved.
+    states: set[int] = field(default_factory=set)
 
     def counts(self) -> dict[str, int]:
         out = dict.fromkeys(("created", "updated", "duplicate", "stale", "rejected"), 0)
@@ -127,11 +131,6 @@ def context_for(settings: Any) -> IngestContext:
 def _chunks(seq: Sequence[Any], n: int = _CHUNK) -> Iterable[Sequence[Any]]:
     for i in range(0, len(seq), n):
         yield seq[i : i + n]
-
-
-def dialect_insert(conn: sa.Connection, table: sa.Table):
-    """An INSERT with the dialect's ON CONFLICT clauses (PostgreSQL's or SQLite's)."""
-    return (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(table)
 
 
 def consistency_errors(
@@ -389,6 +388,7 @@ def apply_batch(
     lead_created: dict[LeadKey, list[int | None]] = {}  # key -> [first dial, first connect]
     lead_recount: set[LeadKey] = set()
     last_dial: dict[tuple[int, date], datetime] = {}  # (rep, day) -> latest started_at
+    in_call: list[ResolvedEvent] = []  # a call's start (posted without an end) and its end
 
     def touch(row: dict[str, Any]) -> None:
         if row["direction"] != "outbound":
@@ -463,6 +463,8 @@ def apply_batch(
                     seen[0], seen[1] = min(seen[0], hour), _min_hour(seen[1], conn_hour)
             results.append(RecordResult(item.index, item.call_id, "created"))
             _count_unresolved(unresolved, agent)
+            if row.get("ended_at") is None:
+                in_call.append(_call_event(row, "on_call", row["started_at"], "start"))
             continue
 
         stored_rev = cur["revision"] or 0
@@ -507,6 +509,8 @@ def apply_batch(
                 lead_recount.add((r["rep_id"], r["local_day"], r["customer_key"]))
         state[key] = new
         dirty.add(key)
+        if cur.get("ended_at") is None and new.get("ended_at") is not None:
+            in_call.append(_call_event(new, "available", new["ended_at"], "end"))
         results.append(RecordResult(item.index, item.call_id, "updated"))
         _count_unresolved(unresolved, agent)
 
@@ -523,8 +527,27 @@ def apply_batch(
         )
     if rejects:
         conn.execute(REJECT.insert(), rejects)
+    moved = _store_call_states(conn, in_call, ctx.default_tz, now)
     # One result per item, appended as the loop went: already in input order.
-    return BatchOutcome(results, changed, unresolved, set(last_dial), sales)
+    return BatchOutcome(results, changed, unresolved, set(last_dial), sales, moved)
+
+
+def _call_event(row: dict[str, Any], state: str, at: datetime, edge: str) -> ResolvedEvent:
+    """The state a call's start (on a call) or end (ready again) puts its rep in."""
+    key = f"{row['source']}/{row['external_id']}/{edge}"
+    at = at.astimezone(UTC).replace(microsecond=0)
+    return ResolvedEvent(row["rep_id"], StateEvent(at, CALL_SOURCE, key, state))
+
+
+def _store_call_states(
+    conn: sa.Connection, events: list[ResolvedEvent], default_tz: ZoneInfo, now: datetime
+) -> set[int]:
+    """Store what calls in progress say of their reps' state; the reps it moved."""
+    if not events:
+        return set()
+    tzs = rep_timezones(conn, {e.rep_id for e in events}, default_tz)
+    created = store_events(conn, events, tzs, now)
+    return {e.rep_id for e, new in zip(events, created, strict=True) if new}
 
 
 def _count_unresolved(counts: dict[str, int], agent: Agent | None) -> None:

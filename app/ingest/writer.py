@@ -180,6 +180,7 @@ class IngestWriter:
                     outcome.changed_cells if not out else set(),
                     touched=outcome.touched if not out else set(),
                     sales=outcome.sales if not out else [],
+                    states=outcome.states if not out else set(),
                 )
             )
             start += len(j.items)
@@ -260,6 +261,7 @@ class IngestWriter:
                 unresolved,
                 first.touched | second.touched,
                 first.sales + second.sales,
+                first.states | second.states,
             )
 
     def _reject_alone(self, item: Incoming | Invalid, exc: BaseException) -> BatchOutcome:

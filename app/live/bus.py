@@ -178,6 +178,8 @@ class Bus:
         sales = [[x.rep_id, x.day.isoformat(), x.amount, x.orders] for x in outcome.sales]
         if reps or sales:
             self._loop.call_soon_threadsafe(self._queue_changed, reps, sales)
+        if outcome.states:
+            self._loop.call_soon_threadsafe(self._queue_states, set(outcome.states))
 
     def states_changed(self, outcome: EventOutcome) -> None:
         """Agent-state events committed (a writer event hook): tell the other processes whose

@@ -340,6 +340,8 @@ class Hub:
         else:
             sales = [(x.rep_id, x.day, x.amount, x.orders) for x in outcome.sales]
             self.heard_changes(changed_reps(outcome), sales)
+            if outcome.states:  # a call began or ended: its rep is on a call, or ready
+                self.heard_states(set(outcome.states))
 
     def heard_changes(
         self,

@@ -91,6 +91,7 @@ class AlertEngine:
         if outcome is not None:
             with self._changed_lock:
                 self._changed |= changed_reps(outcome)
+                self._states |= outcome.states
         self._wake.set()
 
     def poke_states(self, outcome: EventOutcome) -> None:

@@ -14,8 +14,9 @@ from app.db import writer
 from app.floor.agent_state import STATES
 from app.ingest.agent_events import apply_events, parse_event
 from app.ingest.rebuild import recompute_states, stored_states
-from app.ingest.records import CustomerHasher
-from app.models import Rep
+from app.ingest.records import CustomerHasher, parse_record
+from app.ingest.service import IngestContext, apply_batch
+from app.models import AgentNow, Rep
 from tests.conftest import enrol, new_token
 
 NOW = datetime(2026, 11, 26, 15, 0, tzinfo=UTC)  # 23:00 in Shanghai: midnight in reach
@@ -165,3 +166,61 @@ def test_the_endpoint_needs_an_ingest_token_held_to_its_source(api, engine):
                       token=held)  # fmt: skip
     assert [r["status"] for r in got["results"]] == ["created", "rejected"]
     assert got["results"][1]["errors"][0]["field"] == "source"
+
+
+# --- calls in progress -----------------------------------------------------------------------
+
+
+def post_calls(engine, settings, *records: dict):
+    items = [
+        parse_record(r, i, default_source="pbx", hasher=HASHER, minor_digits=2)
+        for i, r in enumerate(records)
+    ]
+    ctx = IngestContext(settings.tz, HASHER)
+    with writer(engine).begin() as conn:
+        return apply_batch(conn, items, ctx=ctx, now=NOW)
+
+
+def present(engine) -> dict[str, tuple[str, datetime]]:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(Rep.code, AgentNow.state, AgentNow.at).join(Rep, Rep.id == AgentNow.rep_id)
+        ).all()
+    return {code: (state, at.astimezone(UTC)) for code, state, at in rows}
+
+
+def test_a_call_without_an_end_puts_its_rep_on_a_call_until_it_is_completed(engine, settings):
+    enrol(engine, {"r1"})
+    start = NOW - timedelta(minutes=30)
+    call = {
+        "call_id": "c1",
+        "rep": "r1",
+        "started_at": start.isoformat(),
+        "disposition": "answered",
+    }
+    outcome = post_calls(engine, settings, call)
+    assert outcome.states == {outcome_rep(engine, "r1")}
+    assert present(engine) == {"r1": ("on_call", start)}
+    end = start + timedelta(minutes=12, seconds=5)
+    done = {**call, "ended_at": end.isoformat(), "revision": 1}
+    assert post_calls(engine, settings, done).counts()["updated"] == 1
+    assert present(engine) == {"r1": ("available", end)}
+    with engine.connect() as conn:
+        spent = {k[3]: v for k, v in stored_states(conn).items()}
+        assert stored_states(conn) == recompute_states(conn, settings.tz)
+    assert spent == {"on_call": 12 * 60 + 5}
+
+
+def test_a_call_posted_complete_says_nothing_of_its_reps_state(engine, settings):
+    enrol(engine, {"r1"})
+    start = NOW - timedelta(minutes=30)
+    end = start + timedelta(minutes=2)
+    call = {"call_id": "c2", "rep": "r1", "disposition": "answered",
+            "started_at": start.isoformat(), "ended_at": end.isoformat()}  # fmt: skip
+    assert post_calls(engine, settings, call).states == set()
+    assert present(engine) == {}
+
+
+def outcome_rep(engine, code: str) -> int:
+    with engine.connect() as conn:
+        return conn.execute(sa.select(Rep.id).where(Rep.code == code)).scalar_one()
