@@ -608,15 +608,21 @@ def rebuild_totals(
                 )
             with engine.connect() as conn:
                 state_diffs = rebuild.check_states(conn, settings.tz, the_day)
+                now_diffs = rebuild.check_now(conn)
             for (rep_id, dd, hour, state, reason), got, want in state_diffs:
                 what = f"{state}/{reason}" if reason else state
                 typer.echo(
                     f"rep {codes.get(rep_id, rep_id)} {dd} {hour:02d}h: stored≠events: "
                     f"{what} {got}≠{want} s"
                 )
-            if diffs or state_diffs:
+            for rep_id, held, latest in now_diffs:
                 typer.echo(
-                    f"{len(diffs) + len(state_diffs)} cell(s) differ ({scope}); "
+                    f"rep {codes.get(rep_id, rep_id)}: present state stored≠events: "
+                    f"{_present(held)}≠{_present(latest)}"
+                )
+            if diffs or state_diffs or now_diffs:
+                typer.echo(
+                    f"{len(diffs) + len(state_diffs) + len(now_diffs)} cell(s) differ ({scope}); "
                     "run without --check to repair",
                     err=True,
                 )
@@ -626,11 +632,21 @@ def rebuild_totals(
             with writer(engine).begin() as conn:
                 n = rebuild.repair(conn, the_day)
                 states = rebuild.repair_states(conn, settings.tz, the_day)
+                rebuild.repair_now(conn)  # the present is one row per rep, whatever the day
             typer.echo(
                 f"rebuilt {n} cell(s) from the calls and {states} from the agent events ({scope})"
             )
     finally:
         engine.dispose()
+
+
+def _present(row: tuple | None) -> str:
+    """A stored present state as the check prints it: "paused/lunch since 2026-…"."""
+    if row is None:
+        return "none"
+    _source, _key, state, reason, at = row
+    what = f"{state}/{reason}" if reason else state
+    return f"{what} since {at.isoformat()}"
 
 
 def main() -> None:

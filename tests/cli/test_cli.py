@@ -203,3 +203,14 @@ def test_rebuild_totals_check_covers_time_in_state_and_rebuild_repairs_it(api, c
         in cli("rebuild-totals").stdout
     )
     assert cli("rebuild-totals", "--check").returncode == 0
+    # The present state is checked and repaired too.
+    with engine.begin() as conn:
+        conn.execute(sa.text("UPDATE agent_now SET state = 'available'"))
+    bad = cli("rebuild-totals", "--check")
+    assert bad.returncode == 1
+    assert (
+        "rep r1: present state stored≠events: available since 2026-11-26T03:05:00+00:00"
+        "≠logged_out since 2026-11-26T03:05:00+00:00"
+    ) in bad.stdout
+    cli("rebuild-totals")
+    assert cli("rebuild-totals", "--check").returncode == 0
