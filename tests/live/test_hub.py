@@ -313,3 +313,47 @@ def test_a_row_that_loses_a_nested_key_sends_deep_screens_a_snapshot(engine, set
         assert metric not in got[0]["reps"][0]["pace"]
 
     asyncio.run(go())
+
+
+def post_states(engine, settings, *events: dict):
+    """Commit agent-state events as the writer would; the outcome its event hooks hear."""
+    from app.ingest.agent_events import apply_events, parse_event
+
+    hasher = CustomerHasher(settings.secret_key or "x" * 32, "86")
+    items = [parse_event(e, i, default_source="t") for i, e in enumerate(events)]
+    with writer(engine).begin() as conn:
+        return apply_events(conn, items, hasher=hasher, default_tz=settings.tz, now=NOW)
+
+
+def test_a_state_change_reaches_screens_as_its_rep_row_and_counts_without_a_read_of_the_floor(
+    engine, settings
+):
+    """A pause costs its rep: one delta with that rep's row, its team's and the floor's
+    counts by state; the other team's screen gets the counts, never the rep."""
+    enrol(engine, {"a1", "a2"}, team="一组")
+    enrol(engine, {"b1"}, team="二组")
+
+    async def go():
+        hub = Hub(engine, settings, clock=lambda: NOW)
+        mine = await hub.subscribe({"一组"})
+        other = await hub.subscribe({"二组"}, deep=True)
+        drain(mine), drain(other)
+        began = (NOW - timedelta(minutes=20)).isoformat()
+        pause = {"rep": "a1", "state": "paused", "reason": "lunch", "at": began}
+        hub.heard_states(post_states(engine, settings, pause).reps)
+        await hub.refresh()
+        assert hub.full_reads == 1  # the first snapshot's read only
+        [delta] = [m for m in drain(mine) if m["type"] == "delta"]
+        assert [r["code"] for r in delta["reps"]] == ["a1"]
+        a1 = delta["reps"][0]
+        assert a1["agent"] == {"state": "paused", "reason": "lunch", "since": began}
+        assert a1["time"]["paused_by_reason"] == {"lunch": 20 * 60 + 59}  # to the minute's end
+        assert [t["states"]["paused"] for t in delta["teams"]] == [1]
+        assert delta["floor"]["states"]["paused"] == 1
+        [seen] = [m for m in drain(other) if m["type"] == "delta"]
+        assert seen["reps"] == [] and '"a1"' not in orjson.dumps(seen).decode()
+        assert seen["teams"] == [{"name": "一组", "states": {"paused": 1},
+                                  "time": seen["teams"][0]["time"]}]  # fmt: skip
+        assert seen["floor"]["states"] == {"paused": 1}
+
+    asyncio.run(go())
