@@ -463,7 +463,7 @@ def apply_batch(
                     seen[0], seen[1] = min(seen[0], hour), _min_hour(seen[1], conn_hour)
             results.append(RecordResult(item.index, item.call_id, "created"))
             _count_unresolved(unresolved, agent)
-            if row.get("ended_at") is None:
+            if in_progress(row, fields, now):
                 in_call.append(_call_event(row, "on_call", row["started_at"], "start"))
             continue
 
@@ -530,6 +530,21 @@ def apply_batch(
     moved = _store_call_states(conn, in_call, ctx.default_tz, now)
     # One result per item, appended as the loop went: already in input order.
     return BatchOutcome(results, changed, unresolved, set(last_dial), sales, moved)
+
+
+#: A call without an end that started longer ago than this is history, not a call in progress.
+IN_PROGRESS_HOURS = 4
+
+
+def in_progress(row: dict[str, Any], fields: dict[str, Any], now: datetime) -> bool:
+    """Whether a new call is one still going on: answered, no end and no talk time said, and
+    started within the last :data:`IN_PROGRESS_HOURS` (an export's sparse rows are not)."""
+    return (
+        row.get("ended_at") is None
+        and "talk_seconds" not in fields
+        and row["disposition"] == "answered"
+        and row["started_at"] >= now - timedelta(hours=IN_PROGRESS_HOURS)
+    )
 
 
 def _call_event(row: dict[str, Any], state: str, at: datetime, edge: str) -> ResolvedEvent:

@@ -13,9 +13,11 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
+from app.floor.agent_state import StateEvent, event_order, totals_of
 from app.ingest.mask import holds_number
 from app.ingest.records import Incoming
 from app.ingest.service import (
@@ -26,7 +28,9 @@ from app.ingest.service import (
     IngestContext,
     apply_batch,
     hashed_agent_code,
+    rep_timezones,
 )
+from app.ingest.states import EVENT, NOW, STATE_TOTAL
 
 #: The tombstone code an unresolved agent takes once a rep has claimed its identifiers.
 _CLAIMED = "~claimed-{id}"
@@ -134,6 +138,18 @@ def import_view(counts: dict[str, int], ctx: IngestContext) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True)
+class Claimed:
+    """What unresolved agents held when a rep claimed their identifiers: their calls, and the
+    agents themselves (whose agent-state events follow the calls)."""
+
+    calls: list[tuple[str, str]]
+    agents: list[int]
+
+    def __bool__(self) -> bool:
+        return bool(self.calls or self.agents)
+
+
 def claim(
     conn: sa.Connection,
     *,
@@ -142,15 +158,15 @@ def claim(
     ctx: IngestContext,
     now: datetime,
     release_only: bool = False,
-) -> list[tuple[str, str]]:
+) -> Claimed:
     """Free ``identifiers`` (and the hashed forms of phone-like ones) held by unresolved agents
-    so a rep can take them; returns the calls those agents had. With ``release_only`` the calls
-    are returned for :func:`move_calls` after the rep exists; else they move to ``rep_code`` now.
+    so a rep can take them; returns what those agents had. With ``release_only`` it is returned
+    for :func:`hand_over` after the rep exists; else it moves to ``rep_code`` now.
     """
     wanted = {i.strip() for i in identifiers if i and i.strip()}
     wanted |= {hashed_agent_code(i, ctx.hasher) for i in wanted if holds_number(i)}
     if not wanted:
-        return []
+        return Claimed([], [])
     owners = sorted(
         set(
             conn.execute(
@@ -161,7 +177,7 @@ def claim(
         )
     )
     if not owners:
-        return []
+        return Claimed([], [])
     # Identifiers first: on PostgreSQL the delete waits for every ingest that resolved a call
     # through them (they hold a key-share lock to commit), so the calls read next are all of
     # them, and later ingests find the identifiers gone. The agent row stays (its name still
@@ -177,9 +193,53 @@ def claim(
             .order_by(CALL.c.id)
         )
     ]
+    claimed = Claimed(calls, owners)
     if not release_only:
-        move_calls(conn, calls, rep_code=rep_code, ctx=ctx, now=now)
-    return calls
+        hand_over(conn, claimed, rep_code=rep_code, ctx=ctx, now=now)
+    return claimed
+
+
+def hand_over(
+    conn: sa.Connection, claimed: Claimed, *, rep_code: str, ctx: IngestContext, now: datetime
+) -> None:
+    """Give what unresolved agents held to the rep ``rep_code``: their calls, their events."""
+    if claimed.calls:
+        move_calls(conn, claimed.calls, rep_code=rep_code, ctx=ctx, now=now)
+    if claimed.agents:
+        rep_id = conn.execute(sa.select(REP.c.id).where(REP.c.code == rep_code)).scalar_one()
+        move_events(conn, claimed.agents, rep_id, ctx.default_tz)
+
+
+def move_events(conn: sa.Connection, agents: list[int], rep_id: int, default_tz: ZoneInfo) -> int:
+    """Give the agents' state events to ``rep_id`` and recount that rep's time in state and
+    present state from all their events (their own and the ones moved); events moved."""
+    moved = conn.execute(
+        EVENT.update().where(EVENT.c.rep_id.in_(agents)).values(rep_id=rep_id)
+    ).rowcount
+    if not moved:
+        return 0
+    everyone = [*agents, rep_id]
+    conn.execute(STATE_TOTAL.delete().where(STATE_TOTAL.c.rep_id.in_(everyone)))
+    conn.execute(NOW.delete().where(NOW.c.rep_id.in_(everyone)))
+    cols = (EVENT.c.at, EVENT.c.source, EVENT.c.event_key, EVENT.c.state, EVENT.c.reason)
+    events = [
+        StateEvent(*r) for r in conn.execute(sa.select(*cols).where(EVENT.c.rep_id == rep_id))
+    ]
+    tz = rep_timezones(conn, {rep_id}, default_tz)[rep_id]
+    names = ("day", "hour", "state", "reason")
+    rows = [
+        {"rep_id": rep_id, **dict(zip(names, cell, strict=True)), "seconds": s}
+        for cell, s in sorted(totals_of(events, tz).items())
+    ]
+    if rows:
+        conn.execute(STATE_TOTAL.insert(), rows)
+    last = max(events, key=event_order)
+    conn.execute(
+        NOW.insert(),
+        {"rep_id": rep_id, "source": last.source, "event_key": last.key, "state": last.state,
+         "reason": last.reason, "at": last.at},
+    )  # fmt: skip
+    return moved
 
 
 def move_calls(

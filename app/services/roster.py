@@ -254,7 +254,7 @@ def create_rep(
     session.flush()
     _set_identifiers(session, rep, identifiers or [], ingest.hasher)
     if calls:
-        agents.move_calls(session.connection(), calls, rep_code=code, ctx=ingest, now=now)
+        agents.hand_over(session.connection(), calls, rep_code=code, ctx=ingest, now=now)
     return rep
 
 
@@ -301,7 +301,7 @@ def update_rep(
         _set_identifiers(session, rep, changes["identifiers"], ingest.hasher)
     if calls:
         session.flush()
-        agents.move_calls(session.connection(), calls, rep_code=rep.code, ctx=ingest, now=now)
+        agents.hand_over(session.connection(), calls, rep_code=rep.code, ctx=ingest, now=now)
     return rep
 
 

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from app.db import writer
 from app.floor.agent_state import STATES
+from app.ingest import rebuild
 from app.ingest.agent_events import apply_events, parse_event
 from app.ingest.rebuild import recompute_states, stored_states
 from app.ingest.records import CustomerHasher, parse_record
@@ -218,9 +219,41 @@ def test_a_call_posted_complete_says_nothing_of_its_reps_state(engine, settings)
     call = {"call_id": "c2", "rep": "r1", "disposition": "answered",
             "started_at": start.isoformat(), "ended_at": end.isoformat()}  # fmt: skip
     assert post_calls(engine, settings, call).states == set()
+    # Without an end, but with talk time, unanswered, or begun more than four hours ago: done.
+    open_ = {"rep": "r1", "disposition": "answered", "started_at": start.isoformat()}
+    old = (NOW - timedelta(hours=4, seconds=1)).isoformat()
+    for n, extra in enumerate(
+        [{"talk_seconds": 30}, {"disposition": "no_answer"}, {"started_at": old}]
+    ):
+        assert post_calls(engine, settings, {**open_, "call_id": f"d{n}", **extra}).states == set()
     assert present(engine) == {}
 
 
 def outcome_rep(engine, code: str) -> int:
     with engine.connect() as conn:
         return conn.execute(sa.select(Rep.id).where(Rep.code == code)).scalar_one()
+
+
+def test_an_unknown_agents_events_follow_the_identifier_to_the_rep_who_claims_it(api, settings):
+    """Events of an extension no rep has wait with its unresolved agent; a rep created with
+    that identifier takes them, and their time and present state are recounted as theirs."""
+    enrol(api.engine, {"r1"}, team="一组")
+    events = [
+        event("8011", "available", 0),
+        event("8011", "paused", 30, reason="lunch"),
+        event("r1", "on_call", 5),
+    ]
+    assert post_events(api, events)["created"] == 3
+    body = {"code": "r9", "name": "新人", "team": "一组", "identifiers": ["8011"]}
+    resp = api.client.post("/api/v1/reps", json=body, headers=api.auth(api.admin))
+    assert resp.status_code == 201, resp.text
+    with api.engine.connect() as conn:
+        assert stored_states(conn) == recompute_states(conn, settings.tz)
+        assert rebuild.check_now(conn) == []
+        codes = dict(conn.execute(sa.select(Rep.id, Rep.code)).all())
+        spent = {(codes[k[0]], k[3]): v for k, v in stored_states(conn).items()}
+    assert spent == {("r9", "available"): 30 * 60}
+    assert present(api.engine) == {
+        "r9": ("paused", NOW - timedelta(hours=2) + timedelta(minutes=30)),
+        "r1": ("on_call", NOW - timedelta(hours=2) + timedelta(minutes=5)),
+    }
