@@ -245,7 +245,7 @@ def state_counts(present: Iterable[str | None]) -> dict[str, int]:
     return out
 
 
-def rep_today(
+def presence_fields(
     current: StateEvent | None,
     cells: DayCells,
     *,
@@ -253,10 +253,10 @@ def rep_today(
     at: datetime,
     cut: int,
     tz: ZoneInfo,
-) -> tuple[dict[str, str] | None, dict[str, Any], bool]:
-    """One rep's present state (an :class:`app.floor.types.AgentNow`), time in state on ``day``
-    up to ``at`` (closed cells of the hours up to ``cut``, and the open interval from the latest
-    event to ``at``) and whether they are "not in" (reported logged out, no logged-in time)."""
+) -> dict[str, Any]:
+    """A rep row's ``agent`` (an :class:`app.floor.types.AgentNow`: the present state), ``time``
+    on ``day`` up to ``at`` (closed cells of the hours up to ``cut``, and the open interval from
+    the latest event to ``at``) and ``not_in`` (reported logged out, no logged-in time)."""
     counted = [(state, reason, s) for (hour, state, reason), s in cells.items() if hour <= cut]
     # Clipped to the day: a rep logged out since last week costs an hour loop of one day.
     start = max(current.at, datetime.combine(day, time(), tz)) if current else at
@@ -268,24 +268,10 @@ def rep_today(
                 counted.append((state, reason, s))
     spent = time_in_state(counted)
     if current is None:
-        return None, spent, False
+        return {"agent": None, "time": spent, "not_in": False}
     now = {"state": current.state, "reason": current.reason, "since": current.at.isoformat()}
     not_in = current.state == "logged_out" and spent["logged_in_seconds"] == 0
-    return now, spent, not_in
-
-
-def presence_fields(
-    current: StateEvent | None,
-    cells: DayCells,
-    *,
-    day: date,
-    at: datetime,
-    cut: int,
-    tz: ZoneInfo,
-) -> dict[str, Any]:
-    """A rep row's ``agent``, ``time`` and ``not_in`` (see :func:`rep_today`)."""
-    agent, spent, not_in = rep_today(current, cells, day=day, at=at, cut=cut, tz=tz)
-    return {"agent": agent, "time": spent, "not_in": not_in}
+    return {"agent": now, "time": spent, "not_in": not_in}
 
 
 def group_presence(reps: Iterable[Mapping[str, Any]]) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -54,17 +55,20 @@ def store_events(
     return created
 
 
-def _store(conn: sa.Connection, ev: ResolvedEvent, now: datetime) -> bool:
+def _row(ev: ResolvedEvent) -> dict[str, Any]:
     e = ev.event
-    row = {
+    return {
+        "rep_id": ev.rep_id,
         "source": e.source,
         "event_key": e.key,
-        "rep_id": ev.rep_id,
         "state": e.state,
         "reason": e.reason,
         "at": e.at,
-        "received_at": now,
     }
+
+
+def _store(conn: sa.Connection, ev: ResolvedEvent, now: datetime) -> bool:
+    row = {**_row(ev), "received_at": now}
     stmt = (
         dialect_insert(conn, EVENT)
         .on_conflict_do_nothing(index_elements=["source", "event_key"])
@@ -74,15 +78,7 @@ def _store(conn: sa.Connection, ev: ResolvedEvent, now: datetime) -> bool:
 
 
 def _set_now(conn: sa.Connection, ev: ResolvedEvent) -> None:
-    e = ev.event
-    row = {
-        "rep_id": ev.rep_id,
-        "source": e.source,
-        "event_key": e.key,
-        "state": e.state,
-        "reason": e.reason,
-        "at": e.at,
-    }
+    row = _row(ev)
     stmt = dialect_insert(conn, NOW)
     stmt = stmt.on_conflict_do_update(
         index_elements=["rep_id"], set_={k: stmt.excluded[k] for k in row if k != "rep_id"}
