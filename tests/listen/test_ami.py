@@ -605,6 +605,9 @@ def test_a_floors_ami_events_reach_the_server_across_a_dropped_connection(
     peer = asyncio.run(main())
     assert [ok for _, ok in peer.logins] == [True, True]
     assert peer.logins[1][0] - peer.dropped_at[0] >= FIRST_DELAY * 0.9  # waited its backoff
+    # The listener's own reconnect (panoramisk's would come after a fixed 2 s, unlogged).
+    assert "AMI connection was lost" in logs.text
+    assert f"reconnecting to AMI at 127.0.0.1:{peer.port} in {FIRST_DELAY:.1f} s" in logs.text
     stored = agent_events(engine)
     assert [(state, reason) for _, state, reason, _ in stored] == EXPECTED
     assert {rep for rep, *_ in stored} == {"1001"}  # the customer's number became nobody
@@ -747,7 +750,8 @@ class ScriptedAmi:
 
     async def start(self) -> int:
         self.server = await asyncio.start_server(self.serve, "127.0.0.1", 0)
-        return self.server.sockets[0].getsockname()[1]
+        self.port: int = self.server.sockets[0].getsockname()[1]
+        return self.port
 
     async def stop(self) -> None:
         self.server.close()
