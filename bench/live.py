@@ -131,6 +131,67 @@ FRAME_HEAD = re.compile(r'\{"type":"(?P<type>[a-z_]+)","seq":(?P<seq>\d+)')
 REP_DIALS = re.compile(r'\{"code":"((?:[^"\\]|\\.)*)"[^{}\[\]]*?"totals":\{"dials":(\d+)')
 VERIFY_EVERY = 200
 
+# A rep row's agent state (bench/agent_events.py): the row's code comes first and its "agent"
+# after "totals" and "hours" (which hold nested objects), so codes and agents are read in one
+# pass, in order, each agent going to the last code before it. A deep patch's agent holds the
+# keys that changed: "since" (the event's ``at``) always does for a new event.
+REP_CODE_OR_AGENT = re.compile(r'\{"code":"((?:[^"\\]|\\.)*)"|"agent":(\{[^{}]*\}|null)')
+AGENT_FIELD = re.compile(r'"(state|since)":"([^"\\]*)"')
+#: The agent states (app/floor/agent_state.py), by index in the screens' sightings.
+AGENT_STATES = ("logged_out", "available", "ringing", "on_call", "wrap_up", "paused")
+STATE_INDEX = {s: i for i, s in enumerate(AGENT_STATES)}
+
+
+def since_seconds(since: str) -> int:
+    """An agent's ``since`` (an ISO instant with offset, whole seconds) as Unix seconds."""
+    return int(datetime.fromisoformat(since).timestamp())
+
+
+def scan_agents(text: str, verify: bool = False) -> list[tuple[str, int | None, int | None]]:
+    """(rep code, since as Unix seconds, state index) of every rep row of a delta that carries
+    an agent; None for a key the (deep) patch left out."""
+    start = text.rfind(',"reps":[')
+    code = None
+    rows: list[tuple[str, int | None, int | None]] = []
+    for m in REP_CODE_OR_AGENT.finditer(text, start if start >= 0 else 0):
+        if m[1] is not None:
+            code = m[1]
+        elif code is not None and m[2] != "null":
+            fields = dict(AGENT_FIELD.findall(m[2]))
+            since, state = fields.get("since"), fields.get("state")
+            rows.append(
+                (
+                    code,
+                    since_seconds(since) if since else None,
+                    STATE_INDEX[state] if state else None,
+                )
+            )
+    if verify:
+        full = [
+            (
+                r["code"],
+                since_seconds(r["agent"]["since"]) if "since" in r["agent"] else None,
+                STATE_INDEX[r["agent"]["state"]] if "state" in r["agent"] else None,
+            )
+            for r in orjson.loads(text).get("reps") or []
+            if r.get("agent")
+        ]
+        if full != rows:
+            raise BenchError(
+                f"the delta's agent layout changed: the scan read {rows[:3]}…, the frame holds "
+                f"{full[:3]}…"
+            )
+    return rows
+
+
+def snapshot_agents(reps: list[dict[str, Any]]) -> list[tuple[str, int | None, int | None]]:
+    """:func:`scan_agents` of a snapshot's rep rows (whole rows: every key present)."""
+    return [
+        (r["code"], since_seconds(r["agent"]["since"]), STATE_INDEX[r["agent"]["state"]])
+        for r in reps
+        if r.get("agent")
+    ]
+
 
 def scan_delta(text: str, verify: bool = False) -> list[tuple[str, int]]:
     """(rep code, day dials) of every rep row in a delta frame."""
@@ -180,10 +241,21 @@ class Sightings:
     frames: int = 0
     bytes: int = 0
     failures: list[str] = field(default_factory=list)
+    # Agent states (bench/agent_events.py): per rep, each newer ``since`` a screen saw (Unix
+    # seconds) after the one it had seen before (-1: none), its receipt time and the rep's
+    # state as merged from the patches (-1: unknown). The screens of a process share the
+    # arrays, so a sighting covers the events with ``prev < at <= since`` of its own screen.
+    agent_prev: dict[str, array] = field(default_factory=dict)
+    agent_since: dict[str, array] = field(default_factory=dict)
+    agent_t: dict[str, array] = field(default_factory=dict)
+    agent_state: dict[str, array] = field(default_factory=dict)
+    agent_deltas: int = 0  # deltas that carried an agent
 
     def reset(self) -> None:
         """Forget everything counted so far (the warm-up's frames), failures excepted."""
         self.seen_n, self.seen_t = {}, {}
+        self.agent_prev, self.agent_since, self.agent_t, self.agent_state = {}, {}, {}, {}
+        self.agent_deltas = 0
         self.snapshots = self.deltas = self.gaps = self.frames = self.bytes = 0
         self.kinds = {}
 
@@ -195,6 +267,8 @@ class Screen:
         self.ws = ws
         self.ledger = ledger
         self.seen: dict[str, int] = {}
+        self.since: dict[str, int] = {}  # rep -> the latest agent ``since`` seen (Unix seconds)
+        self.state: dict[str, int] = {}  # rep -> its agent state, merged from deep patches
         self.seq = 0
         self.ready = asyncio.Event()  # first snapshot read
         self.closing = False  # we are closing it: the close is no failure
@@ -215,9 +289,33 @@ class Screen:
                 ns.append(n)
                 ts.append(t)
 
+    def _see_agents(self, rows: list[tuple[str, int | None, int | None]], t: float) -> None:
+        ledger = self.ledger
+        for code, since, state in rows:
+            if state is not None:
+                self.state[code] = state  # a deep patch leaves an unchanged state out
+            prev = self.since.get(code, -1)
+            if since is None or since <= prev:
+                continue
+            self.since[code] = since
+            ss = ledger.agent_since.get(code)
+            if ss is None:
+                ss = ledger.agent_since[code] = array("q")
+                ledger.agent_prev[code] = array("q")
+                ledger.agent_t[code] = array("d")
+                ledger.agent_state[code] = array("b")
+            ledger.agent_prev[code].append(prev)
+            ss.append(since)
+            ledger.agent_t[code].append(t)
+            ledger.agent_state[code].append(self.state.get(code, -1))
+
     def caught_up(self, posted: dict[str, int]) -> bool:
         """Whether this screen has seen every call posted."""
         return all(self.seen.get(code, 0) >= n for code, n in posted.items())
+
+    def caught_up_agents(self, last_at: dict[str, int]) -> bool:
+        """Whether this screen has seen every rep's latest agent event (``at``, Unix seconds)."""
+        return all(self.since.get(code, -1) >= at for code, at in last_at.items())
 
     async def run(self) -> None:
         ledger = self.ledger
@@ -237,11 +335,16 @@ class Screen:
                 if kind == "delta":
                     ledger.deltas += 1
                     self._see(scan_delta(text, verify=ledger.deltas % VERIFY_EVERY == 1), t)
+                    if '"agent":' in text:
+                        ledger.agent_deltas += 1
+                        verify = ledger.agent_deltas % VERIFY_EVERY == 1
+                        self._see_agents(scan_agents(text, verify=verify), t)
                 elif kind == "snapshot":
                     if self.ready.is_set():
                         ledger.snapshots += 1
                     data = orjson.loads(text)["data"]
                     self._see([(r["code"], r["totals"]["dials"]) for r in data["reps"]], t)
+                    self._see_agents(snapshot_agents(data["reps"]), t)
                     self.ready.set()
         except websockets.ConnectionClosed as exc:
             if not self.closing:
@@ -323,6 +426,8 @@ async def _serve_screens(conn: Connection, ws_url: str, compression: str | None)
                     sightings.reset()
                 elif command == "caught_up":
                     reply = sum(s.caught_up(arg) for s, _ in screens)
+                elif command == "caught_up_agents":
+                    reply = sum(s.caught_up_agents(arg) for s, _ in screens)
                 elif command == "report":
                     reply = sightings
                 elif command == "close":
@@ -380,6 +485,10 @@ class ScreenPool:
         """Screens that have seen every call ``posted`` counts."""
         return sum(await self._ask("caught_up", [posted] * len(self.conns)))
 
+    async def caught_up_agents(self, last_at: dict[str, int]) -> int:
+        """Screens that have seen every rep's latest agent event (``at`` by rep, Unix seconds)."""
+        return sum(await self._ask("caught_up_agents", [last_at] * len(self.conns)))
+
     async def report(self) -> list[Sightings]:
         return await self._ask("report", [None] * len(self.conns))
 
@@ -410,10 +519,12 @@ class Poster:
     stamps the screens' frames; a plain request on an asyncio stream costs a tenth of that.
     """
 
-    def __init__(self, host: str, port: int, token: str, connections: int) -> None:
+    def __init__(
+        self, host: str, port: int, token: str, connections: int, path: str = CALLS_URL
+    ) -> None:
         self.host, self.port, self.connections = host, port, connections
         self.head = (
-            f"POST {CALLS_URL} HTTP/1.1\r\nHost: {host}:{port}\r\n"
+            f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\n"
             f"Authorization: Bearer {token}\r\nContent-Type: application/json\r\n"
         ).encode()
         self.pool: asyncio.Queue[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = (

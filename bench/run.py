@@ -10,7 +10,7 @@ Each benchmark runs as its own process (``bench/<name>.py``), which hands its ro
 one that cannot measure does not stop the others: its rows (or one ``<benchmark>_benchmark``
 row) are reported FAILED with the reason.
 
-    .venv/bin/python bench/run.py [--quick] [--only ingest,live,snapshot,import]
+    .venv/bin/python bench/run.py [--quick] [--only ingest,live,live_floor,agent_events,...]
 
 Exits 0 when every row was measured (goals met or not), 1 when any row FAILED.
 """
@@ -45,6 +45,7 @@ SUITE: dict[str, tuple[list[str], list[str]]] = {
     "ingest": ([], ["--quick"]),
     "live": ([], ["--quick"]),
     "live_floor": (["--floor-scale"], ["--quick", "--floor-scale"]),
+    "agent_events": ([], ["--quick"]),
     "snapshot": ([], ["--quick"]),
     "import": (["--rows", "300000"], ["--quick", "--rows", "20000", "--small-rows", "10000"]),
 }
