@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
-from app.floor.agent_state import StateEvent, insertion_deltas
+from app.floor.agent_state import StateEvent, event_order, insertion_deltas
 from app.ingest.sql import dialect_insert
 from app.models import AgentEvent, AgentNow, StateTotal, table_of
 
@@ -38,21 +38,107 @@ def store_events(
 ) -> list[bool]:
     """Store each event unless its (source, key) is stored, keep the rep's present state and
     move ``state_total`` by what it changes; per event, whether it was new. The caller's
-    transaction."""
+    transaction.
+
+    A live feed's events are newer than their rep's present state: those are stored in one
+    statement and each closes the interval of the one before it, in memory. An event older
+    than the present (a late one, or a resend) takes its place among the stored events one by
+    one, first, so the store holds exactly the events already accounted for when it looks."""
+    if not events:
+        return []
+    reps = sorted({ev.rep_id for ev in events})
+    _lock_reps(conn, reps)
+    present = _present(conn, reps)
+    first: dict[tuple[str, str], int] = {}  # (source, key) -> first position in ``events``
+    for i, ev in enumerate(events):
+        first.setdefault((ev.event.source, ev.event.key), i)
+    order = sorted(first.values(), key=lambda i: (events[i].rep_id, event_order(events[i].event)))
+    late = [i for i in order if _not_after(events[i], present)]
+    fresh = [i for i in order if not _not_after(events[i], present)]
+    created = [False] * len(events)
     deltas: dict[tuple, int] = defaultdict(int)
-    created = []
-    for ev in events:
-        new = _store(conn, ev, now)
-        created.append(new)
-        if not new:
-            continue
-        before, after = _neighbours(conn, ev.rep_id, ev.event)
-        if after is None:  # the latest in event order: the rep's present state
-            _set_now(conn, ev)
-        for cell, s in insertion_deltas(ev.event, before, after, tzs[ev.rep_id]).items():
+    for i in late:
+        created[i] = _place_late(conn, events[i], tzs, now, deltas)
+    for i in _insert_all(conn, [events[i] for i in fresh], now, fresh):
+        created[i] = True
+        ev = events[i]
+        before = present.get(ev.rep_id)
+        for cell, s in insertion_deltas(ev.event, before, None, tzs[ev.rep_id]).items():
             deltas[(ev.rep_id, *cell)] += s
+        present[ev.rep_id] = ev.event
+    newest = {events[i].rep_id: events[i] for i in fresh if created[i]}  # the last one wins
+    _set_now(conn, list(newest.values()))
     _apply(conn, deltas)
     return created
+
+
+def _not_after(ev: ResolvedEvent, present: dict[int, StateEvent]) -> bool:
+    held = present.get(ev.rep_id)
+    return held is not None and event_order(ev.event) <= event_order(held)
+
+
+def _lock_reps(conn: sa.Connection, reps: list[int]) -> None:
+    """Hold each rep's state until commit (PostgreSQL: two processes storing events of one rep
+    would each read the same present state); sorted, so no deadlock. SQLite has one writer."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(
+            sa.text(
+                "SELECT pg_advisory_xact_lock(:space, x) FROM unnest(CAST(:ids AS int[])) AS x"
+            ),
+            {"space": _LOCK_SPACE, "ids": reps},
+        )
+
+
+#: The advisory-lock namespace of agent states (a lead's locks use single bigint keys).
+_LOCK_SPACE = 0x5A7E
+
+
+def _present(conn: sa.Connection, reps: list[int]) -> dict[int, StateEvent]:
+    cols = (NOW.c.rep_id, NOW.c.at, NOW.c.source, NOW.c.event_key, NOW.c.state, NOW.c.reason)
+    rows = conn.execute(sa.select(*cols).where(NOW.c.rep_id.in_(reps)))
+    return {rep_id: StateEvent(*rest) for rep_id, *rest in rows}
+
+
+def _place_late(
+    conn: sa.Connection,
+    ev: ResolvedEvent,
+    tzs: dict[int, ZoneInfo],
+    now: datetime,
+    deltas: dict[tuple, int],
+) -> bool:
+    """Store one event older than the rep's present state (or a resend) between its stored
+    neighbours: the interval it falls into is split. Whether it was new."""
+    if not _insert_all(conn, [ev], now, [0]):
+        return False
+    before, after = _neighbours(conn, ev.rep_id, ev.event)
+    for cell, s in insertion_deltas(ev.event, before, after, tzs[ev.rep_id]).items():
+        deltas[(ev.rep_id, *cell)] += s
+    return True
+
+
+def _insert_all(
+    conn: sa.Connection, events: list[ResolvedEvent], now: datetime, ids: list[int]
+) -> list[int]:
+    """Insert ``events`` (ids: their positions) in one statement per chunk; the positions of
+    those that were new, in the order given."""
+    stored: set[tuple[str, str]] = set()
+    for start in range(0, len(events), _CHUNK):
+        chunk = events[start : start + _CHUNK]
+        stmt = (
+            dialect_insert(conn, EVENT)
+            .values([{**_row(ev), "received_at": now} for ev in chunk])
+            .on_conflict_do_nothing(index_elements=["source", "event_key"])
+            # rowcount is -1 here on psycopg: ask for the rows instead
+            .returning(EVENT.c.source, EVENT.c.event_key)
+        )
+        stored |= {(src, key) for src, key in conn.execute(stmt)}
+    return [
+        i for i, ev in zip(ids, events, strict=True) if (ev.event.source, ev.event.key) in stored
+    ]
+
+
+#: Events per INSERT (7 parameters each: far below either engine's limit).
+_CHUNK = 500
 
 
 def _row(ev: ResolvedEvent) -> dict[str, Any]:
@@ -67,23 +153,16 @@ def _row(ev: ResolvedEvent) -> dict[str, Any]:
     }
 
 
-def _store(conn: sa.Connection, ev: ResolvedEvent, now: datetime) -> bool:
-    row = {**_row(ev), "received_at": now}
-    stmt = (
-        dialect_insert(conn, EVENT)
-        .on_conflict_do_nothing(index_elements=["source", "event_key"])
-        .returning(EVENT.c.id)  # rowcount is -1 here on psycopg: ask for the row instead
-    )
-    return conn.execute(stmt, row).first() is not None
-
-
-def _set_now(conn: sa.Connection, ev: ResolvedEvent) -> None:
-    row = _row(ev)
+def _set_now(conn: sa.Connection, events: list[ResolvedEvent]) -> None:
+    """Each rep's present state is the event given for it (the newest stored)."""
+    if not events:
+        return
     stmt = dialect_insert(conn, NOW)
+    names = ("source", "event_key", "state", "reason", "at")
     stmt = stmt.on_conflict_do_update(
-        index_elements=["rep_id"], set_={k: stmt.excluded[k] for k in row if k != "rep_id"}
+        index_elements=["rep_id"], set_={k: stmt.excluded[k] for k in names}
     )
-    conn.execute(stmt, row)
+    conn.execute(stmt, [_row(ev) for ev in sorted(events, key=lambda e: e.rep_id)])
 
 
 def _neighbours(

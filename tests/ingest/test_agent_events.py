@@ -58,12 +58,13 @@ def test_time_in_state_kept_per_batch_equals_a_rebuild_from_the_events(engine, s
     stored events after every batch."""
     enrol(engine, {"r1", "r2"})
     with writer(engine).begin() as conn:  # hypothesis reuses the database between examples
-        conn.execute(sa.text("DELETE FROM state_total"))
-        conn.execute(sa.text("DELETE FROM agent_event"))
+        for table in ("state_total", "agent_now", "agent_event"):
+            conn.execute(sa.text(f"DELETE FROM {table}"))
     for batch in batches:
         post(engine, settings, *batch)
         with engine.connect() as conn:
             assert stored_states(conn) == recompute_states(conn, settings.tz)
+            assert rebuild.check_now(conn) == []
 
 
 def test_a_resent_event_is_a_duplicate_and_changes_nothing(engine, settings):
