@@ -189,7 +189,9 @@ class _Changes:
 
     def __init__(self, old: Snapshot, new: Snapshot, rebuilt: set[str] | None) -> None:
         self.old, self.new = old, new
-        self.old_reps = {r["code"]: r for r in old["reps"]}
+        self.old_reps = {
+            r["code"]: r for r in old["reps"] if rebuilt is None or r["team"] in rebuilt
+        }
         self.old_teams = {t["name"]: t for t in old["teams"]}
         candidates = (
             new["reps"] if rebuilt is None else [r for r in new["reps"] if r["team"] in rebuilt]

@@ -145,6 +145,9 @@ class LiveFloor:
         #: Each rep's present state (latest agent event) and today's time-in-state cells.
         self.present: dict[int, StateEvent] = {}
         self.state_cells: dict[int, DayCells] = {}
+        #: rep id -> (the instant, the row's presence fields at it): a team rebuilt for a call
+        #: re-evaluates its reps' presence only when the minute moved or their state did.
+        self._presence_at: dict[int, tuple[datetime, dict[str, Any]]] = {}
         self.parts: dict[str, _Team] = {}
         self.snapshot: Snapshot | None = None
         self._infos: dict[str, RepInfo] = {}
@@ -177,6 +180,7 @@ class LiveFloor:
         self._infos = self.base.infos()
         self.cells = {i: c for i, c in self._read_cells(conn, day, None).items() if i in reps}
         self.last = {i: t for i, t in last_dials(conn, day).items() if i in reps}
+        self._presence_at = {}
         self.present = {i: e for i, e in present_states(conn).items() if i in reps}
         self.state_cells = {i: c for i, c in day_state_cells(conn, day).items() if i in reps}
         return self.evaluate_all(now=now, at=at)
@@ -200,19 +204,23 @@ class LiveFloor:
             if rep_id in present:
                 self.present[rep_id] = present[rep_id]
             self.state_cells[rep_id] = cells.get(rep_id, {})
+            self._presence_at.pop(rep_id, None)
         names = dict(base.teams)
-        moved = {names[base.reps[i].team_id] for i in known if self._restate(i, at)}
+        moved = {
+            names[base.reps[i].team_id]
+            for i in known
+            if self._restate(i, names[base.reps[i].team_id], at)
+        }
         if moved:
             self._splice(moved)
         return self.snapshot, moved
 
-    def _restate(self, rep_id: int, at: datetime) -> bool:
+    def _restate(self, rep_id: int, name: str, at: datetime) -> bool:
         """Re-evaluate one rep's presence in its row, its team's and the floor's; whether the
         row changed. Rows are replaced, never changed in place: the last view sent keeps its
         own, which is what the next delta is measured against."""
         assert self.base is not None and self.snapshot is not None
         rep = self.base.reps[rep_id]
-        name = dict(self.base.teams)[rep.team_id]
         part = self.parts[name]
         i = part.index.get(rep.code)
         if i is None:
@@ -240,6 +248,14 @@ class LiveFloor:
         self.snapshot = cast(Snapshot, view)
 
     def _presence(self, rep_id: int, team_id: int, at: datetime) -> dict[str, Any]:
+        held = self._presence_at.get(rep_id)
+        if held is not None and held[0] == at:
+            return held[1]
+        fields = self._presence_fresh(rep_id, team_id, at)
+        self._presence_at[rep_id] = (at, fields)
+        return fields
+
+    def _presence_fresh(self, rep_id: int, team_id: int, at: datetime) -> dict[str, Any]:
         assert self.base is not None
         schedule = self.base.schedules.get(team_id, self.pacing.floor)
         return presence_fields(
