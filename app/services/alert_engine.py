@@ -16,7 +16,7 @@ from app.floor.progress import PacingConfig
 from app.ingest.agent_events import EventOutcome
 from app.ingest.service import BatchOutcome
 from app.models import utcnow
-from app.services.alerts import evaluate
+from app.services.alerts import alert_view, raise_due
 from app.services.live_floor import LiveFloor, changed_reps
 
 log = logging.getLogger("paceboard.alerts")
@@ -41,6 +41,7 @@ class AlertEngine:
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.engine = writer(engine)
+        self.reader = engine
         self.pacing = pacing
         self.idle_minutes = idle_minutes
         self.pause_limits = pause_limits
@@ -66,17 +67,27 @@ class AlertEngine:
         with self._changed_lock:
             changed, self._changed = self._changed, set()
             states, self._states = self._states, set()
-        with self._floor_lock, self.engine.begin() as conn:
-            new = evaluate(
-                conn,
-                now=now or self.clock(),
-                pacing=self.pacing,
-                idle_minutes=self.idle_minutes,
-                floor=self.floor,
-                changed=changed,
-                states=states,
-                pause_limits=self.pause_limits,
-            )
+        now = now or self.clock()
+        with self._floor_lock:
+            # The floor is read outside the write transaction: on SQLite the write lock is
+            # taken at BEGIN, and every POST would wait for a whole floor's evaluation.
+            with self.reader.connect() as conn:
+                view = alert_view(
+                    conn,
+                    now=now,
+                    pacing=self.pacing,
+                    floor=self.floor,
+                    changed=changed,
+                    states=states,
+                )
+            with self.engine.begin() as conn:
+                new = raise_due(
+                    conn,
+                    view,
+                    now=now,
+                    idle_minutes=self.idle_minutes,
+                    pause_limits=self.pause_limits,
+                )
         self.runs += 1
         for hook in self.hooks:
             try:

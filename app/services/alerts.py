@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -75,26 +76,28 @@ def floor_at(
     return view if view is not None else floor.load(conn, day=day, now=now, at=now)
 
 
-def evaluate(
+@dataclass(frozen=True)
+class AlertView:
+    """What the alert rules are applied to: the floor's day, each rep as the rules see them
+    and the reps' last dials (read without the write lock: the expensive part)."""
+
+    day: date
+    reps: list[RepState]
+    last: dict[int, datetime]
+
+
+def alert_view(
     conn: sa.Connection,
     *,
     now: datetime,
     pacing: PacingConfig,
-    idle_minutes: int,
     floor: LiveFloor | None = None,
     changed: set[tuple[int, date]] | None = None,
     states: set[int] | None = None,
-    pause_limits: PauseLimits | None = None,
-) -> list[dict]:
-    """Raise the alerts due at ``now`` for the floor's local day; returns the new ones.
-
-    Runs in the caller's write transaction; on PostgreSQL an advisory lock makes processes
-    take turns, so two of them never raise the same alert twice. With ``floor`` (kept by the
-    caller between runs) and the reps ``changed`` (and whose agent ``states`` moved) since,
-    only those are read again.
-    """
-    if conn.dialect.name == "postgresql":
-        conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext('paceboard.alerts'))"))
+) -> AlertView:
+    """The floor at ``now`` as the alert rules take it. With ``floor`` (kept by the caller
+    between runs) and the reps ``changed`` (and whose agent ``states`` moved) since, only those
+    are read again."""
     day = now.astimezone(pacing.floor.timezone).date()
     floor = floor or LiveFloor(timezone=str(pacing.floor.timezone), pacing=pacing)
     snap = floor_at(conn, floor, changed or set(), states or set(), day=day, now=now)
@@ -102,16 +105,33 @@ def evaluate(
     ids = {r.code: (r.id, r.team_id) for r in reps}
     schedules = team_schedules(conn, pacing.floor)
     last = last_dials(conn, day)
-    reps_now = [_rep_state(r, ids, schedules, pacing, last) for r in snap["reps"]]
+    return AlertView(day, [_rep_state(r, ids, schedules, pacing, last) for r in snap["reps"]], last)
+
+
+def raise_due(
+    conn: sa.Connection,
+    view: AlertView,
+    *,
+    now: datetime,
+    idle_minutes: int,
+    pause_limits: PauseLimits | None = None,
+) -> list[dict]:
+    """Raise the alerts due at ``now`` in ``view`` that are not already open; the new ones.
+
+    Runs in the caller's write transaction; on PostgreSQL an advisory lock makes processes
+    take turns, so two of them never raise the same alert twice.
+    """
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext('paceboard.alerts'))"))
     paused_since = {
         r.rep_id: r.state_since
-        for r in reps_now
+        for r in view.reps
         if r.state == "paused" and r.state_since is not None
     }
     new = decide(
-        reps_now,
-        open_alerts(conn, day, last, paused_since),
-        day=day,
+        view.reps,
+        open_alerts(conn, view.day, view.last, paused_since),
+        day=view.day,
         now=now,
         idle_minutes=idle_minutes,
         pause_limits=pause_limits,
@@ -121,7 +141,7 @@ def evaluate(
     rows = [
         {
             "rep_id": a.rep_id,
-            "day": day,
+            "day": view.day,
             "kind": a.kind,
             "metric": a.metric,
             "raised_at": now,
@@ -130,7 +150,7 @@ def evaluate(
         for a in new
     ]
     conn.execute(ALERT.insert(), rows)
-    return list_alerts(conn, day=day, since=now)
+    return list_alerts(conn, day=view.day, since=now)
 
 
 def _rep_state(
