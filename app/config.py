@@ -86,6 +86,8 @@ class Settings(BaseSettings):
     pace_amber: float = Field(default=0.8, gt=0)
     # A rep with no dial for this many calling minutes is idle.
     idle_minutes: int = Field(default=15, ge=1, le=600)
+    # An open behind_pace recovers at green, or after this many minutes out of the red (amber).
+    recover_minutes: int = Field(default=10, ge=1, le=600)
     # Assessment: this many months in a row under target flag a rep for review (the seed's three).
     review_months: int = Field(default=3, ge=1, le=12)
     # The targets a month is judged by, e.g. "revenue" (the seed's 业绩目标); empty: every target

@@ -66,6 +66,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings.pacing,
         idle_minutes=settings.idle_minutes,
         pause_limits=settings.pause_limits,
+        recover_minutes=settings.recover_minutes,
         interval=settings.alert_interval_seconds,
     )
     app.state.hub = hub = Hub(engine, settings)

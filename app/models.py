@@ -211,13 +211,15 @@ class Alert(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     rep_id: int = Field(foreign_key="rep.id")
     day: date
-    kind: str = Field(max_length=20)  # behind_pace | recovered | idle
+    kind: str = Field(max_length=20)  # behind_pace | recovered | idle | paused_long
     metric: str | None = Field(default=None, max_length=20)
     raised_at: datetime = _ts()
     detail: str = "{}"  # JSON: the pace figures or idle minutes at the moment it was raised
     acknowledged_at: datetime | None = _ts(nullable=True)
     acknowledged_by: str | None = Field(default=None, max_length=100)
     note: str | None = Field(default=None, max_length=2000)
+    #: Closed by itself (a behind whose rep recovered, and the recovered alert): nothing to ack.
+    resolved_at: datetime | None = _ts(nullable=True)
 
 
 class RepActivity(SQLModel, table=True):

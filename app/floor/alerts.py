@@ -4,7 +4,7 @@ and passes back what is still open, so each alert is raised once."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -14,6 +14,13 @@ from app.floor.schedule import Schedule
 KINDS = ("behind_pace", "recovered", "idle", "paused_long")
 #: A red in the first calling hour is one slow start, not a rep to step in with.
 BEHIND_AFTER_SECONDS = 3600
+#: At most one behind/recovered cycle per rep and metric in this long: a rep hovering at the
+#: amber line is one alert, not one a minute.
+CYCLE_SECONDS = 3600
+#: An open behind recovers at green, or after this long out of the red (PACEBOARD_RECOVER_MINUTES).
+RECOVER_MINUTES = 10
+
+Key = tuple[int, str]  # (rep id, metric)
 
 
 @dataclass(frozen=True)
@@ -38,7 +45,11 @@ class OpenAlerts:
     """Alerts raised earlier and still standing, so they are not raised again."""
 
     # (rep_id, metric) with a behind_pace raised today and not yet recovered
-    behind: frozenset[tuple[int, str]] = frozenset()
+    behind: frozenset[Key] = frozenset()
+    # (rep_id, metric) -> when the latest behind_pace of today was raised (open or not)
+    last_behind: Mapping[Key, datetime] = field(default_factory=dict)
+    # (rep_id, metric) with an open behind -> since when it has been out of the red (amber)
+    amber_since: Mapping[Key, datetime] = field(default_factory=dict)
     # rep_ids with an idle alert raised after their last dial
     idle: frozenset[int] = frozenset()
     # rep_ids with a paused_long alert raised during their present pause
@@ -71,18 +82,41 @@ class NewAlert:
 
 
 def _pace_alerts(
-    rep: RepState, behind: frozenset[tuple[int, str]], day: date, now: datetime
+    rep: RepState, open_alerts: OpenAlerts, day: date, now: datetime, recover_minutes: int
 ) -> list[NewAlert]:
+    """Hysteresis: behind opens in the red (below amber) after the first calling hour, at most
+    once per :data:`CYCLE_SECONDS`; it recovers at green, or after ``recover_minutes`` out of
+    the red (``open_alerts.amber_since``, kept by the caller with :func:`track_amber`)."""
     start, end = period_bounds(rep.schedule, "day", day)
     called = calling_seconds(rep.schedule, start, min(now, end))
     alerts = []
     for metric, pace in rep.paces.items():
-        is_open = (rep.rep_id, metric) in behind
-        if pace.status == "red" and not is_open and called >= BEHIND_AFTER_SECONDS:
-            alerts.append(NewAlert(rep.rep_id, "behind_pace", metric, pace.as_dict()))
-        elif pace.status != "red" and is_open:
+        key = (rep.rep_id, metric)
+        if key not in open_alerts.behind:
+            last = open_alerts.last_behind.get(key)
+            recent = last is not None and (now - last).total_seconds() < CYCLE_SECONDS
+            if pace.status == "red" and called >= BEHIND_AFTER_SECONDS and not recent:
+                alerts.append(NewAlert(rep.rep_id, "behind_pace", metric, pace.as_dict()))
+            continue
+        amber = open_alerts.amber_since.get(key)
+        settled = amber is not None and (now - amber).total_seconds() >= recover_minutes * 60
+        if pace.status == "green" or (pace.status == "amber" and settled):
             alerts.append(NewAlert(rep.rep_id, "recovered", metric, pace.as_dict()))
     return alerts
+
+
+def track_amber(
+    reps: Sequence[RepState], behind: frozenset[Key], held: Mapping[Key, datetime], now: datetime
+) -> dict[Key, datetime]:
+    """Since when each open behind has been out of the red, as of ``now``: kept from ``held``
+    while it stays amber, begun now when it leaves the red, dropped when it is red again."""
+    out: dict[Key, datetime] = {}
+    for rep in reps:
+        for metric, pace in rep.paces.items():
+            key = (rep.rep_id, metric)
+            if key in behind and pace.status != "red":
+                out[key] = held.get(key, now)
+    return out
 
 
 def _idle_alert(rep: RepState, day: date, now: datetime, idle_minutes: int) -> NewAlert | None:
@@ -135,14 +169,16 @@ def decide(
     now: datetime,
     idle_minutes: int = 15,
     pause_limits: PauseLimits | None = None,
+    recover_minutes: int = RECOVER_MINUTES,
 ) -> list[NewAlert]:
     """The alerts to raise at `now` for local date `day`, ordered by rep_id, kind, metric.
 
-    behind_pace: a metric is red after the first calling hour and not already open. recovered: an
-    open one is no longer red. idle: inside a calling window, no dial for `idle_minutes` calling
-    minutes and no idle alert open; with agent states, only while ``available`` (counted from
-    when they became so). paused_long: a pause longer than its reason's limit, once per pause.
-    Inactive reps get nothing; a rep not in gets no behind_pace or idle.
+    behind_pace: a metric is red after the first calling hour, not already open and not opened
+    in the last hour. recovered: an open one is green, or amber for ``recover_minutes``. idle:
+    inside a calling window, no dial for `idle_minutes` calling minutes and no idle alert open;
+    with agent states, only while ``available`` (counted from when they became so).
+    paused_long: a pause longer than its reason's limit, once per pause. Inactive reps get
+    nothing; a rep not in gets no behind_pace or idle.
     """
     if now.utcoffset() is None:
         raise ValueError(f"{now!r} is naive; alerts need a timezone-aware now")
@@ -158,7 +194,7 @@ def decide(
                 alerts.append(paused)
         if rep.not_in:
             continue
-        alerts.extend(_pace_alerts(rep, open_alerts.behind, day, now))
+        alerts.extend(_pace_alerts(rep, open_alerts, day, now, recover_minutes))
         if rep.rep_id not in open_alerts.idle:
             idle = _idle_alert(rep, day, now, idle_minutes)
             if idle is not None:

@@ -11,7 +11,7 @@ from datetime import date, datetime
 import sqlalchemy as sa
 
 from app.db import writer
-from app.floor.alerts import PauseLimits
+from app.floor.alerts import RECOVER_MINUTES, Key, PauseLimits
 from app.floor.progress import PacingConfig
 from app.ingest.agent_events import EventOutcome
 from app.ingest.service import BatchOutcome
@@ -35,6 +35,7 @@ class AlertEngine:
         *,
         idle_minutes: int,
         pause_limits: PauseLimits | None = None,
+        recover_minutes: int = RECOVER_MINUTES,
         interval: float = 60.0,
         settle: float = 1.0,
         max_settle: float = 10.0,
@@ -45,6 +46,10 @@ class AlertEngine:
         self.pacing = pacing
         self.idle_minutes = idle_minutes
         self.pause_limits = pause_limits
+        self.recover_minutes = recover_minutes
+        #: Since when each open behind has been out of the red (kept between runs; after a
+        #: restart an amber rep's ten minutes start again).
+        self._amber: dict[Key, datetime] = {}
         self.interval = interval
         self.settle = settle
         self.max_settle = max_settle
@@ -81,12 +86,14 @@ class AlertEngine:
                     states=states,
                 )
             with self.engine.begin() as conn:
-                new = raise_due(
+                new, self._amber = raise_due(
                     conn,
                     view,
                     now=now,
                     idle_minutes=self.idle_minutes,
                     pause_limits=self.pause_limits,
+                    recover_minutes=self.recover_minutes,
+                    amber_since=self._amber,
                 )
         self.runs += 1
         for hook in self.hooks:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 
@@ -10,7 +11,16 @@ import orjson
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from app.floor.alerts import OpenAlerts, PauseLimits, RepState, decide
+from app.floor.alerts import (
+    RECOVER_MINUTES,
+    Key,
+    NewAlert,
+    OpenAlerts,
+    PauseLimits,
+    RepState,
+    decide,
+    track_amber,
+)
 from app.floor.pacing import Pace
 from app.floor.progress import PacingConfig
 from app.floor.types import Snapshot
@@ -39,12 +49,14 @@ def open_alerts(
     if last_dial is None:
         last_dial = last_dials(conn, day)
     behind: set[tuple[int, str]] = set()
+    last_behind: dict[tuple[int, str], datetime] = {}
     idle: set[int] = set()
     paused: set[int] = set()
     paused_since = paused_since or {}
     for rep_id, kind, metric, raised_at in rows:
         if kind == "behind_pace":
             behind.add((rep_id, metric))
+            last_behind[(rep_id, metric)] = raised_at
         elif kind == "recovered":
             behind.discard((rep_id, metric))
         elif kind == "idle":
@@ -55,7 +67,12 @@ def open_alerts(
             began = paused_since.get(rep_id)
             if began is not None and raised_at >= began:
                 paused.add(rep_id)
-    return OpenAlerts(frozenset(behind), frozenset(idle), frozenset(paused))
+    return OpenAlerts(
+        behind=frozenset(behind),
+        idle=frozenset(idle),
+        paused=frozenset(paused),
+        last_behind=last_behind,
+    )
 
 
 def floor_at(
@@ -115,8 +132,13 @@ def raise_due(
     now: datetime,
     idle_minutes: int,
     pause_limits: PauseLimits | None = None,
-) -> list[dict]:
-    """Raise the alerts due at ``now`` in ``view`` that are not already open; the new ones.
+    recover_minutes: int = RECOVER_MINUTES,
+    amber_since: Mapping[Key, datetime] | None = None,
+) -> tuple[list[dict], dict[Key, datetime]]:
+    """Raise the alerts due at ``now`` in ``view`` that are not already open: the new ones,
+    and since when each open behind has been out of the red (pass it back next time: an
+    amber rep recovers after ``recover_minutes`` of it). A recovered rep's behind alert is
+    resolved, and the recovered alert comes resolved: neither asks to be acknowledged.
 
     Runs in the caller's write transaction; on PostgreSQL an advisory lock makes processes
     take turns, so two of them never raise the same alert twice.
@@ -128,16 +150,22 @@ def raise_due(
         for r in view.reps
         if r.state == "paused" and r.state_since is not None
     }
+    standing = open_alerts(conn, view.day, view.last, paused_since)
+    amber = track_amber(view.reps, standing.behind, amber_since or {}, now)
     new = decide(
         view.reps,
-        open_alerts(conn, view.day, view.last, paused_since),
+        replace(standing, amber_since=amber),
         day=view.day,
         now=now,
         idle_minutes=idle_minutes,
         pause_limits=pause_limits,
+        recover_minutes=recover_minutes,
     )
+    for a in new:
+        if a.kind == "recovered":
+            amber.pop((a.rep_id, a.metric or ""), None)
     if not new:
-        return []
+        return [], amber
     rows = [
         {
             "rep_id": a.rep_id,
@@ -146,11 +174,31 @@ def raise_due(
             "metric": a.metric,
             "raised_at": now,
             "detail": orjson.dumps(a.detail).decode(),
+            "resolved_at": now if a.kind == "recovered" else None,
         }
         for a in new
     ]
     conn.execute(ALERT.insert(), rows)
-    return list_alerts(conn, day=view.day, since=now)
+    _resolve_recovered(conn, view.day, [a for a in new if a.kind == "recovered"], now)
+    return list_alerts(conn, day=view.day, since=now), amber
+
+
+def _resolve_recovered(
+    conn: sa.Connection, day: date, recovered: list[NewAlert], now: datetime
+) -> None:
+    """Close the behind alerts of the reps and metrics that recovered."""
+    for a in recovered:
+        conn.execute(
+            ALERT.update()
+            .where(
+                ALERT.c.day == day,
+                ALERT.c.rep_id == a.rep_id,
+                ALERT.c.metric == a.metric,
+                ALERT.c.kind == "behind_pace",
+                ALERT.c.resolved_at.is_(None),
+            )
+            .values(resolved_at=now)
+        )
 
 
 def _rep_state(
@@ -190,6 +238,11 @@ def _view(row: Any) -> dict[str, Any]:
         "acknowledged_at": row.acknowledged_at.isoformat() if row.acknowledged_at else None,
         "acknowledged_by": row.acknowledged_by,
         "note": row.note,
+        "resolved_at": row.resolved_at.isoformat() if row.resolved_at else None,
+        # open: asks a lead to step in; acknowledged: someone did; resolved: closed by itself
+        "status": (
+            "acknowledged" if row.acknowledged_at else "resolved" if row.resolved_at else "open"
+        ),
     }
 
 

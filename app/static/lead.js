@@ -13,6 +13,7 @@ import {
   pageConfig,
   paceOf,
   paceTitle,
+  reasonLabel,
   rowState,
   STATE_ORDER,
   stateBadge,
@@ -510,7 +511,17 @@ function onLiveAlert(alert) {
   if (!alert || (state.day && alert.day !== state.day)) return;
   if (view.team && alert.team !== view.team) return;
   view.alerts.set(alert.id, alert);
-  renderAlerts(new Set([String(alert.id)]));
+  const dirty = new Set([String(alert.id)]);
+  if (alert.kind === "recovered") {
+    // The server closed the rep's behind alert for that metric: show it closed here too.
+    for (const a of view.alerts.values()) {
+      if (a.kind === "behind_pace" && a.rep === alert.rep && a.metric === alert.metric && a.status === "open") {
+        view.alerts.set(a.id, { ...a, status: "resolved", resolved_at: alert.raised_at });
+        dirty.add(String(a.id));
+      }
+    }
+  }
+  renderAlerts(dirty);
 }
 
 function renderAlerts(dirty) {
@@ -518,7 +529,8 @@ function renderAlerts(dirty) {
     (a, b) => String(b.raised_at).localeCompare(String(a.raised_at)) || b.id - a.id,
   );
   const box = $("alerts");
-  const open = list.filter((a) => !a.acknowledged_at).length;
+  // Only alerts that still ask someone to step in count as open (a recovery closes its own).
+  const open = list.filter((a) => (a.status || (a.acknowledged_at ? "acknowledged" : "open")) === "open").length;
   $("alerts-count").textContent = list.length ? `${open}/${list.length}` : "";
   if (!list.length) {
     box.replaceChildren(el("li", { class: "empty", text: i18n.t("no_alerts") }));
@@ -531,6 +543,10 @@ function renderAlerts(dirty) {
 function alertDetail(a) {
   const d = a.detail || {};
   if (a.kind === "idle") return i18n.t("idle_for", { n: d.idle_minutes ?? "?" });
+  if (a.kind === "paused_long") {
+    const reason = d.reason ? reasonLabel(d.reason, i18n, cfg) : "";
+    return i18n.t("paused_for", { reason, n: d.paused_minutes ?? "?", limit: d.limit_minutes ?? "?" });
+  }
   if (!a.metric) return "";
   const p = { ...d, period: "day" };
   return `${i18n.t(a.metric)} · ${paceTitle(p, a.metric, i18n, cfg)}`;
@@ -543,6 +559,7 @@ function alertItem(a) {
       "data-alert": String(a.id),
       "data-kind": a.kind,
       "data-acked": a.acknowledged_at ? "true" : "false",
+      "data-alert-status": a.status || (a.acknowledged_at ? "acknowledged" : "open"),
       "data-rep": a.rep,
     },
     el(
@@ -565,6 +582,8 @@ function alertItem(a) {
         el("span", { class: "note", text: a.note || "" }),
       ),
     );
+  } else if (a.status === "resolved") {
+    item.append(el("div", { class: "ack-done resolved" }, el("span", { text: i18n.t("resolved") })));
   } else {
     item.append(ackForm(a));
   }

@@ -8,7 +8,15 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from app.floor.alerts import KINDS, NewAlert, OpenAlerts, PauseLimits, RepState, decide
+from app.floor.alerts import (
+    KINDS,
+    NewAlert,
+    OpenAlerts,
+    PauseLimits,
+    RepState,
+    decide,
+    track_amber,
+)
 from app.floor.pacing import Pace, pace_for
 from app.floor.schedule import Schedule
 
@@ -71,14 +79,44 @@ def test_still_red_with_the_alert_open_raises_nothing_again():
         assert decide([rep(now, 33)], still_open, day=TUESDAY, now=now) == []
 
 
-def test_back_to_amber_raises_recovered():
+def test_back_to_amber_recovers_only_after_ten_minutes_out_of_the_red():
     now = at(11, 0)  # expected 69.2; 60 dials is 0.87 of it
     state = rep(now, 60)
     assert state.paces["dials"].status == "amber"
-    open_ = OpenAlerts(behind=frozenset({(1, "dials")}))
-    assert decide([state], open_, day=TUESDAY, now=now) == [
+    behind = frozenset({(1, "dials")})
+    just = OpenAlerts(behind=behind, amber_since={(1, "dials"): at(10, 51)})
+    assert decide([state], just, day=TUESDAY, now=now) == []  # nine minutes: still open
+    settled = OpenAlerts(behind=behind, amber_since={(1, "dials"): at(10, 50)})
+    assert decide([state], settled, day=TUESDAY, now=now) == [
         NewAlert(1, "recovered", "dials", state.paces["dials"].as_dict())
     ]
+
+
+def test_back_to_green_recovers_at_once():
+    now = at(11, 0)
+    state = rep(now, 70)
+    assert state.paces["dials"].status == "green"
+    open_ = OpenAlerts(behind=frozenset({(1, "dials")}))
+    assert [a.kind for a in decide([state], open_, day=TUESDAY, now=now)] == ["recovered"]
+
+
+def test_a_rep_hovering_at_the_line_opens_one_behind_an_hour():
+    now = at(10, 40)
+    red = rep(now, 33)
+    recent = OpenAlerts(last_behind={(1, "dials"): at(9, 45)})
+    assert decide([red], recent, day=TUESDAY, now=now) == []  # 55 minutes since the last
+    later = OpenAlerts(last_behind={(1, "dials"): at(9, 40)})
+    assert [a.kind for a in decide([red], later, day=TUESDAY, now=now)] == ["behind_pace"]
+
+
+def test_time_out_of_the_red_is_kept_while_amber_and_dropped_in_the_red():
+    behind = frozenset({(1, "dials")})
+    amber, red = rep(at(11, 0), 60), rep(at(11, 0), 30)
+    first = track_amber([amber], behind, {}, at(11, 0))
+    assert first == {(1, "dials"): at(11, 0)}
+    assert track_amber([amber], behind, first, at(11, 5)) == first  # still since 11:00
+    assert track_amber([red], behind, first, at(11, 6)) == {}
+    assert track_amber([amber], frozenset(), first, at(11, 7)) == {}  # nothing open
 
 
 def test_amber_without_an_open_alert_raises_nothing():
