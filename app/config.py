@@ -90,8 +90,9 @@ class Settings(BaseSettings):
     recover_minutes: int = Field(default=10, ge=1, le=600)
     # Assessment: this many months in a row under target flag a rep for review (the seed's three).
     review_months: int = Field(default=3, ge=1, le=12)
-    # The targets a month is judged by, e.g. "revenue" (the seed's 业绩目标); empty: every target
-    # the rep had that month (a day target counts as its sum over the month's working days).
+    # The targets a month is judged by, e.g. "revenue,dials"; empty: the sales (业绩) target —
+    # revenue, or orders where a rep has no revenue target, or every target where they have
+    # neither (a day target counts as its sum over the month's working days).
     review_metrics: Annotated[tuple[str, ...], NoDecode] = ()
     # How often alerts are re-evaluated when no call arrives (expected-by-now keeps moving).
     alert_interval_seconds: float = Field(default=60.0, gt=0)

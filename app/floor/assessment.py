@@ -145,12 +145,22 @@ def day_attainment(
     return attainment((actual or {}).get(metric, 0), target)
 
 
+#: What the review judges by default: the sales (业绩) target, revenue, else orders.
+SALES_METRICS = ("revenue", "orders")
+
+
 def under_target(
     actual: Totals, targets: Mapping[str, int], metrics: Iterable[str] | None = None
 ) -> bool | None:
     """True when any judged target was missed; None when there is no target to judge by.
-    ``metrics`` limits the judged ones (None: every target the rep had)."""
-    judged = {m: v for m, v in targets.items() if v > 0 and (metrics is None or m in metrics)}
+    ``metrics`` names the judged ones; None: the sales (业绩) target — revenue, or orders where
+    the rep had no revenue target (the rules' three months under target are about sales), or
+    every target they had where they had neither."""
+    if metrics is None:
+        sales = [m for m in SALES_METRICS if targets.get(m, 0) > 0]
+        metrics = sales[:1] or list(targets)
+    wanted = set(metrics)
+    judged = {m: v for m, v in targets.items() if v > 0 and m in wanted}
     if not judged:
         return None
     return any(actual.get(m, 0) < v for m, v in judged.items())

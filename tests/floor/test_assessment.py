@@ -231,10 +231,17 @@ def test_day_attainment_is_none_when_the_day_is_not_judged(m, d, metric):
     assert attain(m, d, totals(dials=300, invites=3), metric) is None
 
 
-def test_under_target_judges_every_positive_target_unless_limited():
+def test_under_target_judges_the_sales_target_unless_told_which():
     t = {"dials": 6_300, "revenue": 100_000, "orders": 0}
-    assert under_target(totals(dials=6_299, revenue=100_000), t) is True
-    assert under_target(totals(dials=6_300, revenue=100_000), t) is False
+    # 业绩: revenue judges; dials short with revenue met is not "under".
+    assert under_target(totals(dials=6_299, revenue=100_000), t) is False
+    assert under_target(totals(dials=9_999, revenue=99_999), t) is True
+    # No revenue target: orders judge; neither: every target the rep had.
+    assert under_target(totals(dials=9_999, orders=19), {"dials": 6_300, "orders": 20}) is True
+    assert under_target(totals(dials=1, orders=20), {"dials": 6_300, "orders": 20}) is False
+    assert under_target(totals(dials=6_299), {"dials": 6_300}) is True
+    # PACEBOARD_REVIEW_METRICS widens (or narrows) it.
+    assert under_target(totals(dials=6_299, revenue=100_000), t, ["revenue", "dials"]) is True
     assert under_target(totals(dials=6_299, revenue=100_000), t, ["revenue"]) is False
     assert under_target(totals(dials=9_999, revenue=99_999), t, ["revenue"]) is True
     assert under_target(totals(), t, ["orders"]) is None  # a zero target judges nothing
@@ -530,11 +537,12 @@ def test_review_metrics_limits_which_targets_judge_a_month():
             **month_of(OCT, 200, revenue=10_000),
         }
     }
-    every_target = review_of(run([member()], daily, rules=rules)["reps"][0])
-    assert every_target["flagged"] is True
-    revenue_only = review_of(
-        run([member()], daily, rules=rules, review_metrics=["revenue"])["reps"][0]
+    widened = review_of(
+        run([member()], daily, rules=rules, review_metrics=["revenue", "dials"])["reps"][0]
     )
+    assert widened["flagged"] is True
+    # By default the sales (业绩) target alone judges: revenue met, not under.
+    revenue_only = review_of(run([member()], daily, rules=rules)["reps"][0])
     assert [m["under"] for m in revenue_only["months"]] == [False, False, False]
     assert revenue_only["flagged"] is False
     # The month's attainment still shows every target.
