@@ -156,7 +156,7 @@ function sortValue(rep, key) {
     case "team":
       return rep.team || "";
     case "tier": {
-      const i = TIER_ORDER.indexOf(rep.tier ? rep.tier.day : "");
+      const i = TIER_ORDER.indexOf(repTier(rep).tier || "");
       return i < 0 ? TIER_ORDER.length : i;
     }
     case "pace": {
@@ -227,11 +227,20 @@ function metricCell(rep, metric) {
   });
 }
 
+/** The one tier the console shows for a rep, and its period: the month's (what the
+ * assessment judges), else today's while the month has none yet. */
+function repTier(rep) {
+  const t = rep.tier || {};
+  if (t.month) return { tier: t.month, period: "month" };
+  if (t.day) return { tier: t.day, period: "today" };
+  return { tier: null, period: null };
+}
+
 function tableRow(rep) {
   const dials = paceOf(rep, "dials");
-  const tier = rep.tier || {};
+  const tier = repTier(rep);
   const name = el("td", { class: "name" }, el("span", { text: rep.name }));
-  if (rep.new_hire && tier.day !== "new") {
+  if (rep.new_hire && tier.tier !== "new") {
     name.append(el("span", { class: "tag new", text: i18n.t("new_hire") }));
   }
   return el(
@@ -248,13 +257,13 @@ function tableRow(rep) {
     el(
       "td",
       { class: "tier" },
-      tier.day
-        ? el("span", {
-            class: "tier-badge",
-            "data-tier": tier.day,
-            title: tier.month ? `${i18n.t("month")}: ${i18n.t("tier_" + tier.month)}` : null,
-            text: i18n.t("tier_" + tier.day),
-          })
+      tier.tier
+        ? el(
+            "span",
+            { class: "tier-badge", "data-tier": tier.tier, "data-period": tier.period },
+            el("span", { class: "tier-period", text: i18n.t(tier.period) }),
+            ` ${i18n.t("tier_" + tier.tier)}`,
+          )
         : "",
     ),
     el("td", { class: "state" }, stateBadge(rep, i18n, cfg, { time: false })),
@@ -441,7 +450,7 @@ function renderTiers() {
   const reps = visibleReps();
   const groups = new Map(TIER_ORDER.map((t) => [t, []]));
   for (const r of reps) {
-    const tier = r.tier ? r.tier.month || r.tier.day : null;
+    const tier = repTier(r).tier;
     if (groups.has(tier)) groups.get(tier).push(r);
   }
   $("tier-counts").replaceChildren(
