@@ -11,6 +11,7 @@ from typing import Annotated, NoReturn
 import typer
 
 from app.commands import command_session
+from app.commands.attendance import attendance_cli
 from app.commands.backup import backup
 from app.commands.displays import displays_cli
 from app.commands.reports import report_cli
@@ -40,6 +41,7 @@ cli.add_typer(users_cli, name="user")
 cli.add_typer(displays_cli, name="display")
 cli.add_typer(report_cli, name="report")
 cli.add_typer(listen_cli, name="listen")
+cli.add_typer(attendance_cli, name="attendance")
 cli.command("backup")(backup)
 
 

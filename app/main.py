@@ -8,6 +8,7 @@ from fastapi import FastAPI
 
 from app.api import (
     alerts,
+    attendance,
     auth,
     errors,
     floor,
@@ -101,7 +102,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.install(app)
     install_security(app)  # security headers on every answer, the request body limit
     app.add_middleware(Observe, metrics=metrics)  # request ids, the access log, latency
-    for module in (health, ingest, imports, floor, roster, targets, alerts):
+    for module in (health, ingest, imports, floor, roster, targets, alerts, attendance):
         app.include_router(module.router)
     app.include_router(webhooks.router)  # no bearer token: Twilio signs its requests
     app.include_router(live_ws.router)

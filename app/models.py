@@ -343,6 +343,19 @@ class AgentEvent(SQLModel, table=True):
     received_at: datetime = _ts()
 
 
+class Attendance(SQLModel, table=True):
+    """A rep's day that is not an ordinary working day (app.floor.attendance); no row: present."""
+
+    __table_args__ = (sa.Index("ix_attendance_day", "day"),)
+    rep_id: int = Field(foreign_key="rep.id", primary_key=True)
+    day: date = Field(primary_key=True)
+    status: str = Field(max_length=10)  # leave | half_day | sick | absent | present
+    half: str = Field(default="", max_length=2)  # am | pm for a half day, else ""
+    note: str = Field(default="", max_length=500)
+    set_by: str = Field(max_length=100)
+    set_at: datetime = _ts()
+
+
 class AgentNow(SQLModel, table=True):
     """A rep's latest event in event order (their present state), kept as events arrive so a
     screen's full read need not search ``agent_event`` for it."""

@@ -51,6 +51,18 @@ async def get_ingest_context(request: Request) -> IngestContext:
     return request.app.state.ingest_ctx
 
 
+async def get_floor_changed(request: Request) -> Callable[[], None]:
+    """Tell this process's screens and the other processes' that the floor changed in a way
+    no commit of calls says (attendance, targets): each reads it again."""
+    hub, bus = request.app.state.hub, request.app.state.bus
+
+    def changed() -> None:
+        hub.poke()
+        bus.changed()
+
+    return changed
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 # scope="function": the session commits (or rolls back) when the route returns, before the
 # answer is sent. FastAPI's default ("request") runs the code after ``yield`` once the response
@@ -61,6 +73,7 @@ ConnDep = Annotated[sa.Connection, Depends(get_conn, scope="function")]
 WriterDep = Annotated[IngestWriter, Depends(get_writer)]
 #: The floor's ingest rules (timezone, customer hash): what moving or judging calls needs.
 IngestDep = Annotated[IngestContext, Depends(get_ingest_context)]
+FloorChangedDep = Annotated[Callable[[], None], Depends(get_floor_changed)]
 
 
 #: The signed-in user's session cookie (HttpOnly, SameSite=Lax; Secure behind TLS).

@@ -38,6 +38,8 @@ class RepState:
     reason: str = ""
     state_since: datetime | None = None
     not_in: bool = False
+    #: Away the whole day (leave, sick, absent): no alert of any kind.
+    off: bool = False
 
 
 @dataclass(frozen=True)
@@ -177,8 +179,8 @@ def decide(
     in the last hour. recovered: an open one is green, or amber for ``recover_minutes``. idle:
     inside a calling window, no dial for `idle_minutes` calling minutes and no idle alert open;
     with agent states, only while ``available`` (counted from when they became so).
-    paused_long: a pause longer than its reason's limit, once per pause. Inactive reps get
-    nothing; a rep not in gets no behind_pace or idle.
+    paused_long: a pause longer than its reason's limit, once per pause. Inactive reps and
+    reps away for the day get nothing; a rep not in gets no behind_pace or idle.
     """
     if now.utcoffset() is None:
         raise ValueError(f"{now!r} is naive; alerts need a timezone-aware now")
@@ -186,7 +188,7 @@ def decide(
     now = now.astimezone(UTC)
     alerts: list[NewAlert] = []
     for rep in reps:
-        if not rep.active:
+        if not rep.active or rep.off:
             continue
         if rep.rep_id not in open_alerts.paused:
             paused = _paused_alert(rep, now, pause_limits or PauseLimits({}))

@@ -45,6 +45,14 @@ def period_days(period: str, day: date) -> tuple[date, date]:
     raise ValueError(f"unknown period '{period}' (one of {', '.join(PERIODS)})")
 
 
+def working_days(schedule: Schedule, period: str, day: date) -> list[date]:
+    """The working days of ``schedule`` in the period containing ``day``."""
+    first, last = period_days(period, day)
+    n = (last - first).days + 1
+    days = (first + timedelta(days=i) for i in range(n))
+    return [d for d in days if d.isoweekday() in schedule.working_days]
+
+
 @lru_cache(maxsize=8192)
 def _instant(tz: ZoneInfo, day: date, wall: time) -> datetime:
     """The first instant (in UTC) at which the clock in `tz` shows `day` at `wall` or later.

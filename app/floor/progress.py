@@ -11,9 +11,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from app.floor.attendance import Away, scale_targets
 from app.floor.funnel import diagnose, funnel, medians
 from app.floor.metrics import METRICS
-from app.floor.pacing import Thresholds, hour_shares, pace_for
+from app.floor.pacing import Thresholds, hour_shares, pace_for, working_days
 from app.floor.schedule import Schedule
 from app.floor.targets import Ramp, RepRef, TargetRule, is_new_hire, rep_targets, sum_targets
 from app.floor.tiers import TierInput, assign_tiers, mentoring_pairs
@@ -35,6 +36,10 @@ class RepInfo:
     ref: RepRef
     code: str
     team: str
+    #: Leave that takes targets off (app.floor.attendance), and today's attendance as the row
+    #: shows it ({"status", "half", "note"}); None: present, no leave in the week or month.
+    away: Away | None = None
+    attendance: dict[str, str] | None = None
 
 
 def _zero() -> dict[str, int]:
@@ -186,6 +191,11 @@ def enrich_team(
     for rep in team_reps:
         info = reps[rep["code"]]
         targets = rep_targets(rules, info.ref, day, cfg.ramp) if rep["active"] else {}
+        if info.away is not None:  # leave reduces the targets
+            week_n = len(working_days(schedule, "week", day))
+            month_n = len(working_days(schedule, "month", day))
+            targets = scale_targets(targets, info.away, week_n, month_n)
+        rep["attendance"] = info.attendance
         totals = rep["totals"]
         before = earlier.get(rep["code"], {})
         week, month = _plus(totals, before.get("week")), _plus(totals, before.get("month"))

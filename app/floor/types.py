@@ -140,6 +140,15 @@ class TeamRow(Group):
     mentoring: NotRequired[list[MentoringPair]]
 
 
+class AttendanceMark(TypedDict):
+    """A rep's day that is not an ordinary working day (no mark: present)."""
+
+    __pydantic_config__ = _STRICT  # type: ignore[misc]
+    status: str  # leave | half_day | sick | absent
+    half: str  # am | pm for a half day, else ""
+    note: str
+
+
 class RepRow(TypedDict):
     __pydantic_config__ = _STRICT  # type: ignore[misc]
     code: str
@@ -161,6 +170,8 @@ class RepRow(TypedDict):
     time: TimeInState
     #: Logged out all day on a floor that reports states: shown as not in, not as behind.
     not_in: bool
+    #: Today's attendance when the rep is not simply present (their targets are reduced).
+    attendance: AttendanceMark | None
 
 
 class Snapshot(TypedDict):

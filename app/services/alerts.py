@@ -221,6 +221,7 @@ def _rep_state(
         reason=agent["reason"] if agent else "",
         state_since=datetime.fromisoformat(agent["since"]) if agent else None,
         not_in=rep["not_in"],
+        off=bool(rep["attendance"]) and rep["attendance"]["status"] != "half_day",
     )
 
 

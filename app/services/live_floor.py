@@ -35,6 +35,7 @@ from app.floor.snapshot import RepRow, build_snapshot
 from app.floor.targets import RepRef, TargetRule
 from app.floor.types import Snapshot
 from app.ingest.service import BatchOutcome
+from app.services.attendance import attendance_key, attendance_of
 from app.services.schedules import team_schedules
 from app.services.snapshot import (
     REP,
@@ -88,6 +89,8 @@ class _Base:
     rules: list[TargetRule]
     roster_key: tuple
     earlier: dict[str, dict[str, dict[str, int]]] = field(default_factory=dict)
+    #: rep id -> (their leave this week and month, today's mark): reps with any mark only.
+    attendance: dict[int, tuple[Any, dict[str, str] | None]] = field(default_factory=dict)
     members: dict[int, list[RosterRep]] = field(init=False)  # team id -> its reps
 
     def __post_init__(self) -> None:
@@ -98,8 +101,14 @@ class _Base:
 
     def infos(self) -> dict[str, RepInfo]:
         names = dict(self.teams)
+        none = (None, None)
         return {
-            r.code: RepInfo(RepRef(r.id, r.team_id, r.hired_on), r.code, names[r.team_id])
+            r.code: RepInfo(
+                RepRef(r.id, r.team_id, r.hired_on),
+                r.code,
+                names[r.team_id],
+                *self.attendance.get(r.id, none),
+            )
             for r in self.reps.values()
         }
 
@@ -121,11 +130,11 @@ def _key(reps: Rows, teams: Rows, rules: list[TargetRule]) -> tuple:
     return (tuple(map(tuple, reps)), tuple(map(tuple, teams)), tuple(sorted(rules, key=repr)))
 
 
-def roster_key(conn: sa.Connection) -> tuple:
-    """Everything a floor view takes from the roster, teams, schedules and target rules, as one
-    comparable value: a tick reads it (O(roster), once a minute) to notice changes made by
-    any process, the CLI included."""
-    return _key(*_roster(conn))
+def roster_key(conn: sa.Connection, day: date) -> tuple:
+    """Everything a floor view takes from the roster, teams, schedules, target rules and the
+    attendance of ``day``'s week and month, as one comparable value: a tick reads it
+    (O(roster), once a minute) to notice changes made by any process, the CLI included."""
+    return (_key(*_roster(conn)), attendance_key(conn, day))
 
 
 def changed_reps(outcome: BatchOutcome) -> set[tuple[int, date]]:
@@ -168,13 +177,19 @@ class LiveFloor:
             for r in rep_rows
             if r.team_id in team_ids
         }
+        schedules = team_schedules(conn, self.pacing.floor)
         self.base = _Base(
             day=day,
             teams=teams,
-            schedules=team_schedules(conn, self.pacing.floor),
+            schedules=schedules,
             reps=reps,
             rules=rules,
-            roster_key=_key(rep_rows, team_rows, rules),
+            roster_key=(_key(rep_rows, team_rows, rules), attendance_key(conn, day)),
+        )
+        self.base.attendance = attendance_of(
+            conn,
+            day,
+            ((r.id, schedules.get(r.team_id, self.pacing.floor)) for r in reps.values()),
         )
         self.base.earlier = earlier_totals(conn, day, {r.id: r.code for r in reps.values()})
         self._infos = self.base.infos()
@@ -324,7 +339,7 @@ class LiveFloor:
         cheap check (the roster, one pass over today's cells) for changes made behind the
         hooks' back, by the CLI or an admin in another process."""
         assert self.base is not None
-        if roster_key(conn) != self.base.roster_key:
+        if roster_key(conn, self.base.day) != self.base.roster_key:
             return False
         return board_fingerprint(conn, self.base.day) == self.fingerprint()
 

@@ -20,6 +20,7 @@ from app.floor.progress import PacingConfig, RepInfo, enrich
 from app.floor.snapshot import RepRow, build_snapshot
 from app.floor.targets import RepRef
 from app.models import AgentNow, HourlyTotal, Rep, RepActivity, StateTotal, Team, table_of
+from app.services.attendance import attendance_of
 from app.services.errors import InputError
 from app.services.schedules import team_schedules
 from app.services.targets import load_rules
@@ -103,8 +104,18 @@ def load_snapshot(
         return snap
 
     shown_ids = {r.id for r in reps}
+    away = attendance_of(
+        conn,
+        day,
+        ((r.id, schedules.get(r.team_id, pacing.floor)) for r in rep_rows if r.id in shown_ids),
+    )
     infos = {
-        r.code: RepInfo(RepRef(r.id, r.team_id, r.hired_on), r.code, team_names[r.team_id])
+        r.code: RepInfo(
+            RepRef(r.id, r.team_id, r.hired_on),
+            r.code,
+            team_names[r.team_id],
+            *away.get(r.id, (None, None)),
+        )
         for r in rep_rows
         if r.id in shown_ids
     }

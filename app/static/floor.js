@@ -136,7 +136,7 @@ export function paceOf(obj, metric) {
 /** Red day-paces of a rep, worst first. */
 export function redPaces(rep) {
   const out = [];
-  if (rep.not_in) return out; // logged out all day: not in, not behind
+  if (rep.not_in || isOff(rep)) return out; // not in, or away today: not behind
   for (const [metric, p] of Object.entries(rep.pace || {})) {
     if (p && p.status === "red") out.push({ metric, ...p });
   }
@@ -153,6 +153,24 @@ export function byResults(a, b) {
     (tb.dials || 0) - (ta.dials || 0) ||
     String(a.name).localeCompare(String(b.name), "zh-CN")
   );
+}
+
+/** Away the whole day (leave, sick, absent): shown apart, judged by nothing. */
+export function isOff(rep) {
+  return !!(rep && rep.attendance && rep.attendance.status !== "half_day");
+}
+
+/** A rep's attendance mark as a tag beside their name ("请假"; a half day says which half). */
+export function attendanceTag(rep, i18n) {
+  const a = rep && rep.attendance;
+  if (!a) return "";
+  const half = a.half ? ` ${a.half.toUpperCase()}` : "";
+  return el("span", {
+    class: "tag away",
+    "data-attendance": a.status,
+    title: a.note || null,
+    text: i18n.t("att_" + a.status) + half,
+  });
 }
 
 /** The page's configuration from <body data-…> (no inline scripts). */

@@ -14,6 +14,8 @@ import {
   paceOf,
   paceTitle,
   reasonLabel,
+  attendanceTag,
+  isOff,
   rowState,
   STATE_ORDER,
   stateBadge,
@@ -243,6 +245,7 @@ function tableRow(rep) {
   if (rep.new_hire && tier.tier !== "new") {
     name.append(el("span", { class: "tag new", text: i18n.t("new_hire") }));
   }
+  if (rep.attendance) name.append(attendanceTag(rep, i18n));
   return el(
     "tr",
     {
@@ -276,9 +279,15 @@ function tableRow(rep) {
     metricCell(rep, "dials"),
     el("td", {
       "data-pace": "dials",
-      "data-status": dials && !rep.not_in ? dials.status : null,
+      "data-status": dials && !rep.not_in && !isOff(rep) ? dials.status : null,
       title: paceTitle(dials, "dials", i18n, cfg) || null,
-      text: rep.not_in ? i18n.t("not_in") : dials ? i18n.pct(dials.pace) : "—",
+      text: isOff(rep)
+        ? i18n.t("att_" + rep.attendance.status)
+        : rep.not_in
+          ? i18n.t("not_in")
+          : dials
+            ? i18n.pct(dials.pace)
+            : "—",
     }),
     metricCell(rep, "connects"),
     metricCell(rep, "talk_seconds"),

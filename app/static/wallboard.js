@@ -15,6 +15,8 @@ import {
   pageConfig,
   paceOf,
   redPaces,
+  attendanceTag,
+  isOff,
   stateBadge,
   stateGroups,
   stateStrip,
@@ -233,9 +235,10 @@ function renderBoard(dirty) {
 /** Dials, dials pace and talk cells of a rep or team row, coloured by their status. */
 function paceCells(row) {
   const totals = row.totals || {};
-  // A rep logged out all day is not in, not behind: no pace colours, "not in" for the pace.
-  const dials = row.not_in ? null : paceOf(row, "dials");
-  const talk = row.not_in ? null : paceOf(row, "talk_seconds");
+  // A rep logged out all day is not in, one away today is away: neither is behind.
+  const off = row.not_in || isOff(row);
+  const dials = off ? null : paceOf(row, "dials");
+  const talk = off ? null : paceOf(row, "talk_seconds");
   return [
     el("td", {
       "data-metric": "dials",
@@ -245,7 +248,13 @@ function paceCells(row) {
     el("td", {
       "data-pace": "dials",
       "data-status": dials ? dials.status : null,
-      text: dials ? i18n.pct(dials.pace) : row.not_in ? i18n.t("not_in") : "—",
+      text: dials
+        ? i18n.pct(dials.pace)
+        : isOff(row)
+          ? i18n.t("att_" + row.attendance.status)
+          : row.not_in
+            ? i18n.t("not_in")
+            : "—",
     }),
     el("td", {
       "data-metric": "talk_seconds",
@@ -260,6 +269,7 @@ function boardRow(r, index, showTeam) {
   const name = el("td", { class: "name" }, el("span", { text: r.name }));
   if (showTeam) name.append(el("span", { class: "tag", text: r.team || "" }));
   if (r.new_hire) name.append(el("span", { class: "tag new", text: i18n.t("new_hire") }));
+  if (r.attendance) name.append(attendanceTag(r, i18n));
   const row = el(
     "tr",
     {

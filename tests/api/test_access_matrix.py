@@ -69,6 +69,8 @@ PATH_VALUES = {
     "code": REP_A["code"],
     "source": "s",
     "call_id": "c1",
+    "rep": REP_A["code"],
+    "day": "2026-11-26",
 }
 
 PRINCIPALS = ("anonymous", "ingest", "read", "display_a", "lead_a", "lead_b", "admin")

@@ -1,0 +1,105 @@
+"""Attendance: a rep's day away reduces their targets, silences their alerts and shows on the
+board; admins set anyone's, leads their own team's (both engines)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+
+from app.floor.attendance import Away, away_fraction, check_status, scale_targets
+from tests.conftest import enrol
+
+THU = "2026-11-26"  # a Thursday; week Mon 23 .. Sun 29, five working days
+
+
+def put(api, rep: str, day: str, body: dict, headers: dict | None = None):
+    h = headers if headers is not None else api.auth(api.admin)
+    return api.client.put(f"/api/v1/attendance/{rep}/{day}", json=body, headers=h)
+
+
+def rep_row(api, code: str, day: str = THU) -> dict:
+    return next(r for r in api.snapshot(day)["reps"] if r["code"] == code)
+
+
+def test_leave_takes_the_days_targets_off_and_a_share_of_the_weeks(api):
+    enrol(api.engine, {"a1", "a2"}, team="一组")
+    assert put(api, "a1", THU, {"status": "leave", "note": "年假"}).status_code == 200
+    a1, a2 = rep_row(api, "a1"), rep_row(api, "a2")
+    assert a1["attendance"] == {"status": "leave", "half": "", "note": "年假"}
+    assert a2["attendance"] is None
+    assert "dials/day" in a2["targets"] and "dials/day" not in a1["targets"]
+    assert a1["pace"] == {}  # nothing to be behind on
+    # The week's 5 invites over 4 working days of 5 there: 4.
+    assert (a1["targets"]["invites/week"], a2["targets"]["invites/week"]) == (4, 5)
+    # The team's target sums its reps' (a1 contributes none today).
+    team = next(t for t in api.snapshot(THU)["teams"] if t["name"] == "一组")
+    assert team["targets"]["dials/day"] == a2["targets"]["dials/day"]
+
+
+def test_a_half_day_halves_the_days_targets_and_present_clears_a_mark(api):
+    enrol(api.engine, {"a1"}, team="一组")
+    assert put(api, "a1", THU, {"status": "half_day", "half": "pm"}).status_code == 200
+    a1 = rep_row(api, "a1")
+    assert a1["targets"]["dials/day"] == 150 and a1["attendance"]["half"] == "pm"
+    assert put(api, "a1", THU, {"status": "present"}).status_code == 200
+    a1 = rep_row(api, "a1")
+    assert a1["attendance"] is None and a1["targets"]["dials/day"] == 300
+
+
+def test_a_lead_sets_their_own_teams_days_and_no_one_elses(api):
+    enrol(api.engine, {"a1"}, team="一组")
+    enrol(api.engine, {"b1"}, team="二组")
+    lead = api.sign_in("lead1", teams=("一组",))
+    resp = put(api, "a1", THU, {"status": "sick"}, lead)
+    assert resp.status_code == 200 and resp.json()["set_by"] == "lead1"
+    assert put(api, "b1", THU, {"status": "sick"}, lead).status_code == 404  # not theirs
+    assert put(api, "a1", THU, {"status": "leave"}, api.auth(api.read)).status_code == 403
+    listed = api.client.get("/api/v1/attendance", params={"day": THU}, headers=lead).json()
+    assert [(r["rep"], r["status"]) for r in listed] == [("a1", "sick")]
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"status": "holiday"}, "status"),
+        ({"status": "half_day"}, "half"),
+        ({"status": "leave", "half": "am"}, "half"),
+    ],
+)
+def test_a_mark_that_is_not_one_is_refused_naming_the_field(api, body, field):
+    enrol(api.engine, {"a1"}, team="一组")
+    resp = put(api, "a1", THU, body)
+    assert resp.status_code == 422, resp.text
+    assert field in resp.text
+
+
+def test_a_rep_on_leave_raises_no_alert(api):
+    enrol(api.engine, {"a1", "a2"}, team="一组")
+    engine = api.client.app.state.alerts
+    engine.stop()
+    put(api, "a1", THU, {"status": "leave"})
+    raised = engine.evaluate(datetime.fromisoformat(f"{THU}T15:00:00+08:00"))
+    reps = {a["rep"] for a in raised}
+    assert "a2" in reps and "a1" not in reps  # both made no call; only a2 is expected to
+
+
+def test_away_fractions_and_scaled_targets():
+    assert [away_fraction(s) for s in ("present", "leave", "sick", "absent")] == [0, 1, 1, 1]
+    assert away_fraction("half_day", "am") == 0.5
+    assert check_status("half_day", "") and check_status("leave", "pm")
+    assert check_status("half_day", "am") is None
+    targets = {("dials", "day"): 300, ("invites", "week"): 5, ("revenue", "month"): 100_000}
+    got = scale_targets(targets, Away(today=0.5, week=1.5, month=2.0), 5, 20)
+    assert got == {("dials", "day"): 150, ("invites", "week"): 4, ("revenue", "month"): 90_000}
+    assert ("dials", "day") not in scale_targets(targets, Away(today=1.0), 5, 20)
+
+
+def test_the_command_line_sets_and_lists_a_days_marks(cli, engine):
+    enrol(engine, {"a1"}, team="一组")
+    got = cli("attendance", "set", "a1", THU, "--status", "half_day", "--half", "am")
+    assert got.returncode == 0, got.stderr
+    assert "a1 (一组) 2026-11-26: half_day (am)" in got.stdout
+    assert "a1\t一组\thalf_day\tam" in cli("attendance", "list", "--day", THU).stdout
+    bad = cli("attendance", "set", "a1", THU, "--status", "holiday")
+    assert bad.returncode == 2 and "status" in bad.stderr
