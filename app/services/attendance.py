@@ -69,9 +69,17 @@ def list_attendance(
         if teams is not None and r.team not in teams:
             continue
         out.append(
-            {"rep": r.code, "name": r.name, "team": r.team, "day": r.day.isoformat(),
-             "status": r.status, "half": r.half, "note": r.note, "set_by": r.set_by,
-             "set_at": r.set_at.isoformat()}  # fmt: skip
+            {
+                "rep": r.code,
+                "name": r.name,
+                "team": r.team,
+                "day": r.day.isoformat(),
+                "status": r.status,
+                "half": r.half,
+                "note": r.note,
+                "set_by": r.set_by,
+                "set_at": r.set_at.isoformat(),
+            }  # fmt: skip
         )
     return out
 
