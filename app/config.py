@@ -90,6 +90,8 @@ class Settings(BaseSettings):
     recover_minutes: int = Field(default=10, ge=1, le=600)
     # Assessment: this many months in a row under target flag a rep for review (the seed's three).
     review_months: int = Field(default=3, ge=1, le=12)
+    # A month with fewer working days present than this (leave taken off) is not judged.
+    review_min_days: int = Field(default=15, ge=0, le=31)
     # The targets a month is judged by, e.g. "revenue,dials"; empty: the sales (业绩) target —
     # revenue, or orders where a rep has no revenue target, or every target where they have
     # neither (a day target counts as its sum over the month's working days).

@@ -5,18 +5,20 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 from app.floor.pacing import Pace, calling_seconds, calling_windows, period_bounds
 from app.floor.schedule import Schedule
 
-KINDS = ("behind_pace", "recovered", "idle", "paused_long")
+KINDS = ("behind_pace", "recovered", "idle", "paused_long", "not_in")
 #: A red in the first calling hour is one slow start, not a rep to step in with.
 BEHIND_AFTER_SECONDS = 3600
 #: At most one behind/recovered cycle per rep and metric in this long: a rep hovering at the
 #: amber line is one alert, not one a minute.
 CYCLE_SECONDS = 3600
+#: A rep a source reports logged out all day is "not in" from this local time on.
+NOT_IN_BY = time(10, 0)
 #: An open behind recovers at green, or after this long out of the red (PACEBOARD_RECOVER_MINUTES).
 RECOVER_MINUTES = 10
 
@@ -56,6 +58,8 @@ class OpenAlerts:
     idle: frozenset[int] = frozenset()
     # rep_ids with a paused_long alert raised during their present pause
     paused: frozenset[int] = frozenset()
+    # rep_ids with a not_in alert raised today
+    not_in: frozenset[int] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -163,6 +167,17 @@ def _paused_alert(rep: RepState, now: datetime, limits: PauseLimits) -> NewAlert
     return NewAlert(rep.rep_id, "paused_long", None, detail)
 
 
+def _not_in_alert(rep: RepState, day: date, now: datetime, by: time) -> NewAlert | None:
+    """A rep a source reports logged out all day, past ``by`` on a working day they are
+    expected (not away): not in yet."""
+    if not rep.not_in or day.isoweekday() not in rep.schedule.working_days:
+        return None
+    deadline = datetime.combine(day, by, rep.schedule.timezone)
+    if now < deadline:
+        return None
+    return NewAlert(rep.rep_id, "not_in", None, {"by": by.strftime("%H:%M")})
+
+
 def decide(
     reps: Sequence[RepState],
     open_alerts: OpenAlerts,
@@ -172,6 +187,7 @@ def decide(
     idle_minutes: int = 15,
     pause_limits: PauseLimits | None = None,
     recover_minutes: int = RECOVER_MINUTES,
+    not_in_by: time = NOT_IN_BY,
 ) -> list[NewAlert]:
     """The alerts to raise at `now` for local date `day`, ordered by rep_id, kind, metric.
 
@@ -179,7 +195,8 @@ def decide(
     in the last hour. recovered: an open one is green, or amber for ``recover_minutes``. idle:
     inside a calling window, no dial for `idle_minutes` calling minutes and no idle alert open;
     with agent states, only while ``available`` (counted from when they became so).
-    paused_long: a pause longer than its reason's limit, once per pause. Inactive reps and
+    paused_long: a pause longer than its reason's limit, once per pause. not_in: reported
+    logged out all day past ``not_in_by`` on a working day, once a day. Inactive reps and
     reps away for the day get nothing; a rep not in gets no behind_pace or idle.
     """
     if now.utcoffset() is None:
@@ -195,6 +212,10 @@ def decide(
             if paused is not None:
                 alerts.append(paused)
         if rep.not_in:
+            if rep.rep_id not in open_alerts.not_in:
+                late = _not_in_alert(rep, day, now, not_in_by)
+                if late is not None:
+                    alerts.append(late)
             continue
         alerts.extend(_pace_alerts(rep, open_alerts, day, now, recover_minutes))
         if rep.rep_id not in open_alerts.idle:

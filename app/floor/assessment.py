@@ -5,12 +5,13 @@ invites, month-to-date with projection, and the three-months-under-target review
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from app.floor.attendance import away_over
 from app.floor.metrics import METRICS
-from app.floor.pacing import calling_windows, pace_for, period_days
+from app.floor.pacing import calling_windows, pace_for, period_days, working_days
 from app.floor.report import attainment, figures
 from app.floor.schedule import Schedule
 from app.floor.targets import TARGET_METRICS, Ramp, RepRef, TargetRule, rep_targets
@@ -29,6 +30,8 @@ class RepMember:
     team: str
     active: bool
     since: date | None
+    #: Days away (leave, sick, absent: 1; a half day: ½) in the months the review judges.
+    away: Mapping[date, float] = field(default_factory=dict)
 
 
 def zero() -> dict[str, int]:
@@ -166,6 +169,16 @@ def under_target(
     return any(actual.get(m, 0) < v for m, v in judged.items())
 
 
+#: A month with fewer working days present than this is not judged (PACEBOARD_REVIEW_MIN_DAYS).
+MIN_PRESENT_DAYS = 15
+
+
+def present_days(member: RepMember, schedule: Schedule, month: date) -> float:
+    """The working days of ``month`` the rep was there (leave taken off)."""
+    days = working_days(schedule, "month", month)
+    return len(days) - away_over(member.away, days)
+
+
 def review_streak(months: Sequence[bool | None]) -> int:
     """Months in a row under target, counting back from the last of ``months`` (oldest first);
     a month met, or not judged, ends the run."""
@@ -213,8 +226,10 @@ def assess(
     metric: str = "dials",
     review_months: int = 3,
     review_metrics: Iterable[str] | None = None,
+    min_present_days: int = MIN_PRESENT_DAYS,
 ) -> dict[str, Any]:
-    """The week's or month's assessment for ``members`` from their per-day totals.
+    """The week's or month's assessment for ``members`` from their per-day totals. A month
+    the rep was present fewer than ``min_present_days`` working days is not judged.
 
     ``daily[code][day]`` must cover the period, the ISO weeks it touches (weekly invites) and
     the ``review_months`` months before it; ``until`` bounds the figures (now, for a period in
@@ -282,12 +297,13 @@ def assess(
         history: list[dict[str, Any]] = []
         for month in judged:
             m_first, m_last = period_days("month", month)
-            if member.since is None or member.since > m_first:
-                under = None  # not on the floor the whole month: not judged
-                month_got, mt = total(member.code, m_first, m_last), {}
-            else:
+            month_got = total(member.code, m_first, m_last)
+            mt: dict[str, int] = {}
+            under: bool | None = None
+            # Not on the floor the whole month, or there too few days of it: not judged.
+            on_floor = member.since is not None and member.since <= m_first
+            if on_floor and present_days(member, schedule, month) >= min_present_days:
                 mt = period_targets(mine, member, "month", month, ramp=ramp, schedule=schedule)
-                month_got = total(member.code, m_first, m_last)
                 under = under_target(month_got, mt, metrics)
             history.append(
                 {

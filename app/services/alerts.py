@@ -52,6 +52,7 @@ def open_alerts(
     last_behind: dict[tuple[int, str], datetime] = {}
     idle: set[int] = set()
     paused: set[int] = set()
+    not_in: set[int] = set()
     paused_since = paused_since or {}
     for rep_id, kind, metric, raised_at in rows:
         if kind == "behind_pace":
@@ -63,6 +64,8 @@ def open_alerts(
             seen = last_dial.get(rep_id)
             if seen is None or raised_at > seen:
                 idle.add(rep_id)
+        elif kind == "not_in":
+            not_in.add(rep_id)
         elif kind == "paused_long":
             began = paused_since.get(rep_id)
             if began is not None and raised_at >= began:
@@ -71,6 +74,7 @@ def open_alerts(
         behind=frozenset(behind),
         idle=frozenset(idle),
         paused=frozenset(paused),
+        not_in=frozenset(not_in),
         last_behind=last_behind,
     )
 

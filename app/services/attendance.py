@@ -126,3 +126,17 @@ def attendance_key(conn: sa.Connection, day: date) -> tuple:
         .order_by(ATT.c.rep_id, ATT.c.day)
     )
     return tuple(map(tuple, conn.execute(q)))
+
+
+def away_days(
+    conn: sa.Connection, first: date, last: date, rep_ids: set[int]
+) -> dict[int, dict[date, float]]:
+    """rep id -> {day: fraction away} between ``first`` and ``last`` (marked days only)."""
+    q = sa.select(ATT.c.rep_id, ATT.c.day, ATT.c.status, ATT.c.half).where(
+        ATT.c.day >= first, ATT.c.day <= last
+    )
+    out: dict[int, dict[date, float]] = {}
+    for rep_id, d, status, half in conn.execute(q):
+        if rep_id in rep_ids:
+            out.setdefault(rep_id, {})[d] = away_fraction(status, half)
+    return out

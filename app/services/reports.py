@@ -17,7 +17,7 @@ from sqlmodel import Session
 
 from app.config import Settings
 from app.floor.agent_state import PauseReason, default_pause_reasons
-from app.floor.assessment import RepMember, assess, judged_months
+from app.floor.assessment import MIN_PRESENT_DAYS, RepMember, assess, judged_months
 from app.floor.metrics import METRICS
 from app.floor.pacing import FIRST_DAY, LAST_DAY, period_days
 from app.floor.progress import PacingConfig
@@ -26,6 +26,7 @@ from app.floor.snapshot import only_teams
 from app.floor.targets import TARGET_METRICS, RepRef
 from app.models import HourlyTotal, Rep, ReportNote, Team, table_of, utcnow
 from app.services.alerts import list_alerts
+from app.services.attendance import away_days
 from app.services.errors import InputError
 from app.services.schedules import team_schedules
 from app.services.snapshot import load_snapshot
@@ -167,6 +168,7 @@ def assessment(
     review_months: int = 3,
     review_metrics: tuple[str, ...] = (),
     pause_reasons: Mapping[str, PauseReason] | None = None,
+    min_present_days: int = MIN_PRESENT_DAYS,
 ) -> dict[str, Any]:
     """The week's or month's assessment containing ``day``, as it stands at ``now`` (agent time:
     closed intervals of the period's days, as in :func:`daily`)."""
@@ -235,6 +237,8 @@ def assessment(
         ).all()
     )
 
+    away = away_days(conn, data_first, data_last, {r.id for r in reps})
+
     def since(r: Any) -> date | None:
         own = r.hired_on or first_calls.get(r.id)
         if own is None and r.created_at is not None:
@@ -250,6 +254,7 @@ def assessment(
             team=team_names[r.team_id],
             active=r.active,
             since=since(r),
+            away=away.get(r.id, {}),
         )
         for r in sorted(reps, key=lambda r: (order[r.team_id], r.name, r.code))
         if r.active or r.id in in_period
@@ -268,6 +273,7 @@ def assessment(
         metric=metric,
         review_months=review_months,
         review_metrics=review_metrics or None,
+        min_present_days=min_present_days,
     )
     report["team"] = team
     report["timezone"] = str(tz)
@@ -315,6 +321,7 @@ def report(
         teams=teams,
         metric=metric,
         review_months=settings.review_months,
+        min_present_days=settings.review_min_days,
         review_metrics=settings.review_metrics,
         pause_reasons=settings.pause_reasons,
     )

@@ -561,6 +561,7 @@ function renderAlerts(dirty) {
 function alertDetail(a) {
   const d = a.detail || {};
   if (a.kind === "idle") return i18n.t("idle_for", { n: d.idle_minutes ?? "?" });
+  if (a.kind === "not_in") return i18n.t("not_in_by", { by: d.by || "" });
   if (a.kind === "paused_long") {
     const reason = d.reason ? reasonLabel(d.reason, i18n, cfg) : "";
     return i18n.t("paused_for", { reason, n: d.paused_minutes ?? "?", limit: d.limit_minutes ?? "?" });

@@ -284,7 +284,19 @@ def test_a_rep_not_in_gets_no_pace_or_idle_alert():
     now = at(14, 0)
     out = replace(rep(now, 0, last_dial_at=at(9, 0)), state="logged_out", not_in=True)
     out = replace(out, state_since=at(0, 0))
-    assert decide([out], NOTHING_OPEN, day=TUESDAY, now=now) == []
+    assert [a.kind for a in decide([out], NOTHING_OPEN, day=TUESDAY, now=now)] == ["not_in"]
     assert {
         a.kind for a in decide([replace(out, not_in=False)], NOTHING_OPEN, day=TUESDAY, now=now)
     } == {"behind_pace"}
+
+
+def test_a_rep_logged_out_all_day_is_not_in_from_ten_once_a_day():
+    out = replace(rep(at(9, 59), 0), state="logged_out", not_in=True, state_since=at(0, 0))
+    assert decide([out], NOTHING_OPEN, day=TUESDAY, now=at(9, 59)) == []
+    got = decide([out], NOTHING_OPEN, day=TUESDAY, now=at(10, 0))
+    assert got == [NewAlert(1, "not_in", None, {"by": "10:00"})]
+    assert decide([out], OpenAlerts(not_in=frozenset({1})), day=TUESDAY, now=at(11, 0)) == []
+    # Away for the day, or a day off: not expected, so not "not in".
+    assert decide([replace(out, off=True)], NOTHING_OPEN, day=TUESDAY, now=at(11, 0)) == []
+    saturday = datetime.combine(SATURDAY, time(11, 0), tzinfo=SHANGHAI)
+    assert decide([out], NOTHING_OPEN, day=SATURDAY, now=saturday) == []

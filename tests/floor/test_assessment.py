@@ -7,6 +7,7 @@ calendar, counted here with plain weekday arithmetic rather than the code under 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -20,6 +21,7 @@ from app.floor.assessment import (
     day_attainment,
     period_label,
     period_targets,
+    present_days,
     previous_months,
     review_streak,
     under_target,
@@ -608,3 +610,18 @@ def test_assess_figures_are_the_sums_of_the_days_up_to_until(data, period, day, 
     for m in METRICS:
         assert r["floor"][m] == sum(teams[t][m] for t in teams)
         assert r["floor"][m] == sum(e[m] for e in expected.values())
+
+
+def test_a_month_with_too_few_days_present_is_not_judged():
+    daily = {"R1": {**month_of(AUG, 299), **month_of(SEP, 250), **month_of(OCT, 10)}}
+    # October 2026 has 22 working days; eight days of leave leave 14 (under 15), 7½ leave 14½.
+    leave = {date(2026, 10, d): 1.0 for d in (5, 6, 7, 8, 9, 12, 13, 14)}
+    away = replace(member(), away=leave)
+    review = review_of(run([away], daily)["reps"][0])
+    assert [m["under"] for m in review["months"]] == [True, True, None]
+    assert review["flagged"] is False and review["streak"] == 0
+    nearly = replace(member(), away={**leave, date(2026, 10, 14): 0.5})
+    assert review_of(run([nearly], daily)["reps"][0])["months"][2]["under"] is None
+    seven = replace(member(), away={d: v for d, v in leave.items() if d.day != 14})
+    assert review_of(run([seven], daily)["reps"][0])["flagged"] is True  # 15 days there
+    assert present_days(seven, FLOOR, OCT) == 15

@@ -127,8 +127,8 @@ async def watch(server):
     return Screen(server, ws, first)
 
 
-def test_the_alert_kinds_are_the_four_these_tests_cover():
-    assert set(KINDS) == {"behind_pace", "recovered", "idle", "paused_long"}
+def test_the_alert_kinds_are_the_five_these_tests_cover():
+    assert set(KINDS) == {"behind_pace", "recovered", "idle", "paused_long", "not_in"}
 
 
 def test_a_rep_far_behind_by_noon_reaches_the_screen_as_a_behind_pace_alert(server):
@@ -195,6 +195,24 @@ def test_a_break_past_its_limit_reaches_the_screen_as_a_paused_long_alert(server
             assert alert["detail"]["paused_minutes"] >= 20
             assert alert["detail"]["limit_minutes"] == 15
             assert datetime.fromisoformat(alert["detail"]["since"]) == began
+        finally:
+            await screen.ws.close()
+
+    asyncio.run(go())
+
+
+def test_a_rep_logged_out_past_ten_reaches_the_screen_as_a_not_in_alert(server):
+    async def go():
+        screen = await watch(server)
+        try:
+            # Logged out since yesterday evening; it is about noon on the server's clock.
+            gone = screen.server_now(20 * 3600).replace(microsecond=0)
+            event = {"rep": REP, "state": "logged_out", "at": gone.isoformat()}
+            headers = {"Authorization": f"Bearer {server.tokens['ingest']}"}
+            resp = httpx.post(server.url + "/api/v1/agent-events", json=event, headers=headers)
+            assert resp.status_code == 200, resp.text
+            alert = await screen.alert("not_in")
+            assert alert["detail"] == {"by": "10:00"}
         finally:
             await screen.ws.close()
 
