@@ -48,6 +48,7 @@ const view = {
   full: true,
   renderTimer: null,
   chartTimer: null,
+  attendanceFor: null, // "code|day" the attendance form was built for
 };
 let live = null;
 
@@ -330,6 +331,58 @@ function selectRep(code) {
   renderDetail();
 }
 
+const ATTENDANCE_CHOICES = [
+  ["present", ""],
+  ["leave", ""],
+  ["half_day", "am"],
+  ["half_day", "pm"],
+  ["sick", ""],
+  ["absent", ""],
+];
+
+/** The selected rep's attendance today: a choice, a note and Save (PUT /api/v1/attendance). */
+function renderAttendance(rep) {
+  const form = $("attendance");
+  view.attendanceFor = `${rep.code}|${state.day}`;
+  const a = rep.attendance || { status: "present", half: "", note: "" };
+  const select = el("select", { name: "status", "aria-label": i18n.t("attendance") });
+  for (const [status, half] of ATTENDANCE_CHOICES) {
+    const key = half ? `att_${status}_${half}` : `att_${status}`;
+    const option = el("option", { value: `${status}|${half}`, text: i18n.t(key) });
+    option.selected = status === a.status && half === (a.half || "");
+    select.append(option);
+  }
+  const note = el("input", {
+    name: "note",
+    maxlength: 500,
+    placeholder: i18n.t("att_note"),
+    "aria-label": i18n.t("att_note"),
+  });
+  note.value = a.note || "";
+  const said = el("span", { class: "att-result", role: "status" });
+  form.replaceChildren(
+    el("span", { class: "att-label", text: i18n.t("attendance") }),
+    select,
+    note,
+    el("button", { type: "submit", text: i18n.t("att_save") }),
+    said,
+  );
+  form.hidden = false;
+  form.onsubmit = async (ev) => {
+    ev.preventDefault();
+    const [status, half] = select.value.split("|");
+    const path = `/api/v1/attendance/${encodeURIComponent(rep.code)}/${encodeURIComponent(state.day)}`;
+    try {
+      await api(path, { method: "PUT", body: { status, half, note: note.value.trim() } });
+      said.textContent = i18n.t("att_saved");
+      said.dataset.ok = "true";
+    } catch (err) {
+      said.textContent = `${i18n.t("ack_failed")}: ${err.message}`;
+      said.dataset.ok = "false";
+    }
+  };
+}
+
 function renderDetail() {
   const rep = view.selected ? state.reps.get(view.selected) : null;
   const title = $("detail-name");
@@ -356,6 +409,8 @@ function renderDetail() {
     );
   }
   sub.replaceChildren(el("span", { class: "team", text: rep.team || "" }), ...chips);
+  // Rebuilt only for another rep or day: a lead typing a note must not lose it to a delta.
+  if (view.attendanceFor !== `${rep.code}|${state.day}`) renderAttendance(rep);
   renderFunnel(rep);
   const diag = $("diagnosis");
   const items = rep.diagnosis || [];

@@ -315,3 +315,25 @@ def test_a_posted_pause_shows_on_the_wallboard_within_two_seconds_and_counts_up(
     strip = '#states [data-state-group="paused"] .state-count-value'
     assert page.inner_text(strip) == "1"
     screenshot(page, "paused")
+
+
+def test_a_lead_marks_a_rep_on_leave_from_the_console_and_the_board_shows_it(
+    new_page, floor, screenshot
+):
+    floor.post_call(REP)
+    page = new_page("lead", width=1440, height=900)
+    open_live(page, floor.page_url("/lead"))
+    row = f'#team-body tr[data-rep="{REP}"]'
+    page.locator(row).first.click()
+    form = page.locator("#attendance")
+    form.wait_for(state="visible", timeout=5_000)
+    form.locator("select").select_option("leave|")
+    form.locator("input[name=note]").fill("年假")
+    form.locator("button[type=submit]").click()
+    page.wait_for_selector('#attendance .att-result[data-ok="true"]', timeout=5_000)
+    # The live view reads the floor again: the row shows the rep apart, with no pace colour.
+    page.wait_for_selector(f'{row} .tag.away[data-attendance="leave"]', timeout=5_000)
+    assert page.inner_text(f'{row} [data-pace="dials"]') == "请假"
+    marks = floor.api("GET", "/api/v1/attendance", "read").json()
+    assert [(m["rep"], m["status"], m["note"]) for m in marks] == [(REP, "leave", "年假")]
+    screenshot(page, "on-leave")
