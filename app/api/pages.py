@@ -187,6 +187,7 @@ async def _page(
             "minor_digits": settings.currency_minor_digits,
             "pace_green": settings.pace_green,
             "pace_amber": settings.pace_amber,
+            "stretch_pct": settings.stretch_pct,
             "pause_reasons": json.dumps(
                 {c: {"zh": r.zh, "en": r.en} for c, r in settings.pause_reasons.items()},
                 ensure_ascii=False,

@@ -188,6 +188,7 @@ export function pageConfig() {
     paceAmber: Number(d.paceAmber || 0.8),
     base: d.base || "",
     admin: d.admin === "true",
+    stretchPct: Number(d.stretchPct || 0),
     pauseReasons: parseJson(d.pauseReasons, {}), // code -> {zh, en}
   };
 }
@@ -318,6 +319,7 @@ export const COLOURS = {
   now: "#38bdf8",
   future: "#475569",
   target: "#e2e8f0",
+  stretch: "#c084fc",
 };
 
 /**
@@ -359,6 +361,18 @@ export function hourTraces(hours, metric, { i18n, cfg, currentHour, dark = true 
       marker: { size: 8 },
       hovertemplate: "%{x}: %{y:.0f}<extra></extra>",
     });
+    const factor = 1 + (cfg.stretchPct || 0) / 100;
+    if (factor > 1) {
+      traces.push({
+        type: "scatter",
+        mode: "lines",
+        name: i18n.t("stretch_share"),
+        x,
+        y: share.map((s) => (s === null ? null : s * factor)),
+        line: { color: COLOURS.stretch, width: 2, dash: "dash", shape: "hvh" },
+        hovertemplate: "%{x}: %{y:.0f}<extra></extra>",
+      });
+    }
   }
   return traces;
 }
@@ -374,8 +388,17 @@ function paceLine(p, i18n, cfg) {
   // "应达 1,641 · 目标 6,750", or for a weekly/monthly target "本周 7 / 120"
   if (!p) return i18n.t("no_target");
   const fmt = (v) => i18n.metric(p.metric, v, cfg.minorDigits);
-  if (p.period !== "day") return `${i18n.t(p.period)} ${fmt(p.actual)} / ${fmt(p.target)}`;
-  return `${i18n.t("expected")} ${fmt(p.expected)} · ${i18n.t("target")} ${fmt(p.target)}`;
+  const stretch = p.stretch ? ` · ${i18n.t("stretch")} ${fmt(p.stretch)}` : "";
+  if (p.period !== "day") {
+    return `${i18n.t(p.period)} ${fmt(p.actual)} / ${fmt(p.target)}${stretch}`;
+  }
+  return `${i18n.t("expected")} ${fmt(p.expected)} · ${i18n.t("target")} ${fmt(p.target)}${stretch}`;
+}
+
+/** Whether a figure has reached its stretch (the team target plus PACEBOARD_STRETCH_PCT): the
+ * screens give it its own colour. */
+export function atStretch(p) {
+  return !!(p && p.stretch && p.actual >= p.stretch);
 }
 
 /** A one-line pace summary for a tooltip: pace, expected, target, needed per hour. */
@@ -387,6 +410,7 @@ export function paceTitle(p, metric, i18n, cfg) {
     p.period === "day" ? `${i18n.t("expected")} ${fmt(p.expected)}` : i18n.t(p.period),
     `${i18n.t("target")} ${fmt(p.target)}`,
   ];
+  if (p.stretch) parts.push(`${i18n.t("stretch")} ${fmt(p.stretch)}`);
   if (p.needed_per_hour !== null && p.needed_per_hour !== undefined) {
     parts.push(`${i18n.t("needed_per_hour")} ${fmt(p.needed_per_hour)}`);
   }
@@ -402,7 +426,12 @@ export function kpiTiles(box, obj, i18n, cfg) {
       const total = obj && obj.totals ? obj.totals[metric] : null;
       return el(
         "div",
-        { class: "kpi", "data-kpi": metric, "data-status": p ? p.status : "none" },
+        {
+          class: "kpi",
+          "data-kpi": metric,
+          "data-status": p ? p.status : "none",
+          "data-stretch": atStretch(p) ? "true" : null,
+        },
         el("div", { class: "kpi-label", text: i18n.t(metric) }),
         el("div", {
           class: "kpi-value",

@@ -14,6 +14,7 @@ import {
   paceOf,
   paceTitle,
   reasonLabel,
+  atStretch,
   attendanceTag,
   isOff,
   rowState,
@@ -225,6 +226,7 @@ function metricCell(rep, metric) {
   return el("td", {
     "data-metric": metric,
     "data-status": p ? p.status : null,
+    "data-stretch": atStretch(p) ? "true" : null,
     title: paceTitle(p, metric, i18n, cfg) || null,
     text: i18n.metric(metric, totals[metric], cfg.minorDigits),
   });

@@ -15,6 +15,7 @@ import {
   pageConfig,
   paceOf,
   redPaces,
+  atStretch,
   attendanceTag,
   isOff,
   stateBadge,
@@ -117,6 +118,9 @@ function renderKpis() {
 /** A team's counts by state in one cell: "12 · 3 · 2 · 1" with each group's colour. */
 function teamStates(t) {
   const groups = stateGroups(t);
+  // A floor no source reports states for shows nothing here rather than a row of zeros.
+  const floorGroups = stateGroups(state.floor);
+  if (!Object.values(floorGroups).some((n) => n > 0)) return el("td", { class: "states" });
   return el(
     "td",
     { class: "states" },
@@ -243,6 +247,7 @@ function paceCells(row) {
     el("td", {
       "data-metric": "dials",
       "data-status": dials ? dials.status : null,
+      "data-stretch": atStretch(dials) ? "true" : null,
       text: i18n.int(totals.dials),
     }),
     el("td", {
@@ -259,6 +264,7 @@ function paceCells(row) {
     el("td", {
       "data-metric": "talk_seconds",
       "data-status": talk ? talk.status : null,
+      "data-stretch": atStretch(talk) ? "true" : null,
       text: i18n.duration(totals.talk_seconds),
     }),
   ];

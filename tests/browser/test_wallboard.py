@@ -337,3 +337,23 @@ def test_a_lead_marks_a_rep_on_leave_from_the_console_and_the_board_shows_it(
     marks = floor.api("GET", "/api/v1/attendance", "read").json()
     assert [(m["rep"], m["status"], m["note"]) for m in marks] == [(REP, "leave", "年假")]
     screenshot(page, "on-leave")
+
+
+def test_every_target_shows_its_stretch_and_a_figure_past_it_gets_its_own_colour(
+    new_page, floor, screenshot
+):
+    page = new_page("wallboard")
+    open_live(page, floor.page_url("/wallboard"))
+    tile = '#kpis .kpi[data-kpi="dials"]'
+    page.wait_for_selector(tile, state="attached")
+    # 300 dials a day, stretch +20 %: 360, beside the target on the tile.
+    assert "冲刺 360" in page.inner_text(f"{tile} .kpi-sub")
+    assert page.get_attribute(tile, "data-stretch") is None
+    started = (datetime.now(UTC) - timedelta(seconds=30)).isoformat()
+    calls = [record(f"s{n}", rep=REP, started_at=started) for n in range(360)]
+    resp = floor.api("POST", "/api/v1/calls", "ingest", json=calls)
+    assert resp.status_code == 200 and resp.json()["created"] == 360, resp.text
+    page.wait_for_selector(f'{tile}[data-stretch="true"]', state="attached", timeout=5_000)
+    cell = f'#board-body tr[data-rep="{REP}"] td[data-metric="dials"]'
+    assert page.get_attribute(cell, "data-stretch") == "true"
+    screenshot(page, "stretch")
