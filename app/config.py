@@ -81,6 +81,8 @@ class Settings(BaseSettings):
     # New-hire ramp: the first NEW_HIRE_DAYS calendar days (hired_on is day 1) call to a lower bar.
     new_hire_days: int = Field(default=7, ge=0, le=366)
     new_hire_dials: int = Field(default=150, ge=0)
+    # A new hire's talk-time target, in % of the floor's or team's, in their first days.
+    new_hire_talk_pct: float = Field(default=50.0, ge=0, le=100)
     # Status colours: pace >= PACE_GREEN is green, >= PACE_AMBER amber, else red.
     pace_green: float = Field(default=1.0, gt=0)
     pace_amber: float = Field(default=0.8, gt=0)
@@ -144,6 +146,11 @@ class Settings(BaseSettings):
     @classmethod
     def _activities(cls, v: object) -> object:
         return parse_activity_map(v) if isinstance(v, str) else v
+
+    @property
+    def ramp(self) -> Ramp:
+        """What a new hire's first days are judged by (PACEBOARD_NEW_HIRE_*)."""
+        return Ramp(self.new_hire_days, self.new_hire_dials, self.new_hire_talk_pct)
 
     @property
     def pause_limits(self) -> PauseLimits:
@@ -214,7 +221,7 @@ class Settings(BaseSettings):
         """What pacing needs from the settings: schedule, ramp, stretch, colour thresholds."""
         return PacingConfig(
             floor=self.schedule,
-            ramp=Ramp(self.new_hire_days, self.new_hire_dials),
+            ramp=self.ramp,
             stretch_pct=self.stretch_pct,
             thresholds=Thresholds(self.pace_green, self.pace_amber),
             minor_digits=self.currency_minor_digits,

@@ -9,7 +9,6 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.api.deps import AdminPrincipal, ConnDep, ReadPrincipal, SessionDep, SettingsDep
 from app.api.types import Day
-from app.floor.targets import Ramp
 from app.services import targets
 
 router = APIRouter(prefix="/api/v1", tags=["targets"])
@@ -48,7 +47,7 @@ def floor_plan(
     return targets.day_plan(
         conn,
         day=day or settings.today(),
-        ramp=Ramp(settings.new_hire_days, settings.new_hire_dials),
+        ramp=settings.ramp,
         stretch_pct=settings.stretch_pct,
         teams=principal.teams,
     )

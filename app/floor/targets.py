@@ -26,10 +26,12 @@ class TargetRule:
 
 @dataclass(frozen=True)
 class Ramp:
-    """New hires call to a lower bar: ``dials_per_day`` for their first ``days`` calendar days."""
+    """New hires call to a lower bar for their first ``days`` calendar days: ``dials_per_day``
+    dials, and ``talk_pct`` % of the talk time a floor or team hands down."""
 
     days: int = 7
     dials_per_day: int = 150
+    talk_pct: float = 50.0
 
 
 @dataclass(frozen=True)
@@ -73,13 +75,19 @@ def _resolve(
 def rep_targets(rules: Iterable[TargetRule], rep: RepRef, day: date, ramp: Ramp) -> dict[Key, int]:
     """(metric, period) -> the value in force for ``rep`` on ``day``.
 
-    The ramp replaces a floor or team dials/day target in a new hire's first days; a target set
-    for the rep personally still wins over it.
+    The ramp replaces a floor or team dials/day target in a new hire's first days, and takes
+    its share of a floor or team talk-time/day target; a target set for the rep personally
+    still wins over it.
     """
     values, sources = _resolve(rules, day, rep, rep.team_id)
+    if not is_new_hire(rep.hired_on, day, ramp):
+        return values
     key = ("dials", "day")
-    if is_new_hire(rep.hired_on, day, ramp) and sources.get(key) != "rep":
+    if sources.get(key) != "rep":
         values[key] = ramp.dials_per_day
+    talk = ("talk_seconds", "day")
+    if talk in values and sources.get(talk) != "rep":
+        values[talk] = int(values[talk] * ramp.talk_pct / 100 + 0.5)
     return values
 
 

@@ -396,15 +396,15 @@ def test_daily_report_targets_and_attainment_per_rep_team_and_floor(report):
         "talk_seconds": 0.6,  # 7,800 / 13,000
     }
     assert by_code["A2"]["new_hire"] is True
-    assert by_code["A2"]["targets"]["dials"] == 150  # the ramp
+    assert by_code["A2"]["targets"] == {"dials": 150, "talk_seconds": 6_500}  # the ramp
     assert by_code["B2"]["active"] is False
     assert by_code["B2"]["targets"] == {}
     assert by_code["B2"]["attainment"] == {}
     alpha, beta = r["teams"]
-    assert alpha["targets"] == {"dials": 300 + 150, "talk_seconds": 2 * 13_000}
+    assert alpha["targets"] == {"dials": 300 + 150, "talk_seconds": 13_000 + 6_500}
     assert alpha["attainment"]["dials"] == round(104 / 450, 4)
     assert beta["targets"] == {"dials": 300, "talk_seconds": 13_000}  # the inactive rep adds none
-    assert r["floor"]["targets"] == {"dials": 750, "talk_seconds": 3 * 13_000}
+    assert r["floor"]["targets"] == {"dials": 750, "talk_seconds": 2 * 13_000 + 6_500}
     assert r["floor"]["attainment"]["dials"] == round(116 / 750, 4)
 
 

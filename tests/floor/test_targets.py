@@ -73,3 +73,13 @@ def test_team_target_is_the_sum_of_its_reps_targets():
     a = {("dials", "day"): 300, ("invites", "week"): 5}
     b = {("dials", "day"): 150}
     assert sum_targets([a, b]) == {("dials", "day"): 450, ("invites", "week"): 5}
+
+
+def test_a_new_hires_talk_time_ramps_to_a_share_unless_set_for_them():
+    rep = RepRef(id=8, team_id=2, hired_on=date(2026, 11, 25))
+    talk = ("talk_seconds", "day")
+    assert rep_targets(FLOOR, rep, D, Ramp())[talk] == 6_500  # 50 % by default
+    assert rep_targets(FLOOR, rep, D, Ramp(talk_pct=70))[talk] == 9_100
+    assert rep_targets(FLOOR, REP, D, Ramp())[talk] == 13_000  # not a new hire
+    own = [*FLOOR, TargetRule("talk_seconds", "day", "rep", 8, 8_000, SINCE)]
+    assert rep_targets(own, rep, D, Ramp())[talk] == 8_000
