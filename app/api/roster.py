@@ -10,7 +10,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from app.api.deps import (
     AdminPrincipal,
     ConnDep,
+    FloorChangedDep,
     IngestDep,
+    LeadPrincipal,
     ReadPrincipal,
     SessionDep,
     SettingsDep,
@@ -115,6 +117,27 @@ def update_rep(
     changes = body.model_dump(exclude_unset=True)
     rep = roster.update_rep(session, code=code, changes=changes, ingest=ingest)
     return roster.rep_view(session, rep)
+
+
+class MentorIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    mentor: Annotated[
+        str | None, Field(max_length=100, description="A rep of the same team; null unpins")
+    ]
+
+
+@router.put("/reps/{code}/mentor", summary="Pin a rep's mentor (admins, or the team's lead)")
+def pin_mentor(
+    code: str,
+    body: MentorIn,
+    session: SessionDep,
+    principal: LeadPrincipal,
+    floor_changed: FloorChangedDep,
+) -> dict:
+    got = roster.pin_mentor(session, code=code, mentor=body.mentor, teams=principal.teams)
+    session.commit()  # before the screens read the floor again
+    floor_changed()
+    return got
 
 
 @router.get("/agents/unresolved", summary="Calls kept under identifiers no rep has (admins)")

@@ -40,6 +40,7 @@ class RepInfo:
     #: shows it ({"status", "half", "note"}); None: present, no leave in the week or month.
     away: Away | None = None
     attendance: dict[str, str] | None = None
+    mentor: str | None = None  # the code of the mentor a lead pinned for this rep
 
 
 def _zero() -> dict[str, int]:
@@ -237,7 +238,8 @@ def enrich_team(
         {m: v for (m, p), v in targets.items() if p == "day"},
     )
     team["funnel"] = funnel(team["totals"])
-    team["mentoring"] = mentoring_pairs(tier_inputs["month"], tiers.get("month", {}))
+    pinned = {r["code"]: m for r in team_reps if (m := reps[r["code"]].mentor)}
+    team["mentoring"] = mentoring_pairs(tier_inputs["month"], tiers.get("month", {}), pinned)
     return figures
 
 

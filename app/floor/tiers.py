@@ -21,6 +21,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from itertools import accumulate, groupby
+from typing import Any
 
 TIERS = ("top", "core", "laggard", "new")
 TIER_NAMES = {
@@ -106,15 +107,35 @@ def assign_tiers(
     return dict(sorted(tiers.items()))
 
 
-def mentoring_pairs(reps: Sequence[TierInput], tiers: Mapping[str, str]) -> list[dict[str, str]]:
-    """Laggards and new hires, weakest first, dealt round-robin to top performers, strongest first.
+def mentoring_pairs(
+    reps: Sequence[TierInput],
+    tiers: Mapping[str, str],
+    pinned: Mapping[str, str] | None = None,
+) -> list[dict[str, Any]]:
+    """The pairs a lead pinned (``pinned``: mentee code -> mentor code, both among ``reps``),
+    then laggards and new hires nobody pinned, weakest first, dealt round-robin to top
+    performers, strongest first.
 
-    Each pair is {"mentor": code, "mentee": code}; mentor loads differ by at most one. No top
-    performer → [].
+    Each pair is {"mentor": code, "mentee": code, "pinned": bool}; automatic mentor loads differ
+    by at most one. No top performer → only the pinned pairs.
     """
+    codes = {r.code for r in reps}
+    pinned = {m: t for m, t in (pinned or {}).items() if m in codes and t in codes and m != t}
+    out: list[dict[str, Any]] = [
+        {"mentor": mentor, "mentee": mentee, "pinned": True}
+        for mentee, mentor in sorted(pinned.items())
+    ]
     mentors = [r.code for r in sorted(reps, key=_strongest_first) if tiers.get(r.code) == "top"]
     if not mentors:
-        return []
+        return out
     weakest_first = sorted(reps, key=lambda r: (*_figures(r), r.code))
-    mentees = [r.code for r in weakest_first if tiers.get(r.code) in ("laggard", "new")]
-    return [{"mentor": mentors[i % len(mentors)], "mentee": m} for i, m in enumerate(mentees)]
+    mentees = [
+        r.code
+        for r in weakest_first
+        if tiers.get(r.code) in ("laggard", "new") and r.code not in pinned
+    ]
+    out += [
+        {"mentor": mentors[i % len(mentors)], "mentee": m, "pinned": False}
+        for i, m in enumerate(mentees)
+    ]
+    return out

@@ -92,6 +92,7 @@ class MentoringPair(TypedDict):
     __pydantic_config__ = _STRICT  # type: ignore[misc]
     mentor: str
     mentee: str
+    pinned: bool  # set by a lead (rep.mentor_id); else paired automatically
 
 
 class TimeInState(TypedDict):

@@ -63,6 +63,7 @@ class RosterRep:
     team_id: int
     active: bool
     hired_on: date | None
+    mentor_id: int | None = None
 
 
 @dataclass
@@ -101,13 +102,16 @@ class _Base:
 
     def infos(self) -> dict[str, RepInfo]:
         names = dict(self.teams)
-        none = (None, None)
+        att = self.attendance
+        mentors = {r.id: r.code for r in self.reps.values()}
         return {
             r.code: RepInfo(
                 RepRef(r.id, r.team_id, r.hired_on),
                 r.code,
                 names[r.team_id],
-                *self.attendance.get(r.id, none),
+                away=att[r.id][0] if r.id in att else None,
+                attendance=att[r.id][1] if r.id in att else None,
+                mentor=mentors.get(r.mentor_id) if r.mentor_id else None,
             )
             for r in self.reps.values()
         }
@@ -117,7 +121,13 @@ def _roster(conn: sa.Connection) -> tuple[Rows, Rows, list[TargetRule]]:
     """The rows a floor view takes from the roster, teams, schedules and target rules."""
     reps = conn.execute(
         sa.select(
-            REP.c.id, REP.c.code, REP.c.name, REP.c.team_id, REP.c.active, REP.c.hired_on
+            REP.c.id,
+            REP.c.code,
+            REP.c.name,
+            REP.c.team_id,
+            REP.c.active,
+            REP.c.hired_on,
+            REP.c.mentor_id,
         ).order_by(REP.c.id)
     ).all()
     teams = conn.execute(
@@ -173,7 +183,7 @@ class LiveFloor:
         teams = [(t.id, t.name) for t in team_rows]
         team_ids = {t for t, _ in teams}
         reps = {
-            r.id: RosterRep(r.id, r.code, r.name, r.team_id, r.active, r.hired_on)
+            r.id: RosterRep(r.id, r.code, r.name, r.team_id, r.active, r.hired_on, r.mentor_id)
             for r in rep_rows
             if r.team_id in team_ids
         }

@@ -258,6 +258,28 @@ def create_rep(
     return rep
 
 
+def pin_mentor(
+    session: Session, *, code: str, mentor: str | None, teams: frozenset[str] | None = None
+) -> dict[str, Any]:
+    """Pin ``mentor`` (a rep of the same team; None unpins) as ``code``'s mentor; automatic
+    pairs then leave the rep alone. 404 for a rep not on the roster or not one of ``teams``, 422
+    for a mentor on another team or the rep themself."""
+    rep = _rep_by_code(session, code)
+    team = session.get(Team, rep.team_id)
+    if team is None or (teams is not None and team.name not in teams):
+        raise InputError("code", f"no rep with code '{code}'", 404)
+    if mentor is None:
+        rep.mentor_id = None
+    else:
+        other = session.exec(select(Rep).where(Rep.code == mentor)).first()
+        if other is None or other.team_id != rep.team_id or other.id == rep.id:
+            raise InputError("mentor", f"'{mentor}' is not another rep of team '{team.name}'")
+        rep.mentor_id = other.id
+    session.add(rep)
+    session.flush()
+    return {"rep": rep.code, "team": team.name, "mentor": mentor}
+
+
 def update_rep(
     session: Session, *, code: str, changes: dict[str, Any], ingest: IngestContext
 ) -> Rep:

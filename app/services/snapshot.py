@@ -65,7 +65,13 @@ def load_snapshot(
     schedules = team_schedules(conn, pacing.floor) if pacing else {}
 
     rq = sa.select(
-        REP.c.id, REP.c.code, REP.c.name, REP.c.team_id, REP.c.active, REP.c.hired_on
+        REP.c.id,
+        REP.c.code,
+        REP.c.name,
+        REP.c.team_id,
+        REP.c.active,
+        REP.c.hired_on,
+        REP.c.mentor_id,
     ).where(REP.c.team_id.in_(team_ids))
     rep_rows = conn.execute(rq).all()
     rep_team = {r.id: r.team_id for r in rep_rows}
@@ -109,12 +115,15 @@ def load_snapshot(
         day,
         ((r.id, schedules.get(r.team_id, pacing.floor)) for r in rep_rows if r.id in shown_ids),
     )
+    mentor_codes = {r.id: r.code for r in rep_rows}
     infos = {
         r.code: RepInfo(
             RepRef(r.id, r.team_id, r.hired_on),
             r.code,
             team_names[r.team_id],
-            *away.get(r.id, (None, None)),
+            away=away[r.id][0] if r.id in away else None,
+            attendance=away[r.id][1] if r.id in away else None,
+            mentor=mentor_codes.get(r.mentor_id) if r.mentor_id else None,
         )
         for r in rep_rows
         if r.id in shown_ids

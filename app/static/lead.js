@@ -547,13 +547,14 @@ function renderTiers() {
       ? pairs.map((p) =>
           el(
             "li",
-            { "data-mentor": p.mentor, "data-mentee": p.mentee },
+            { "data-mentor": p.mentor, "data-mentee": p.mentee, "data-pinned": p.pinned ? "true" : "false" },
             el("span", { class: "role", text: i18n.t("mentor") }),
             el("b", { text: name(p.mentor) }),
             el("span", { class: "arrow", text: "→" }),
             el("span", { class: "role", text: i18n.t("mentee") }),
             el("b", { text: name(p.mentee) }),
             view.team ? null : el("span", { class: "tag", text: p.team }),
+            p.pinned ? el("span", { class: "tag pinned", text: i18n.t("pinned") }) : null,
           ),
         )
       : [el("li", { class: "empty", text: i18n.t("no_pairs") })]),

@@ -103,3 +103,25 @@ def test_the_command_line_sets_and_lists_a_days_marks(cli, engine):
     assert "a1\t一组\thalf_day\tam" in cli("attendance", "list", "--day", THU).stdout
     bad = cli("attendance", "set", "a1", THU, "--status", "holiday")
     assert bad.returncode == 2 and "status" in bad.stderr
+
+
+def test_a_lead_pins_a_mentor_in_their_team_and_the_pair_replaces_the_automatic_one(api):
+    enrol(api.engine, {"a1", "a2", "a3"}, team="一组")
+    enrol(api.engine, {"b1"}, team="二组")
+    lead = api.sign_in("lead1", teams=("一组",))
+
+    def pin(code: str, mentor: str | None, headers: dict):
+        return api.client.put(
+            f"/api/v1/reps/{code}/mentor", json={"mentor": mentor}, headers=headers
+        )
+
+    assert pin("a3", "a2", lead).status_code == 200
+    team = next(t for t in api.snapshot(THU)["teams"] if t["name"] == "一组")
+    assert {"mentor": "a2", "mentee": "a3", "pinned": True} in team["mentoring"]
+    assert not [p for p in team["mentoring"] if p["mentee"] == "a3" and not p["pinned"]]
+    assert pin("b1", "a1", lead).status_code == 404  # not their team
+    bad = pin("a3", "b1", api.auth(api.admin))
+    assert bad.status_code == 422 and "mentor" in bad.text  # another team's rep
+    assert pin("a3", None, lead).status_code == 200
+    team = next(t for t in api.snapshot(THU)["teams"] if t["name"] == "一组")
+    assert not [p for p in team["mentoring"] if p["pinned"]]

@@ -203,8 +203,24 @@ def test_pairs_follow_the_tiers_given():
     team = [rep("a", 100), rep("b", 50), rep("c", 10)]
     tiers = {"a": "top", "b": "laggard", "c": "laggard"}
     assert mentoring_pairs(team, tiers) == [
-        {"mentor": "a", "mentee": "c"},
-        {"mentor": "a", "mentee": "b"},
+        {"mentor": "a", "mentee": "c", "pinned": False},
+        {"mentor": "a", "mentee": "b", "pinned": False},
+    ]
+
+
+def test_a_pinned_mentor_comes_first_and_automatic_pairs_fill_only_the_rest():
+    team = [rep("a", 100), rep("b", 50), rep("c", 10), rep("d", 80)]
+    tiers = {"a": "top", "b": "laggard", "c": "laggard", "d": "core"}
+    assert mentoring_pairs(team, tiers, {"c": "d"}) == [
+        {"mentor": "d", "mentee": "c", "pinned": True},
+        {"mentor": "a", "mentee": "b", "pinned": False},
+    ]
+    # A pin to someone not on the team (or to themself) is left out; with no top performer
+    # the pins still stand.
+    assert mentoring_pairs(team, tiers, {"c": "zz", "b": "b"})[0]["pinned"] is False
+    no_top = {"a": "core", "b": "laggard", "c": "laggard", "d": "core"}
+    assert mentoring_pairs(team, no_top, {"c": "d"}) == [
+        {"mentor": "d", "mentee": "c", "pinned": True}
     ]
 
 
