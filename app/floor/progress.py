@@ -188,6 +188,7 @@ def enrich_team(
     weeks: list[dict[str, int]] = []
     months: list[dict[str, int]] = []
     funnels: list[dict[str, Any]] = []
+    new_funnels: list[dict[str, Any]] = []
     tier_inputs: dict[str, list[TierInput]] = {"day": [], "month": []}
     for rep in team_reps:
         info = reps[rep["code"]]
@@ -213,19 +214,25 @@ def enrich_team(
             weeks.append(week)
             months.append(month)
             funnels.append(rep["funnel"])
+            if rep["new_hire"]:
+                new_funnels.append(rep["funnel"])
             for period, t in (("day", totals), ("month", month)):
                 tier_inputs[period].append(
                     TierInput(rep["code"], t["revenue"], t["orders"], t["dials"], rep["new_hire"])
                 )
 
     team_medians = medians(funnels) if funnels else None
+    # New hires are compared with the team's other new hires, not with its veterans (a first
+    # week's figures are not a veteran's); a new hire with no peer gets no diagnosis.
+    new_medians = medians(new_funnels) if len(new_funnels) >= 2 else None
     tiers = {period: assign_tiers(inputs) for period, inputs in tier_inputs.items() if inputs}
     for rep in team_reps:
         rep["tier"] = {p: tiers.get(p, {}).get(rep["code"]) for p in ("day", "month")}
         behind = any(p["status"] == "red" for p in rep["pace"].values())
+        against = new_medians if rep["new_hire"] else team_medians
         rep["diagnosis"] = (
-            diagnose(rep["funnel"], team_medians, minor_digits=cfg.minor_digits)
-            if behind and team_medians is not None
+            diagnose(rep["funnel"], against, minor_digits=cfg.minor_digits)
+            if behind and against is not None
             else []
         )
 

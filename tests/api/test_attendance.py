@@ -8,7 +8,7 @@ from datetime import datetime
 import pytest
 
 from app.floor.attendance import Away, away_fraction, check_status, scale_targets
-from tests.conftest import enrol
+from tests.conftest import enrol, record
 
 THU = "2026-11-26"  # a Thursday; week Mon 23 .. Sun 29, five working days
 
@@ -125,3 +125,28 @@ def test_a_lead_pins_a_mentor_in_their_team_and_the_pair_replaces_the_automatic_
     assert pin("a3", None, lead).status_code == 200
     team = next(t for t in api.snapshot(THU)["teams"] if t["name"] == "一组")
     assert not [p for p in team["mentoring"] if p["pinned"]]
+
+
+def test_a_new_hire_is_diagnosed_against_the_teams_new_hires_not_its_veterans(api):
+    api.call("POST", "/api/v1/teams", json={"name": "C"})
+    for code, hired in (("v1", "2025-01-01"), ("v2", "2025-01-01"), ("n1", THU), ("n2", THU)):
+        resp = api.call(
+            "POST",
+            "/api/v1/reps",
+            json={"code": code, "name": code, "team": "C", "hired_on": hired},
+        )
+        assert resp.status_code == 201, resp.text
+
+    def calls(rep: str, talk: int) -> list[dict]:
+        return [
+            record(f"{rep}-{n}", rep=rep, talk_seconds=talk, customer=f"1380013{n:04d}")
+            for n in range(10)
+        ]
+
+    # Veterans talk five minutes a call, new hires one: every one of them is far behind.
+    api.post_calls([*calls("v1", 300), *calls("v2", 300), *calls("n1", 60), *calls("n2", 60)])
+    reps = {r["code"]: r for r in api.snapshot(THU)["reps"]}
+    assert reps["n1"]["new_hire"] and any(p["status"] == "red" for p in reps["n1"]["pace"].values())
+    # Against its peers a new hire's talk per dial is no weakness; a veteran is judged as before.
+    assert reps["n1"]["diagnosis"] == []
+    assert reps["v1"]["diagnosis"] == []
