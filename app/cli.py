@@ -503,7 +503,14 @@ def target_set(
     try:
         with command_session(settings) as session:
             view = set_target(
-                session, metric=metric, period=per, value=amount, valid_from=day, team=team, rep=rep
+                session,
+                metric=metric,
+                period=per,
+                value=amount,
+                valid_from=day,
+                team=team,
+                rep=rep,
+                by="cli",
             )
     except InputError as exc:
         name = {"metric": "--metric", "per": "--per", "value": "--value"}.get(

@@ -29,11 +29,28 @@ from app.floor.schedule import (  # noqa: F401 (re-exported)
     parse_weekdays,
     parse_windows,
 )
-from app.floor.targets import TARGET_METRICS, Ramp
+from app.floor.targets import PERIODS, TARGET_METRICS, Ramp
 
 
 class SettingsError(Exception):
     """Raised with a message naming the offending ``PACEBOARD_`` setting."""
+
+
+def parse_minimums(text: str) -> dict[str, int]:
+    """``"dials/day=150,talk_seconds/day=6000"`` as {"dials/day": 150, …}; ValueError naming
+    the entry that is not one."""
+    out: dict[str, int] = {}
+    for entry in (e.strip() for e in text.split(",")):
+        if not entry:
+            continue
+        key, sep, value = entry.partition("=")
+        metric, slash, period = key.strip().partition("/")
+        if not (sep and slash and metric in TARGET_METRICS and period in PERIODS):
+            raise ValueError(f"'{entry}' is not metric/period=value")
+        if not value.strip().isdigit():
+            raise ValueError(f"'{entry}': the value must be a whole number")
+        out[f"{metric}/{period}"] = int(value)
+    return out
 
 
 class Settings(BaseSettings):
@@ -81,6 +98,9 @@ class Settings(BaseSettings):
     # New-hire ramp: the first NEW_HIRE_DAYS calendar days (hired_on is day 1) call to a lower bar.
     new_hire_days: int = Field(default=7, ge=0, le=366)
     new_hire_dials: int = Field(default=150, ge=0)
+    # The least a lead may set a rep's target to ("metric/period=value,…", e.g. "dials/day=150";
+    # revenue in minor units); unset: no minimum.
+    target_minimums: Annotated[dict[str, int], NoDecode] = Field(default_factory=dict)
     # A new hire's talk-time target, in % of the floor's or team's, in their first days.
     new_hire_talk_pct: float = Field(default=50.0, ge=0, le=100)
     # Status colours: pace >= PACE_GREEN is green, >= PACE_AMBER amber, else red.
@@ -156,6 +176,11 @@ class Settings(BaseSettings):
     def pause_limits(self) -> PauseLimits:
         """Each listed reason's limit; a reason not listed gets the default 15 minutes."""
         return PauseLimits({c: r.limit_minutes for c, r in self.pause_reasons.items()})
+
+    @field_validator("target_minimums", mode="before")
+    @classmethod
+    def _minimums(cls, v: object) -> object:
+        return parse_minimums(v) if isinstance(v, str) else v
 
     @field_validator("pause_reasons", mode="before")
     @classmethod

@@ -204,6 +204,22 @@ class Target(SQLModel, table=True):
     updated_at: datetime = _ts()
 
 
+class TargetChange(SQLModel, table=True):
+    """One change of a target rule: who set it, to what (None: unset), and when."""
+
+    __tablename__ = "target_change"
+    __table_args__ = (sa.Index("ix_target_change_set_at", "set_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    metric: str = Field(max_length=20)
+    period: str = Field(max_length=10)
+    scope: str = Field(max_length=10)
+    scope_id: int = 0
+    value: int | None = Field(default=None, sa_type=sa.BigInteger)
+    valid_from: date
+    set_by: str = Field(max_length=100)
+    set_at: datetime = _ts()
+
+
 class Alert(SQLModel, table=True):
     """Something a lead should look at: a rep behind pace, idle, or recovered."""
 

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import datetime, time
 from typing import Annotated
 
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.api.deps import AdminPrincipal, ConnDep, ReadPrincipal, SessionDep, SettingsDep
+from app.api.deps import (
+    ConnDep,
+    FloorChangedDep,
+    LeadPrincipal,
+    ReadPrincipal,
+    SessionDep,
+    SettingsDep,
+)
 from app.api.types import Day
 from app.services import targets
 
@@ -29,15 +37,41 @@ def list_targets(session: SessionDep, principal: ReadPrincipal) -> list[dict]:
     return targets.list_targets(session, teams=principal.teams)
 
 
-@router.put("/targets", summary="Set or unset one target from a day on")
+@router.put(
+    "/targets",
+    summary="Set or unset one target from a day on (admins; a lead: their team's reps')",
+)
 def put_target(
-    body: TargetIn, session: SessionDep, settings: SettingsDep, _: AdminPrincipal
+    body: TargetIn,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: LeadPrincipal,
+    floor_changed: FloorChangedDep,
 ) -> dict:
-    return targets.set_target(
-        session,
-        **body.model_dump(exclude={"valid_from"}),
-        valid_from=body.valid_from or settings.today(),
-    )
+    fields = body.model_dump(exclude={"valid_from"})
+    valid_from = body.valid_from or settings.today()
+    if principal.teams is not None:  # a lead: within the rules
+        targets.check_lead_target(
+            session,
+            teams=principal.teams,
+            valid_from=valid_from,
+            today=settings.today(),
+            minimums=settings.target_minimums,
+            **fields,
+        )
+    got = targets.set_target(session, **fields, valid_from=valid_from, by=principal.name)
+    session.commit()  # before the screens read the floor again
+    floor_changed()
+    return got
+
+
+@router.get("/targets/changes", summary="Who changed which target and when, newest first")
+def target_changes(
+    session: SessionDep, settings: SettingsDep, principal: ReadPrincipal, since: Day | None = None
+) -> list[dict]:
+    first = since or settings.today()
+    start = datetime.combine(first, time(), settings.tz)
+    return targets.target_changes(session, since=start, teams=principal.teams)
 
 
 @router.get("/floor/plan", summary="The morning meeting's hand-down: every rep's targets")

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date
+from collections.abc import Mapping
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -18,7 +19,7 @@ from app.floor.targets import (
     rep_targets,
     sum_targets,
 )
-from app.models import Rep, Target, Team, stored_id, table_of, utcnow
+from app.models import Rep, Target, TargetChange, Team, stored_id, table_of, utcnow
 from app.services.errors import InputError
 
 TARGET, REP, TEAM = table_of(Target), table_of(Rep), table_of(Team)
@@ -66,9 +67,11 @@ def set_target(
     valid_from: date,
     team: str | None = None,
     rep: str | None = None,
+    by: str = "",
 ) -> dict[str, Any]:
     """Set (or with ``value`` None, unset) a target from ``valid_from`` for the floor, a team or
-    a rep; setting the same scope and day again replaces the value."""
+    a rep; setting the same scope and day again replaces the value. Every change is logged with
+    ``by`` and the time (``target_change``)."""
     if metric not in TARGET_METRICS:
         raise InputError("metric", f"must be one of {', '.join(TARGET_METRICS)}")
     if period not in PERIODS:
@@ -92,8 +95,83 @@ def set_target(
     row.value = value
     row.updated_at = utcnow()
     session.add(row)
+    change = TargetChange(
+        metric=metric,
+        period=period,
+        scope=scope,
+        scope_id=scope_id,
+        value=value,
+        valid_from=valid_from,
+        set_by=by or "admin",
+        set_at=row.updated_at,
+    )
+    session.add(change)
     session.flush()
-    return target_view(session, row)
+    return {
+        **target_view(session, row),
+        "set_by": change.set_by,
+        "set_at": change.set_at.isoformat(),
+    }
+
+
+def check_lead_target(
+    session: Session,
+    *,
+    teams: frozenset[str],
+    metric: str,
+    period: str,
+    value: int | None,
+    valid_from: date,
+    team: str | None,
+    rep: str | None,
+    today: date,
+    minimums: Mapping[str, int],
+) -> None:
+    """A lead's change within the rules: a rep target of one of their teams, from today on, not
+    below the floor's minimum for it (``minimums``: "metric/period" -> value); else 403 or 422
+    naming the field."""
+    if team is not None or rep is None:
+        raise InputError(
+            "rep", "a lead sets rep targets only (admins set floor and team ones)", 403
+        )
+    found = session.execute(
+        sa.select(TEAM.c.name).join(REP, REP.c.team_id == TEAM.c.id).where(REP.c.code == rep)
+    ).first()
+    if found is None or found.name not in teams:
+        raise InputError("rep", f"no rep with code '{rep}' in your teams", 404)
+    if valid_from < today:
+        raise InputError("valid_from", f"must be today ({today}) or later: the past is judged")
+    floor = minimums.get(f"{metric}/{period}")
+    if value is not None and floor is not None and value < floor:
+        raise InputError("value", f"must be at least the floor's minimum, {floor}")
+
+
+def target_changes(
+    session: Session, *, since: datetime, teams: frozenset[str] | None = None
+) -> list[dict[str, Any]]:
+    """Target changes made since ``since``, newest first; with ``teams`` (a lead's), rep
+    changes of those teams' reps only."""
+    q = (
+        select(TargetChange)
+        .where(TargetChange.set_at >= since)
+        .order_by(col(TargetChange.set_at).desc(), col(TargetChange.id).desc())
+    )
+    out = []
+    for row in session.exec(q):
+        view = {**target_view(session, row), "set_by": row.set_by, "set_at": row.set_at.isoformat()}
+        if (
+            teams is not None
+            and row.scope == "rep"
+            and _rep_team(session, row.scope_id) not in teams
+        ):
+            continue
+        out.append(view)
+    return out
+
+
+def _rep_team(session: Session, rep_id: int) -> str | None:
+    q = sa.select(TEAM.c.name).join(REP, REP.c.team_id == TEAM.c.id).where(REP.c.id == rep_id)
+    return session.execute(q).scalar()
 
 
 def target_view(session: Session | sa.Connection, row: Any) -> dict[str, Any]:

@@ -150,3 +150,55 @@ def test_a_new_hire_is_diagnosed_against_the_teams_new_hires_not_its_veterans(ap
     # Against its peers a new hire's talk per dial is no weakness; a veteran is judged as before.
     assert reps["n1"]["diagnosis"] == []
     assert reps["v1"]["diagnosis"] == []
+
+
+def test_a_lead_sets_their_reps_targets_within_the_rules_and_every_change_is_logged(
+    api, settings
+):
+    enrol(api.engine, {"a1"}, team="一组")
+    enrol(api.engine, {"b1"}, team="二组")
+    lead = api.sign_in("lead1", teams=("一组",))
+    today = settings.today().isoformat()
+
+    def put_target(body: dict, headers: dict):
+        return api.client.put("/api/v1/targets", json=body, headers=headers)
+
+    rep_dials = {"metric": "dials", "period": "day", "rep": "a1", "value": 280}
+    got = put_target(rep_dials, lead)
+    assert got.status_code == 200, got.text
+    assert (got.json()["set_by"], got.json()["value"]) == ("lead1", 280)
+    team_rule = {"metric": "dials", "period": "day", "team": "一组", "value": 100}
+    assert put_target(team_rule, lead).status_code == 403  # team targets are the admin's
+    assert put_target({**rep_dials, "rep": "b1"}, lead).status_code == 404  # not their team
+    past = put_target({**rep_dials, "valid_from": "2020-01-01"}, lead)
+    assert past.status_code == 422 and "valid_from" in past.text
+    assert put_target(team_rule, api.auth(api.admin)).status_code == 200
+    changes = api.client.get(
+        "/api/v1/targets/changes", params={"since": today}, headers=api.auth(api.admin)
+    ).json()
+    assert [(c["scope"], c["set_by"], c["value"]) for c in changes] == [
+        ("team", "test-admin", 100),  # the admin token's name
+        ("rep", "lead1", 280),
+    ]
+    # Another team's lead sees the team change (public on the floor), not 一组's rep ones.
+    other = api.sign_in("lead2", teams=("二组",))
+    seen = api.client.get("/api/v1/targets/changes", params={"since": today}, headers=other)
+    assert [c["scope"] for c in seen.json()] == ["team"]
+
+
+def test_a_lead_cannot_set_a_rep_target_below_the_floors_minimum(engine, settings):
+    from fastapi.testclient import TestClient
+
+    from app.main import create_app
+    from tests.conftest import Api
+
+    strict = settings.model_copy(update={"target_minimums": {"dials/day": 200}})
+    with TestClient(create_app(strict)) as client:
+        api = Api(client, engine)
+        enrol(engine, {"a1"}, team="一组")
+        lead = api.sign_in("lead1", teams=("一组",))
+        body = {"metric": "dials", "period": "day", "rep": "a1", "value": 150}
+        low = api.client.put("/api/v1/targets", json=body, headers=lead)
+        assert low.status_code == 422 and "at least the floor's minimum, 200" in low.text
+        ok = api.client.put("/api/v1/targets", json={**body, "value": 200}, headers=lead)
+        assert ok.status_code == 200, ok.text
