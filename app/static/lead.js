@@ -385,6 +385,49 @@ function renderAttendance(rep) {
   };
 }
 
+/** Set one of the selected rep's day targets from today on (a lead: their own team's reps). */
+function renderTargetForm(rep) {
+  const form = $("rep-target");
+  const metric = el("select", { name: "metric", "aria-label": i18n.t("rep_target") });
+  for (const m of METRICS) metric.append(el("option", { value: m, text: i18n.t(m) }));
+  const value = el("input", { name: "value", type: "number", min: 0, step: 1, required: true });
+  const current = () => {
+    const t = (rep.targets || {})[`${metric.value}/day`];
+    const scale = metric.value === "revenue" ? 10 ** cfg.minorDigits : 1;
+    value.value = t === undefined ? "" : String(t / scale);
+  };
+  metric.onchange = current;
+  current();
+  const said = el("span", { class: "att-result", role: "status" });
+  form.replaceChildren(
+    el("span", { class: "att-label", text: i18n.t("rep_target") }),
+    metric,
+    value,
+    el("button", { type: "submit", text: i18n.t("att_save") }),
+    said,
+  );
+  form.hidden = false;
+  form.onsubmit = async (ev) => {
+    ev.preventDefault();
+    const scale = metric.value === "revenue" ? 10 ** cfg.minorDigits : 1;
+    const body = {
+      metric: metric.value,
+      period: "day",
+      rep: rep.code,
+      value: Math.round(Number(value.value) * scale),
+      valid_from: state.day,
+    };
+    try {
+      await api("/api/v1/targets", { method: "PUT", body });
+      said.textContent = i18n.t("att_saved");
+      said.dataset.ok = "true";
+    } catch (err) {
+      said.textContent = `${i18n.t("ack_failed")}: ${err.message}`;
+      said.dataset.ok = "false";
+    }
+  };
+}
+
 function renderDetail() {
   const rep = view.selected ? state.reps.get(view.selected) : null;
   const title = $("detail-name");
@@ -412,7 +455,10 @@ function renderDetail() {
   }
   sub.replaceChildren(el("span", { class: "team", text: rep.team || "" }), ...chips);
   // Rebuilt only for another rep or day: a lead typing a note must not lose it to a delta.
-  if (view.attendanceFor !== `${rep.code}|${state.day}`) renderAttendance(rep);
+  if (view.attendanceFor !== `${rep.code}|${state.day}`) {
+    renderAttendance(rep);
+    renderTargetForm(rep);
+  }
   renderFunnel(rep);
   const diag = $("diagnosis");
   const items = rep.diagnosis || [];

@@ -116,3 +116,27 @@ def test_the_first_admin_is_created_through_the_printed_setup_link(
     with console.excuse(REFUSED):
         used = page.goto(found.group(1))
         assert used is not None and used.status == 403
+
+
+def test_a_signed_in_lead_sets_a_reps_target_from_the_console(new_page, lead_floor, screenshot):
+    floor = lead_floor
+    page = new_page("lead", width=1440, height=900)
+    page.goto(f"{floor.url}/login?next=/lead")
+    sign_in(page, "lead1", PASSWORD)
+    page.wait_for_selector(LIVE, state="attached", timeout=15_000)
+    page.locator(f'#team-body tr[data-rep="{REP}"]').first.click()
+    form = page.locator("#rep-target")
+    form.wait_for(state="visible", timeout=5_000)
+    assert form.locator("input[name=value]").input_value() == "300"  # the floor's default
+    form.locator("input[name=value]").fill("280")
+    form.locator("button[type=submit]").click()
+    page.wait_for_selector('#rep-target .att-result[data-ok="true"]', timeout=5_000)
+    # The board reads the floor again: the rep's dials target is now 280 (in the tooltip).
+    page.wait_for_function(
+        "sel => (document.querySelector(sel)?.title || '').includes('280')",
+        arg=f'#team-body tr[data-rep="{REP}"] td[data-pace="dials"]',
+        timeout=5_000,
+    )
+    changes = floor.api("GET", "/api/v1/targets/changes", "admin").json()
+    assert [(c["rep"], c["value"], c["set_by"]) for c in changes] == [(REP, 280, "lead1")]
+    screenshot(page, "rep-target")
