@@ -16,6 +16,7 @@ from app.api import (
     imports,
     ingest,
     pages,
+    plans,
     reports,
     roster,
     targets,
@@ -102,7 +103,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.install(app)
     install_security(app)  # security headers on every answer, the request body limit
     app.add_middleware(Observe, metrics=metrics)  # request ids, the access log, latency
-    for module in (health, ingest, imports, floor, roster, targets, alerts, attendance):
+    modules = (health, ingest, imports, floor, roster, targets, alerts, attendance, plans)
+    for module in modules:
         app.include_router(module.router)
     app.include_router(webhooks.router)  # no bearer token: Twilio signs its requests
     app.include_router(live_ws.router)

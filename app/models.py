@@ -339,6 +339,23 @@ class ReportNote(SQLModel, table=True):
     updated_at: datetime = _ts()
 
 
+class RepPlan(SQLModel, table=True):
+    """The evening meeting's problem and plan for one rep and day, and whether the plan was
+    done (marked the next day; None: not followed up yet)."""
+
+    __tablename__ = "rep_plan"
+    __table_args__ = (sa.Index("ix_rep_plan_day", "day"),)
+    rep_id: int = Field(foreign_key="rep.id", primary_key=True)
+    day: date = Field(primary_key=True)
+    problem: str = Field(default="", max_length=1000)
+    plan: str = Field(default="", max_length=1000)
+    set_by: str = Field(max_length=100)
+    set_at: datetime = _ts()
+    done: bool | None = None
+    followed_by: str | None = Field(default=None, max_length=100)
+    followed_at: datetime | None = _ts(nullable=True)
+
+
 class AgentEvent(SQLModel, table=True):
     """A rep's state from ``at`` on (app.floor.agent_state), as a source reported it; kept so
     the time totals can be rebuilt and checked, whatever order the events arrived in."""

@@ -41,6 +41,7 @@ class RepInfo:
     away: Away | None = None
     attendance: dict[str, str] | None = None
     mentor: str | None = None  # the code of the mentor a lead pinned for this rep
+    plan: dict[str, Any] | None = None  # the last evening's plan (app.services.plans)
 
 
 def _zero() -> dict[str, int]:
@@ -198,6 +199,7 @@ def enrich_team(
             month_n = len(working_days(schedule, "month", day))
             targets = scale_targets(targets, info.away, week_n, month_n)
         rep["attendance"] = info.attendance
+        rep["plan"] = info.plan
         totals = rep["totals"]
         before = earlier.get(rep["code"], {})
         week, month = _plus(totals, before.get("week")), _plus(totals, before.get("month"))

@@ -150,6 +150,18 @@ class AttendanceMark(TypedDict):
     note: str
 
 
+class PlanMark(TypedDict):
+    """A rep's latest evening plan before the view's day, and its follow-up."""
+
+    __pydantic_config__ = _STRICT  # type: ignore[misc]
+    day: str
+    problem: str
+    plan: str
+    set_by: str
+    done: bool | None  # None: not followed up yet
+    followed_by: str | None
+
+
 class RepRow(TypedDict):
     __pydantic_config__ = _STRICT  # type: ignore[misc]
     code: str
@@ -173,6 +185,8 @@ class RepRow(TypedDict):
     not_in: bool
     #: Today's attendance when the rep is not simply present (their targets are reduced).
     attendance: AttendanceMark | None
+    #: The last evening's plan for this rep (the morning checks it), None when there is none.
+    plan: PlanMark | None
 
 
 class Snapshot(TypedDict):

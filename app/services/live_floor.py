@@ -36,6 +36,7 @@ from app.floor.targets import RepRef, TargetRule
 from app.floor.types import Snapshot
 from app.ingest.service import BatchOutcome
 from app.services.attendance import attendance_key, attendance_of
+from app.services.plans import last_plans
 from app.services.schedules import team_schedules
 from app.services.snapshot import (
     REP,
@@ -92,6 +93,7 @@ class _Base:
     earlier: dict[str, dict[str, dict[str, int]]] = field(default_factory=dict)
     #: rep id -> (their leave this week and month, today's mark): reps with any mark only.
     attendance: dict[int, tuple[Any, dict[str, str] | None]] = field(default_factory=dict)
+    plans: dict[int, dict[str, Any]] = field(default_factory=dict)  # rep id -> last plan
     members: dict[int, list[RosterRep]] = field(init=False)  # team id -> its reps
 
     def __post_init__(self) -> None:
@@ -112,6 +114,7 @@ class _Base:
                 away=att[r.id][0] if r.id in att else None,
                 attendance=att[r.id][1] if r.id in att else None,
                 mentor=mentors.get(r.mentor_id) if r.mentor_id else None,
+                plan=self.plans.get(r.id),
             )
             for r in self.reps.values()
         }
@@ -196,6 +199,7 @@ class LiveFloor:
             rules=rules,
             roster_key=(_key(rep_rows, team_rows, rules), attendance_key(conn, day)),
         )
+        self.base.plans = last_plans(conn, day, set(reps))
         self.base.attendance = attendance_of(
             conn,
             day,

@@ -22,6 +22,7 @@ from app.floor.targets import RepRef
 from app.models import AgentNow, HourlyTotal, Rep, RepActivity, StateTotal, Team, table_of
 from app.services.attendance import attendance_of
 from app.services.errors import InputError
+from app.services.plans import last_plans
 from app.services.schedules import team_schedules
 from app.services.targets import load_rules
 
@@ -116,6 +117,7 @@ def load_snapshot(
         ((r.id, schedules.get(r.team_id, pacing.floor)) for r in rep_rows if r.id in shown_ids),
     )
     mentor_codes = {r.id: r.code for r in rep_rows}
+    plans = last_plans(conn, day, shown_ids)
     infos = {
         r.code: RepInfo(
             RepRef(r.id, r.team_id, r.hired_on),
@@ -124,6 +126,7 @@ def load_snapshot(
             away=away[r.id][0] if r.id in away else None,
             attendance=away[r.id][1] if r.id in away else None,
             mentor=mentor_codes.get(r.mentor_id) if r.mentor_id else None,
+            plan=plans.get(r.id),
         )
         for r in rep_rows
         if r.id in shown_ids

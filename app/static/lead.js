@@ -428,6 +428,61 @@ function renderTargetForm(rep) {
   };
 }
 
+/** The rep's last evening plan and its follow-up: done / not done, marked by the lead. */
+function renderLastPlan(rep) {
+  const box = $("last-plan");
+  const p = rep.plan;
+  box.hidden = !p;
+  if (!p) return;
+  const status = p.done === true ? "done" : p.done === false ? "not_done" : "open";
+  const mark = async (done) => {
+    const path = `/api/v1/plans/${encodeURIComponent(rep.code)}/${encodeURIComponent(p.day)}/done`;
+    try {
+      await api(path, { method: "PUT", body: { done } });
+    } catch (err) {
+      box.querySelector(".plan-status").textContent = `${i18n.t("ack_failed")}: ${err.message}`;
+    }
+  };
+  const done = el("button", { type: "button", "data-done": "true", text: i18n.t("plan_done") });
+  const notDone = el("button", { type: "button", "data-done": "false", text: i18n.t("plan_not_done") });
+  done.onclick = () => mark(true);
+  notDone.onclick = () => mark(false);
+  box.replaceChildren(
+    el("div", { class: "att-label", text: `${i18n.t("last_plan")} (${p.day})` }),
+    p.problem ? el("div", { class: "plan-problem", text: `${i18n.t("problem")}: ${p.problem}` }) : "",
+    el("div", { class: "plan-text", text: `${i18n.t("plan")}: ${p.plan}` }),
+    el(
+      "div",
+      { class: "plan-follow" },
+      el("span", { class: "plan-status", "data-plan-status": status, text: i18n.t(`plan_${status}`) }),
+      done,
+      notDone,
+    ),
+  );
+}
+
+/** Today's problem and plan for the rep (the evening meeting), saved for tomorrow's check. */
+function renderPlanForm(rep) {
+  const form = $("plan-form");
+  const problem = el("input", { name: "problem", maxlength: 1000, placeholder: i18n.t("problem") });
+  const plan = el("input", { name: "plan", maxlength: 1000, required: true, placeholder: i18n.t("plan") });
+  const said = el("span", { class: "att-result", role: "status" });
+  form.replaceChildren(problem, plan, el("button", { type: "submit", text: i18n.t("plan_save") }), said);
+  form.hidden = false;
+  form.onsubmit = async (ev) => {
+    ev.preventDefault();
+    const path = `/api/v1/plans/${encodeURIComponent(rep.code)}/${encodeURIComponent(state.day)}`;
+    try {
+      await api(path, { method: "PUT", body: { problem: problem.value.trim(), plan: plan.value.trim() } });
+      said.textContent = i18n.t("att_saved");
+      said.dataset.ok = "true";
+    } catch (err) {
+      said.textContent = `${i18n.t("ack_failed")}: ${err.message}`;
+      said.dataset.ok = "false";
+    }
+  };
+}
+
 function renderDetail() {
   const rep = view.selected ? state.reps.get(view.selected) : null;
   const title = $("detail-name");
@@ -458,7 +513,9 @@ function renderDetail() {
   if (view.attendanceFor !== `${rep.code}|${state.day}`) {
     renderAttendance(rep);
     renderTargetForm(rep);
+    renderPlanForm(rep);
   }
+  renderLastPlan(rep);
   renderFunnel(rep);
   const diag = $("diagnosis");
   const items = rep.diagnosis || [];

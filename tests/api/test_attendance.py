@@ -152,9 +152,7 @@ def test_a_new_hire_is_diagnosed_against_the_teams_new_hires_not_its_veterans(ap
     assert reps["v1"]["diagnosis"] == []
 
 
-def test_a_lead_sets_their_reps_targets_within_the_rules_and_every_change_is_logged(
-    api, settings
-):
+def test_a_lead_sets_their_reps_targets_within_the_rules_and_every_change_is_logged(api, settings):
     enrol(api.engine, {"a1"}, team="一组")
     enrol(api.engine, {"b1"}, team="二组")
     lead = api.sign_in("lead1", teams=("一组",))
@@ -202,3 +200,26 @@ def test_a_lead_cannot_set_a_rep_target_below_the_floors_minimum(engine, setting
         assert low.status_code == 422 and "at least the floor's minimum, 200" in low.text
         ok = api.client.put("/api/v1/targets", json={**body, "value": 200}, headers=lead)
         assert ok.status_code == 200, ok.text
+
+
+def test_the_evening_plan_shows_the_next_day_and_is_followed_up_by_the_lead(api):
+    enrol(api.engine, {"a1"}, team="一组")
+    enrol(api.engine, {"b1"}, team="二组")
+    lead = api.sign_in("lead1", teams=("一组",))
+    plan = {"problem": "接通率低", "plan": "上午多拨新名单"}
+    resp = api.client.put(f"/api/v1/plans/a1/{THU}", json=plan, headers=lead)
+    assert resp.status_code == 200, resp.text
+    assert api.client.put(f"/api/v1/plans/b1/{THU}", json=plan, headers=lead).status_code == 404
+    fri = "2026-11-27"
+    mark = rep_row(api, "a1", fri)["plan"]
+    assert (mark["day"], mark["plan"], mark["done"]) == (THU, "上午多拨新名单", None)
+    assert rep_row(api, "a1", THU)["plan"] is None  # the day's own plan is for tomorrow
+    done = api.client.put(f"/api/v1/plans/a1/{THU}/done", json={"done": True}, headers=lead)
+    assert done.status_code == 200 and done.json()["followed_by"] == "lead1"
+    assert rep_row(api, "a1", fri)["plan"]["done"] is True
+    listed = api.client.get(
+        "/api/v1/plans", params={"first": THU, "last": fri}, headers=api.auth(api.read)
+    ).json()
+    assert [(p["rep"], p["day"], p["done"]) for p in listed] == [("a1", THU, True)]
+    none = api.client.put(f"/api/v1/plans/a1/{fri}/done", json={"done": False}, headers=lead)
+    assert none.status_code == 404 and "day" in none.text

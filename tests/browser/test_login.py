@@ -140,3 +140,28 @@ def test_a_signed_in_lead_sets_a_reps_target_from_the_console(new_page, lead_flo
     changes = floor.api("GET", "/api/v1/targets/changes", "admin").json()
     assert [(c["rep"], c["value"], c["set_by"]) for c in changes] == [(REP, 280, "lead1")]
     screenshot(page, "rep-target")
+
+
+def test_a_lead_marks_yesterdays_plan_done_in_the_console(new_page, lead_floor, screenshot):
+    from datetime import date, timedelta
+
+    floor = lead_floor
+    today = floor.api("GET", "/api/v1/floor/snapshot", "admin").json()["day"]
+    yesterday = (date.fromisoformat(today) - timedelta(days=1)).isoformat()
+    plan = {"problem": "通时不足", "plan": "每通多问一个问题"}
+    resp = floor.api("PUT", f"/api/v1/plans/{REP}/{yesterday}", "admin", json=plan)
+    assert resp.status_code == 200, resp.text
+    page = new_page("lead", width=1440, height=900)
+    page.goto(f"{floor.url}/login?next=/lead")
+    sign_in(page, "lead1", PASSWORD)
+    page.wait_for_selector(LIVE, state="attached", timeout=15_000)
+    page.locator(f'#team-body tr[data-rep="{REP}"]').first.click()
+    box = page.locator("#last-plan")
+    box.wait_for(state="visible", timeout=5_000)
+    assert "每通多问一个问题" in box.inner_text()
+    assert page.get_attribute("#last-plan .plan-status", "data-plan-status") == "open"
+    box.locator('button[data-done="true"]').click()
+    page.wait_for_selector('#last-plan .plan-status[data-plan-status="done"]', timeout=5_000)
+    listed = floor.api("GET", "/api/v1/plans", "admin", params={"first": yesterday}).json()
+    assert [(p["done"], p["followed_by"]) for p in listed] == [(True, "lead1")]
+    screenshot(page, "plan-done")
