@@ -21,7 +21,18 @@ def catalog() -> dict[str, dict[str, str]]:
     text = I18N_JS.read_text(encoding="utf-8")
     body = text.split("// catalog:begin", 1)[1].split("// catalog:end", 1)[0]
     body = body.strip().removeprefix("const CATALOG =").strip().removesuffix(";")
-    return json.loads(body)
+    return json.loads(body, object_pairs_hook=_unique)
+
+
+def _unique(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    """A JSON object whose keys are each there once: a label written twice would show one
+    text in the browser and maybe another in an export."""
+    out: dict[str, object] = {}
+    for key, value in pairs:
+        if key in out:
+            raise ValueError(f"i18n.js: the label '{key}' is written twice")
+        out[key] = value
+    return out
 
 
 def pick_lang(value: str | None) -> str:

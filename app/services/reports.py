@@ -28,6 +28,7 @@ from app.models import HourlyTotal, Rep, ReportNote, Team, table_of, utcnow
 from app.services.alerts import list_alerts
 from app.services.attendance import away_days
 from app.services.errors import InputError
+from app.services.plans import plans_between
 from app.services.schedules import team_schedules
 from app.services.snapshot import load_snapshot
 from app.services.state_time import PeriodTimes, ReportRep, period_times
@@ -282,6 +283,9 @@ def assessment(
         report["floor"] = None
     listed = [ReportRep(m.ref.id, m.code, m.team) for m in members]
     _add_agent_time(report, period_times(conn, first=first, last=last, reps=listed), pause_reasons)
+    # The evening plans of the period and whether each was done (the weekly follow-up).
+    shown = {m.code for m in members}
+    report["plans"] = [p for p in plans_between(conn, first, last) if p["rep"] in shown]
     return report
 
 

@@ -450,7 +450,7 @@ function renderLastPlan(rep) {
   box.replaceChildren(
     el("div", { class: "att-label", text: `${i18n.t("last_plan")} (${p.day})` }),
     p.problem ? el("div", { class: "plan-problem", text: `${i18n.t("problem")}: ${p.problem}` }) : "",
-    el("div", { class: "plan-text", text: `${i18n.t("plan")}: ${p.plan}` }),
+    el("div", { class: "plan-text", text: `${i18n.t("rep_plan")}: ${p.plan}` }),
     el(
       "div",
       { class: "plan-follow" },
@@ -465,7 +465,7 @@ function renderLastPlan(rep) {
 function renderPlanForm(rep) {
   const form = $("plan-form");
   const problem = el("input", { name: "problem", maxlength: 1000, placeholder: i18n.t("problem") });
-  const plan = el("input", { name: "plan", maxlength: 1000, required: true, placeholder: i18n.t("plan") });
+  const plan = el("input", { name: "plan", maxlength: 1000, required: true, placeholder: i18n.t("rep_plan") });
   const said = el("span", { class: "att-result", role: "status" });
   form.replaceChildren(problem, plan, el("button", { type: "submit", text: i18n.t("plan_save") }), said);
   form.hidden = false;

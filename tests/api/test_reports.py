@@ -492,3 +492,21 @@ def test_a_team_name_cannot_break_the_download_filename(floor):
     disposition = resp.headers["content-disposition"]
     assert 'filename="paceboard-daily-2026-10-14-A0..x.csv"' in disposition
     assert "filename*=UTF-8''paceboard-daily-2026-10-14-A0..x.csv" in disposition
+
+
+def test_the_weekly_report_lists_the_evening_plans_and_their_follow_up(floor):
+    lead = floor.sign_in("lead1", teams=("一组",))
+    plan = {"problem": "接通率低", "plan": "上午多拨新名单"}
+    assert floor.client.put(f"/api/v1/plans/a1/{WED}", json=plan, headers=lead).status_code == 200
+    assert floor.client.put(f"/api/v1/plans/b1/{WED}", json=plan).status_code == 401
+    admin = floor.auth(floor.admin)
+    assert floor.client.put(f"/api/v1/plans/b1/{WED}", json=plan, headers=admin).status_code == 200
+    done = {"done": False}
+    floor.client.put(f"/api/v1/plans/a1/{WED}/done", json=done, headers=lead)
+    week = report(floor, "weekly").json()
+    assert [(p["rep"], p["done"]) for p in week["plans"]] == [("a1", False), ("b1", None)]
+    # A lead's assessment covers their teams' reps, and so their plans.
+    mine = report(floor, "weekly", headers=lead).json()
+    assert [p["rep"] for p in mine["plans"]] == ["a1"]
+    page = floor.client.get("/reports/weekly", params={"day": WED}, headers=admin).text
+    assert 'data-rep="a1"' in page and "未完成" in page and "上午多拨新名单" in page
