@@ -13,6 +13,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+from collections.abc import Callable
 from functools import lru_cache
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -22,12 +23,17 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
 from app.api.deps import page_rule, resolve_principal
-from app.labels import LANGS, catalog, pick_lang  # noqa: F401 (re-exported)
+from app.labels import LANGS, catalog, label, pick_lang  # noqa: F401 (re-exported)
+from app.models import utcnow
+from app.reports.page import cell
+from app.services.morning import morning
+from app.services.tokens import Principal
 
 APP_DIR = Path(__file__).resolve().parent.parent
 TEMPLATES_DIR = APP_DIR / "templates"
@@ -158,6 +164,7 @@ async def _page(
     display: str | None,
     lang: str | None,
     team: str | None,
+    extra: Callable[[Principal], dict[str, Any]] | None = None,
 ) -> HTMLResponse:
     code = pick_lang(lang)
     principal = await resolve_principal(request, token=token, display=display)
@@ -169,10 +176,12 @@ async def _page(
     if not team and principal.teams is not None and len(principal.teams) == 1:
         [team] = principal.teams  # a lead of one team, a TV of one team: pin it
     settings = request.app.state.settings
+    more = await run_in_threadpool(extra, principal) if extra is not None else {}
     return templates.TemplateResponse(
         request,
         template,
         {
+            **more,
             "lang": code,
             "t": catalog()[code],
             # The page passes on only the credential it was opened with; a signed-in user's
@@ -244,4 +253,48 @@ async def lead(
     """The team lead's console: every metric per rep, a rep's hours, alerts to acknowledge."""
     return await _page(
         request, "lead.html", scope="lead", token=token, display=None, lang=lang, team=team
+    )
+
+
+@router.api_route(
+    "/morning",
+    methods=["GET", "HEAD"],
+    response_class=HTMLResponse,
+    dependencies=[Depends(page_rule("display"))],
+)
+async def morning_page(
+    request: Request,
+    token: Token = None,
+    display: Display = None,
+    lang: Lang = None,
+    team: Team = None,
+) -> HTMLResponse:
+    """The morning meeting's screen: yesterday, last evening's plans, today's hand-down."""
+    settings = request.app.state.settings
+    engine = request.app.state.engine
+
+    def data(principal: Principal) -> dict[str, Any]:
+        teams = principal.teams
+        if team and team.strip():
+            teams = frozenset({team.strip()})
+        with engine.connect() as conn:
+            m = morning(conn, day=settings.today(), now=utcnow(), pacing=settings.pacing,
+                        teams=teams)  # fmt: skip
+        digits = settings.currency_minor_digits
+        code = pick_lang(lang)
+        return {
+            "m": m,
+            "money": lambda v: cell("money", v, digits),
+            "label": lambda key, **kw: label(code, key, **kw),
+        }
+
+    return await _page(
+        request,
+        "morning.html",
+        scope="display",
+        token=token,
+        display=display,
+        lang=lang,
+        team=team,
+        extra=data,
     )

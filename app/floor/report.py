@@ -146,6 +146,7 @@ def daily_report(
                 "team": rep["team"],
                 "active": rep["active"],
                 "new_hire": rep.get("new_hire", False),
+                "tier": (rep.get("tier") or {}).get("day"),
                 **figures(rep["totals"], targets),
                 "hours_behind": behind(rep, targets, rep["team"]),
                 "alerts_raised": raised,

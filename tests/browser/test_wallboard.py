@@ -86,7 +86,19 @@ class Floor:
 
 @pytest.fixture
 def floor(live_server, server_env) -> Floor:
+    return open_floor(live_server, server_env)
+
+
+@pytest.fixture
+def every_day_floor(live_server, server_env) -> Floor:
+    """The floor working every day: today is a working day whatever the machine's weekday."""
+    return open_floor(live_server, server_env, PACEBOARD_WORKING_DAYS="mon-sun")
+
+
+def open_floor(live_server, server_env, **env: str) -> Floor:
+    """A server at midday in its zone, with the one team and its named rep."""
     server_env["PACEBOARD_TIMEZONE"] = midday_zone()
+    server_env.update(env)
     live_server.start()
     floor = Floor(live_server)
     resp = floor.api("POST", "/api/v1/teams", "admin", json={"name": TEAM})
@@ -357,3 +369,30 @@ def test_every_target_shows_its_stretch_and_a_figure_past_it_gets_its_own_colour
     cell = f'#board-body tr[data-rep="{REP}"] td[data-metric="dials"]'
     assert page.get_attribute(cell, "data-stretch") == "true"
     screenshot(page, "stretch")
+
+
+@pytest.mark.parametrize(("lang", "title"), [("zh", "晨会"), ("en", "Morning meeting")])
+def test_the_morning_screen_reads_on_a_tv_in_either_language(
+    new_page, every_day_floor, screenshot, lang, title
+):
+    floor = every_day_floor
+    floor.post_call(REP)
+    resp = floor.api("PUT", f"/api/v1/attendance/{REP}/{date_today(floor)}", "admin",
+                     json={"status": "half_day", "half": "pm"})  # fmt: skip
+    assert resp.status_code == 200, resp.text
+    page = new_page(f"morning-{lang}")
+    resp = page.goto(f"{floor.url}/morning?token={floor.tokens['read']}&lang={lang}")
+    assert resp is not None and resp.status == 200
+    assert page.inner_text("h1").startswith(title)
+    row = f'#handdown tr[data-rep="{REP}"]'
+    # A half day: half the dials (150) with its stretch (180).
+    assert "150" in page.inner_text(f'{row} td[data-metric="dials"]')
+    assert "180" in page.inner_text(f'{row} td[data-metric="dials"]')
+    assert page.locator('#away li[data-rep="' + REP + '"]').count() == 1
+    # Nothing clipped sideways on a 1080p TV.
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    screenshot(page, "morning")
+
+
+def date_today(floor: Floor) -> str:
+    return floor.api("GET", "/api/v1/floor/snapshot", "read").json()["day"]
