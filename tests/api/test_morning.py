@@ -64,3 +64,18 @@ def test_the_morning_screen_speaks_english_and_a_lead_sees_their_teams_reps_only
     assert 'data-rep="b1"' in resp.text and 'data-rep="a1"' not in resp.text
     assert 'data-team="一组"' in resp.text  # the teams' figures are public on the floor
     assert api.client.get("/morning").status_code == 401
+
+
+def test_unresolved_agents_are_outside_every_target_sum_and_never_named_unassigned(api):
+    enrol(api.engine, {"a1"}, team="一组")
+    got = api.post_calls([record("u1", rep="8099"), record("u2", rep="8098")], on_roster=False)
+    assert got["created"] == 2
+    snap = api.snapshot()
+    assert [r["code"] for r in snap["reps"]] == ["a1"]  # the unknown agents are no rep of it
+    assert [t["name"] for t in snap["teams"]] == ["一组"]
+    team = snap["teams"][0]
+    assert snap["floor"]["targets"] == team["targets"]  # the floor sums its teams' reps only
+    assert snap["floor"]["totals"]["dials"] == team["totals"]["dials"] == 0
+    for path in ("/wallboard", "/lead", "/morning"):
+        text = api.client.get(path, params={"token": api.admin}).text
+        assert "Unassigned" not in text and "未分配" not in text
