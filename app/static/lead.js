@@ -461,6 +461,41 @@ function renderLastPlan(rep) {
   );
 }
 
+/** Pin the rep's mentor among their team (or leave them to the automatic pairs). */
+function renderMentorForm(rep) {
+  const form = $("rep-mentor");
+  const team = state.teams.get(rep.team) || {};
+  const pinned = (team.mentoring || []).find((p) => p.mentee === rep.code && p.pinned);
+  const select = el("select", { name: "mentor", "aria-label": i18n.t("pin_mentor") });
+  select.append(el("option", { value: "", text: i18n.t("no_mentor") }));
+  for (const other of state.repList(rep.team)) {
+    if (other.code === rep.code) continue;
+    const option = el("option", { value: other.code, text: other.name });
+    option.selected = !!pinned && pinned.mentor === other.code;
+    select.append(option);
+  }
+  const said = el("span", { class: "att-result", role: "status" });
+  form.replaceChildren(
+    el("span", { class: "att-label", text: i18n.t("pin_mentor") }),
+    select,
+    el("button", { type: "submit", text: i18n.t("att_save") }),
+    said,
+  );
+  form.hidden = false;
+  form.onsubmit = async (ev) => {
+    ev.preventDefault();
+    const path = `/api/v1/reps/${encodeURIComponent(rep.code)}/mentor`;
+    try {
+      await api(path, { method: "PUT", body: { mentor: select.value || null } });
+      said.textContent = i18n.t("att_saved");
+      said.dataset.ok = "true";
+    } catch (err) {
+      said.textContent = `${i18n.t("ack_failed")}: ${err.message}`;
+      said.dataset.ok = "false";
+    }
+  };
+}
+
 /** Today's problem and plan for the rep (the evening meeting), saved for tomorrow's check. */
 function renderPlanForm(rep) {
   const form = $("plan-form");
@@ -513,6 +548,7 @@ function renderDetail() {
   if (view.attendanceFor !== `${rep.code}|${state.day}`) {
     renderAttendance(rep);
     renderTargetForm(rep);
+    renderMentorForm(rep);
     renderPlanForm(rep);
   }
   renderLastPlan(rep);

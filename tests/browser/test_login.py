@@ -165,3 +165,24 @@ def test_a_lead_marks_yesterdays_plan_done_in_the_console(new_page, lead_floor, 
     listed = floor.api("GET", "/api/v1/plans", "admin", params={"first": yesterday}).json()
     assert [(p["done"], p["followed_by"]) for p in listed] == [(True, "lead1")]
     screenshot(page, "plan-done")
+
+
+def test_a_lead_pins_a_mentor_from_the_console_and_the_pair_shows_pinned(
+    new_page, lead_floor, screenshot
+):
+    floor = lead_floor
+    mentor = {"code": "8002", "name": "赵敏", "team": TEAM}
+    assert floor.api("POST", "/api/v1/reps", "admin", json=mentor).status_code == 201
+    page = new_page("lead", width=1440, height=900)
+    page.goto(f"{floor.url}/login?next=/lead")
+    sign_in(page, "lead1", PASSWORD)
+    page.wait_for_selector(LIVE, state="attached", timeout=15_000)
+    page.locator(f'#team-body tr[data-rep="{REP}"]').first.click()
+    form = page.locator("#rep-mentor")
+    form.wait_for(state="visible", timeout=5_000)
+    form.locator("select").select_option("8002")
+    form.locator("button[type=submit]").click()
+    page.wait_for_selector('#rep-mentor .att-result[data-ok="true"]', timeout=5_000)
+    pair = f'#mentoring li[data-mentee="{REP}"][data-mentor="8002"][data-pinned="true"]'
+    page.wait_for_selector(pair, state="attached", timeout=5_000)
+    screenshot(page, "mentor")
