@@ -153,6 +153,9 @@ def daily(
     report["team"] = team
     # The teams whose evening notes (and alerts, rep rows) this reader sees: the page's notes.
     report["note_teams"] = [t["name"] for t in snap["teams"] if t["name"] in shown]
+    # Each rep's problem and plan of the day (the evening meeting), for the reps shown.
+    listed = {r["code"] for r in report["reps"]}
+    report["plans"] = {p["rep"]: p for p in plans_between(conn, day, day) if p["rep"] in listed}
     return report
 
 

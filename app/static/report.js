@@ -53,12 +53,42 @@ async function saveNote(form) {
   }
 }
 
+async function savePlan(form) {
+  const status = form.querySelector(".note-status");
+  const data = new FormData(form); // the row's inputs belong to this form (form="plan-…")
+  const path = `${cfg.base}/api/v1/plans/${encodeURIComponent(form.dataset.rep)}/${encodeURIComponent(cfg.day)}`;
+  status.textContent = "…";
+  try {
+    const resp = await fetch(path, {
+      method: "PUT",
+      headers: headers(),
+      body: JSON.stringify({
+        problem: String(data.get("problem") || ""),
+        plan: String(data.get("plan") || ""),
+      }),
+      credentials: "same-origin",
+    });
+    if (!resp.ok) throw new Error(String(resp.status));
+    status.textContent = cfg.saved;
+    status.dataset.state = "saved";
+  } catch (err) {
+    status.textContent = `${cfg.failed} (${err.message})`;
+    status.dataset.state = "failed";
+  }
+}
+
 function wire() {
   document.getElementById("print")?.addEventListener("click", () => window.print());
   for (const form of document.querySelectorAll(".note-form")) {
     form.addEventListener("submit", (event) => {
       event.preventDefault();
       saveNote(form);
+    });
+  }
+  for (const form of document.querySelectorAll(".plan-row-form")) {
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      savePlan(form);
     });
   }
   drawCharts();

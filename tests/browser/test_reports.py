@@ -405,3 +405,29 @@ def test_a_note_made_of_markup_is_shown_as_text_and_never_runs(new_page, reports
 
     teams = {t["name"]: t for t in report_json(floor, "daily", day=day)["teams"]}
     assert teams[OTHER]["note"]["problems"] == MARKUP_PROBLEMS
+
+
+def test_a_lead_writes_a_reps_problem_and_plan_in_the_daily_report(
+    new_page, reports_floor, screenshot
+):
+    floor = reports_floor
+    day = "2026-11-23"  # this test's own day
+    page = new_page("lead", width=1440, height=900)
+    page.goto(f"{floor.url}/login?next=/reports/daily")
+    sign_in(page, "lead1", PASSWORD)
+    page.wait_for_url(re.compile(r"/reports/daily$"))
+    open_report(page, report_url(floor, "daily", f"day={day}", token=False))
+    code = next(c for c, v in REPS.items() if v[1] == OWN)
+    row = page.locator(f'#rep-plans tr[data-rep="{code}"]')
+    row.locator('input[name="problem"]').fill("接通率低")
+    row.locator('input[name="plan"]').fill("上午多拨新名单")
+    row.locator('button[type="submit"]').click()
+    page.wait_for_selector(
+        f'#rep-plans tr[data-rep="{code}"] .note-status[data-state="saved"]', timeout=5_000
+    )
+    plans = report_json(floor, "daily", day=day)["plans"]
+    assert (plans[code]["problem"], plans[code]["plan"]) == ("接通率低", "上午多拨新名单")
+    assert page.locator('#rep-plans tr[data-rep] input[name="plan"]').count() == len(
+        [c for c, v in REPS.items() if v[1] == OWN]
+    )  # the lead's own reps only
+    screenshot(page, "rep-plan")
