@@ -207,6 +207,12 @@ def test_lead_console_renders_the_team_table_with_the_rep_row(new_page, floor, s
     assert NAME in row.inner_text()
     wait_figure(page, dials(REP), 1, 5)
     assert TEAM in page.locator("body").inner_text()
+    # One tier per rep, labelled with its period (the month's here), the same in the panel.
+    badge = page.locator(f'#team-body tr[data-rep="{REP}"] .tier-badge')
+    assert badge.get_attribute("data-period") == "month"
+    assert badge.inner_text().startswith("本月")
+    tier = badge.get_attribute("data-tier")
+    assert NAME in page.inner_text(f'#tier-counts [data-tier="{tier}"] .names')
     screenshot(page, "team")
 
     post_and_see(page, floor, REP, 2)
