@@ -333,6 +333,22 @@ function selectRep(code) {
   renderDetail();
 }
 
+/** Send ``form`` with ``send`` (a promise of the API call) on submit, and say how it went in
+ * ``said``: the console's small forms (attendance, target, mentor, plan) all answer alike. */
+function submitTo(form, said, send) {
+  form.onsubmit = async (ev) => {
+    ev.preventDefault();
+    try {
+      await send();
+      said.textContent = i18n.t("att_saved");
+      said.dataset.ok = "true";
+    } catch (err) {
+      said.textContent = `${i18n.t("ack_failed")}: ${err.message}`;
+      said.dataset.ok = "false";
+    }
+  };
+}
+
 const ATTENDANCE_CHOICES = [
   ["present", ""],
   ["leave", ""],
@@ -370,19 +386,11 @@ function renderAttendance(rep) {
     said,
   );
   form.hidden = false;
-  form.onsubmit = async (ev) => {
-    ev.preventDefault();
+  submitTo(form, said, () => {
     const [status, half] = select.value.split("|");
     const path = `/api/v1/attendance/${encodeURIComponent(rep.code)}/${encodeURIComponent(state.day)}`;
-    try {
-      await api(path, { method: "PUT", body: { status, half, note: note.value.trim() } });
-      said.textContent = i18n.t("att_saved");
-      said.dataset.ok = "true";
-    } catch (err) {
-      said.textContent = `${i18n.t("ack_failed")}: ${err.message}`;
-      said.dataset.ok = "false";
-    }
-  };
+    return api(path, { method: "PUT", body: { status, half, note: note.value.trim() } });
+  });
 }
 
 /** Set one of the selected rep's day targets from today on (a lead: their own team's reps). */
@@ -407,8 +415,7 @@ function renderTargetForm(rep) {
     said,
   );
   form.hidden = false;
-  form.onsubmit = async (ev) => {
-    ev.preventDefault();
+  submitTo(form, said, () => {
     const scale = metric.value === "revenue" ? 10 ** cfg.minorDigits : 1;
     const body = {
       metric: metric.value,
@@ -417,15 +424,8 @@ function renderTargetForm(rep) {
       value: Math.round(Number(value.value) * scale),
       valid_from: state.day,
     };
-    try {
-      await api("/api/v1/targets", { method: "PUT", body });
-      said.textContent = i18n.t("att_saved");
-      said.dataset.ok = "true";
-    } catch (err) {
-      said.textContent = `${i18n.t("ack_failed")}: ${err.message}`;
-      said.dataset.ok = "false";
-    }
-  };
+    return api("/api/v1/targets", { method: "PUT", body });
+  });
 }
 
 /** The rep's last evening plan and its follow-up: done / not done, marked by the lead. */
@@ -482,18 +482,10 @@ function renderMentorForm(rep) {
     said,
   );
   form.hidden = false;
-  form.onsubmit = async (ev) => {
-    ev.preventDefault();
+  submitTo(form, said, () => {
     const path = `/api/v1/reps/${encodeURIComponent(rep.code)}/mentor`;
-    try {
-      await api(path, { method: "PUT", body: { mentor: select.value || null } });
-      said.textContent = i18n.t("att_saved");
-      said.dataset.ok = "true";
-    } catch (err) {
-      said.textContent = `${i18n.t("ack_failed")}: ${err.message}`;
-      said.dataset.ok = "false";
-    }
-  };
+    return api(path, { method: "PUT", body: { mentor: select.value || null } });
+  });
 }
 
 /** Today's problem and plan for the rep (the evening meeting), saved for tomorrow's check. */
@@ -504,18 +496,10 @@ function renderPlanForm(rep) {
   const said = el("span", { class: "att-result", role: "status" });
   form.replaceChildren(problem, plan, el("button", { type: "submit", text: i18n.t("plan_save") }), said);
   form.hidden = false;
-  form.onsubmit = async (ev) => {
-    ev.preventDefault();
+  submitTo(form, said, () => {
     const path = `/api/v1/plans/${encodeURIComponent(rep.code)}/${encodeURIComponent(state.day)}`;
-    try {
-      await api(path, { method: "PUT", body: { problem: problem.value.trim(), plan: plan.value.trim() } });
-      said.textContent = i18n.t("att_saved");
-      said.dataset.ok = "true";
-    } catch (err) {
-      said.textContent = `${i18n.t("ack_failed")}: ${err.message}`;
-      said.dataset.ok = "false";
-    }
-  };
+    return api(path, { method: "PUT", body: { problem: problem.value.trim(), plan: plan.value.trim() } });
+  });
 }
 
 function renderDetail() {
