@@ -50,8 +50,7 @@ def put_attendance(
         now=utcnow(),
         teams=principal.teams,
     )
-    session.commit()  # before the screens read the floor again
-    floor_changed()
+    floor_changed(session)
     return got
 
 

@@ -51,12 +51,14 @@ async def get_ingest_context(request: Request) -> IngestContext:
     return request.app.state.ingest_ctx
 
 
-async def get_floor_changed(request: Request) -> Callable[[], None]:
-    """Tell this process's screens and the other processes' that the floor changed in a way
-    no commit of calls says (attendance, targets): each reads it again."""
+async def get_floor_changed(request: Request) -> Callable[[Session], None]:
+    """Commit a change of the floor no commit of calls says (attendance, targets, plans, a
+    pinned mentor) and tell this process's screens and the other processes': each reads it
+    again (after the commit, or it could read the floor as it was)."""
     hub, bus = request.app.state.hub, request.app.state.bus
 
-    def changed() -> None:
+    def changed(session: Session) -> None:
+        session.commit()
         hub.poke()
         bus.changed()
 
@@ -73,7 +75,7 @@ ConnDep = Annotated[sa.Connection, Depends(get_conn, scope="function")]
 WriterDep = Annotated[IngestWriter, Depends(get_writer)]
 #: The floor's ingest rules (timezone, customer hash): what moving or judging calls needs.
 IngestDep = Annotated[IngestContext, Depends(get_ingest_context)]
-FloorChangedDep = Annotated[Callable[[], None], Depends(get_floor_changed)]
+FloorChangedDep = Annotated[Callable[[Session], None], Depends(get_floor_changed)]
 
 
 #: The signed-in user's session cookie (HttpOnly, SameSite=Lax; Secure behind TLS).

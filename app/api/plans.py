@@ -52,8 +52,7 @@ def put_plan(
         now=utcnow(),
         teams=principal.teams,
     )
-    session.commit()  # before the screens read the floor again
-    floor_changed()
+    floor_changed(session)
     return got
 
 
@@ -75,8 +74,7 @@ def put_done(
         now=utcnow(),
         teams=principal.teams,
     )
-    session.commit()
-    floor_changed()
+    floor_changed(session)
     return got
 
 

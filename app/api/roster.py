@@ -135,8 +135,7 @@ def pin_mentor(
     floor_changed: FloorChangedDep,
 ) -> dict:
     got = roster.pin_mentor(session, code=code, mentor=body.mentor, teams=principal.teams)
-    session.commit()  # before the screens read the floor again
-    floor_changed()
+    floor_changed(session)
     return got
 
 

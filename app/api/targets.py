@@ -60,8 +60,7 @@ def put_target(
             **fields,
         )
     got = targets.set_target(session, **fields, valid_from=valid_from, by=principal.name)
-    session.commit()  # before the screens read the floor again
-    floor_changed()
+    floor_changed(session)
     return got
 
 

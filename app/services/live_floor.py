@@ -32,7 +32,7 @@ from app.floor.pacing import period_days
 from app.floor.progress import PacingConfig, RepInfo, TeamFigures, enrich_floor, enrich_team
 from app.floor.schedule import Schedule
 from app.floor.snapshot import RepRow, build_snapshot
-from app.floor.targets import RepRef, TargetRule
+from app.floor.targets import TargetRule
 from app.floor.types import Snapshot
 from app.ingest.service import BatchOutcome
 from app.services.attendance import attendance_key, attendance_of
@@ -49,6 +49,7 @@ from app.services.snapshot import (
     last_dials,
     last_hour,
     present_states,
+    rep_info,
 )
 from app.services.targets import load_rules
 
@@ -104,17 +105,10 @@ class _Base:
 
     def infos(self) -> dict[str, RepInfo]:
         names = dict(self.teams)
-        att = self.attendance
-        mentors = {r.id: r.code for r in self.reps.values()}
+        codes = {r.id: r.code for r in self.reps.values()}
         return {
-            r.code: RepInfo(
-                RepRef(r.id, r.team_id, r.hired_on),
-                r.code,
-                names[r.team_id],
-                away=att[r.id][0] if r.id in att else None,
-                attendance=att[r.id][1] if r.id in att else None,
-                mentor=mentors.get(r.mentor_id) if r.mentor_id else None,
-                plan=self.plans.get(r.id),
+            r.code: rep_info(
+                r, names[r.team_id], away=self.attendance, codes=codes, plans=self.plans
             )
             for r in self.reps.values()
         }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
@@ -116,18 +117,10 @@ def load_snapshot(
         day,
         ((r.id, schedules.get(r.team_id, pacing.floor)) for r in rep_rows if r.id in shown_ids),
     )
-    mentor_codes = {r.id: r.code for r in rep_rows}
+    codes = {r.id: r.code for r in rep_rows}
     plans = last_plans(conn, day, shown_ids)
     infos = {
-        r.code: RepInfo(
-            RepRef(r.id, r.team_id, r.hired_on),
-            r.code,
-            team_names[r.team_id],
-            away=away[r.id][0] if r.id in away else None,
-            attendance=away[r.id][1] if r.id in away else None,
-            mentor=mentor_codes.get(r.mentor_id) if r.mentor_id else None,
-            plan=plans.get(r.id),
-        )
+        r.code: rep_info(r, team_names[r.team_id], away=away, codes=codes, plans=plans)
         for r in rep_rows
         if r.id in shown_ids
     }
@@ -202,6 +195,28 @@ def day_state_cells(
     for rep_id, hour, state, reason, seconds in conn.execute(q):
         out.setdefault(rep_id, {})[(hour, state, reason)] = seconds
     return out
+
+
+def rep_info(
+    r: Any,
+    team: str,
+    *,
+    away: Mapping[int, tuple[Any, dict[str, str] | None]],
+    codes: Mapping[int, str],
+    plans: Mapping[int, dict[str, Any]],
+) -> RepInfo:
+    """What pacing takes of one roster row (``r``: id, code, team_id, hired_on, mentor_id):
+    its leave, today's attendance mark, its pinned mentor's code and its last evening plan."""
+    leave, mark = away.get(r.id, (None, None))
+    return RepInfo(
+        RepRef(r.id, r.team_id, r.hired_on),
+        r.code,
+        team,
+        away=leave,
+        attendance=mark,
+        mentor=codes.get(r.mentor_id) if r.mentor_id else None,
+        plan=plans.get(r.id),
+    )
 
 
 def last_dial_at(seen: datetime | None, at: datetime) -> str | None:

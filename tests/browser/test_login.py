@@ -42,6 +42,16 @@ def lead_floor(live_server, server_env) -> Floor:
     return floor
 
 
+def lead_console(new_page: Any, floor: Floor) -> Any:
+    """A page signed in as lead1 on the live console, REP's row selected."""
+    page = new_page("lead", width=1440, height=900)
+    page.goto(f"{floor.url}/login?next=/lead")
+    sign_in(page, "lead1", PASSWORD)
+    page.wait_for_selector(LIVE, state="attached", timeout=15_000)
+    page.locator(f'#team-body tr[data-rep="{REP}"]').first.click()
+    return page
+
+
 def sign_in(page: Any, username: str, password: str) -> None:
     page.fill("#username", username)
     page.fill("#password", password)
@@ -120,11 +130,7 @@ def test_the_first_admin_is_created_through_the_printed_setup_link(
 
 def test_a_signed_in_lead_sets_a_reps_target_from_the_console(new_page, lead_floor, screenshot):
     floor = lead_floor
-    page = new_page("lead", width=1440, height=900)
-    page.goto(f"{floor.url}/login?next=/lead")
-    sign_in(page, "lead1", PASSWORD)
-    page.wait_for_selector(LIVE, state="attached", timeout=15_000)
-    page.locator(f'#team-body tr[data-rep="{REP}"]').first.click()
+    page = lead_console(new_page, floor)
     form = page.locator("#rep-target")
     form.wait_for(state="visible", timeout=5_000)
     assert form.locator("input[name=value]").input_value() == "300"  # the floor's default
@@ -151,11 +157,7 @@ def test_a_lead_marks_yesterdays_plan_done_in_the_console(new_page, lead_floor, 
     plan = {"problem": "通时不足", "plan": "每通多问一个问题"}
     resp = floor.api("PUT", f"/api/v1/plans/{REP}/{yesterday}", "admin", json=plan)
     assert resp.status_code == 200, resp.text
-    page = new_page("lead", width=1440, height=900)
-    page.goto(f"{floor.url}/login?next=/lead")
-    sign_in(page, "lead1", PASSWORD)
-    page.wait_for_selector(LIVE, state="attached", timeout=15_000)
-    page.locator(f'#team-body tr[data-rep="{REP}"]').first.click()
+    page = lead_console(new_page, floor)
     box = page.locator("#last-plan")
     box.wait_for(state="visible", timeout=5_000)
     assert "每通多问一个问题" in box.inner_text()
@@ -173,11 +175,7 @@ def test_a_lead_pins_a_mentor_from_the_console_and_the_pair_shows_pinned(
     floor = lead_floor
     mentor = {"code": "8002", "name": "赵敏", "team": TEAM}
     assert floor.api("POST", "/api/v1/reps", "admin", json=mentor).status_code == 201
-    page = new_page("lead", width=1440, height=900)
-    page.goto(f"{floor.url}/login?next=/lead")
-    sign_in(page, "lead1", PASSWORD)
-    page.wait_for_selector(LIVE, state="attached", timeout=15_000)
-    page.locator(f'#team-body tr[data-rep="{REP}"]').first.click()
+    page = lead_console(new_page, floor)
     form = page.locator("#rep-mentor")
     form.wait_for(state="visible", timeout=5_000)
     form.locator("select").select_option("8002")
