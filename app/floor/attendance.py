@@ -5,9 +5,10 @@ day, and a week's or month's target in proportion to the working days they are t
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import dataclass, replace
+from datetime import date, time
 
+from app.floor.schedule import Schedule, Window
 from app.floor.targets import Key
 
 STATUSES = ("present", "leave", "half_day", "sick", "absent")
@@ -67,3 +68,28 @@ def scale_targets(
 
 def _present_share(days_away: float, working: int) -> float:
     return max(0.0, 1.0 - days_away / working) if working else 1.0
+
+
+#: Where a working day splits into its morning and afternoon halves (local time).
+MIDDAY = time(12, 0)
+
+
+def half_schedule(schedule: Schedule, half: str) -> Schedule:
+    """The calling windows a rep on a half day works: the afternoon's when ``half`` (the half
+    they are away) is ``am``, the morning's when it is ``pm``; windows are cut at noon."""
+    kept: list[Window] = []
+    for start, end in schedule.windows:
+        if half == "am" and end > MIDDAY:
+            kept.append((max(start, MIDDAY), end))
+        elif half == "pm" and start < MIDDAY:
+            kept.append((start, min(end, MIDDAY)))
+    if not kept:  # a floor that calls only in the half they are away: nothing left to pace
+        return schedule
+    return replace(schedule, windows=tuple(kept))
+
+
+def rep_schedule(schedule: Schedule, mark: Mapping[str, str] | None) -> Schedule:
+    """The schedule a rep is paced by today: their half's windows on a half day."""
+    if mark and mark.get("status") == "half_day" and mark.get("half") in HALVES:
+        return half_schedule(schedule, mark["half"])
+    return schedule

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from app.floor.attendance import Away, scale_targets
+from app.floor.attendance import Away, rep_schedule, scale_targets
 from app.floor.funnel import diagnose, funnel, medians
 from app.floor.metrics import METRICS
 from app.floor.pacing import Thresholds, hour_shares, pace_for, working_days
@@ -205,7 +205,9 @@ def enrich_team(
         week, month = _plus(totals, before.get("week")), _plus(totals, before.get("month"))
         rep["new_hire"] = is_new_hire(info.ref.hired_on, day, cfg.ramp)
         rep["targets"] = {f"{m}/{p}": v for (m, p), v in sorted(targets.items())}
-        rep["pace"] = _paces(targets, "day", totals, schedule, day, at, cfg)
+        # A half day is paced through the windows of the half the rep works.
+        own = rep_schedule(schedule, info.attendance)
+        rep["pace"] = _paces(targets, "day", totals, own, day, at, cfg)
         rep["pace_week"] = _paces(targets, "week", week, schedule, day, at, cfg)
         rep["pace_month"] = _paces(targets, "month", month, schedule, day, at, cfg)
         day_targets = {m: v for (m, p), v in targets.items() if p == "day"}

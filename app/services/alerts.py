@@ -21,6 +21,7 @@ from app.floor.alerts import (
     decide,
     track_amber,
 )
+from app.floor.attendance import rep_schedule
 from app.floor.pacing import Pace
 from app.floor.progress import PacingConfig
 from app.floor.types import Snapshot
@@ -218,7 +219,8 @@ def _rep_state(
     return RepState(
         rep_id=rep_id,
         active=rep["active"],
-        schedule=schedules.get(team_id, pacing.floor),
+        # On a half day, the half they work: no idle alert in the half they are away.
+        schedule=rep_schedule(schedules.get(team_id, pacing.floor), rep["attendance"]),
         paces={m: Pace.from_dict(p) for m, p in rep["pace"].items()},
         last_dial_at=last.get(rep_id),
         state=agent["state"] if agent else None,

@@ -223,3 +223,33 @@ def test_the_evening_plan_shows_the_next_day_and_is_followed_up_by_the_lead(api)
     assert [(p["rep"], p["day"], p["done"]) for p in listed] == [("a1", THU, True)]
     none = api.client.put(f"/api/v1/plans/a1/{fri}/done", json={"done": False}, headers=lead)
     assert none.status_code == 404 and "day" in none.text
+
+
+def test_a_half_day_is_paced_through_the_half_the_rep_works():
+    from datetime import time as t
+    from zoneinfo import ZoneInfo
+
+    from app.floor.attendance import half_schedule, rep_schedule
+    from app.floor.schedule import Schedule
+
+    floor = Schedule(
+        ZoneInfo("Asia/Shanghai"),
+        ((t(9, 30), t(11, 30)), (t(11, 45), t(12, 30)), (t(13, 0), t(17, 30))),
+    )
+    # Away in the morning: the afternoon's windows, the one across noon cut at noon.
+    assert half_schedule(floor, "am").windows == ((t(12, 0), t(12, 30)), (t(13, 0), t(17, 30)))
+    assert half_schedule(floor, "pm").windows == ((t(9, 30), t(11, 30)), (t(11, 45), t(12, 0)))
+    assert rep_schedule(floor, {"status": "leave", "half": ""}) is floor
+    assert rep_schedule(floor, None) is floor
+
+
+def test_a_rep_away_this_morning_is_not_behind_before_their_afternoon(api):
+    enrol(api.engine, {"a1", "a2"}, team="一组")
+    put(api, "a1", THU, {"status": "half_day", "half": "am"})
+    at_noon = f"{THU}T11:59:00+08:00"
+    snap = api.client.get(
+        "/api/v1/floor/snapshot", params={"day": THU, "at": at_noon}, headers=api.auth(api.read)
+    ).json()
+    reps = {r["code"]: r for r in snap["reps"]}
+    assert reps["a1"]["pace"]["dials"]["expected"] == 0  # their half has not begun
+    assert reps["a2"]["pace"]["dials"]["expected"] > 0
