@@ -101,8 +101,9 @@ class Settings(BaseSettings):
     # The least a lead may set a rep's target to ("metric/period=value,…", e.g. "dials/day=150";
     # revenue in minor units); unset: no minimum.
     target_minimums: Annotated[dict[str, int], NoDecode] = Field(default_factory=dict)
-    # A new hire's talk-time target, in % of the floor's or team's, in their first days.
-    new_hire_talk_pct: float = Field(default=50.0, ge=0, le=100)
+    # A new hire's talk-time and connects targets, in % of the floor's or team's, in their
+    # first days (their dials have PACEBOARD_NEW_HIRE_DIALS).
+    new_hire_activity_pct: float = Field(default=50.0, ge=0, le=100)
     # Status colours: pace >= PACE_GREEN is green, >= PACE_AMBER amber, else red.
     pace_green: float = Field(default=1.0, gt=0)
     pace_amber: float = Field(default=0.8, gt=0)
@@ -170,7 +171,7 @@ class Settings(BaseSettings):
     @property
     def ramp(self) -> Ramp:
         """What a new hire's first days are judged by (PACEBOARD_NEW_HIRE_*)."""
-        return Ramp(self.new_hire_days, self.new_hire_dials, self.new_hire_talk_pct)
+        return Ramp(self.new_hire_days, self.new_hire_dials, self.new_hire_activity_pct)
 
     @property
     def pause_limits(self) -> PauseLimits:

@@ -8,6 +8,8 @@ from datetime import date, timedelta
 
 TARGET_METRICS = ("dials", "connects", "talk_seconds", "orders", "invites", "revenue")
 PERIODS = ("day", "week", "month")
+#: The activity targets a new hire's ramp takes a share of (dials have their own figure).
+RAMPED = (("talk_seconds", "day"), ("connects", "day"))
 SCOPES = ("floor", "team", "rep")
 _RANK = {"rep": 0, "team": 1, "floor": 2}
 
@@ -27,11 +29,12 @@ class TargetRule:
 @dataclass(frozen=True)
 class Ramp:
     """New hires call to a lower bar for their first ``days`` calendar days: ``dials_per_day``
-    dials, and ``talk_pct`` % of the talk time a floor or team hands down."""
+    dials, and ``activity_pct`` % of the other activity targets (talk time, connects) a floor
+    or team hands down."""
 
     days: int = 7
     dials_per_day: int = 150
-    talk_pct: float = 50.0
+    activity_pct: float = 50.0
 
 
 @dataclass(frozen=True)
@@ -85,9 +88,9 @@ def rep_targets(rules: Iterable[TargetRule], rep: RepRef, day: date, ramp: Ramp)
     key = ("dials", "day")
     if sources.get(key) != "rep":
         values[key] = ramp.dials_per_day
-    talk = ("talk_seconds", "day")
-    if talk in values and sources.get(talk) != "rep":
-        values[talk] = int(values[talk] * ramp.talk_pct / 100 + 0.5)
+    for key in RAMPED:
+        if key in values and sources.get(key) != "rep":
+            values[key] = int(values[key] * ramp.activity_pct / 100 + 0.5)
     return values
 
 

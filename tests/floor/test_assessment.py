@@ -182,7 +182,7 @@ def test_a_new_hire_counts_150_dials_on_the_working_days_of_their_first_week():
     rest = weekdays(hired + timedelta(days=7), NOV_LAST)
     t = targets(member(since=hired, hired_on=hired))
     assert t["dials"] == 150 * len(ramp_days) + 300 * len(rest)
-    # The ramp takes half the talk time too (PACEBOARD_NEW_HIRE_TALK_PCT, 50).
+    # The ramp takes half the talk time too (PACEBOARD_NEW_HIRE_ACTIVITY_PCT, 50).
     assert t["talk_seconds"] == 6_500 * len(ramp_days) + 13_000 * len(rest)
 
 

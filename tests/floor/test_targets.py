@@ -79,7 +79,9 @@ def test_a_new_hires_talk_time_ramps_to_a_share_unless_set_for_them():
     rep = RepRef(id=8, team_id=2, hired_on=date(2026, 11, 25))
     talk = ("talk_seconds", "day")
     assert rep_targets(FLOOR, rep, D, Ramp())[talk] == 6_500  # 50 % by default
-    assert rep_targets(FLOOR, rep, D, Ramp(talk_pct=70))[talk] == 9_100
+    assert rep_targets(FLOOR, rep, D, Ramp(activity_pct=70))[talk] == 9_100
+    connects = [*FLOOR, TargetRule("connects", "day", "floor", 0, 60, SINCE)]
+    assert rep_targets(connects, rep, D, Ramp())[("connects", "day")] == 30
     assert rep_targets(FLOOR, REP, D, Ramp())[talk] == 13_000  # not a new hire
     own = [*FLOOR, TargetRule("talk_seconds", "day", "rep", 8, 8_000, SINCE)]
     assert rep_targets(own, rep, D, Ramp())[talk] == 8_000
