@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sys
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, NoReturn
 
@@ -17,6 +18,7 @@ from app.commands.displays import displays_cli
 from app.commands.reports import report_cli
 from app.commands.users import users_cli
 from app.config import Settings, SettingsError, load_settings
+from app.labels import set_labels
 from app.listen import listen_cli
 
 cli = typer.Typer(
@@ -52,6 +54,7 @@ def _settings(**overrides) -> Settings:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
     settings.ensure_secret_key()
+    set_labels(settings.labels)  # one floor per run: its exports use the floor's own labels
     return settings
 
 
@@ -461,6 +464,27 @@ def profile_delete(name: Annotated[str, typer.Argument(help="The profile's name"
 
 # --- targets ---------------------------------------------------------------------------------
 
+#: What each count metric's target is counted in, as ``target list`` prints it.
+_TARGET_UNITS = {
+    "dials": "dials",
+    "connects": "connects",
+    "orders": "orders",
+    "invites": "invites",
+}
+
+
+def target_figure(metric: str, value: int | None, minor_digits: int) -> str:
+    """A target as people read it, with its unit: revenue in yuan (stored in minor units),
+    talk time in seconds and H:MM:SS, counts with what they count; "unset" for None."""
+    if value is None:
+        return "unset"
+    if metric == "revenue":
+        return f"¥{Decimal(value).scaleb(-minor_digits):,.{minor_digits}f}"
+    if metric == "talk_seconds":
+        hours, rest = divmod(value, 3600)
+        return f"{value:,} s ({hours}:{rest // 60:02d}:{rest % 60:02d})"
+    return f"{value:,} {_TARGET_UNITS.get(metric, '')}".rstrip()
+
 
 @target_cli.command("set")
 def target_set(
@@ -475,7 +499,8 @@ def target_set(
         str | None, typer.Option("--from", help="First day it applies (YYYY-MM-DD; default today)")
     ] = None,
 ) -> None:
-    """Set a floor default, team or rep target from a day on (rep beats team beats floor)."""
+    """Set a floor default, team or rep target from a day on (rep beats team beats floor).
+    Revenue is given in yuan (major units: 5000 is ¥5,000.00); the API takes minor units."""
     from datetime import date
     from decimal import Decimal, InvalidOperation
 
@@ -518,13 +543,13 @@ def target_set(
         )
         _fail(f"{name}: {exc.reason}")
     who = view["team"] or view["rep"] or "floor default"
-    shown = "unset" if amount is None else value
+    shown = target_figure(metric, amount, settings.currency_minor_digits)
     typer.echo(f"target {metric}/{per} for {who} from {view['valid_from']}: {shown}")
 
 
 @target_cli.command("list")
 def target_list() -> None:
-    """Every target rule in force or planned."""
+    """Every target rule in force or planned, each with its unit (revenue in yuan)."""
     from app.db import session_scope
     from app.services.targets import list_targets
 
@@ -534,10 +559,9 @@ def target_list() -> None:
     with session_scope(engine) as session:
         for t in list_targets(session):
             who = t["team"] or t["rep"] or "floor"
-            value = "unset" if t["value"] is None else t["value"]
+            value = target_figure(t["metric"], t["value"], settings.currency_minor_digits)
             typer.echo(
-                f"{who:<16} {t['metric']:<13} {t['period']:<6} {value!s:>10}"
-                f"  from {t['valid_from']}"
+                f"{who:<16} {t['metric']:<13} {t['period']:<6} {value:>24}  from {t['valid_from']}"
             )
     engine.dispose()
 

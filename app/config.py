@@ -30,6 +30,7 @@ from app.floor.schedule import (  # noqa: F401 (re-exported)
     parse_windows,
 )
 from app.floor.targets import PERIODS, TARGET_METRICS, Ramp
+from app.labels import Overrides, parse_labels
 
 
 class SettingsError(Exception):
@@ -145,6 +146,9 @@ class Settings(BaseSettings):
     # LISTEN/NOTIFY on a PostgreSQL database, else in-process (one process on SQLite).
     bus: Literal["auto", "memory", "postgres", "redis"] = "auto"
     redis_url: str = Field(default="", pattern=r"^(rediss?://\S+)?$")
+    # The floor's own names for labels of the catalog ("key=中文/English,…", e.g.
+    # "dials=外呼量/Calls"): pages, reports and exports use them.
+    labels: Annotated[Overrides, NoDecode] = ()
     # Mark the sign-in cookies Secure (sent over HTTPS only). Unset or "auto": Secure when
     # PUBLIC_URL starts with https://. Set false only to sign in over plain HTTP on a trusted LAN.
     secure_cookies: bool | None = None
@@ -177,6 +181,11 @@ class Settings(BaseSettings):
     def pause_limits(self) -> PauseLimits:
         """Each listed reason's limit; a reason not listed gets the default 15 minutes."""
         return PauseLimits({c: r.limit_minutes for c, r in self.pause_reasons.items()})
+
+    @field_validator("labels", mode="before")
+    @classmethod
+    def _labels(cls, v: object) -> object:
+        return parse_labels(v) if isinstance(v, str) else v
 
     @field_validator("target_minimums", mode="before")
     @classmethod
@@ -251,6 +260,7 @@ class Settings(BaseSettings):
             stretch_pct=self.stretch_pct,
             thresholds=Thresholds(self.pace_green, self.pace_amber),
             minor_digits=self.currency_minor_digits,
+            labels=self.labels,
         )
 
     @property

@@ -3,25 +3,52 @@
 One source: the JSON object between the marker lines of ``app/static/i18n.js``, which the
 browser uses as is and the server reads here, so a CSV header and the lead console call a
 metric by the same name (the glossary in FLOOR_RULES.md).
+
+A floor may rename labels (``PACEBOARD_LABELS``, e.g. ``avg_order_value=件单价/value per
+sale``): :func:`catalog` and :func:`label` answer with the overrides in force for the code
+running (:func:`use_labels`: the app sets them around each request, the CLI for its process),
+and the pages hand the same overrides to their scripts (``base.html``, ``makeI18n``).
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import lru_cache
 from pathlib import Path
 
 I18N_JS = Path(__file__).resolve().parent / "static" / "i18n.js"
 LANGS = ("zh", "en")
+#: A floor's renamed labels: (key, zh, en) triples, hashable so a merged catalog is cached.
+Overrides = tuple[tuple[str, str, str], ...]
+MAX_LABEL = 60
+
+_OVERRIDES: ContextVar[Overrides] = ContextVar("paceboard_label_overrides", default=())
 
 
 @lru_cache
-def catalog() -> dict[str, dict[str, str]]:
+def base_catalog() -> dict[str, dict[str, str]]:
     """lang -> key -> label, from ``static/i18n.js`` (strict JSON between its marker lines)."""
     text = I18N_JS.read_text(encoding="utf-8")
     body = text.split("// catalog:begin", 1)[1].split("// catalog:end", 1)[0]
     body = body.strip().removeprefix("const CATALOG =").strip().removesuffix(";")
     return json.loads(body, object_pairs_hook=_unique)
+
+
+def catalog() -> dict[str, dict[str, str]]:
+    """lang -> key -> label: the shipped catalog with the floor's overrides in force."""
+    overrides = _OVERRIDES.get()
+    return _merged(overrides) if overrides else base_catalog()
+
+
+@lru_cache(maxsize=16)
+def _merged(overrides: Overrides) -> dict[str, dict[str, str]]:
+    out = {lang: dict(labels) for lang, labels in base_catalog().items()}
+    for key, zh, en in overrides:
+        out["zh"][key], out["en"][key] = zh, en
+    return out
 
 
 def _unique(pairs: list[tuple[str, object]]) -> dict[str, object]:
@@ -33,6 +60,54 @@ def _unique(pairs: list[tuple[str, object]]) -> dict[str, object]:
             raise ValueError(f"i18n.js: the label '{key}' is written twice")
         out[key] = value
     return out
+
+
+def parse_labels(text: str) -> Overrides:
+    """``"key=中文/English,…"`` (one text for both languages without a ``/``) as overrides;
+    ValueError naming the entry that is not one or the key the catalog does not have."""
+    known = base_catalog()["zh"]
+    out: dict[str, tuple[str, str, str]] = {}
+    for entry in (e.strip() for e in text.split(",")):
+        if not entry:
+            continue
+        key, sep, texts = (part.strip() for part in entry.partition("="))
+        zh, _, en = (part.strip() for part in texts.partition("/"))
+        en = en or zh
+        if not (sep and key and zh) or max(len(zh), len(en)) > MAX_LABEL:
+            raise ValueError(
+                f"'{entry}' is not key=中文/English (each 1 to {MAX_LABEL} characters)"
+            )
+        if key not in known:
+            raise ValueError(f"'{key}' is not a label (e.g. avg_order_value)")
+        out[key] = (key, zh, en)
+    return tuple(out.values())
+
+
+@contextmanager
+def use_labels(overrides: Overrides) -> Iterator[None]:
+    """Answer :func:`catalog` and :func:`label` with ``overrides`` inside the block."""
+    token = _OVERRIDES.set(tuple(overrides))
+    try:
+        yield
+    finally:
+        _OVERRIDES.reset(token)
+
+
+def set_labels(overrides: Overrides) -> None:
+    """Use ``overrides`` from here on in this context (a CLI run: one floor per process)."""
+    _OVERRIDES.set(tuple(overrides))
+
+
+def overrides_by_lang() -> dict[str, dict[str, str]]:
+    """The overrides in force as lang -> key -> label (what the pages give their scripts);
+    empty when the floor renames nothing."""
+    overrides = _OVERRIDES.get()
+    if not overrides:
+        return {}
+    return {
+        "zh": {key: zh for key, zh, _ in overrides},
+        "en": {key: en for key, _, en in overrides},
+    }
 
 
 def pick_lang(value: str | None) -> str:

@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from app.api import (
+    admin,
     alerts,
     attendance,
     auth,
@@ -15,6 +16,7 @@ from app.api import (
     health,
     imports,
     ingest,
+    leaderboard,
     pages,
     plans,
     reports,
@@ -103,13 +105,26 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.install(app)
     install_security(app)  # security headers on every answer, the request body limit
     app.add_middleware(Observe, metrics=metrics)  # request ids, the access log, latency
-    modules = (health, ingest, imports, floor, roster, targets, alerts, attendance, plans)
+    modules = (
+        health,
+        ingest,
+        imports,
+        floor,
+        leaderboard,
+        roster,
+        targets,
+        alerts,
+        attendance,
+        plans,
+    )
     for module in modules:
         app.include_router(module.router)
     app.include_router(webhooks.router)  # no bearer token: Twilio signs its requests
     app.include_router(live_ws.router)
     app.include_router(auth.router)  # /login, /logout and /setup (the first admin)
     app.include_router(reports.router)  # /api/v1/reports/* and the /reports/* pages
+    app.include_router(admin.router)  # users, TV links, tokens, roster CSV, the checklist
+    app.include_router(admin.pages)  # /admin
     pages.install(app)  # /wallboard, /lead and /static (plotly.js from the package)
     return app
 

@@ -308,6 +308,13 @@ class DisplayLink(SQLModel, table=True):
     prefix: str = Field(max_length=12)  # shown in listings so a link can be recognised
     created_at: datetime = _ts()
     revoked_at: datetime | None = _ts(nullable=True)
+    # How the TV shows the board (services/displays.py); null: as a link made before these
+    # settings existed (the live board at its normal size, no rotation).
+    size: str | None = Field(default=None, max_length=10)  # normal | large
+    views: str | None = Field(default=None, max_length=100)  # "live,today,pk"
+    rotate_seconds: int | None = None
+    pin: str | None = Field(default=None, max_length=10)  # one of views; null rotates
+    metric: str | None = Field(default=None, max_length=20)  # the leaderboards' metric
 
 
 class DisplayTeam(SQLModel, table=True):

@@ -36,7 +36,7 @@ from sqlmodel import Session
 from starlette.responses import Response
 
 from app.api.deps import CSRF_HEADER, SESSION_COOKIE, public
-from app.api.pages import PAGE_HEADERS, catalog, pick_lang, templates
+from app.api.pages import PAGE_HEADERS, catalog, home_of, pick_lang, templates
 from app.config import Settings
 from app.db import session_scope
 from app.models import SetupLink
@@ -61,7 +61,6 @@ router = APIRouter(include_in_schema=False)
 LOGIN_CSRF_COOKIE = "paceboard_login_csrf"
 LOGIN_CSRF_SECONDS = 3600  # how long an open sign-in form stays usable
 SESSION_LIFETIME = timedelta(hours=12)
-DEFAULT_NEXT = "/lead"  # leads and admins both land on the console
 _FORM_TOKEN = re.compile(r"[A-Za-z0-9_\-]{32,64}")
 _NOT_NEXT = frozenset({"/login", "/logout", "/setup"})
 _URL_SAFE = "/?&=%#:;@+,!$'()*~-._"  # what quote() leaves alone in a next path
@@ -172,12 +171,13 @@ def safe_next(value: str | None) -> str | None:
     return v
 
 
-def _landing(next_value: str | None, lang: str) -> str:
-    """Where to go after signing in: ``next`` if safe, else the console (in the form's language)."""
+def _landing(next_value: str | None, lang: str, role: str) -> str:
+    """Where to go after signing in: ``next`` if safe, else the role's own page (an admin's
+    /admin, a lead's /lead) in the form's language."""
     found = safe_next(next_value)
     if found is not None:
         return found
-    return DEFAULT_NEXT + ("?lang=en" if lang == "en" else "")
+    return home_of(role) + ("?lang=en" if lang == "en" else "")
 
 
 def _base(request: Request) -> str:
@@ -345,7 +345,8 @@ def login(
     next: Annotated[str, Form()] = "",
     lang: Annotated[str, Form()] = "",
 ) -> Response:
-    """Check the credentials; on success start a session and go to ``next`` (else /lead).
+    """Check the credentials; on success start a session and go to ``next`` (else the role's
+    page: /admin, /lead).
 
     A sync route on purpose: argon2 takes tens of milliseconds and runs in the threadpool."""
     code = pick_lang(lang)
@@ -377,9 +378,10 @@ def login(
             reason = exc.reason  # caught inside: the failure count commits
         else:
             secret = start_session(session, user=user, now=now, lifetime=SESSION_LIFETIME)
+            role = user.role
     if reason is None:
         limit.succeeded(client)
-        response = _redirect(request, _landing(next, code))
+        response = _redirect(request, _landing(next, code, role))
         _start_session(response, request, secret)
         return response
     if reason == WRONG:
@@ -502,7 +504,8 @@ def setup(
     csrf: Annotated[str, Form()] = "",
     lang: Annotated[str, Form()] = "",
 ) -> Response:
-    """Create the first admin with the setup link, sign them in and open the console."""
+    """Create the first admin with the setup link, sign them in and open /admin (where the
+    first-day checklist is)."""
     code = pick_lang(lang)
     t = catalog()[code]
     token, username = token.strip(), username.strip()
@@ -543,6 +546,6 @@ def setup(
             request, code, token, username=username, error=_say(error, MIN_PASSWORD), status=422
         )
     limit.succeeded(client)
-    redirect = _redirect(request, DEFAULT_NEXT + ("?lang=en" if code == "en" else ""))
+    redirect = _redirect(request, _landing(None, code, "admin"))
     _start_session(redirect, request, secret)
     return redirect

@@ -6,6 +6,9 @@ user's session cookie), render a skeleton page, and let the page's JavaScript
 ``data-*`` attributes on ``<body>``, never in inline scripts, so a strict Content-Security-Policy
 holds. Static files, plotly.js included, come from this server: a wallboard must not depend on a
 CDN being reachable from the floor's network.
+
+``/`` is the front door (to /login, or a signed-in person's own page), and every page refused
+says what it needs and offers a way in (:func:`_refusal`, which the report pages use too).
 """
 
 from __future__ import annotations
@@ -21,17 +24,27 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
+from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 from starlette.staticfiles import StaticFiles
-from starlette.types import Scope
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from app.api.deps import page_rule, resolve_principal
-from app.labels import LANGS, catalog, label, pick_lang  # noqa: F401 (re-exported)
+from app.api.deps import SESSION_COOKIE, page_rule, public, resolve_principal
+from app.labels import (  # noqa: F401 (re-exported)
+    LANGS,
+    Overrides,
+    catalog,
+    label,
+    overrides_by_lang,
+    pick_lang,
+    use_labels,
+)
 from app.models import utcnow
 from app.reports.page import cell
+from app.services.displays import view_settings
 from app.services.morning import morning
 from app.services.tokens import Principal
 
@@ -57,6 +70,8 @@ STATIC_CACHE = "no-cache"
 PLOTLY_CACHE = "public, max-age=604800"
 
 templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
+# base.html hands the floor's own labels to the page's scripts (makeI18n reads them).
+templates.env.globals["label_overrides"] = overrides_by_lang
 router = APIRouter(include_in_schema=False)
 
 
@@ -108,12 +123,28 @@ class PageStatic(StaticFiles):
         return response
 
 
+class FloorLabels:
+    """ASGI middleware: every request of this app is answered with the floor's own labels
+    (``PACEBOARD_LABELS``) in force, whoever renders them (pages, reports, CSV and xlsx
+    headers). A context variable, not a global: two apps in one process keep their own."""
+
+    def __init__(self, app: ASGIApp, labels: Overrides) -> None:
+        self.app, self.labels = app, labels
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        with use_labels(self.labels):
+            await self.app(scope, receive, send)
+
+
 def install(app: FastAPI) -> None:
     """Add the pages and mount ``/static`` (the one line ``create_app`` needs).
 
     ``check_dir=False``: an install without the page assets (a wheel built without package data)
     must still serve the API; the pages then fail alone instead of the whole app refusing to start.
     """
+    labels = app.state.settings.labels
+    if labels:  # nothing to do per request on a floor that renames nothing
+        app.add_middleware(FloorLabels, labels=labels)
     app.include_router(router)
     app.mount("/static", PageStatic(directory=STATIC_DIR, check_dir=False), name="static")
 
@@ -121,24 +152,84 @@ def install(app: FastAPI) -> None:
 # --- pages -----------------------------------------------------------------------------------
 
 
-def _refusal(request: Request, lang: str, *, forbidden: bool) -> HTMLResponse:
-    t = catalog()[lang]
-    kind = "forbidden" if forbidden else "unauthorized"
+#: Each page's key (its refusal says what it needs) and the scope it asks of a credential.
+PAGE_SCOPES = {
+    "wallboard": "display",
+    "morning": "display",
+    "lead": "lead",
+    "reports": "lead",
+    "admin": "admin",
+}
+#: The pages a display link opens (elsewhere a ``display`` in the URL is not read).
+DISPLAY_PAGES = frozenset({"wallboard", "morning"})
+#: Where a signed-in person's own page is, by role (``/`` and signing in land there).
+ROLE_HOME = {"admin": "/admin", "lead": "/lead"}
+#: What of a page's URL its "Sign in" link comes back to (never a token or display link).
+_KEEP = ("team", "lang", "day", "week", "month", "metric")
+
+
+def home_of(role: str) -> str:
+    """The page a signed-in person of ``role`` starts on."""
+    return ROLE_HOME.get(role, "/lead")
+
+
+def _path(request: Request) -> str:
+    """The request's path below the app's root path."""
     base = request.scope.get("root_path", "")
-    login = ""
-    if not forbidden:
-        # "Sign in" comes back to this page: its path, team, language and period (never a token).
-        path = request.url.path
-        path = path[len(base) :] if base and path.startswith(base) else path
-        keep = {
-            k: v
-            for k in ("team", "lang", "day", "week", "month", "metric")
-            if (v := request.query_params.get(k))
-        }
+    path = request.url.path
+    return path[len(base) :] if base and path.startswith(base) else path
+
+
+def _page_key(path: str) -> str:
+    """Which page ``path`` is ("lead", "reports"…), or "page" for one we do not name."""
+    first = path.strip("/").split("/", 1)[0]
+    return first if first in PAGE_SCOPES else "page"
+
+
+def _credential(request: Request, page: str) -> str:
+    """What the caller offered, in the order ``resolve_principal`` reads it: token, display,
+    session or nothing."""
+    query = request.query_params
+    if request.headers.get("authorization") or (query.get("token") or "").strip():
+        return "token"
+    if page in DISPLAY_PAGES and (query.get("display") or "").strip():
+        return "display"
+    return "session" if request.cookies.get(SESSION_COOKIE) else "none"
+
+
+def _why(request: Request, page: str, principal: Principal | None) -> tuple[str, str]:
+    """(title key, reason key) of a refusal: what went wrong, in the catalog's words."""
+    if principal is None:
+        return {
+            "token": ("refuse_title_link", "refuse_bad_token"),
+            "display": ("refuse_title_tv", "refuse_bad_display"),
+            "session": ("refuse_title_session", "refuse_session_ended"),
+        }.get(_credential(request, page), ("refuse_title_sign_in", "refuse_no_credential"))
+    if principal.allows(PAGE_SCOPES.get(page, "admin")):
+        return "refuse_title_forbidden", "refuse_team"  # the page, but not that team
+    return "refuse_title_forbidden", f"refuse_{principal.kind}_scope"
+
+
+def _refusal(
+    request: Request, lang: str, *, forbidden: bool, principal: Principal | None = None
+) -> HTMLResponse:
+    """The page's 401 (no valid credential) or 403 (``principal`` may not see it) in plain
+    words: what this page needs, what was wrong, and a "Sign in" button that comes back here
+    where signing in would help (never the token or display link it was opened with)."""
+    t = catalog()[lang]
+    base = request.scope.get("root_path", "")
+    path = _path(request)
+    page = _page_key(path)
+    title, reason = _why(request, page, principal if forbidden else None)
+    login = home = ""
+    if reason != "refuse_team":
+        keep = {k: v for k in _KEEP if (v := request.query_params.get(k))}
         back = path + ("?" + urlencode(keep) if keep else "")
         login = f"{base}/login?" + urlencode(
             {"next": back} | ({"lang": lang} if lang == "en" else {})
         )
+    if principal is not None and principal.kind == "user":
+        home = f"{base}/" + ("?lang=en" if lang == "en" else "")
     return templates.TemplateResponse(
         request,
         "error.html",
@@ -146,9 +237,11 @@ def _refusal(request: Request, lang: str, *, forbidden: bool) -> HTMLResponse:
             "lang": lang,
             "t": t,
             "base": base,
-            "title": t[f"{kind}_title"],
-            "message": t[f"{kind}_body"],
+            "title": t[title],
+            "message": t[f"refuse_need_{page}"],
+            "reason": t[reason],
             "login": login,
+            "home": home,
         },
         status_code=403 if forbidden else 401,
         headers=PAGE_HEADERS,
@@ -172,7 +265,7 @@ async def _page(
         return _refusal(request, code, forbidden=False)
     team = (team or "").strip()
     if not principal.allows(scope) or (team and not principal.sees_team(team)):
-        return _refusal(request, code, forbidden=True)
+        return _refusal(request, code, forbidden=True, principal=principal)
     if not team and principal.teams is not None and len(principal.teams) == 1:
         [team] = principal.teams  # a lead of one team, a TV of one team: pin it
     settings = request.app.state.settings
@@ -208,6 +301,25 @@ async def _page(
     )
 
 
+@router.api_route(
+    "/",
+    methods=["GET", "HEAD"],
+    dependencies=[Depends(public("the front door: it only says where to go"))],
+)
+async def front_door(request: Request, lang: Annotated[str | None, Query()] = None) -> Response:
+    """A signed-in person goes to their role's page (admin: /admin, lead: /lead), anyone else
+    to /login; 303, keeping ``lang``."""
+    who = await resolve_principal(request)
+    where = home_of(who.scope) if who is not None and who.kind == "user" else "/login"
+    if lang is not None:
+        where += "?" + urlencode({"lang": pick_lang(lang)})
+    return RedirectResponse(
+        request.scope.get("root_path", "") + where,
+        status_code=303,
+        headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"},
+    )
+
+
 # No length limits here: a page answers a bad link with its own 401 page, not a JSON 422
 # (an over-long token is simply unknown to the verifier).
 Token = Annotated[str | None, Query(description="An API token (read scope or admin)")]
@@ -230,6 +342,16 @@ async def wallboard(
     team: Team = None,
 ) -> HTMLResponse:
     """The TV page: floor (or ``team``) against target, leaderboard, hours, who is behind."""
+    engine = request.app.state.engine
+
+    def link_settings(principal: Principal) -> dict[str, Any]:
+        # A display link's view settings (size, views, rotation, pin, metric) as JSON.
+        if principal.kind != "display":
+            return {}
+        with Session(engine) as session:
+            shown = view_settings(session, display_id=principal.token_id)
+        return {"view_settings": json.dumps(shown, ensure_ascii=False)}
+
     return await _page(
         request,
         "wallboard.html",
@@ -238,6 +360,7 @@ async def wallboard(
         display=display,
         lang=lang,
         team=team,
+        extra=link_settings,
     )
 
 

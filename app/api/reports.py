@@ -234,7 +234,7 @@ async def _report_page(
         return _refusal(request, code, forbidden=False)
     team = (team or "").strip() or None
     if not principal.allows("lead") or (team and not principal.sees_team(team)):
-        return _refusal(request, code, forbidden=True)
+        return _refusal(request, code, forbidden=True, principal=principal)
     settings: Settings = request.app.state.settings
     t = catalog()[code]
     base = request.scope.get("root_path", "")

@@ -14,20 +14,6 @@ displays_cli = typer.Typer(
 )
 
 
-def base_url(settings) -> str:
-    """Where people reach this server: PACEBOARD_PUBLIC_URL, else the address it listens on."""
-    if settings.public_url:
-        return settings.public_url
-    host = settings.host
-    if host in ("", "0.0.0.0"):
-        host = "127.0.0.1"
-    elif host == "::":
-        host = "[::1]"
-    elif ":" in host and not host.startswith("["):
-        host = f"[{host}]"
-    return f"http://{host}:{settings.port}"
-
-
 @displays_cli.command("create")
 def display_create(
     name: Annotated[str, typer.Option(help="What it is, e.g. 'Floor 3 TV'")],
@@ -36,7 +22,9 @@ def display_create(
         typer.Option("--team", help="A team it shows (repeatable; none: the whole floor)"),
     ] = None,
 ) -> None:
-    """Create a display link; its URL is printed once, alone on the last line."""
+    """Create a display link; its URL is printed once, alone on the last line: whole when
+    PACEBOARD_PUBLIC_URL is set, else the path to put after the server's address (a command
+    cannot know the address the TV reaches the server at, so it does not guess one)."""
     from app.cli import _fail, _settings
     from app.services.displays import create_display, display_url
     from app.services.errors import InputError
@@ -50,8 +38,16 @@ def display_create(
         _fail(f"--{exc.field}: {exc.reason}", code=2)
     what = ", ".join(dict.fromkeys(teams)) if teams else "the whole floor"
     typer.echo(f"display {display_id} '{shown}' shows {what}")
-    typer.echo("Open this URL on the screen; it is stored hashed and cannot be shown again:")
-    typer.echo(display_url(base_url(settings), secret))
+    if settings.public_url:
+        typer.echo("Open this URL on the screen; it is stored hashed and cannot be shown again:")
+        typer.echo(display_url(settings.public_url, secret))
+        return
+    typer.echo(
+        "Open the server's address followed by this path on the screen "
+        "(http://<server>:<port>/wallboard?display=…), or set PACEBOARD_PUBLIC_URL to have the "
+        "whole link printed; it is stored hashed and cannot be shown again:"
+    )
+    typer.echo(display_url("", secret))
 
 
 @displays_cli.command("list")

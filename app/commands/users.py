@@ -11,6 +11,7 @@ from app.commands import command_session
 
 users_cli = typer.Typer(help="People who sign in: admins and team leads.", no_args_is_help=True)
 
+MAX_TEAM_NAME = 100  # as the API's team names
 _OPTION = {"username": "USERNAME", "role": "--role", "team": "--team", "password": "password"}
 
 
@@ -43,37 +44,64 @@ def user_create(
     username: Annotated[str, typer.Argument(help="The sign-in name, e.g. wang.fang")],
     role: Annotated[str, typer.Option(help="admin (everything) | lead (their teams)")],
     teams: Annotated[
-        list[str] | None, typer.Option("--team", help="A team a lead sees (repeatable)")
+        list[str] | None,
+        typer.Option("--team", help="A team a lead sees (repeatable; created if new)"),
     ] = None,
     password_stdin: Annotated[
         bool, typer.Option("--password-stdin", help="Read the password as one line of stdin")
     ] = False,
 ) -> None:
-    """Create a user; the password is asked twice (hidden) unless --password-stdin."""
+    """Create a user; the password is asked twice (hidden) unless --password-stdin. A lead's
+    team that does not exist yet is created (and said so): the roster can come after."""
     from app.cli import _fail, _settings
     from app.services.errors import InputError
     from app.services.users import ROLES, create_user
 
-    teams = teams or []
+    teams = list(dict.fromkeys(t.strip() for t in teams or []))
     # Refuse bad options before asking for a password.
     if role not in ROLES:
         _fail(f"--role must be one of {', '.join(ROLES)}", code=2)
     if role == "lead" and not teams:
         _fail("--team: a lead needs at least one team", code=2)
+    if any(not t or len(t) > MAX_TEAM_NAME for t in teams):
+        _fail(f"--team: a team name is 1 to {MAX_TEAM_NAME} characters", code=2)
     if role == "admin" and teams:
         _fail("--team: an admin sees every team; give no --team", code=2)
     settings = _settings()  # a bad setting is reported before the password is asked
     password = _read_password(password_stdin)
     try:
         with command_session(settings) as session:
+            created = _create_missing_teams(session, teams, settings)
             user = create_user(
                 session, username=username, password=password, role=role, teams=teams
             )
             name = user.username
     except InputError as exc:
-        _refuse(exc)
-    what = f"lead of {', '.join(dict.fromkeys(teams))}" if role == "lead" else "admin"
+        _refuse(exc)  # nothing is kept: the new teams roll back with the user
+    for team in created:
+        typer.echo(f"created team {team}")
+    what = f"lead of {', '.join(teams)}" if role == "lead" else "admin"
     typer.echo(f"user {name} created ({what})")
+
+
+def _create_missing_teams(session, names: list[str], settings) -> list[str]:
+    """Create the teams of ``names`` that do not exist (on the floor's schedule); their names."""
+    from sqlmodel import col, select
+
+    from app.floor.schedule import format_weekdays, format_windows
+    from app.models import Team
+    from app.services.roster import create_team
+
+    floor = (
+        settings.timezone,
+        format_windows(settings.calling_windows),
+        format_weekdays(settings.working_days),
+    )
+    known = set(session.exec(select(Team.name).where(col(Team.name).in_(names))))
+    missing = [n for n in names if n not in known]
+    for name in missing:
+        create_team(session, name=name, defaults=floor)
+    return missing
 
 
 @users_cli.command("list")

@@ -30,7 +30,7 @@ NAMES = {
     "turnover": {"en": "turnover", "zh": "周转次数"},
     "avg_talk_per_dial": {"en": "avg talk per dial", "zh": "平均通时"},
     "success_rate": {"en": "success rate", "zh": "接触成功率"},
-    "avg_order_value": {"en": "avg order value", "zh": "件均保费"},
+    "avg_order_value": {"en": "avg order value", "zh": "客单价"},
 }
 
 
@@ -96,8 +96,18 @@ def _pair(rep: float, team: float, scale: float, decimals: int) -> tuple[str, st
     return a, b
 
 
-def _texts(factor: str, rep: float, team: float, minor_digits: int) -> dict[str, str]:
-    en, zh = NAMES[factor]["en"], NAMES[factor]["zh"]
+def _names(factor: str, renamed: Sequence[tuple[str, str, str]]) -> tuple[str, str]:
+    """(en, zh): the floor's own names of ``factor`` if it renamed it, else ours."""
+    for key, zh, en in renamed:
+        if key == factor:
+            return en, zh
+    return NAMES[factor]["en"], NAMES[factor]["zh"]
+
+
+def _texts(
+    factor: str, rep: float, team: float, minor_digits: int, renamed: Sequence[tuple[str, str, str]]
+) -> dict[str, str]:
+    en, zh = _names(factor, renamed)
     if factor in RATES:
         a, b = _pair(rep, team, 100, 0)
         return {"en": f"{en} {a} % vs team {b} %", "zh": f"{zh} {a}% vs 组内 {b}%"}
@@ -124,11 +134,13 @@ def diagnose(
     limit: int = 2,
     below: float = 0.9,
     minor_digits: int = 2,
+    names: Sequence[tuple[str, str, str]] = (),
 ) -> list[dict[str, Any]]:
     """The factors most below the team median (value < below × median), worst ratio first, ≤ limit.
 
     Factors where the rep's value or the median is None, or the median is not positive, are
-    skipped; equal ratios keep funnel order. `minor_digits` scales order value to major units.
+    skipped; equal ratios keep funnel order. `minor_digits` scales order value to major units;
+    `names` ((factor, zh, en), …: a floor's own labels) renames factors in the texts.
     """
     found: list[tuple[float, int, dict[str, Any]]] = []
     for i, factor in enumerate(FACTORS):
@@ -142,7 +154,7 @@ def diagnose(
             "rep": value,
             "team": team,
             "ratio": round(ratio, 3),
-            "text": _texts(factor, value, team, minor_digits),
+            "text": _texts(factor, value, team, minor_digits, names),
         }
         found.append((ratio, i, item))
     found.sort(key=lambda t: (t[0], t[1]))

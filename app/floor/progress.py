@@ -29,6 +29,8 @@ class PacingConfig:
     stretch_pct: float = 20.0
     thresholds: Thresholds = field(default_factory=Thresholds)
     minor_digits: int = 2
+    #: The floor's own labels, (key, zh, en) each: diagnosis texts name funnel factors by them.
+    labels: tuple[tuple[str, str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -235,7 +237,7 @@ def enrich_team(
         behind = any(p["status"] == "red" for p in rep["pace"].values())
         against = new_medians if rep["new_hire"] else team_medians
         rep["diagnosis"] = (
-            diagnose(rep["funnel"], against, minor_digits=cfg.minor_digits)
+            diagnose(rep["funnel"], against, minor_digits=cfg.minor_digits, names=cfg.labels)
             if behind and against is not None
             else []
         )

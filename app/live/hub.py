@@ -246,7 +246,9 @@ class Hub:
         *,
         clock: Callable[[], datetime] = utcnow,
         min_interval: float = 0.1,
-        heartbeat: float = 15.0,
+        # Every 5 s: a screen calls itself stale after 10 s without a frame (wallboard.js), so
+        # an idle floor must still hear from the server twice in that time.
+        heartbeat: float = 5.0,
         tick: float = 60.0,
         queue_size: int = 256,
         queue_bytes: int = 512_000,

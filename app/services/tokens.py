@@ -7,6 +7,7 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
@@ -87,6 +88,19 @@ def create_token(
 
 def list_tokens(session: Session) -> list[ApiToken]:
     return list(session.exec(select(ApiToken).order_by(col(ApiToken.id))))
+
+
+def token_view(row: ApiToken) -> dict[str, Any]:
+    """A token as listings show it: never its secret or hash, only the prefix that recognises it."""
+    return {
+        "id": row.id,
+        "name": row.name,
+        "scope": row.scope,
+        "source": row.source,
+        "prefix": row.prefix,
+        "created_at": row.created_at,
+        "revoked_at": row.revoked_at,
+    }
 
 
 def revoke_token(session: Session, *, token_id: int) -> bool:

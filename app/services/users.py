@@ -142,18 +142,36 @@ def create_user(
 def list_users(session: Session) -> list[dict[str, Any]]:
     """Every user with their teams (never a password hash), by username."""
     users = session.exec(select(AppUser).order_by(AppUser.username)).all()
-    return [
-        {
-            "id": u.id,
-            "username": u.username,
-            "role": u.role,
-            "teams": user_teams(session, user_id=stored_id(u)) if u.role == "lead" else [],
-            "created_at": u.created_at,
-            "disabled_at": u.disabled_at,
-            "locked_until": u.locked_until,
-        }
-        for u in users
-    ]
+    return [user_view(session, u) for u in users]
+
+
+def set_user_teams(session: Session, *, username: str, teams: list[str]) -> AppUser:
+    """Make ``teams`` exactly the teams a lead leads (at least one; 404 naming an unknown team);
+    an admin sees every team and is given none. Takes effect at the lead's next request."""
+    user = _user_or_404(session, username)
+    if user.role != "lead":
+        raise InputError("team", "an admin sees every team; only a lead has teams")
+    if not teams:
+        raise InputError("team", "a lead needs at least one team")
+    ids = team_ids(session, teams)
+    session.execute(sa.delete(UserTeam).where(col(UserTeam.user_id) == stored_id(user)))
+    for team_id in ids:
+        session.add(UserTeam(user_id=stored_id(user), team_id=team_id))
+    session.flush()
+    return user
+
+
+def user_view(session: Session, user: AppUser) -> dict[str, Any]:
+    """A user as listings show them: name, role, teams and state (never the password hash)."""
+    return {
+        "id": user.id,
+        "username": user.username,
+        "role": user.role,
+        "teams": user_teams(session, user_id=stored_id(user)) if user.role == "lead" else [],
+        "created_at": user.created_at,
+        "disabled_at": user.disabled_at,
+        "locked_until": user.locked_until,
+    }
 
 
 def _end_sessions(session: Session, user_id: int) -> None:

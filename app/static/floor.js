@@ -133,14 +133,45 @@ export function paceOf(obj, metric) {
   return null;
 }
 
+/** The day's pace of one metric (never the week's or month's): what a cell showing today's
+ * figure is coloured by. */
+export function dayPace(obj, metric) {
+  const p = obj && obj.pace ? obj.pace[metric] : null;
+  return p ? { metric, ...p, period: "day" } : null;
+}
+
+/** Every day pace of a row that has a figure to judge, worst first. */
+export function dayPaces(row) {
+  const out = [];
+  for (const [metric, p] of Object.entries((row && row.pace) || {})) {
+    if (p && typeof p.pace === "number") out.push({ metric, ...p, period: "day" });
+  }
+  return out.sort((a, b) => a.pace - b.pace);
+}
+
+/** The row's worst day pace (dials or talk time with the seed's targets): what the pace columns
+ * show, labelled with its metric, and are coloured by; the behind list is ordered by the same. */
+export function worstDayPace(row) {
+  return dayPaces(row)[0] || null;
+}
+
 /** Red day-paces of a rep, worst first. */
 export function redPaces(rep) {
-  const out = [];
-  if (rep.not_in || isOff(rep)) return out; // not in, or away today: not behind
-  for (const [metric, p] of Object.entries(rep.pace || {})) {
-    if (p && p.status === "red") out.push({ metric, ...p });
-  }
-  return out.sort((a, b) => (a.pace ?? 0) - (b.pace ?? 0));
+  if (rep.not_in || isOff(rep)) return []; // not in, or away today: not behind
+  return dayPaces(rep).filter((p) => p.status === "red");
+}
+
+/**
+ * A pace as a whole percentage that never reads better than its colour: floored (0.995 is
+ * 99 %), and a pace the server rounded up to a threshold (0.99996 → 1.0, still amber) shows
+ * one point under it, so "100%" only ever stands beside green.
+ */
+export function paceText(p, i18n, cfg) {
+  if (!p || typeof p.pace !== "number") return "—";
+  let ratio = p.pace;
+  if (p.status === "amber" && ratio >= cfg.paceGreen) ratio = cfg.paceGreen - 0.01;
+  if (p.status === "red" && ratio >= cfg.paceAmber) ratio = cfg.paceAmber - 0.01;
+  return i18n.pct(ratio);
 }
 
 /** Leaderboard order: revenue, then orders, then dials, all descending; name breaks ties. */
@@ -384,15 +415,16 @@ export function drawChart(node, traces, layout, config) {
   Plotly.react(node, traces, layout, config);
 }
 
-function paceLine(p, i18n, cfg) {
-  // "应达 1,641 · 目标 6,750", or for a weekly/monthly target "本周 7 / 120"
-  if (!p) return i18n.t("no_target");
+/** The parts of a tile's sub-line, each kept whole when the line wraps: what was due by now
+ * and the target (a weekly or monthly figure also says what today brought). */
+function paceParts(p, today, i18n, cfg) {
+  if (!p) return [i18n.t("no_target")];
   const fmt = (v) => i18n.metric(p.metric, v, cfg.minorDigits);
-  const stretch = p.stretch ? ` · ${i18n.t("stretch")} ${fmt(p.stretch)}` : "";
-  if (p.period !== "day") {
-    return `${i18n.t(p.period)} ${fmt(p.actual)} / ${fmt(p.target)}${stretch}`;
-  }
-  return `${i18n.t("expected")} ${fmt(p.expected)} · ${i18n.t("target")} ${fmt(p.target)}${stretch}`;
+  const parts = [];
+  if (p.period !== "day") parts.push(`${i18n.t("today")} ${fmt(today)}`);
+  parts.push(`${i18n.t("expected")} ${fmt(p.expected)}`, `${i18n.t("target")} ${fmt(p.target)}`);
+  if (p.stretch) parts.push(`${i18n.t("stretch")} ${fmt(p.stretch)}`);
+  return parts;
 }
 
 /** Whether a figure has reached its stretch (the team target plus PACEBOARD_STRETCH_PCT): the
@@ -406,7 +438,7 @@ export function paceTitle(p, metric, i18n, cfg) {
   if (!p) return "";
   const fmt = (v) => i18n.metric(metric, v, cfg.minorDigits);
   const parts = [
-    `${i18n.t("pace")} ${i18n.pct(p.pace)}`,
+    `${i18n.t("pace")} ${paceText(p, i18n, cfg)}`,
     p.period === "day" ? `${i18n.t("expected")} ${fmt(p.expected)}` : i18n.t(p.period),
     `${i18n.t("target")} ${fmt(p.target)}`,
   ];
@@ -417,26 +449,45 @@ export function paceTitle(p, metric, i18n, cfg) {
   return parts.join(" · ");
 }
 
-/** The figure tiles of one object (floor or team): today's total, pace and what was due. */
-export function kpiTiles(box, obj, i18n, cfg) {
+/**
+ * The figure tiles of one object (floor or team): a figure, its pace and what was due. The big
+ * figure is the one the colour judges: today's where the metric has a day target, the week's or
+ * month's where its target is weekly or monthly (invites: "本周邀约 12", coloured by the week's
+ * pace; a lead reads a weekly target by the week, and today's 0 at ten o'clock is not behind).
+ * `minPx`: the smallest a figure may shrink to when it does not fit its tile; `wholeMoney`:
+ * revenue in whole yuan (a TV's "¥314,340"; the exact figure stays in the tile's title).
+ */
+export function kpiTiles(box, obj, i18n, cfg, { minPx = 14, wholeMoney = false } = {}) {
   box.replaceChildren(
     ...METRICS.map((metric) => {
       const raw = paceOf(obj, metric);
       const p = raw ? { ...raw, metric } : null;
-      const total = obj && obj.totals ? obj.totals[metric] : null;
+      const today = obj && obj.totals ? obj.totals[metric] : null;
+      const periodic = p && p.period !== "day";
+      const period = periodic ? i18n.t("wb_period_" + p.period) : "";
+      const label = periodic
+        ? i18n.t("wb_period_metric", { period, metric: i18n.t(metric) })
+        : i18n.t(metric);
+      const parts = paceParts(p, today, i18n, cfg);
+      const figure = periodic ? p.actual : today;
+      const whole = wholeMoney && metric === "revenue" && typeof figure === "number";
       return el(
         "div",
         {
           class: "kpi",
           "data-kpi": metric,
+          "data-period": p ? p.period : null,
           "data-status": p ? p.status : "none",
           "data-stretch": atStretch(p) ? "true" : null,
         },
-        el("div", { class: "kpi-label", text: i18n.t(metric) }),
+        el("div", { class: "kpi-label", text: label }),
         el("div", {
           class: "kpi-value",
           "data-metric": metric,
-          text: i18n.metric(metric, total, cfg.minorDigits),
+          title: whole ? i18n.money(figure, cfg.minorDigits) : null,
+          text: whole
+            ? "¥" + i18n.int(Math.trunc(figure / 10 ** cfg.minorDigits))
+            : i18n.metric(metric, figure, cfg.minorDigits),
         }),
         el(
           "div",
@@ -445,14 +496,29 @@ export function kpiTiles(box, obj, i18n, cfg) {
             class: "kpi-pace",
             "data-pace": metric,
             "data-status": p ? p.status : null,
-            text: p ? i18n.pct(p.pace) : "",
+            text: p ? paceText(p, i18n, cfg) : "",
           }),
         ),
-        el("div", { class: "kpi-sub", title: paceLine(p, i18n, cfg), text: paceLine(p, i18n, cfg) }),
+        el(
+          "div",
+          { class: "kpi-sub", title: parts.join(" · ") },
+          ...parts.flatMap((part, i) => [i ? " · " : "", el("span", { text: part })]),
+        ),
       );
     }),
   );
-  for (const node of box.querySelectorAll(".kpi-value")) fitText(node);
+  for (const node of box.querySelectorAll(".kpi-value")) fitText(node, minPx);
+  for (const node of box.querySelectorAll(".kpi-sub")) fitParts(node);
+}
+
+/** Drop a sub-line's last parts (the least needed first: stretch, then target) while it is
+ * taller than its box: a screen shows fewer parts rather than cutting one mid-word. */
+function fitParts(node) {
+  while (node.scrollHeight > node.clientHeight + 1 && node.children.length > 1) {
+    const last = node.lastElementChild;
+    last.previousSibling.remove(); // its " · "
+    last.remove();
+  }
 }
 
 /** Shrink a one-line figure until it fits its box (¥128,828.00 must not become ¥128,8…). */
@@ -460,7 +526,7 @@ export function fitText(node, minPx = 14) {
   node.style.fontSize = "";
   let size = parseFloat(getComputedStyle(node).fontSize);
   while (node.scrollWidth > node.clientWidth + 1 && size > minPx) {
-    size = Math.max(minPx, size * 0.9);
+    size = Math.max(minPx, size * 0.95);
     node.style.fontSize = `${size}px`;
   }
 }

@@ -1,14 +1,15 @@
 // The /ws client shared by the wallboard and the lead console (README, "Live").
 //
 // One socket, kept open all day: it reconnects by itself (0.5 s doubling to 10 s, with jitter),
-// treats 45 s without a frame as a dead line, checks `seq` and asks for a `resync` when a frame
-// was skipped, and backs off to once a minute when the server refuses the token (4401/4403).
+// treats 20 s without a frame (four 5 s heartbeats missed) as a dead line, checks `seq` and
+// asks for a `resync` when a frame was skipped, and backs off to once a minute when the server
+// refuses the token (4401/4403).
 // The page only renders what it is handed: a snapshot replaces everything (also after the
 // floor's day rolls over at midnight), a delta replaces rows.
 
 export const MIN_DELAY_MS = 500;
 export const MAX_DELAY_MS = 10_000;
-export const SILENCE_MS = 45_000;
+export const SILENCE_MS = 20_000;
 export const AUTH_RETRY_MS = 60_000;
 export const AUTH_CLOSE_CODES = new Set([4401, 4403]);
 
@@ -39,7 +40,8 @@ export class LiveClient {
    * @param {HTMLElement} [opts.conn] the connection indicator (#conn)
    * @param {(key: string) => string} [opts.t] label lookup (i18n)
    * @param {object} opts.on      handlers: snapshot(data), delta(msg), alert(alert),
-   *                              celebrate(msg), tick(msg), state(state, detail)
+   *                              celebrate(msg), tick(msg), state(state, detail), and
+   *                              frame(msg) for every frame whatever its type (heartbeats too)
    * @param {object} [opts.timing] silenceMs, authRetryMs, delay(attempt) — for tests
    */
   constructor({
@@ -169,7 +171,7 @@ export class LiveClient {
     this.lastFrameAt = Date.now();
     clearTimeout(this._watchdog);
     this._watchdog = setTimeout(() => {
-      // 45 s of silence through 15 s heartbeats: the line is dead even if TCP has not noticed.
+      // 20 s of silence through 5 s heartbeats: the line is dead even if TCP has not noticed.
       this._drop();
       this._setState("reconnecting", this.t("conn_reconnecting"));
       this._scheduleRetry();
@@ -185,6 +187,7 @@ export class LiveClient {
       return;
     }
     if (!msg || typeof msg !== "object") return;
+    this._call("frame", msg); // the server is there: a screen's "last update" moves on
     if (typeof msg.seq === "number") {
       const expected = this.seq + 1;
       this.seq = msg.seq;

@@ -357,9 +357,11 @@ def test_the_401_page_links_to_sign_in_and_back_without_the_token(api):
     assert api.client.get(href).status_code == 200
 
 
-def test_a_403_page_has_no_sign_in_link(api):
+def test_a_403_page_links_to_sign_in_without_the_token(api):
     resp = api.client.get("/lead", params={"token": api.read})
-    assert resp.status_code == 403 and "sign-in" not in Form(resp.text).links
+    assert resp.status_code == 403
+    href = Form(resp.text).links["sign-in"]
+    assert api.read not in resp.text and parse_qs(urlsplit(href).query)["next"] == ["/lead"]
 
 
 def test_only_a_signed_in_user_sees_sign_out(api):
@@ -398,7 +400,7 @@ def test_the_setup_link_creates_the_first_admin_once(api):
     assert "script-src 'self'" in page.headers["content-security-policy"]
     assert Form(page.text).scripts == [] and Form(page.text).inputs["token"] == token
     resp = submit_setup(api.client, token)
-    assert resp.status_code == 303 and resp.headers["location"] == "/lead"
+    assert resp.status_code == 303 and resp.headers["location"] == "/admin"
     assert cookie_attrs(resp, SESSION)["value"].startswith("pbs_")
     console = api.client.get("/lead")
     assert console.status_code == 200 and "boss" in console.text

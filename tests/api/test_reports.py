@@ -155,7 +155,7 @@ def test_csv_is_utf8_with_a_bom_and_glossary_headers_in_chinese(floor):
     text = resp.content.decode("utf-8-sig")
     header = next(csv.reader(io.StringIO(text)))
     assert header[:8] == ["工号", "姓名", "小组", "通次", "接通数", "接触率", "通时", "平均通时"]
-    for word in ("单数", "接触成功率", "业绩", "件均保费", "邀约", "通次达成率", "落后小时数"):
+    for word in ("单数", "接触成功率", "业绩", "客单价", "邀约", "通次达成率", "落后小时数"):
         assert word in header
     rows = list(csv.DictReader(io.StringIO(text)))
     b1 = next(r for r in rows if r["工号"] == "b1")

@@ -119,7 +119,9 @@ def test_the_first_admin_is_created_through_the_printed_setup_link(
     page.fill("#password2", PASSWORD)
     screenshot(page, "form")
     page.click("#setup-form button[type=submit]")
-    page.wait_for_url(re.compile(r"/lead$"))
+    page.wait_for_url(re.compile(r"/admin$"))  # where the first day's checklist is
+    screenshot(page, "admin")
+    page.goto(f"{live_server.url}/lead")
     page.wait_for_selector(LIVE, state="attached", timeout=15_000)
     assert "boss" in page.inner_text("#sign-out")
     screenshot(page, "console")
@@ -184,3 +186,71 @@ def test_a_lead_pins_a_mentor_from_the_console_and_the_pair_shows_pinned(
     pair = f'#mentoring li[data-mentee="{REP}"][data-mentor="8002"][data-pinned="true"]'
     page.wait_for_selector(pair, state="attached", timeout=5_000)
     screenshot(page, "mentor")
+
+
+# --- first day: the front door, refusals that say what to do, labels (issue 20) ---------------
+
+
+def test_a_read_token_on_the_console_says_what_it_needs_and_sign_in_comes_back_to_it(
+    new_page, lead_floor, console, screenshot
+):
+    floor = lead_floor
+    page = new_page("refused-read-token", width=1280, height=800)
+    with console.excuse(REFUSED):
+        resp = page.goto(f"{floor.url}/lead?token={floor.tokens['read']}&lang=en")
+        assert resp is not None and resp.status == 403
+    assert page.inner_text("#refusal-need") == "The lead console is for signed-in leads and admins."
+    assert "sign in instead" in page.inner_text("#refusal-reason")
+    assert floor.tokens["read"] not in page.content()
+    assert page.is_visible("#sign-in")
+    screenshot(page, "refused")
+    page.click("#sign-in")
+    page.wait_for_url(re.compile(r"/login\?"))
+    assert floor.tokens["read"] not in page.url
+    sign_in(page, "lead1", PASSWORD)
+    page.wait_for_url(re.compile(r"/lead\?lang=en$"))
+    page.wait_for_selector(LIVE, state="attached", timeout=15_000)
+    assert "lead1" in page.inner_text("#sign-out")
+    screenshot(page, "console")
+
+
+def test_the_front_door_leads_to_sign_in_and_then_to_the_leads_console(
+    new_page, lead_floor, screenshot
+):
+    floor = lead_floor
+    page = new_page("front-door", width=1280, height=800)
+    page.goto(f"{floor.url}/?lang=en")
+    page.wait_for_url(re.compile(r"/login\?lang=en$"))
+    assert page.title().startswith("Sign in")
+    sign_in(page, "lead1", PASSWORD)  # no next: a lead's own page
+    page.wait_for_url(re.compile(r"/lead\?lang=en$"))
+    page.wait_for_selector(LIVE, state="attached", timeout=15_000)
+    page.goto(f"{floor.url}/")  # signed in, the front door opens the console
+    page.wait_for_url(re.compile(r"/lead$"))
+    screenshot(page, "console")
+
+
+def funnel_labels(page: Any) -> list[str]:
+    page.wait_for_selector("#funnel .label", state="attached", timeout=5_000)
+    return page.locator("#funnel .label").all_inner_texts()
+
+
+def test_the_console_names_average_order_value_kedanjia(new_page, lead_floor, screenshot):
+    page = lead_console(new_page, lead_floor)
+    labels = funnel_labels(page)
+    assert "客单价" in labels and not any("件均" in t for t in labels)
+    screenshot(page, "funnel")
+
+
+@pytest.fixture
+def renamed_floor(server_env, request) -> Floor:
+    """lead_floor on a server whose floor has labels of its own (PACEBOARD_LABELS)."""
+    server_env["PACEBOARD_LABELS"] = "avg_order_value=件单价/value per sale,dials=外呼量/Calls"
+    return request.getfixturevalue("lead_floor")
+
+
+def test_a_floors_own_labels_reach_the_consoles_script(new_page, renamed_floor, screenshot):
+    page = lead_console(new_page, renamed_floor)
+    labels = funnel_labels(page)  # drawn by lead.js with makeI18n
+    assert "件单价" in labels and "外呼量" in labels and "客单价" not in labels
+    screenshot(page, "funnel")

@@ -115,7 +115,8 @@ def test_target_set_stores_a_rule_revenue_in_minor_units_and_names_bad_options(c
         "--from",
         "2026-12-01",
     )
-    assert ok.returncode == 0 and "dials/day for floor default from 2026-12-01: 320" in ok.stdout
+    assert ok.returncode == 0
+    assert "dials/day for floor default from 2026-12-01: 320 dials" in ok.stdout
     assert (
         cli(
             "target",
@@ -145,7 +146,39 @@ def test_target_set_stores_a_rule_revenue_in_minor_units_and_names_bad_options(c
     bad = cli("target", "set", "--metric", "dials", "--per", "day", "--value", "3", "--team", "Z")
     assert bad.returncode == 1 and "--team: no team named 'Z'" in bad.stderr
     listed = cli("target", "list")
-    assert "revenue" in listed.stdout and "5000050" in listed.stdout
+    assert "revenue" in listed.stdout and "¥50,000.50" in listed.stdout
+
+
+@pytest.mark.parametrize(
+    ("metric", "value", "shown"),
+    [
+        ("revenue", "5000", "¥5,000.00"),
+        ("talk_seconds", "13000", "13,000 s (3:36:40)"),
+        ("dials", "300", "300 dials"),
+        ("invites", "none", "unset"),
+    ],
+)
+def test_target_set_echoes_the_figure_target_list_shows_with_its_unit(
+    cli, engine, metric, value, shown
+):
+    per = "week" if metric == "invites" else "day"
+    args = ("--metric", metric, "--per", per, "--value", value, "--from", "2030-01-01")
+    done = cli("target", "set", *args)
+    assert done.returncode == 0, done.stderr
+    echoed = done.stdout.strip().rsplit(": ", 1)[1]
+    assert echoed == shown
+    [line] = [
+        ln
+        for ln in cli("target", "list").stdout.splitlines()
+        if f" {metric} " in ln and "2030-01-01" in ln
+    ]
+    assert line.split()[0] == "floor" and f" {shown}  from 2030-01-01" in line
+    if metric == "revenue":  # yuan on the command line, minor units (fen) in the database
+        with engine.connect() as conn:
+            stored = conn.exec_driver_sql(
+                "SELECT value FROM target WHERE metric = 'revenue' AND valid_from = '2030-01-01'"
+            ).scalar_one()
+        assert stored == 500_000
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # the engine plays no part

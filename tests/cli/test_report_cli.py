@@ -78,3 +78,15 @@ def test_report_refuses_bad_options_naming_them(cli, tmp_path):
     assert out.returncode == 2 and "--week: 'W42' is not an ISO week" in out.stderr
     out = cli("report", "daily", "-o", str(tmp_path / "no" / "such" / "dir.csv"))
     assert out.returncode == 2 and "--output: cannot write" in out.stderr
+
+
+def test_report_files_use_the_floors_own_labels(api, server_env, tmp_path):
+    from tests.conftest import run_cli
+
+    _seed(api)
+    out_file = tmp_path / "day.csv"
+    env = {**server_env, "PACEBOARD_LABELS": "avg_order_value=件单价/value per sale"}
+    out = run_cli(env, "report", "daily", "--day", DAY, "--format", "csv", "-o", str(out_file))
+    assert out.returncode == 0, out.stderr
+    header = out_file.read_bytes().decode("utf-8-sig").splitlines()[0].split(",")
+    assert "件单价" in header and "客单价" not in header

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 
+import httpx
 import sqlalchemy as sa
 
 from app.db import session_scope
@@ -51,18 +52,8 @@ def test_user_create_errors_name_the_option(cli, engine):
     assert out.returncode == 2 and "--team" in out.stderr
     out = cli("user", "create", "li", "--role", "owner", "--password-stdin", stdin=PASSWORD)
     assert out.returncode == 2 and "--role" in out.stderr
-    out = cli(
-        "user",
-        "create",
-        "li",
-        "--role",
-        "lead",
-        "--team",
-        "九组",
-        "--password-stdin",
-        stdin=PASSWORD,
-    )
-    assert out.returncode == 2 and "--team" in out.stderr and "九组" in out.stderr
+    out = cli("user", "create", "li", "--role", "lead", "--team", " ", "--password-stdin")
+    assert out.returncode == 2 and "--team" in out.stderr
     out = cli("user", "create", "li", "--role", "admin", "--password-stdin", stdin="short\n")
     assert out.returncode == 2 and "password" in out.stderr
     with engine.connect() as conn:
@@ -84,16 +75,21 @@ def test_user_password_and_disable(cli, engine):
     assert out.returncode == 1 and "nobody" in out.stderr
 
 
-def test_display_create_prints_the_url_alone_on_the_last_line(cli, engine, server_env):
+def test_display_create_without_a_public_url_prints_the_path_and_how_to_complete_it(
+    cli, engine, server_env
+):
     _teams(engine, "一组")
     out = cli("display", "create", "--name", "Floor 3 TV", "--team", "一组")
     assert out.returncode == 0, out.stderr
     lines = out.stdout.strip().splitlines()
     assert "Floor 3 TV" in lines[0] and "一组" in lines[0]
-    base = f"http://127.0.0.1:{server_env['PACEBOARD_PORT']}/wallboard?display=pbd_"
-    url = lines[-1]
-    assert url.startswith(base) and " " not in url
-    secret = url.split("display=", 1)[1]
+    # No guessed address: the command cannot know where the TV reaches the server.
+    assert server_env["PACEBOARD_PORT"] not in out.stdout and "http://127" not in out.stdout
+    [hint] = lines[1:-1]
+    assert "server's address" in hint and "PACEBOARD_PUBLIC_URL" in hint
+    path = lines[-1]
+    assert path.startswith("/wallboard?display=pbd_") and " " not in path
+    secret = path.split("display=", 1)[1]
     with engine.connect() as conn:
         stored = conn.execute(sa.select(DisplayLink.token_hash)).scalar_one()
     assert stored == hashlib.sha256(secret.encode()).hexdigest()
@@ -108,11 +104,46 @@ def test_display_url_starts_with_the_public_url_when_set(server_env):
     assert "whole floor" in out.stdout
 
 
-def test_display_url_uses_loopback_when_listening_on_every_address(server_env):
-    out = run_cli({**server_env, "PACEBOARD_HOST": "0.0.0.0"}, "display", "create", "--name", "X")
+def test_the_printed_path_opens_the_wallboard_on_the_running_server(live_server):
+    live_server.start()
+    out = live_server.cli("display", "create", "--name", "Lobby")
     assert out.returncode == 0, out.stderr
-    port = server_env["PACEBOARD_PORT"]
-    assert out.stdout.strip().splitlines()[-1].startswith(f"http://127.0.0.1:{port}/wallboard")
+    path = out.stdout.strip().splitlines()[-1]
+    resp = httpx.get(live_server.url + path, timeout=10)  # the server's address + the path
+    assert resp.status_code == 200 and 'data-display="pbd_' in resp.text
+
+
+# --- a lead's team that does not exist yet (the README's order) -------------------------------
+
+
+def test_user_create_creates_a_leads_new_team_and_says_so(cli, engine):
+    _teams(engine, "一组")
+    out = cli(
+        "user", "create", "wang.fang", "--role", "lead", "--team", "一组", "--team", "三组",
+        "--password-stdin", stdin=PASSWORD + "\n",
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().splitlines() == [
+        "created team 三组",
+        "user wang.fang created (lead of 一组, 三组)",
+    ]
+    with engine.connect() as conn:
+        teams = conn.execute(sa.text("SELECT name FROM team ORDER BY name")).scalars().all()
+    assert sorted(teams) == sorted(["一组", "三组"])
+    assert "一组, 三组" in cli("user", "list").stdout
+
+
+def test_a_refused_user_leaves_no_new_team_behind(cli, engine):
+    first = cli("user", "create", "li", "--role", "admin", "--password-stdin", stdin=PASSWORD)
+    assert first.returncode == 0, first.stderr
+    out = cli(
+        "user", "create", "li", "--role", "lead", "--team", "九组", "--password-stdin",
+        stdin=PASSWORD,
+    )  # fmt: skip
+    assert out.returncode == 1 and "already exists" in out.stderr
+    assert "created team" not in out.stdout
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM team")).scalar_one() == 0
 
 
 def test_display_revoke_then_list_shows_it_revoked(cli, engine):

@@ -237,12 +237,21 @@ def test_turnover_reads_as_dials_per_connected_lead():
 def test_order_value_reads_in_major_units():
     assert _text("avg_order_value", 85000.0, 120000.0) == {
         "en": "avg order value 850.00 vs team 1200.00",
-        "zh": "件均保费 850.00 vs 组内 1200.00",
+        "zh": "客单价 850.00 vs 组内 1200.00",
     }
     assert _text("avg_order_value", 850.0, 1200.0, minor_digits=0) == {
         "en": "avg order value 850 vs team 1200",
-        "zh": "件均保费 850 vs 组内 1200",
+        "zh": "客单价 850 vs 组内 1200",
     }
+
+
+def test_a_floors_own_label_names_the_factor_in_the_diagnosis():
+    names = (("avg_order_value", "件单价", "value per sale"), ("dials", "外呼量", "calls"))
+    assert _text("avg_order_value", 85000.0, 120000.0, names=names) == {
+        "en": "value per sale 850.00 vs team 1200.00",
+        "zh": "件单价 850.00 vs 组内 1200.00",
+    }
+    assert _text("turnover", 2.1, 3.4, names=names)["zh"] == "周转次数 2.1 vs 组内 3.4"
 
 
 def test_leads_dialled_reads_as_whole_numbers():
