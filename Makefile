@@ -25,9 +25,10 @@ lint: install
 	$(BIN)/ruff check app tests bench migrations
 	$(BIN)/mypy app
 
-## Lint, then the whole suite; pytest's "no tests ran" (exit 5) counts as a failure. Two workers
-## (pytest-xdist): most tests wait on servers, sockets and databases, so two halve the wall time.
-PYTEST_ARGS ?= -n 2
+## Lint, then the whole suite; pytest's "no tests ran" (exit 5) counts as a failure. Four workers
+## (pytest-xdist) on two cores: most tests wait on servers, sockets, databases and Chromium (two
+## workers kept 1.2 cores busy and took 17 minutes once the screens' browser tests came).
+PYTEST_ARGS ?= -n 4
 test: lint
 	@$(BIN)/pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: no tests ran" >&2; exit 1; fi; exit $$rc

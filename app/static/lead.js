@@ -11,6 +11,7 @@ import {
   kpiTiles,
   METRICS,
   pageConfig,
+  dayPace,
   paceOf,
   paceTitle,
   reasonLabel,
@@ -220,14 +221,16 @@ function renderTable(dirty) {
   renderSortHeaders();
 }
 
+/** A cell of today's figure, coloured by today's pace of it only: a weekly target (invites)
+ * colours nothing here, as today's count says nothing of the week (its tooltip still does). */
 function metricCell(rep, metric) {
-  const p = paceOf(rep, metric);
+  const p = dayPace(rep, metric);
   const totals = rep.totals || {};
   return el("td", {
     "data-metric": metric,
     "data-status": p ? p.status : null,
     "data-stretch": atStretch(p) ? "true" : null,
-    title: paceTitle(p, metric, i18n, cfg) || null,
+    title: paceTitle(paceOf(rep, metric), metric, i18n, cfg) || null,
     text: i18n.metric(metric, totals[metric], cfg.minorDigits),
   });
 }

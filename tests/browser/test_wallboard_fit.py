@@ -639,3 +639,21 @@ def test_every_cell_takes_the_colour_of_the_figure_it_shows(new_page, tv_floor, 
     day = scope["pace"]["dials"]
     assert dials["period"] == "day" and dials["value"] == f"{scope['totals']['dials']:,}"
     assert dials["status"] == day["status"] and dials["pace"] == floored(day["pace"]), dials
+
+    # The lead console's rep table by the same rule: today's invites count is not coloured by the
+    # week's pace, today's dials by today's.
+    console = new_page("console", width=1440, height=900)
+    open_live(console, f"{floor.page_url('/lead')}&team={TEAM15}")
+    console.locator(f'#team-body tr[data-rep="{TEAM15_REPS[0].code}"]').wait_for(timeout=10_000)
+    cells = console.evaluate(
+        """() => Object.fromEntries([...document.querySelectorAll('#team-body tr[data-rep]')]
+          .map((tr) => [tr.dataset.rep, Object.fromEntries(['dials', 'invites'].map((m) => {
+            const td = tr.querySelector(`td[data-metric="${m}"]`);
+            return [m, td ? td.dataset.status || null : 'missing'];
+          }))]))"""
+    )
+    assert len(cells) >= 9, cells
+    for code, got in cells.items():
+        rep = reps[code]
+        assert got["dials"] == rep["pace"]["dials"]["status"], (code, got)
+        assert got["invites"] == rep["pace"].get("invites", {}).get("status"), (code, got)
