@@ -379,6 +379,16 @@ class LiveServer:
         """Put reps with these codes on this server's roster (see :func:`enrol`)."""
         enrol_at(self.env["PACEBOARD_DATABASE_URL"], codes, team=team)
 
+    def token(self, scope: str, source: str | None = None) -> str:
+        """A new API token on this server's database, made in this process: ``paceboard token
+        create`` is tested on its own (tests/cli), and a process per token cost the browser and
+        socket tests seconds each."""
+        eng = make_engine(self.env["PACEBOARD_DATABASE_URL"])
+        try:
+            return new_token(eng, scope, source)
+        finally:
+            eng.dispose()
+
     def start(self, *args: str, timeout: float = 30) -> LiveServer:
         cmd = [sys.executable, "-m", "app", *(args or ("serve",))]
         self.proc = subprocess.Popen(

@@ -56,12 +56,7 @@ class Floor:
     def __init__(self, server: Any) -> None:
         self.server = server
         self.url = server.url
-        self.tokens = {
-            scope: server.cli("token", "create", "--name", f"browser-{scope}", "--scope", scope)
-            .stdout.strip()
-            .splitlines()[-1]
-            for scope in ("read", "ingest", "admin")
-        }
+        self.tokens = {scope: server.token(scope) for scope in ("read", "ingest", "admin")}
         self.calls = 0
 
     def api(self, method: str, path: str, scope: str, **kw: Any) -> httpx.Response:

@@ -33,12 +33,7 @@ TEAMS = {"Alpha": 20, "Bravo": 20, "Charlie": 20}  # bigger snapshots than a toy
 @pytest.fixture
 def server(live_server):
     live_server.start()
-    live_server.tokens = {
-        scope: live_server.cli("token", "create", "--name", scope, "--scope", scope)
-        .stdout.strip()
-        .splitlines()[-1]
-        for scope in ("read", "ingest", "admin")
-    }
+    live_server.tokens = {scope: live_server.token(scope) for scope in ("read", "ingest", "admin")}
     admin = {"Authorization": f"Bearer {live_server.tokens['admin']}"}
     with httpx.Client(base_url=live_server.url, headers=admin) as http:
         for team, size in {**TEAMS, "Watch": 1}.items():

@@ -23,12 +23,7 @@ RECHECK = 0.5
 def server(live_server, server_env):
     server_env["PACEBOARD_RECHECK_SECONDS"] = str(RECHECK)
     live_server.start()
-    live_server.tokens = {
-        scope: live_server.cli("token", "create", "--name", scope, "--scope", scope)
-        .stdout.strip()
-        .splitlines()[-1]
-        for scope in ("ingest", "admin")
-    }
+    live_server.tokens = {scope: live_server.token(scope) for scope in ("ingest", "admin")}
     admin = {"Authorization": f"Bearer {live_server.tokens['admin']}"}
     for team, rep in ((TEAM_A, "a1"), (TEAM_B, "b1")):
         resp = httpx.post(live_server.url + "/api/v1/teams", json={"name": team}, headers=admin)

@@ -30,8 +30,7 @@ def db_url(sqlite_template, tmp_path) -> str:
 def test_an_idle_socket_hears_from_the_server_at_least_every_five_seconds(live_server, server_env):
     server_env["PACEBOARD_TIMEZONE"] = midday_zone()
     live_server.start()
-    made = live_server.cli("token", "create", "--name", "tv", "--scope", "read")
-    token = made.stdout.strip().splitlines()[-1]
+    token = live_server.token("read")
     url = live_server.url.replace("http", "ws") + f"/ws?token={token}"
 
     async def listen() -> list[tuple[float, str]]:

@@ -19,12 +19,7 @@ def server(live_server, server_env):
     # Calls are stamped "just now": run the floor where it is midday, far from its midnight.
     server_env["PACEBOARD_TIMEZONE"] = midday_zone()
     live_server.start()
-    tokens = {
-        scope: live_server.cli("token", "create", "--name", scope, "--scope", scope)
-        .stdout.strip()
-        .splitlines()[-1]
-        for scope in ("read", "ingest", "admin")
-    }
+    tokens = {scope: live_server.token(scope) for scope in ("read", "ingest", "admin")}
     live_server.tokens = tokens
     admin = {"Authorization": f"Bearer {tokens['admin']}"}
     for team, rep in (("A", "a1"), ("B", "b1")):
