@@ -126,6 +126,14 @@ def db_url(request, tmp_path) -> Iterator[str]:
     yield from fresh_database(request, tmp_path)
 
 
+def sqlite_db(sqlite_template: Path, folder: Path) -> str:
+    """A fresh migrated SQLite database in ``folder``: the body of a module's own ``db_url``
+    where the engine does not matter to what it tests (pages, command processes)."""
+    path = folder / "paceboard.db"
+    shutil.copy(sqlite_template, path)
+    return f"sqlite:///{path}"
+
+
 def test_settings(db_url: str, tmp_path: Path, **overrides: Any) -> Settings:
     """The settings of a test's app on ``db_url``, with ``overrides`` (small limits, …)."""
     return Settings(

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -23,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, sqlite_db
 
 CHROMIUM = os.environ.get("PACEBOARD_TEST_CHROMIUM", "/usr/bin/chromium")
 REQUIRE_BROWSER = os.environ.get("PACEBOARD_TEST_REQUIRE_BROWSER") == "1"
@@ -202,6 +201,4 @@ def _failure_screenshots(item: pytest.Item) -> None:
 def db_url(sqlite_template, tmp_path) -> str:
     """SQLite only: the pages and the socket do not depend on the engine (tests/live and the
     service tests cover both), and a browser run per engine would double the slowest tests."""
-    path = tmp_path / "paceboard.db"
-    shutil.copy(sqlite_template, path)
-    return f"sqlite:///{path}"
+    return sqlite_db(sqlite_template, tmp_path)

@@ -5,14 +5,22 @@ from __future__ import annotations
 import hashlib
 
 import httpx
+import pytest
 import sqlalchemy as sa
 
 from app.db import session_scope
 from app.models import AppUser, DisplayLink
 from app.services.roster import ensure_team
-from tests.conftest import run_cli
+from tests.conftest import run_cli, sqlite_db
 
 PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def db_url(sqlite_template, tmp_path) -> str:
+    """SQLite only: these commands call the services tests/services runs on both engines, and a
+    command process per step on each engine cost CI most of a minute."""
+    return sqlite_db(sqlite_template, tmp_path)
 
 
 def _teams(engine, *names):

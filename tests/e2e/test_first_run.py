@@ -26,7 +26,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import ROOT, free_port
+from tests.conftest import ROOT, free_port, sqlite_db
 
 pytestmark = pytest.mark.e2e
 
@@ -162,6 +162,14 @@ def _alive(group: int) -> bool:
     except ProcessLookupError:
         return False
     return True
+
+
+@pytest.fixture
+def db_url(sqlite_template, tmp_path) -> str:
+    """SQLite, the README's default (PostgreSQL differs by one setting, PACEBOARD_DATABASE_URL,
+    and every service is tested on both engines): the first day run once keeps CI inside its
+    time."""
+    return sqlite_db(sqlite_template, tmp_path)
 
 
 @pytest.fixture
