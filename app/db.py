@@ -26,6 +26,8 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cur.execute("PRAGMA synchronous=FULL")
     cur.execute("PRAGMA busy_timeout=10000")
     cur.execute("PRAGMA foreign_keys=ON")
+    # The bulk path stages each batch in a temporary table: keep it off the disk.
+    cur.execute("PRAGMA temp_store=MEMORY")
     cur.close()
     # Hand transaction control to SQLAlchemy's begin event (see _sqlite_begin).
     dbapi_conn.isolation_level = None

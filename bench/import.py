@@ -87,20 +87,24 @@ SUMMARY = re.compile(
 # --- the file --------------------------------------------------------------------------------
 
 
-def write_master_csv(path: Path, rows: int, seed: int) -> int:
-    """Write ``rows`` Master.csv rows (calls of one or two legs); return the number of calls.
+def write_master_csv(
+    path: Path, rows: int, seed: int, *, reps: list[str] = REPS, day: str = DAY
+) -> int:
+    """Write ``rows`` Master.csv rows (calls of one or two legs) of ``day``; return the number
+    of calls.
 
     Calls start in order over the day's calling windows (the way a PBX appends them); ~60% are
-    NO ANSWER/BUSY/FAILED, ~40% ANSWERED with billsec > 0; 200 reps on ``SIP/<code>-xxxxxxxx``;
+    NO ANSWER/BUSY/FAILED, ~40% ANSWERED with billsec > 0; ``reps`` (200) on
+    ``SIP/<code>-xxxxxxxx``;
     ~3% have a second leg (``Local/s@ringgroup-…;2``, another uniqueid, the same linkedid) right
     after the first. Same seed, same bytes.
     """
     rng = random.Random(seed)
     rand, randint, choice = rng.random, rng.randint, rng.choice
     midnight = int(
-        datetime.fromisoformat(f"{DAY}T00:00:00").replace(tzinfo=ZoneInfo(TZ)).timestamp()
+        datetime.fromisoformat(f"{day}T00:00:00").replace(tzinfo=ZoneInfo(TZ)).timestamp()
     )
-    clock = [f"{DAY} {s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}" for s in range(86400)]
+    clock = [f"{day} {s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}" for s in range(86400)]
     span = sum(b - a for a, b in WINDOWS)
     expected_calls = max(1, int(rows / (1 + MULTI_LEG)))
     out: list[str] = []
@@ -113,7 +117,7 @@ def write_master_csv(path: Path, rows: int, seed: int) -> int:
                 if offset < WINDOWS[0][1] - WINDOWS[0][0]
                 else (WINDOWS[1][0] + offset - (WINDOWS[0][1] - WINDOWS[0][0]))
             )
-            rep = choice(REPS)
+            rep = choice(reps)
             dst = f"138{randint(0, 99_999_999):08d}"
             roll = rand()
             if roll < 0.45:

@@ -1,7 +1,7 @@
 """Import a telephony export file: stream it through an adapter into the ingest service.
 
 The file is read line by line (never whole); every ``batch`` records are stored with
-:func:`app.ingest.service.apply_batch` in their own write transaction, so a 1 GB file costs the
+:func:`app.ingest.batch.apply_batch` in their own write transaction, so a 1 GB file costs the
 memory of a few batches. A big file is read in a worker process while this one judges and
 stores, so the import uses two cores as the HTTP ingest does. Rows the adapter cannot read and
 records the ingest rejects go, with their row number and reason, to a rejects CSV
@@ -23,9 +23,10 @@ import sqlalchemy as sa
 from app.db import writer
 from app.ingest.adapters import ADAPTERS, Options
 from app.ingest.adapters.base import MaskedRow, Skipped
+from app.ingest.batch import apply_batch
 from app.ingest.reader import Batch, ReadJob, read_batches, read_in_worker
 from app.ingest.records import parse_record
-from app.ingest.service import IDENT, IngestContext, apply_batch
+from app.ingest.service import IDENT, IngestContext
 
 STATUSES = ("created", "updated", "duplicate", "stale", "rejected", "skipped")
 REJECT_COLUMNS = ("row", "reason", "raw")
@@ -141,6 +142,7 @@ def import_file(
                     ctx=ctx,
                     now=datetime.now(UTC),
                     strict_agents=strict_agents,
+                    bulk=True,  # an import is history in bulk: the set-based path
                 )
             for code, n in outcome.unresolved.items():
                 unresolved[code] = unresolved.get(code, 0) + n

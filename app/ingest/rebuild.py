@@ -12,6 +12,7 @@ import sqlalchemy as sa
 
 from app.floor.agent_state import StateEvent, event_order, totals_of
 from app.floor.metrics import CALL_METRICS
+from app.ingest.call_sql import contributions, leads_of
 from app.ingest.service import CALL, LEAD, TOTAL, Cell, rep_timezones
 from app.ingest.states import EVENT as AGENT_EVENT
 from app.ingest.states import NOW as AGENT_NOW
@@ -26,27 +27,8 @@ def _day_filter(col, day: date | None):
 
 
 def _sums() -> dict[str, sa.ColumnElement]:
-    """Each per-call metric as a SQL sum over calls: :func:`app.floor.metrics.contribution`."""
-    answered = CALL.c.disposition == "answered"
-    outbound = CALL.c.direction == "outbound"
-    inbound = CALL.c.direction == "inbound"
-    sale = CALL.c.outcome == "sale"
-    zero = sa.literal(0)
-
-    def total(cond, value=sa.literal(1)):
-        return sa.func.sum(sa.case((cond, value), else_=zero))
-
-    return {
-        "dials": total(outbound),
-        "connects": total(sa.and_(outbound, answered)),
-        "talk_seconds": total(sa.and_(answered, outbound | inbound), CALL.c.talk_seconds),
-        "orders": total(sale),
-        "invites": total(CALL.c.outcome == "invite"),
-        "revenue": total(sale, CALL.c.order_value),
-        "inbound_calls": total(inbound),
-        "inbound_connects": total(sa.and_(inbound, answered)),
-        "connect_orders": total(sa.and_(sale, outbound, answered)),
-    }
+    """Each per-call metric as a SQL sum over calls."""
+    return {name: sa.func.sum(expr) for name, expr in contributions(CALL).items()}
 
 
 def recompute(
@@ -65,22 +47,9 @@ def recompute(
     for rep_id, d, h, *vals in conn.execute(q):
         cells[(rep_id, d, h)] = [int(v) for v in vals] + [0] * lead_metrics
 
-    answered = CALL.c.disposition == "answered"
-    lq = (
-        sa.select(
-            CALL.c.rep_id,
-            CALL.c.local_day,
-            CALL.c.customer_key,
-            sa.func.min(CALL.c.local_hour),
-            sa.func.min(sa.case((answered, CALL.c.local_hour))),
-        )
-        .where(
-            _day_filter(CALL.c.local_day, day),
-            CALL.c.customer_key.is_not(None),
-            CALL.c.direction == "outbound",
-        )
-        .group_by(CALL.c.rep_id, CALL.c.local_day, CALL.c.customer_key)
-    )
+    lq = leads_of(CALL)
+    if day is not None:
+        lq = lq.where(CALL.c.local_day == day)
     leads = []
     i_ld, i_lc = METRICS.index("leads_dialled"), METRICS.index("leads_connected")
     for rep_id, d, ckey, fd, fc in conn.execute(lq):

@@ -12,7 +12,7 @@ import operator
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 import orjson
@@ -20,6 +20,7 @@ import sqlalchemy as sa
 
 from app.floor.agent_state import StateEvent
 from app.floor.metrics import CALL_METRICS, contribution, counts_as_lead
+from app.ingest.call_sql import leads_of
 from app.ingest.mask import holds_number
 from app.ingest.records import (
     CONTENT_FIELDS,
@@ -57,7 +58,7 @@ SCHEDULE = table_of(Schedule)
 assert METRICS[: len(CALL_METRICS)] == CALL_METRICS
 _CHUNK = 400
 # The call's content as stored: the record's fields with the rep resolved to its id.
-_STORED_CONTENT = tuple("rep_id" if f == "rep" else f for f in CONTENT_FIELDS)
+STORED_CONTENT = tuple("rep_id" if f == "rep" else f for f in CONTENT_FIELDS)
 
 Cell = tuple[int, date, int]  # (rep_id, local day, local hour)
 LeadKey = tuple[int, date, str]
@@ -117,6 +118,8 @@ class IngestContext:
     #: A call starting further than this ahead of the server's clock is refused: a phone system
     #: with a wrong clock would otherwise fill tomorrow's board. None: no limit.
     max_future: timedelta | None = timedelta(minutes=5)
+    #: Batches of this many records or more take the set-based path (app.ingest.bulk).
+    bulk_from: int = 200
 
 
 def context_for(settings: Any) -> IngestContext:
@@ -327,7 +330,7 @@ def _load_calls(conn: sa.Connection, keys: list[tuple[str, str]]) -> dict[tuple[
             # Most posted calls are new: a bare probe of the unique index finds the few that
             # exist, and only those pay for a full, typed (and on PostgreSQL locked) read.
             marks = ", ".join("?" * len(chunk))
-            probe = _driver_sql(
+            probe = driver_sql(
                 conn, f"SELECT external_id FROM call WHERE source = ? AND external_id IN ({marks})"
             )
             found = [r[0] for r in conn.exec_driver_sql(probe, (source, *chunk))]
@@ -342,9 +345,46 @@ def _load_calls(conn: sa.Connection, keys: list[tuple[str, str]]) -> dict[tuple[
     return out
 
 
-def _driver_sql(conn: sa.Connection, sql: str) -> str:
+def driver_sql(conn: sa.Connection, sql: str) -> str:
     """``sql`` written with ``?`` placeholders, in the driver's own paramstyle."""
     return sql if conn.dialect.name == "sqlite" else sql.replace("?", "%s")
+
+
+def reject_row(
+    item: Incoming | Invalid, errors: list[dict[str, str]], hasher: CustomerHasher, now: datetime
+) -> dict[str, Any]:
+    """The ingest_reject row kept for a rejected record (its payload scrubbed of numbers)."""
+    return {
+        "source": item.source,
+        "call_id": item.call_id,
+        "payload": orjson.dumps(scrub(item.raw, hasher), default=str).decode(),
+        "errors": orjson.dumps(errors).decode(),
+        "received_at": now,
+    }
+
+
+Verdict = Literal["stale", "conflict", "duplicate", "bump", "update"]
+
+
+def verdict(revision: int | None, stored_revision: int | None, differs: bool) -> Verdict:
+    """What a record does to the stored call of its key: the revision rules of both paths.
+
+    ``stale``: an older revision; ``conflict``: the stored revision with other content;
+    ``duplicate``: the content is stored (``bump``: with a newer revision to keep);
+    ``update``: new content.
+    """
+    stored = stored_revision or 0
+    if revision is not None and revision < stored:
+        return "stale"
+    if revision is not None and revision == stored and differs:
+        return "conflict"
+    if not differs:
+        return "bump" if revision is not None and revision > stored else "duplicate"
+    return "update"
+
+
+def conflict_error(revision: int | None) -> dict[str, str]:
+    return {"field": "revision", "reason": f"revision {revision} is stored with other content"}
 
 
 def _add(deltas: dict[Cell, list[int]], cell: Cell, values: Sequence[int], sign: int) -> None:
@@ -355,7 +395,7 @@ def _add(deltas: dict[Cell, list[int]], cell: Cell, values: Sequence[int], sign:
         acc[i] += sign * v
 
 
-def apply_batch(
+def apply_each(
     conn: sa.Connection,
     items: Sequence[Incoming | Invalid],
     *,
@@ -364,12 +404,7 @@ def apply_batch(
     require_existing: bool = False,
     strict_agents: bool = False,
 ) -> BatchOutcome:
-    """Store ``items`` in order in the caller's transaction; one result per item, in input order.
-
-    ``require_existing`` (PATCH) answers ``not_found`` instead of creating a call;
-    ``strict_agents`` rejects a record whose agent is not on the roster instead of keeping it
-    under an unresolved agent.
-    """
+    """The per-record path of :func:`apply_batch`: each record judged and merged in Python."""
     results: list[RecordResult] = []
     rejects: list[dict[str, Any]] = []
     valid = [it for it in items if isinstance(it, Incoming)]
@@ -404,15 +439,7 @@ def apply_batch(
 
     def reject(item: Incoming | Invalid, errors: list[dict[str, str]]) -> None:
         results.append(RecordResult(item.index, item.call_id, "rejected", errors))
-        rejects.append(
-            {
-                "source": item.source,
-                "call_id": item.call_id,
-                "payload": orjson.dumps(scrub(item.raw, ctx.hasher), default=str).decode(),
-                "errors": orjson.dumps(errors).decode(),
-                "received_at": now,
-            }
-        )
+        rejects.append(reject_row(item, errors, ctx.hasher, now))
 
     for item in items:
         if isinstance(item, Invalid):
@@ -423,7 +450,7 @@ def apply_batch(
         agent = agents.get(id(item))
         if agent is not None:
             if agent.unresolved is not None and strict_agents:
-                reject(item, [_not_on_roster(item, agent)])
+                reject(item, [not_on_roster(item, agent)])
                 continue
             del fields["rep"]
             fields["rep_id"] = agent.rep_id
@@ -462,29 +489,21 @@ def apply_batch(
                 else:
                     seen[0], seen[1] = min(seen[0], hour), _min_hour(seen[1], conn_hour)
             results.append(RecordResult(item.index, item.call_id, "created"))
-            _count_unresolved(unresolved, agent)
+            count_unresolved(unresolved, agent)
             if in_progress(row, fields, now):
-                in_call.append(_call_event(row, "on_call", row["started_at"], "start"))
+                in_call.append(call_event(row, "on_call", row["started_at"], "start"))
             continue
 
-        stored_rev = cur["revision"] or 0
         differs = any(cur[k] != v for k, v in fields.items())
-        if item.revision is not None and item.revision < stored_rev:
+        judged = verdict(item.revision, cur["revision"], differs)
+        if judged == "stale":
             results.append(RecordResult(item.index, item.call_id, "stale"))
             continue
-        if item.revision is not None and item.revision == stored_rev and differs:
-            reject(
-                item,
-                [
-                    {
-                        "field": "revision",
-                        "reason": f"revision {item.revision} is stored with other content",
-                    }
-                ],
-            )
+        if judged == "conflict":
+            reject(item, [conflict_error(item.revision)])
             continue
-        if not differs:
-            if item.revision is not None and item.revision > stored_rev:
+        if judged in ("duplicate", "bump"):
+            if judged == "bump":
                 cur["revision"] = item.revision
                 dirty.add(key)
             results.append(RecordResult(item.index, item.call_id, "duplicate"))
@@ -510,9 +529,9 @@ def apply_batch(
         state[key] = new
         dirty.add(key)
         if cur.get("ended_at") is None and new.get("ended_at") is not None:
-            in_call.append(_call_event(new, "available", new["ended_at"], "end"))
+            in_call.append(call_event(new, "available", new["ended_at"], "end"))
         results.append(RecordResult(item.index, item.call_id, "updated"))
-        _count_unresolved(unresolved, agent)
+        count_unresolved(unresolved, agent)
 
     _write_calls(conn, state, new_keys, dirty - new_keys)
     if lead_created or lead_recount:
@@ -527,7 +546,7 @@ def apply_batch(
         )
     if rejects:
         conn.execute(REJECT.insert(), rejects)
-    moved = _store_call_states(conn, in_call, ctx.default_tz, now)
+    moved = store_call_states(conn, in_call, ctx.default_tz, now)
     # One result per item, appended as the loop went: already in input order.
     return BatchOutcome(results, changed, unresolved, set(last_dial), sales, moved)
 
@@ -547,14 +566,14 @@ def in_progress(row: dict[str, Any], fields: dict[str, Any], now: datetime) -> b
     )
 
 
-def _call_event(row: dict[str, Any], state: str, at: datetime, edge: str) -> ResolvedEvent:
+def call_event(row: dict[str, Any], state: str, at: datetime, edge: str) -> ResolvedEvent:
     """The state a call's start (on a call) or end (ready again) puts its rep in."""
     key = f"{row['source']}/{row['external_id']}/{edge}"
     at = at.astimezone(UTC).replace(microsecond=0)
     return ResolvedEvent(row["rep_id"], StateEvent(at, CALL_SOURCE, key, state))
 
 
-def _store_call_states(
+def store_call_states(
     conn: sa.Connection, events: list[ResolvedEvent], default_tz: ZoneInfo, now: datetime
 ) -> set[int]:
     """Store what calls in progress say of their reps' state; the reps it moved."""
@@ -565,12 +584,12 @@ def _store_call_states(
     return {e.rep_id for e, new in zip(events, created, strict=True) if new}
 
 
-def _count_unresolved(counts: dict[str, int], agent: Agent | None) -> None:
+def count_unresolved(counts: dict[str, int], agent: Agent | None) -> None:
     if agent is not None and agent.unresolved is not None:
         counts[agent.unresolved] = counts.get(agent.unresolved, 0) + 1
 
 
-def _not_on_roster(item: Incoming, agent: Agent) -> dict[str, str]:
+def not_on_roster(item: Incoming, agent: Agent) -> dict[str, str]:
     """The strict import's reason: names the column, and the identifier only when it may be
     shown (an extension or agent id, never a phone number)."""
     if agent.reason is not None:
@@ -584,21 +603,21 @@ def _not_on_roster(item: Incoming, agent: Agent) -> dict[str, str]:
     }
 
 
-_INSERT_COLS = [c.name for c in CALL.columns if c.name != "id"]
+INSERT_COLS = [c.name for c in CALL.columns if c.name != "id"]
 _INSERT_CALL = (
-    f"INSERT INTO call ({', '.join(_INSERT_COLS)}) VALUES ({', '.join('?' for _ in _INSERT_COLS)})"
+    f"INSERT INTO call ({', '.join(INSERT_COLS)}) VALUES ({', '.join('?' for _ in INSERT_COLS)})"
 )
 
 
-_INSERT_ROW = operator.itemgetter(*_INSERT_COLS)
-_CALL_TEMPORAL = [
+_INSERT_ROW = operator.itemgetter(*INSERT_COLS)
+CALL_TEMPORAL = [
     i
-    for i, c in enumerate(_INSERT_COLS)
+    for i, c in enumerate(INSERT_COLS)
     if c in ("started_at", "answered_at", "ended_at", "received_at", "updated_at", "local_day")
 ]
 
 
-def _sqlite_rows(rows: list[tuple], positions: Sequence[int]) -> list[tuple]:
+def sqlite_rows(rows: list[tuple], positions: Sequence[int]) -> list[tuple]:
     """Convert only the date/time columns at ``positions`` (cheaper than testing every value)."""
     out = []
     memo: dict[Any, Any] = {}  # received_at / updated_at are one instant for the whole batch
@@ -630,9 +649,9 @@ def _sqlite_value(v: Any) -> Any:
 def _write_calls(conn, state, new_keys, updated_keys) -> None:
     if new_keys:
         rows = [_INSERT_ROW(state[k]) for k in new_keys]
-        _executemany(conn, _INSERT_CALL, rows, temporal=_CALL_TEMPORAL)
+        _executemany(conn, _INSERT_CALL, rows, temporal=CALL_TEMPORAL)
     if updated_keys:
-        cols = [*_STORED_CONTENT, "revision", "local_day", "local_hour", "updated_at"]
+        cols = [*STORED_CONTENT, "revision", "local_day", "local_hour", "updated_at"]
         stmt = (
             CALL.update()
             .where(CALL.c.id == sa.bindparam("_id"))
@@ -646,7 +665,7 @@ def _min_hour(a: int | None, b: int | None) -> int | None:
     return b if a is None else a if b is None else min(a, b)
 
 
-def _lock_leads(conn: sa.Connection, keys: Sequence[LeadKey]) -> None:
+def lock_leads(conn: sa.Connection, keys: Sequence[LeadKey]) -> None:
     """Hold each (rep, day, customer) until commit before its lead row is read (PostgreSQL).
 
     The row is read, merged and written back; two processes counting the same new lead at once
@@ -684,12 +703,12 @@ def _apply_lead_changes(
     """
     keys = sorted(set(created) | recount)
     if conn.dialect.name == "postgresql":
-        _lock_leads(conn, keys)
+        lock_leads(conn, keys)
     wanted = set(keys)
     ckeys = sorted({k[2] for k in keys})
     stored: dict[LeadKey, tuple[int, int | None]] = {}
     for chunk in _chunks(ckeys, 900):
-        sql = _driver_sql(
+        sql = driver_sql(
             conn,
             "SELECT rep_id, day, customer_key, first_dial_hour, first_connect_hour FROM lead_day"
             f" WHERE customer_key IN ({', '.join('?' * len(chunk))})",
@@ -706,19 +725,8 @@ def _apply_lead_changes(
             old = stored.get(key)
             fresh[key] = (min(old[0], fd), _min_hour(old[1], fc)) if old else (fd, fc)
     recount_ckeys = sorted({k[2] for k in recount})
-    connected_hour = sa.case((CALL.c.disposition == "answered", CALL.c.local_hour))
     for chunk in _chunks(recount_ckeys, 900):
-        q = (
-            sa.select(
-                CALL.c.rep_id,
-                CALL.c.local_day,
-                CALL.c.customer_key,
-                sa.func.min(CALL.c.local_hour),
-                sa.func.min(connected_hour),
-            )
-            .where(CALL.c.customer_key.in_(chunk), CALL.c.direction == "outbound")
-            .group_by(CALL.c.rep_id, CALL.c.local_day, CALL.c.customer_key)
-        )
+        q = leads_of(CALL).where(CALL.c.customer_key.in_(chunk))
         for rep_id, day, ckey, fd, fc in conn.execute(q):
             if (rep_id, day, ckey) in recount:
                 fresh[(rep_id, day, ckey)] = (fd, fc)
@@ -800,7 +808,7 @@ def _executemany(
     positions ``temporal`` are converted to SQLAlchemy's stored text first. The batch hot path:
     SQLAlchemy's per-row processing costs more than the database."""
     if temporal and conn.dialect.name == "sqlite":
-        rows = _sqlite_rows(rows, temporal)
-    sql = _driver_sql(conn, sql)
+        rows = sqlite_rows(rows, temporal)
+    sql = driver_sql(conn, sql)
     for chunk in _chunks(rows, 1000):
         conn.exec_driver_sql(sql, list(chunk))

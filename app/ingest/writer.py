@@ -24,8 +24,9 @@ import sqlalchemy as sa
 
 from app.db import writer
 from app.ingest.agent_events import EventIn, EventOutcome, apply_events
+from app.ingest.batch import apply_batch
 from app.ingest.records import Incoming, Invalid
-from app.ingest.service import BatchOutcome, IngestContext, RecordResult, apply_batch
+from app.ingest.service import BatchOutcome, IngestContext, RecordResult
 from app.models import utcnow
 
 log = logging.getLogger("paceboard.ingest")

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 
 from app.floor.agent_state import StateEvent, event_order, totals_of
+from app.ingest.batch import apply_batch
 from app.ingest.mask import holds_number
 from app.ingest.records import Incoming
 from app.ingest.service import (
@@ -26,7 +27,6 @@ from app.ingest.service import (
     IDENT,
     REP,
     IngestContext,
-    apply_batch,
     hashed_agent_code,
     rep_timezones,
 )

@@ -97,8 +97,9 @@ def test_a_write_the_hooks_never_heard_of_shows_in_the_polled_snapshot_within_a_
     from datetime import UTC, datetime
 
     from app.db import writer
+    from app.ingest.batch import apply_batch
     from app.ingest.records import CustomerHasher, parse_record
-    from app.ingest.service import IngestContext, apply_batch
+    from app.ingest.service import IngestContext
     from app.live.hub import POLL_CHECK_SECONDS
 
     hub = api.client.app.state.hub

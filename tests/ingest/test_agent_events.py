@@ -14,9 +14,10 @@ from app.db import writer
 from app.floor.agent_state import STATES
 from app.ingest import rebuild
 from app.ingest.agent_events import apply_events, parse_event
+from app.ingest.batch import apply_batch
 from app.ingest.rebuild import recompute_states, stored_states
 from app.ingest.records import CustomerHasher, parse_record
-from app.ingest.service import IngestContext, apply_batch
+from app.ingest.service import IngestContext
 from app.models import AgentNow, Rep
 from tests.conftest import enrol, new_token
 

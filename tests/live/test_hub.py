@@ -8,8 +8,9 @@ from datetime import UTC, datetime, timedelta
 import orjson
 
 from app.db import writer
+from app.ingest.batch import apply_batch
 from app.ingest.records import CustomerHasher, parse_record
-from app.ingest.service import BatchOutcome, IngestContext, apply_batch
+from app.ingest.service import BatchOutcome, IngestContext
 from app.live.hub import Hub
 from tests.conftest import ScreenView, enrol, record, record_reps
 

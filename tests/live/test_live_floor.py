@@ -13,8 +13,9 @@ from hypothesis import strategies as st
 
 from app.db import writer
 from app.ingest.agent_events import apply_events, parse_event
+from app.ingest.batch import apply_batch
 from app.ingest.records import CustomerHasher, parse_record
-from app.ingest.service import IngestContext, apply_batch
+from app.ingest.service import IngestContext
 from app.services.live_floor import LiveFloor, changed_reps
 from app.services.snapshot import load_snapshot
 from tests.conftest import enrol

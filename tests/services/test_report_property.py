@@ -15,8 +15,9 @@ from hypothesis import strategies as st
 from app.db import session_scope, writer
 from app.floor.metrics import METRICS
 from app.floor.pacing import period_days
+from app.ingest.batch import apply_batch
 from app.ingest.records import CustomerHasher, parse_record
-from app.ingest.service import IngestContext, apply_batch
+from app.ingest.service import IngestContext
 from app.labels import catalog
 from app.reports.files import to_csv
 from app.reports.tables import daily_table

@@ -1,7 +1,7 @@
 """Adapters: turn what telephony systems export into records in the POST /api/v1/calls shape.
 
 An adapter never touches the database; :mod:`app.ingest.importer` feeds its records through
-:func:`app.ingest.records.parse_record` and :func:`app.ingest.service.apply_batch`. Each module
+:func:`app.ingest.records.parse_record` and :func:`app.ingest.batch.apply_batch`. Each module
 exposes its :class:`~app.ingest.adapters.base.Adapter` values; this registry names them for
 ``paceboard import --format`` and ``POST /api/v1/imports``.
 """

@@ -3,7 +3,7 @@
 An adapter is a function ``read(source: Input, options: Options) -> Iterator[Row]``. It never
 touches the database: the importer turns each record through
 :func:`app.ingest.records.parse_record` and stores batches with
-:func:`app.ingest.service.apply_batch`. A row the adapter cannot read is yielded with its
+:func:`app.ingest.batch.apply_batch`. A row the adapter cannot read is yielded with its
 reason, never raised, so one broken row never stops a file.
 """
 

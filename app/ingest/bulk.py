@@ -1,0 +1,509 @@
+"""The set-based path for large batches and imports, in the caller's transaction.
+
+Python validates, resolves and places each record (a reject still names its field and reason);
+the database does the set work. The batch is staged (``COPY`` on PostgreSQL, ``executemany``
+into a temporary table on SQLite), matched to the stored calls in one join and judged there by
+the same revision rule as the per-record path (:func:`app.ingest.service.verdict`); the new
+calls are inserted, and the hourly totals, the distinct leads and the last dials move, each by
+one grouped statement.
+
+Two kinds of record go through the per-record path (:func:`app.ingest.service.apply_each`) in
+the same transaction, so both paths share one definition of the merge: keys posted more than
+once in the batch (their order decides which revision wins) and records that change a stored
+call (an update, or a duplicate carrying a newer revision). An import of new calls, or a
+re-import, never needs it.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from functools import cache
+from typing import Any
+
+import sqlalchemy as sa
+
+from app.floor.metrics import CALL_METRICS
+from app.ingest.call_sql import contributions, leads_of
+from app.ingest.records import CONTENT_FIELDS, CREATE_DEFAULTS, Incoming, Invalid
+from app.ingest.service import (
+    CALL,
+    INSERT_COLS,
+    LEAD,
+    REJECT,
+    STORED_CONTENT,
+    TOTAL,
+    Agent,
+    BatchOutcome,
+    Cell,
+    IngestContext,
+    RecordResult,
+    Sale,
+    apply_each,
+    call_event,
+    conflict_error,
+    consistency_errors,
+    count_unresolved,
+    in_progress,
+    lock_leads,
+    not_on_roster,
+    reject_row,
+    rep_timezones,
+    resolve_agents,
+    sqlite_rows,
+    store_call_states,
+    verdict,
+)
+from app.ingest.sql import insert_for
+from app.models import METRICS, RepActivity, table_of
+
+ACTIVITY = table_of(RepActivity)
+_META = sa.MetaData()
+
+#: One staged record: its position in the batch, identity, content as stored, local day and
+#: hour, which content fields it carried (a bit each, in STORED_CONTENT order) and ``new``
+#: (1 until the join finds its call stored, 0 too when it failed a cross-field check).
+STAGE = sa.Table(
+    "call_stage",
+    _META,
+    sa.Column("seq", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("source", CALL.c.source.type),
+    sa.Column("external_id", CALL.c.external_id.type),
+    sa.Column("revision", CALL.c.revision.type),
+    *(sa.Column(name, CALL.c[name].type) for name in STORED_CONTENT),
+    sa.Column("local_day", CALL.c.local_day.type),
+    sa.Column("local_hour", CALL.c.local_hour.type),
+    sa.Column("carried", sa.Integer),
+    sa.Column("new", sa.Integer),
+    prefixes=["TEMPORARY"],
+    postgresql_on_commit="DELETE ROWS",
+)
+_STAGE_COLS = [c.name for c in STAGE.columns]
+#: The positions of the date and time values in a staged row (converted to text on SQLite).
+_STAGE_TEMPORAL = [
+    _STAGE_COLS.index(c) for c in ("started_at", "answered_at", "ended_at", "local_day")
+]
+_BIT = {f: 1 << i for i, f in enumerate(CONTENT_FIELDS)}
+assert [("rep_id" if f == "rep" else f) for f in _BIT] == list(STORED_CONTENT)
+
+#: The leads the batch's new calls touch: their first hours in the batch (``nfd``/``nfc``),
+#: as stored (``ofd``/``ofc``; ``has_old`` when a row exists) and merged (``mfd``/``mfc``).
+LEAD_STAGE = sa.Table(
+    "lead_stage",
+    _META,
+    sa.Column("rep_id", sa.Integer),
+    sa.Column("day", LEAD.c.day.type),
+    sa.Column("customer_key", LEAD.c.customer_key.type),
+    *(sa.Column(c, sa.Integer) for c in ("nfd", "nfc", "ofd", "ofc", "has_old", "mfd", "mfc")),
+    prefixes=["TEMPORARY"],
+    postgresql_on_commit="DELETE ROWS",
+)
+
+
+@dataclass
+class _Plan:
+    """The batch sorted by where each record goes, by position in ``items``."""
+
+    staged: list[tuple[Any, ...]] = field(default_factory=list)
+    #: position -> (item, its merged row, its agent) of each staged record
+    rows: dict[int, tuple[Incoming, dict[str, Any], Agent]] = field(default_factory=dict)
+    #: position -> its cross-field errors (refused if it creates a call)
+    errors: dict[int, list[dict[str, str]]] = field(default_factory=dict)
+    rejected: dict[int, list[dict[str, str]]] = field(default_factory=dict)
+    each: list[int] = field(default_factory=list)  # positions for the per-record path
+
+
+def apply_bulk(
+    conn: sa.Connection,
+    items: Sequence[Incoming | Invalid],
+    *,
+    ctx: IngestContext,
+    now: datetime,
+    strict_agents: bool = False,
+) -> BatchOutcome:
+    """Store ``items`` set-wise; the same results and stored rows as the per-record path."""
+    plan = _plan(conn, items, ctx=ctx, now=now, strict_agents=strict_agents)
+    results: list[RecordResult | None] = [None] * len(items)
+    created: list[int] = []
+    changed: set[Cell] = set()
+    if plan.staged:
+        _stage(conn, plan.staged)
+        judged = _judge(conn, plan, items)
+        for pos, status in judged.items():
+            if status == "conflict":
+                plan.rejected[pos] = [conflict_error(items[pos].revision)]
+            elif status in ("stale", "duplicate"):
+                results[pos] = RecordResult(items[pos].index, items[pos].call_id, status)
+            else:
+                plan.each.append(pos)
+        for pos in plan.rows:
+            if pos not in judged:
+                if pos in plan.errors:
+                    plan.rejected[pos] = plan.errors[pos]
+                else:
+                    created.append(pos)
+        changed = _apply_sets(conn, now)
+    outcome = _outcome(conn, items, plan, created, results, changed, ctx=ctx, now=now)
+    _keep_rejects(conn, items, plan.rejected, results, ctx=ctx, now=now)
+    if plan.each:
+        _merge_each(conn, items, plan.each, results, outcome, ctx, now, strict_agents)
+    assert all(r is not None for r in results)
+    outcome.results = results  # type: ignore[assignment]
+    return outcome
+
+
+def _plan(
+    conn: sa.Connection,
+    items: Sequence[Incoming | Invalid],
+    *,
+    ctx: IngestContext,
+    now: datetime,
+    strict_agents: bool,
+) -> _Plan:
+    """Sort the batch: rejects, records for the per-record path, and staged rows."""
+    plan = _Plan()
+    valid = [it for it in items if isinstance(it, Incoming)]
+    agents = resolve_agents(conn, valid, now, ctx.hasher, create=not strict_agents)
+    tzs = rep_timezones(conn, {a.rep_id for a in agents.values()}, ctx.default_tz)
+    repeats = Counter((it.source, it.call_id) for it in valid)
+    for pos, item in enumerate(items):
+        if isinstance(item, Invalid):
+            plan.rejected[pos] = item.errors
+            continue
+        fields = item.fields
+        agent = agents.get(id(item))
+        if agent is None or "started_at" not in fields or "disposition" not in fields:
+            plan.each.append(pos)  # cannot create a call: the per-record path says why
+            continue
+        if agent.unresolved is not None and strict_agents:
+            plan.rejected[pos] = [not_on_roster(item, agent)]
+            continue
+        if repeats[(item.source, item.call_id)] > 1:
+            plan.each.append(pos)
+            continue
+        row = {**CREATE_DEFAULTS, **fields}
+        del row["rep"]
+        row["rep_id"] = agent.rep_id
+        errs = consistency_errors(row, now, ctx.max_future)
+        if errs:
+            plan.errors[pos] = errs
+        local = row["started_at"].astimezone(tzs[agent.rep_id])
+        row["local_day"], row["local_hour"] = local.date(), local.hour
+        plan.rows[pos] = (item, row, agent)
+        plan.staged.append(
+            (
+                pos,
+                item.source,
+                item.call_id,
+                item.revision,
+                *[row[name] for name in STORED_CONTENT],
+                row["local_day"],
+                row["local_hour"],
+                sum(_BIT[name] for name in fields),
+                0 if errs else 1,
+            )
+        )
+    return plan
+
+
+def _stage(conn: sa.Connection, rows: list[tuple[Any, ...]]) -> None:
+    """Load the staged rows into the (per-session) staging table."""
+    for table in (STAGE, LEAD_STAGE):
+        conn.execute(sa.schema.CreateTable(table, if_not_exists=True))
+    if conn.dialect.name == "postgresql":
+        driver = conn.connection.driver_connection
+        with (
+            driver.cursor() as cur,  # type: ignore[union-attr]
+            cur.copy(f"COPY call_stage ({', '.join(_STAGE_COLS)}) FROM STDIN") as copy,
+        ):
+            for row in rows:
+                copy.write_row(row)
+        return
+    marks = ", ".join("?" for _ in _STAGE_COLS)
+    conn.exec_driver_sql(
+        f"INSERT INTO call_stage ({', '.join(_STAGE_COLS)}) VALUES ({marks})",
+        sqlite_rows(rows, _STAGE_TEMPORAL),
+    )
+
+
+def _differs() -> sa.ColumnElement[bool]:
+    """Whether a staged record's carried fields differ from its stored call's."""
+    return sa.or_(
+        *(
+            sa.and_(
+                STAGE.c.carried.op("&")(_BIT[f]) != 0,
+                CALL.c[name].is_distinct_from(STAGE.c[name]),
+            )
+            for f, name in zip(CONTENT_FIELDS, STORED_CONTENT, strict=True)
+        )
+    )
+
+
+def _judge(conn: sa.Connection, plan: _Plan, items: Sequence[Incoming | Invalid]) -> dict:
+    """Each staged record whose call is stored, by position: its verdict. Those records are
+    no longer new."""
+    sql = _statements(conn.dialect.name)
+    judged = {
+        pos: verdict(items[pos].revision, stored, bool(differs))
+        for pos, stored, differs in conn.execute(sql.matched)
+    }
+    if judged:
+        conn.execute(sql.not_new, [{"pos": pos} for pos in sorted(judged)])
+    return judged
+
+
+def _apply_sets(conn: sa.Connection, now: datetime) -> set[Cell]:
+    """Insert the new calls; move the leads, the hourly totals and the last dials they touch.
+    The cells whose totals changed."""
+    sql = _statements(conn.dialect.name)
+    conn.execute(sql.insert_calls, {"now": now})
+    if conn.dialect.name == "postgresql":
+        # Another writer may be counting the same lead: wait for it before reading its row.
+        lock_leads(conn, conn.execute(sql.lead_keys).all())
+    conn.execute(sql.stage_leads)
+    conn.execute(sql.write_leads)
+    changed = {(r, d, h) for r, d, h in conn.execute(sql.totals)}
+    conn.execute(sql.activity)
+    # One transaction may hold several batches (a group commit): each starts empty.
+    conn.execute(sql.clear_calls)
+    conn.execute(sql.clear_leads)
+    return changed
+
+
+@dataclass(frozen=True)
+class _Statements:
+    """The bulk path's statements for one dialect, built once."""
+
+    matched: sa.Select
+    not_new: sa.Update
+    insert_calls: sa.Insert
+    lead_keys: sa.Select
+    stage_leads: sa.Insert
+    write_leads: sa.Insert
+    totals: sa.Insert
+    activity: sa.Insert
+    clear_calls: sa.Delete
+    clear_leads: sa.Delete
+
+
+@cache
+def _statements(dialect: str) -> _Statements:
+    new_leads = leads_of(STAGE).where(STAGE.c.new == 1).subquery()
+    return _Statements(
+        matched=sa.select(STAGE.c.seq, CALL.c.revision, _differs()).select_from(
+            STAGE.join(
+                CALL,
+                sa.and_(CALL.c.source == STAGE.c.source, CALL.c.external_id == STAGE.c.external_id),
+            )
+        ),
+        not_new=STAGE.update().where(STAGE.c.seq == sa.bindparam("pos")).values(new=0),
+        insert_calls=_insert_calls(),
+        lead_keys=sa.select(*list(new_leads.c)[:3]),
+        stage_leads=_stage_leads(new_leads),
+        write_leads=_write_leads(dialect),
+        totals=_totals(dialect),
+        activity=_activity(dialect),
+        clear_calls=STAGE.delete(),
+        clear_leads=LEAD_STAGE.delete(),
+    )
+
+
+def _insert_calls() -> sa.Insert:
+    """Insert the new calls, in batch order (``now``: their received and updated time)."""
+    at = {c: sa.bindparam("now", type_=CALL.c[c].type) for c in ("received_at", "updated_at")}
+    cols = [at[c] if c in at else STAGE.c[c] for c in INSERT_COLS]
+    q = sa.select(*cols).where(STAGE.c.new == 1).order_by(STAGE.c.seq)
+    return CALL.insert().from_select(INSERT_COLS, q)
+
+
+def _stage_leads(new: sa.Subquery) -> sa.Insert:
+    """Stage each lead the new calls touch with its first hours: in the batch, stored, merged."""
+    rep, day, ckey, nfd, nfc = new.c
+    has_old = LEAD.c.rep_id.is_not(None)
+    ofd, ofc = LEAD.c.first_dial_hour, LEAD.c.first_connect_hour
+    q = sa.select(
+        rep,
+        day,
+        ckey,
+        nfd,
+        nfc,
+        ofd,
+        ofc,
+        sa.case((has_old, 1), else_=0),
+        sa.case((sa.or_(ofd.is_(None), nfd < ofd), nfd), else_=ofd),
+        sa.case((ofc.is_(None), nfc), (sa.or_(nfc.is_(None), ofc <= nfc), ofc), else_=nfc),
+    ).select_from(
+        new.outerjoin(
+            LEAD, sa.and_(LEAD.c.rep_id == rep, LEAD.c.day == day, LEAD.c.customer_key == ckey)
+        )
+    )
+    cols = ["rep_id", "day", "customer_key", "nfd", "nfc", "ofd", "ofc", "has_old", "mfd", "mfc"]
+    return LEAD_STAGE.insert().from_select(cols, q)
+
+
+def _write_leads(dialect: str) -> sa.Insert:
+    """Store the merged first hours of each staged lead that moved (or is new)."""
+    ls = LEAD_STAGE
+    moved = sa.or_(ls.c.has_old == 0, ls.c.mfd != ls.c.ofd, ls.c.mfc.is_distinct_from(ls.c.ofc))
+    q = (
+        sa.select(ls.c.rep_id, ls.c.day, ls.c.customer_key, ls.c.mfd, ls.c.mfc)
+        .where(moved)
+        .order_by(ls.c.rep_id, ls.c.day, ls.c.customer_key)
+    )
+    cols = ["rep_id", "day", "customer_key", "first_dial_hour", "first_connect_hour"]
+    ins = insert_for(dialect, LEAD)
+    return ins.from_select(cols, q).on_conflict_do_update(
+        index_elements=["rep_id", "day", "customer_key"],
+        set_={
+            "first_dial_hour": ins.excluded.first_dial_hour,
+            "first_connect_hour": ins.excluded.first_connect_hour,
+        },
+    )
+
+
+def _lead_moves() -> list[sa.Select]:
+    """The leads-dialled and leads-connected counts each staged lead moves, a cell a row."""
+    ls = LEAD_STAGE
+    zeros: list[sa.ColumnElement[int]] = [sa.literal_column("0") for _ in CALL_METRICS]
+    one, minus, none = (sa.literal_column(v, sa.Integer) for v in ("1", "-1", "0"))
+
+    def move(hour, dialled, connected, where) -> sa.Select:
+        return sa.select(ls.c.rep_id, ls.c.day, hour, *zeros, dialled, connected).where(where)
+
+    fd_moved = sa.or_(ls.c.has_old == 0, ls.c.mfd != ls.c.ofd)
+    fc_moved = sa.and_(ls.c.mfc.is_not(None), ls.c.mfc.is_distinct_from(ls.c.ofc))
+    return [
+        move(ls.c.mfd, one, none, fd_moved),
+        move(ls.c.ofd, minus, none, sa.and_(ls.c.has_old == 1, ls.c.mfd != ls.c.ofd)),
+        move(ls.c.mfc, none, one, fc_moved),
+        move(ls.c.ofc, none, minus, sa.and_(ls.c.ofc.is_not(None), ls.c.mfc != ls.c.ofc)),
+    ]
+
+
+def _totals(dialect: str) -> sa.Insert:
+    """Add the new calls' contributions and the leads' moves to the hourly totals, one upsert
+    grouped by cell (in key order, as the per-record path); returns the cells it changed."""
+    calls = sa.select(
+        STAGE.c.rep_id,
+        STAGE.c.local_day.label("day"),
+        STAGE.c.local_hour.label("hour"),
+        *(expr.label(m) for m, expr in contributions(STAGE).items()),
+        sa.literal_column("0").label("leads_dialled"),
+        sa.literal_column("0").label("leads_connected"),
+    ).where(STAGE.c.new == 1)
+    moves = sa.union_all(calls, *_lead_moves()).subquery()
+    rep, day, hour, *values = moves.c
+    sums = [sa.func.sum(v) for v in values]
+    grouped = (
+        sa.select(rep, day, hour, *sums)
+        .group_by(rep, day, hour)
+        .having(sa.or_(*(s != 0 for s in sums)))
+        .order_by(rep, day, hour)
+    )
+    ins = insert_for(dialect, TOTAL)
+    return (
+        ins.from_select(["rep_id", "day", "hour", *METRICS], grouped)
+        .on_conflict_do_update(
+            index_elements=["rep_id", "day", "hour"],
+            set_={m: TOTAL.c[m] + ins.excluded[m] for m in METRICS},
+        )
+        .returning(TOTAL.c.rep_id, TOTAL.c.day, TOTAL.c.hour)
+    )
+
+
+def _activity(dialect: str) -> sa.Insert:
+    """Move each (rep, day)'s last dial forward to its latest new outbound call."""
+    s = STAGE
+    latest = (
+        sa.select(s.c.rep_id, s.c.local_day, sa.func.max(s.c.started_at))
+        .where(s.c.new == 1, s.c.direction == "outbound")
+        .group_by(s.c.rep_id, s.c.local_day)
+        .order_by(s.c.rep_id, s.c.local_day)
+    )
+    ins = insert_for(dialect, ACTIVITY)
+    later = ins.excluded.last_dial_at > ACTIVITY.c.last_dial_at
+    return ins.from_select(["rep_id", "day", "last_dial_at"], latest).on_conflict_do_update(
+        index_elements=["rep_id", "day"],
+        set_={
+            "last_dial_at": sa.case(
+                (later, ins.excluded.last_dial_at), else_=ACTIVITY.c.last_dial_at
+            )
+        },
+    )
+
+
+def _outcome(
+    conn: sa.Connection,
+    items: Sequence[Incoming | Invalid],
+    plan: _Plan,
+    created: list[int],
+    results: list[RecordResult | None],
+    changed: set[Cell],
+    *,
+    ctx: IngestContext,
+    now: datetime,
+) -> BatchOutcome:
+    """What the created calls did: their results, sales, last dials, states and agents."""
+    unresolved: dict[str, int] = {}
+    touched: set[tuple[int, date]] = set()
+    sales: list[Sale] = []
+    in_call = []
+    for pos in created:
+        item, row, agent = plan.rows[pos]
+        results[pos] = RecordResult(item.index, item.call_id, "created")
+        count_unresolved(unresolved, agent)
+        if row["direction"] == "outbound":
+            touched.add((row["rep_id"], row["local_day"]))
+        if row["outcome"] == "sale":
+            sales.append(Sale(row["rep_id"], row["local_day"], row["order_value"]))
+        if in_progress(row, item.fields, now):
+            row.update(source=item.source, external_id=item.call_id)
+            in_call.append(call_event(row, "on_call", row["started_at"], "start"))
+    states = store_call_states(conn, in_call, ctx.default_tz, now)
+    return BatchOutcome([], changed, unresolved, touched, sales, states)
+
+
+def _keep_rejects(
+    conn: sa.Connection,
+    items: Sequence[Incoming | Invalid],
+    rejected: dict[int, list[dict[str, str]]],
+    results: list[RecordResult | None],
+    *,
+    ctx: IngestContext,
+    now: datetime,
+) -> None:
+    rows = []
+    for pos in sorted(rejected):
+        item, errors = items[pos], rejected[pos]
+        results[pos] = RecordResult(item.index, item.call_id, "rejected", errors)
+        rows.append(reject_row(item, errors, ctx.hasher, now))
+    if rows:
+        conn.execute(REJECT.insert(), rows)
+
+
+def _merge_each(
+    conn: sa.Connection,
+    items: Sequence[Incoming | Invalid],
+    positions: list[int],
+    results: list[RecordResult | None],
+    outcome: BatchOutcome,
+    ctx: IngestContext,
+    now: datetime,
+    strict_agents: bool,
+) -> None:
+    """Store the records the set cannot decide through the per-record path, in batch order,
+    and fold what they did into ``outcome``."""
+    positions = sorted(positions)
+    each = apply_each(
+        conn, [items[p] for p in positions], ctx=ctx, now=now, strict_agents=strict_agents
+    )
+    for pos, result in zip(positions, each.results, strict=True):
+        results[pos] = result
+    outcome.changed_cells |= each.changed_cells
+    for code, n in each.unresolved.items():
+        outcome.unresolved[code] = outcome.unresolved.get(code, 0) + n
+    outcome.touched |= each.touched
+    outcome.sales.extend(each.sales)
+    outcome.states |= each.states
