@@ -16,6 +16,7 @@ re-import, never needs it.
 
 from __future__ import annotations
 
+import operator
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -86,6 +87,7 @@ _STAGE_TEMPORAL = [
     _STAGE_COLS.index(c) for c in ("started_at", "answered_at", "ended_at", "local_day")
 ]
 _BIT = {f: 1 << i for i, f in enumerate(CONTENT_FIELDS)}
+_CONTENT_OF = operator.itemgetter(*STORED_CONTENT)
 assert [("rep_id" if f == "rep" else f) for f in _BIT] == list(STORED_CONTENT)
 
 #: The leads the batch's new calls touch: their first hours in the batch (``nfd``/``nfc``),
@@ -168,6 +170,7 @@ def _plan(
     agents = resolve_agents(conn, valid, now, ctx.hasher, create=not strict_agents)
     tzs = rep_timezones(conn, {a.rep_id for a in agents.values()}, ctx.default_tz)
     repeats = Counter((it.source, it.call_id) for it in valid)
+    bits: dict[tuple[str, ...], int] = {}  # a batch's records carry few sets of fields
     for pos, item in enumerate(items):
         if isinstance(item, Invalid):
             plan.rejected[pos] = item.errors
@@ -192,16 +195,20 @@ def _plan(
         local = row["started_at"].astimezone(tzs[agent.rep_id])
         row["local_day"], row["local_hour"] = local.date(), local.hour
         plan.rows[pos] = (item, row, agent)
+        shape = tuple(fields)
+        carried = bits.get(shape)
+        if carried is None:
+            carried = bits[shape] = sum(_BIT[name] for name in shape)
         plan.staged.append(
             (
                 pos,
                 item.source,
                 item.call_id,
                 item.revision,
-                *[row[name] for name in STORED_CONTENT],
+                *_CONTENT_OF(row),
                 row["local_day"],
                 row["local_hour"],
-                sum(_BIT[name] for name in fields),
+                carried,
                 0 if errs else 1,
             )
         )

@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Literal, overload
 
+import msgspec
 import orjson
+from msgspec import UNSET, UnsetType
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from app.floor.pacing import FIRST_DAY, LAST_DAY
@@ -181,6 +184,11 @@ class CustomerHasher:
     secret_key: str
     country_code: str = "86"
     _key: bytes = field(init=False, repr=False)
+    #: Each agent code's (looks like a phone number, its keyed hash), kept across batches: an
+    #: import meets the same few thousand codes in every batch (app.ingest.service).
+    agent_codes: dict[str, tuple[bool, str | None]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         self._key = hmac.new(self.secret_key.encode(), b"paceboard-customer", "sha256").digest()
@@ -226,20 +234,28 @@ def validation_errors(exc: ValidationError) -> list[dict[str, str]]:
 
 def normalise(model: CallFields, *, hasher: CustomerHasher, minor_digits: int) -> dict[str, Any]:
     """The carried content fields of a validated model, in stored form (UTC, minor units, hash)."""
-    carried = model.model_fields_set
+    carried = {name: getattr(model, name) for name in model.model_fields_set}
+    return normalise_carried(carried, hasher=hasher, minor_digits=minor_digits)
+
+
+def normalise_carried(
+    carried: dict[str, Any], *, hasher: CustomerHasher, minor_digits: int
+) -> dict[str, Any]:
+    """The content fields among ``carried`` (validated values by field name), in stored form."""
     out: dict[str, Any] = {}
     for name in ("rep", "direction", "disposition", "outcome", "talk_seconds"):
         if name in carried:
-            out[name] = getattr(model, name)
+            out[name] = carried[name]
     for name in ("started_at", "answered_at", "ended_at"):
         if name in carried:
-            v = getattr(model, name)
+            v = carried[name]
             out[name] = v.astimezone(UTC) if v is not None else None
     if "order_value" in carried:
-        v = model.order_value
+        v = carried["order_value"]
         out["order_value"] = 0 if v is None else to_minor_units(v, minor_digits)
     if "customer" in carried:
-        out["customer_key"] = hasher(model.customer) if model.customer else None
+        customer = carried["customer"]
+        out["customer_key"] = hasher(customer) if customer else None
     if out.get("talk_seconds", 0) is None:
         out["talk_seconds"] = 0
     if "talk_seconds" not in carried and out.get("answered_at") and out.get("ended_at"):
@@ -250,6 +266,88 @@ def normalise(model: CallFields, *, hasher: CustomerHasher, minor_digits: int) -
     return out
 
 
+# --- the common record, checked fast ----------------------------------------------------------
+
+
+class _Usual(msgspec.Struct):
+    """A posted record of the usual shape, for msgspec's strict check: text as text, times as
+    RFC 3339 text, integers as integers. Anything else goes to :class:`CallRecord`."""
+
+    call_id: str
+    rep: str
+    started_at: datetime
+    disposition: Disposition
+    source: str | None | UnsetType = UNSET
+    revision: int | None | UnsetType = UNSET
+    direction: Direction | None | UnsetType = UNSET
+    answered_at: datetime | None | UnsetType = UNSET
+    ended_at: datetime | None | UnsetType = UNSET
+    talk_seconds: int | None | UnsetType = UNSET
+    outcome: Outcome | None | UnsetType = UNSET
+    order_value: str | int | float | None | UnsetType = UNSET
+    customer: str | None | UnsetType = UNSET
+
+
+_USUAL_FIELDS = _Usual.__struct_fields__
+#: Text fields and their (min, max) length, as CallRecord declares them.
+_TEXT_LIMITS = {"call_id": (1, 200), "rep": (1, 100), "source": (1, 100), "customer": (0, 64)}
+_TIME_TEXT = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,6})?(?:Z|[+-]\d\d:\d\d)")
+_PLAIN_DECIMAL = re.compile(r"\d{1,13}(?:\.\d{1,12})?")
+
+
+def _usual(raw: Any) -> dict[str, Any] | None:
+    """The carried fields of ``raw`` when it is a usual record that CallRecord would accept
+    with these very values; None: let CallRecord judge it (and word any error)."""
+    if type(raw) is not dict:
+        return None
+    try:
+        rec = msgspec.convert(raw, _Usual)
+    except msgspec.ValidationError:
+        return None
+    carried = {n: v for n in _USUAL_FIELDS if (v := getattr(rec, n)) is not UNSET}
+    for name, (low, high) in _TEXT_LIMITS.items():
+        v = carried.get(name)
+        if v is not None and (not low <= len(v) <= high or "\x00" in v or v != v.strip()):
+            return None
+    for name in ("started_at", "answered_at", "ended_at"):
+        v = carried.get(name)
+        if v is not None and (
+            v.tzinfo is None
+            or not FIRST_DAY.year <= v.year <= LAST_DAY.year
+            or not _TIME_TEXT.fullmatch(raw[name])
+        ):
+            return None
+    if not 0 <= (carried.get("revision") or 0) <= 2**53:
+        return None
+    if not 0 <= (carried.get("talk_seconds") or 0) <= 86_400:
+        return None
+    if "order_value" in carried:
+        value = _plain_order_value(carried["order_value"])
+        if value is _NOT_PLAIN:
+            return None
+        carried["order_value"] = value
+    return carried
+
+
+_NOT_PLAIN = object()
+
+
+def _plain_order_value(v: Any) -> Any:
+    """An order value as CallRecord reads it, when it is plainly written (digits, a point);
+    else _NOT_PLAIN."""
+    if v is None:
+        return None
+    if isinstance(v, float):
+        if not math.isfinite(v):
+            return _NOT_PLAIN
+        v = str(v)  # CallRecord reads a float through its shortest repr too
+    if isinstance(v, int) or _PLAIN_DECIMAL.fullmatch(v):
+        value = Decimal(v)
+    else:
+        return _NOT_PLAIN
+    return value if 0 <= value <= MAX_ORDER_VALUE else _NOT_PLAIN
+
+
 def parse_record(
     raw: Any,
     index: int,
@@ -257,8 +355,10 @@ def parse_record(
     default_source: str,
     hasher: CustomerHasher,
     minor_digits: int,
+    fast: bool = True,
 ) -> Incoming | Invalid:
-    """Validate one posted record; never raises."""
+    """Validate one posted record; never raises. ``fast``: a usual record is checked by
+    msgspec (the same verdict and values as CallRecord's, which words every error)."""
     call_id = None
     source = default_source
     if isinstance(raw, dict):
@@ -268,8 +368,18 @@ def parse_record(
         if isinstance(src, str) and src.strip():
             source = printable_id(src.strip()[:100]) or default_source
     try:
-        model = CallRecord.model_validate(raw)
-        fields = normalise(model, hasher=hasher, minor_digits=minor_digits)
+        usual = _usual(raw) if fast else None
+        if usual is not None:
+            model_source, model_call_id, revision = (
+                usual.pop("source", None),
+                usual.pop("call_id"),
+                usual.pop("revision", None),
+            )
+            fields = normalise_carried(usual, hasher=hasher, minor_digits=minor_digits)
+        else:
+            model = CallRecord.model_validate(raw)
+            model_source, model_call_id, revision = model.source, model.call_id, model.revision
+            fields = normalise(model, hasher=hasher, minor_digits=minor_digits)
     except ValidationError as exc:
         return Invalid(index, source, call_id, validation_errors(exc), raw)
     except FieldError as exc:
@@ -277,9 +387,9 @@ def parse_record(
     column = raw.get("rep_column") if isinstance(raw, dict) else None
     return Incoming(
         index,
-        model.source or default_source,
-        model.call_id,
-        model.revision,
+        model_source or default_source,
+        model_call_id,
+        revision,
         fields,
         raw,
         column if isinstance(column, str) and column else "rep",

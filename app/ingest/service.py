@@ -186,7 +186,7 @@ def _agent_reason(
     item: Incoming, hasher: CustomerHasher, memo: dict[str, tuple[bool, str | None]]
 ) -> str | None:
     """Why the record's rep value may never become a rep (None: it may, as unresolved).
-    ``memo`` keeps each code's (looks like a phone, hash): a batch repeats its codes."""
+    ``memo`` keeps each code's (looks like a phone, hash): batches repeat their codes."""
     code = item.fields["rep"]
     if code.startswith(HASHED_AGENT_PREFIX):
         return f"{item.rep_column}: no agent on this call"
@@ -201,6 +201,10 @@ def _agent_reason(
     if phone:
         return f"{item.rep_column}: looks like a phone number, not an agent"
     return None
+
+
+#: How many agent codes' facts a hasher keeps before starting afresh.
+_CODES_KEPT = 100_000
 
 
 def resolve_agents(
@@ -224,7 +228,9 @@ def resolve_agents(
     found = _identifier_owners(conn, codes)
     on_roster = _on_roster(conn, set(found.values()))
     bucket: dict[int, tuple[str, str | None]] = {}
-    memo: dict[str, tuple[bool, str | None]] = {}
+    memo = hasher.agent_codes
+    if len(memo) > _CODES_KEPT:
+        memo.clear()
     for it in items:
         code = it.fields.get("rep")
         if code is None or found.get(code) in on_roster:
@@ -260,15 +266,34 @@ def resolve_agents(
     return out
 
 
+# Built once, with the lists bound at execution: a batch of thousands of agents would
+# otherwise pay for a statement built value by value, three times.
+_CODES: sa.BindParameter[Any] = sa.bindparam("codes", expanding=True)
+_IDENTIFIER_OWNERS = sa.select(IDENT.c.identifier, IDENT.c.rep_id).where(
+    IDENT.c.identifier.in_(_CODES)
+)
+# Held to commit on PostgreSQL: a rep claiming an unresolved agent's identifier (which deletes
+# the row) waits for calls resolved through it, so none lands behind its back.
+_IDENTIFIER_OWNERS_HELD = _IDENTIFIER_OWNERS.with_for_update(key_share=True, read=True)
+_ON_ROSTER = sa.select(REP.c.id).where(REP.c.id.in_(_CODES), REP.c.team_id.is_not(None))
+_REP_TIMEZONES = (
+    sa.select(REP.c.id, SCHEDULE.c.timezone)
+    .select_from(
+        # An unresolved agent has no team: the floor's timezone.
+        REP.outerjoin(TEAM, REP.c.team_id == TEAM.c.id).outerjoin(
+            SCHEDULE, TEAM.c.schedule_id == SCHEDULE.c.id
+        )
+    )
+    .where(REP.c.id.in_(_CODES))
+)
+
+
 def _identifier_owners(conn: sa.Connection, codes: Sequence[str]) -> dict[str, int]:
+    held = conn.dialect.name == "postgresql"
+    q = _IDENTIFIER_OWNERS_HELD if held else _IDENTIFIER_OWNERS
     found: dict[str, int] = {}
     for chunk in _chunks(codes):
-        q = sa.select(IDENT.c.identifier, IDENT.c.rep_id).where(IDENT.c.identifier.in_(chunk))
-        if conn.dialect.name == "postgresql":
-            # Held to commit: a rep claiming an unresolved agent's identifier (which deletes
-            # the row) waits for calls resolved through it, so none lands behind its back.
-            q = q.with_for_update(key_share=True, read=True)
-        found.update(conn.execute(q).all())
+        found.update(conn.execute(q, {"codes": list(chunk)}).all())
     return found
 
 
@@ -276,8 +301,7 @@ def _on_roster(conn: sa.Connection, rep_ids: set[int]) -> set[int]:
     """The ids among ``rep_ids`` of reps on the roster (with a team)."""
     out: set[int] = set()
     for chunk in _chunks(sorted(rep_ids)):
-        q = sa.select(REP.c.id).where(REP.c.id.in_(chunk), REP.c.team_id.is_not(None))
-        out.update(conn.execute(q).scalars())
+        out.update(conn.execute(_ON_ROSTER, {"codes": list(chunk)}).scalars())
     return out
 
 
@@ -303,19 +327,8 @@ def _create_unresolved(conn: sa.Connection, codes: list[str], now: datetime) -> 
 def rep_timezones(conn: sa.Connection, rep_ids: set[int], default: ZoneInfo) -> dict[int, ZoneInfo]:
     """Each rep's schedule timezone (their team's, else the floor's)."""
     out: dict[int, ZoneInfo] = {}
-    ids = sorted(rep_ids)
-    for chunk in _chunks(ids):
-        q = (
-            sa.select(REP.c.id, SCHEDULE.c.timezone)
-            .select_from(
-                # An unresolved agent has no team: the floor's timezone.
-                REP.outerjoin(TEAM, REP.c.team_id == TEAM.c.id).outerjoin(
-                    SCHEDULE, TEAM.c.schedule_id == SCHEDULE.c.id
-                )
-            )
-            .where(REP.c.id.in_(chunk))
-        )
-        for rep_id, tz in conn.execute(q):
+    for chunk in _chunks(sorted(rep_ids)):
+        for rep_id, tz in conn.execute(_REP_TIMEZONES, {"codes": list(chunk)}):
             out[rep_id] = ZoneInfo(tz) if tz else default
     return out
 
