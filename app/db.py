@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
@@ -33,13 +36,41 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
     dbapi_conn.isolation_level = None
 
 
+#: How long a writer polls for SQLite's write lock before waiting on SQLite's own busy handler.
+WRITE_LOCK_POLL_SECONDS = 5.0
+
+
 def _sqlite_begin(conn: sa.Connection) -> None:
     # pysqlite would defer BEGIN and a read-then-write transaction could then fail on the lock
     # upgrade (SQLITE_BUSY_SNAPSHOT, which busy_timeout does not cover). Writers say so up front.
     if conn.get_execution_options().get("write"):
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        _take_write_lock(conn.connection.driver_connection)
+        if not conn.connection.driver_connection.in_transaction:  # type: ignore[union-attr]
+            conn.exec_driver_sql("BEGIN IMMEDIATE")  # waits on busy_timeout, then raises
     else:
         conn.exec_driver_sql("BEGIN")
+
+
+def _take_write_lock(driver: Any) -> None:
+    """Try for the write lock every millisecond (for up to WRITE_LOCK_POLL_SECONDS).
+
+    SQLite's busy handler sleeps ever longer between tries (up to 100 ms), so a writer that
+    waits on it misses the short gaps between another process's transactions: behind an import
+    committing batch after batch, a posted call waited over a second. Polling takes the first gap.
+    """
+    driver.execute("PRAGMA busy_timeout=0")
+    deadline = time.monotonic() + WRITE_LOCK_POLL_SECONDS
+    try:
+        while True:
+            try:
+                driver.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    return  # the caller's BEGIN IMMEDIATE waits, or raises as SQLAlchemy's
+            time.sleep(0.001)
+    finally:
+        driver.execute("PRAGMA busy_timeout=10000")
 
 
 def writer(engine: sa.Engine) -> sa.Engine:
