@@ -177,7 +177,7 @@ def import_transaction(engine: sa.Engine) -> Iterator[sa.Connection]:
     duplicates. The wait for the disk was a third of a SQLite import's time. Calls posted to the
     API keep the full wait (their answer promises they are stored): SQLite's settings belong to
     the connection, so they are put back (SQLite's defaults, as app.db leaves them) before the
-    connection returns to the pool. On SQLite the batch also keeps a 64 MiB page cache: inserts
+    connection returns to the pool. On SQLite the batch also keeps a 32 MiB page cache: inserts
     into the call and lead indexes land all over them.
     """
     with writer(engine).connect() as conn:
@@ -185,7 +185,7 @@ def import_transaction(engine: sa.Engine) -> Iterator[sa.Connection]:
         sqlite = conn.dialect.name == "sqlite"
         if sqlite:  # not inside a transaction: SQLite refuses that
             driver.execute("PRAGMA synchronous = NORMAL")  # type: ignore[union-attr]
-            driver.execute("PRAGMA cache_size = -65536")  # type: ignore[union-attr]
+            driver.execute("PRAGMA cache_size = -32768")  # type: ignore[union-attr]
         try:
             with conn.begin():
                 if not sqlite:
