@@ -28,8 +28,8 @@ lint: install
 ## Lint, then the whole suite; pytest's "no tests ran" (exit 5) counts as a failure. Two workers
 ## (pytest-xdist): most tests wait on servers, sockets and databases, so two halve the wall time;
 ## four were slower on two cores (20 minutes against 17: servers and Chromium want the CPU).
-## Work stealing keeps both busy to the end; the slowest tests are listed for the next trim.
-PYTEST_ARGS ?= -n 2 --dist worksteal --durations=30
+## The slowest tests are listed for the next trim.
+PYTEST_ARGS ?= -n 2 --durations=30
 test: lint
 	@$(BIN)/pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: no tests ran" >&2; exit 1; fi; exit $$rc

@@ -120,6 +120,12 @@ def fresh_database(request: pytest.FixtureRequest, folder: Path) -> Iterator[str
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+#: A test whose engine does not matter to what it tests (both engines are tested elsewhere).
+SQLITE_ONLY = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+#: A test of what only PostgreSQL does (several processes writing at once, its locks).
+PG_ONLY = pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
+
+
 @pytest.fixture(params=["sqlite", "postgres"])
 def db_url(request, tmp_path) -> Iterator[str]:
     """A freshly migrated, empty database of each engine."""

@@ -486,7 +486,12 @@ def test_a_board_that_hears_nothing_for_ten_seconds_says_so_dims_and_recovers(
         last = datetime.now(zone).replace(hour=int(m[1]), minute=int(m[2]), second=int(m[3]))
         gap = (stopped.astimezone(zone) - last).total_seconds()
         assert -2 <= gap <= 7, (banner, stopped.astimezone(zone).time())
-        # Figures dimmed: the tiles and the board fade, the banner does not.
+        # Figures dimmed: the tiles and the board fade (a 0.4 s transition), the banner does not.
+        page.wait_for_function(
+            "sel => sel.every(s => getComputedStyle(document.querySelector(s)).opacity <= 0.5)",
+            arg=["#kpis", "main.wb-main"],
+            timeout=3_000,
+        )
         opacity = page.evaluate(
             "sel => sel.map(s => Number(getComputedStyle(document.querySelector(s)).opacity))",
             ["#kpis", "main.wb-main", "#stale"],

@@ -8,9 +8,7 @@ import threading
 import httpx
 import pytest
 
-from tests.conftest import record, run_cli
-
-SQLITE_ONLY = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+from tests.conftest import SQLITE_ONLY, record, run_cli
 
 
 @SQLITE_ONLY

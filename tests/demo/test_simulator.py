@@ -20,6 +20,7 @@ from app.demo.runner import DemoTokens, Simulator, prepare_database, use_demo_da
 from app.main import create_app
 from app.models import ApiToken, Rep, Team
 from app.models import Call as CallRow
+from tests.conftest import SQLITE_ONLY
 
 DAY = date(2026, 11, 26)
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -154,6 +155,7 @@ def test_simulated_day_lands_in_the_totals_wrap_ups_included_and_replays_as_dupl
     assert day_totals(settings, tokens) == totals
 
 
+@SQLITE_ONLY  # it posts through the API
 def test_history_posts_whole_earlier_working_days_for_the_reports(settings, engine):
     """Thursday 26 Nov: last week's Monday to Wednesday this week, weekends skipped, each day
     whole; a new hire (hired two days ago) has no calls before their first day."""

@@ -11,7 +11,8 @@ import time
 import pytest
 from websockets.sync.client import connect
 
-SQLITE_ONLY = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+from tests.conftest import SQLITE_ONLY
+
 DEADLINE = 1.0  # seconds, for both the header and the body
 
 

@@ -26,6 +26,7 @@ from hypothesis import strategies as st
 from sqlalchemy.engine import make_url
 
 from tests.conftest import (
+    PG_ONLY,
     ROOT,
     LiveServer,
     ScreenView,
@@ -39,7 +40,6 @@ from tests.conftest import (
 from tests.live.test_ws import just_now, recv, rep_in, until, ws_url
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
-PG_ONLY = pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
 
 
 @pytest.fixture

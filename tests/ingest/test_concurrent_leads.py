@@ -13,9 +13,8 @@ from app.ingest import rebuild
 from app.ingest.batch import apply_batch
 from app.ingest.records import CustomerHasher, parse_record
 from app.ingest.service import IngestContext
-from tests.conftest import enrol, record
+from tests.conftest import PG_ONLY, enrol, record
 
-PG_ONLY = pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
 NOW = datetime(2026, 11, 26, 3, 0, tzinfo=UTC)
 
 

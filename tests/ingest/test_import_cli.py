@@ -8,7 +8,7 @@ import re
 import sqlalchemy as sa
 
 from app.models import Call
-from tests.conftest import call_count, copy, enrol, summaries, totals, totals_agree
+from tests.conftest import SQLITE_ONLY, call_count, copy, enrol, summaries, totals, totals_agree
 
 
 def test_import_master16_counts_each_trap_and_rejects_broken_rows(cli, engine, tmp_path):
@@ -157,6 +157,7 @@ def test_import_file_streams_in_batches_with_progress(engine, settings, tmp_path
     assert import_file(file, **kw)["duplicate"] == 8
 
 
+@SQLITE_ONLY  # profiles: tests/api/test_imports.py
 def test_a_saved_profile_supplies_the_options_and_flags_override_it(cli, engine, tmp_path):
     [file] = copy(tmp_path, "master18.csv")
     saved = cli(
@@ -183,6 +184,7 @@ def test_a_saved_profile_supplies_the_options_and_flags_override_it(cli, engine,
     assert "--profile: no import profile named '二号中继'" in missing.stderr
 
 
+@SQLITE_ONLY  # profiles: tests/api/test_imports.py
 def test_bad_profile_and_map_options_name_the_option(cli, tmp_path):
     bad_format = cli("profile", "save", "x", "--format", "vicidial")
     assert bad_format.returncode == 2 and "--format: 'vicidial' is unknown" in bad_format.stderr

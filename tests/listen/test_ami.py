@@ -42,9 +42,8 @@ from app.listen.ami import (
     rules_for,
     state_changes,
 )
-from tests.conftest import ROOT, enrol, new_token
+from tests.conftest import ROOT, SQLITE_ONLY, enrol, new_token
 
-SQLITE_ONLY = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 RULES = rules_for(DEFAULT_AGENT_PATTERN, default_pause_reasons())
 NOW = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
 USER, SECRET = "paceboard", "s3cret-never-logged"

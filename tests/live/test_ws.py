@@ -11,7 +11,7 @@ import orjson
 import pytest
 import websockets
 
-from tests.conftest import midday_zone, record
+from tests.conftest import SQLITE_ONLY, midday_zone, record
 
 
 @pytest.fixture
@@ -164,6 +164,7 @@ def test_sockets_without_a_fitting_token_are_closed_with_a_reason_code(server):
     assert asyncio.run(code(ws_url(server, server.tokens["ingest"]))) == 4403
 
 
+@SQLITE_ONLY  # a slow reader is the hub's
 def test_a_client_that_never_reads_does_not_delay_the_others(server):
     async def go():
         url = ws_url(server, server.tokens["read"])
