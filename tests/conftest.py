@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import hypothesis
 import psycopg
 import pytest
 import sqlalchemy as sa
@@ -32,6 +33,11 @@ from app.main import create_app
 from app.migrate import upgrade
 from app.models import Call, HourlyTotal, Rep
 from app.services.tokens import create_token
+
+# Timing belongs to bench/, not to tests: hypothesis's 200 ms per-example deadline failed a pure
+# function on a loaded CI worker (297 ms). Every property test runs without one.
+hypothesis.settings.register_profile("paceboard", deadline=None)
+hypothesis.settings.load_profile("paceboard")
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_URL = os.environ.get("PACEBOARD_TEST_POSTGRES_URL", "")

@@ -105,6 +105,7 @@ def test_rejects_path_option(cli, tmp_path):
     assert target.exists() and not (tmp_path / "master16.csv.rejects.csv").exists()
 
 
+@SQLITE_ONLY  # the command line's refusals, before any storing
 def test_bad_invocations(cli, tmp_path, engine):
     missing = cli("import", str(tmp_path / "nope.csv"), "--format", "asterisk")
     assert missing.returncode == 1 and "nope.csv" in missing.stderr
