@@ -212,6 +212,220 @@ def _projection(
     return out
 
 
+@dataclass(frozen=True)
+class _Frame:
+    """What every rep's row of one assessment shares: the period, its days, the instant the
+    figures stop at, and how targets, invites and the review are judged."""
+
+    period: str
+    day: date
+    until: datetime
+    today: date
+    first: date
+    last: date
+    shown_last: date
+    days: list[date]
+    weeks: list[date]
+    judged: list[date]
+    metric: str
+    ramp: Ramp
+    review_months: int
+    review_metrics: set[str] | None
+    min_present_days: int
+
+
+def _frame(
+    period: str,
+    day: date,
+    until: datetime,
+    floor_schedule: Schedule,
+    *,
+    metric: str,
+    ramp: Ramp,
+    review_months: int,
+    review_metrics: Iterable[str] | None,
+    min_present_days: int,
+) -> _Frame:
+    first, last = period_days(period, day)
+    today = until.astimezone(floor_schedule.timezone).date()
+    days = days_between(first, last)
+    return _Frame(
+        period=period,
+        day=day,
+        until=until,
+        today=today,
+        first=first,
+        last=last,
+        shown_last=min(last, today),
+        days=days,
+        weeks=sorted({d - timedelta(days=d.isoweekday() - 1) for d in days}),
+        judged=judged_months(period, day, today, review_months),
+        metric=metric,
+        ramp=ramp,
+        review_months=review_months,
+        review_metrics=set(review_metrics) if review_metrics is not None else None,
+        min_present_days=min_present_days,
+    )
+
+
+def _total(by_day: Mapping[date, Totals], a: date, b: date) -> dict[str, int]:
+    """The rep's totals of the days from ``a`` to ``b``, both included."""
+    out = zero()
+    for d, values in by_day.items():
+        if a <= d <= b:
+            add(out, values)
+    return out
+
+
+def _heat(
+    f: _Frame,
+    rules: Sequence[TargetRule],
+    member: RepMember,
+    by_day: Mapping[date, Totals],
+    schedule: Schedule,
+) -> dict[str, float | None]:
+    """ISO day -> the rep's attainment of ``f.metric`` that day (None after the figures stop)."""
+    return {
+        d.isoformat(): day_attainment(
+            rules, member, d, by_day.get(d), f.metric, ramp=f.ramp, schedule=schedule
+        )
+        if d <= f.shown_last
+        else None
+        for d in f.days
+    }
+
+
+def _week_invites(
+    f: _Frame,
+    rules: Sequence[TargetRule],
+    member: RepMember,
+    by_day: Mapping[date, Totals],
+    schedule: Schedule,
+    monday: date,
+) -> dict[str, Any]:
+    """The rep's invites of the ISO week starting ``monday`` against its weekly target."""
+    sunday = monday + timedelta(days=6)
+    wt = period_targets(
+        rules,
+        member,
+        "week",
+        monday,
+        ramp=f.ramp,
+        schedule=schedule,
+        as_of=min(sunday, f.today),
+    )
+    got = _total(by_day, monday, min(sunday, f.today))["invites"]
+    # A week over before the rep was on the floor (or on record) is not judged.
+    before = member.since is not None and sunday < member.since
+    target = None if before else wt.get("invites")
+    return {
+        "week": period_label("week", monday),
+        "invites": got,
+        "target": target,
+        # A week still running has not missed anything yet.
+        "met": None if not target or (got < target and sunday >= f.today) else got >= target,
+    }
+
+
+def _month_review(
+    f: _Frame,
+    rules: Sequence[TargetRule],
+    member: RepMember,
+    by_day: Mapping[date, Totals],
+    schedule: Schedule,
+    month: date,
+) -> dict[str, Any]:
+    """One judged month: whether the rep was under target (None: not judged) and attainment."""
+    m_first, m_last = period_days("month", month)
+    month_got = _total(by_day, m_first, m_last)
+    mt: dict[str, int] = {}
+    under: bool | None = None
+    # Not on the floor the whole month, or there too few days of it: not judged.
+    on_floor = member.since is not None and member.since <= m_first
+    if on_floor and present_days(member, schedule, month) >= f.min_present_days:
+        mt = period_targets(rules, member, "month", month, ramp=f.ramp, schedule=schedule)
+        under = under_target(month_got, mt, f.review_metrics)
+    return {
+        "month": period_label("month", month),
+        "under": under,
+        "attainment": {m: attainment(month_got[m], v) for m, v in mt.items()},
+    }
+
+
+def _review(
+    f: _Frame,
+    rules: Sequence[TargetRule],
+    member: RepMember,
+    by_day: Mapping[date, Totals],
+    schedule: Schedule,
+) -> dict[str, Any]:
+    """The three-months-under-target review of the rep over ``f.judged``."""
+    history = [_month_review(f, rules, member, by_day, schedule, m) for m in f.judged]
+    streak = review_streak([h["under"] for h in history])
+    return {"months": history, "streak": streak, "flagged": streak >= f.review_months}
+
+
+def _rep_row(
+    f: _Frame,
+    all_rules: Sequence[TargetRule],
+    member: RepMember,
+    by_day: Mapping[date, Totals],
+    schedule: Schedule,
+) -> tuple[dict[str, Any], dict[str, int], dict[str, int]]:
+    """The rep's row of the assessment, with their actuals and targets for the group sums."""
+    rules = rules_of(all_rules, member.ref)
+    actual = _total(by_day, f.first, f.shown_last)
+    targets = period_targets(
+        rules, member, f.period, f.day, ramp=f.ramp, schedule=schedule, as_of=f.shown_last
+    )
+    row = {
+        "code": member.code,
+        "name": member.name,
+        "team": member.team,
+        "active": member.active,
+        **figures(actual, targets),
+        "projection": _projection(targets, actual, schedule, f.period, f.day, f.until),
+        "daily": _heat(f, rules, member, by_day, schedule),
+        "invites_by_week": [
+            _week_invites(f, rules, member, by_day, schedule, monday) for monday in f.weeks
+        ],
+        "review": _review(f, rules, member, by_day, schedule),
+    }
+    return row, actual, targets
+
+
+def _sum_targets(targets: Iterable[Mapping[str, int]]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for t in targets:
+        for m, v in t.items():
+            out[m] = out.get(m, 0) + v
+    return out
+
+
+def _sum_actuals(actuals: Iterable[Totals]) -> dict[str, int]:
+    out = zero()
+    for a in actuals:
+        add(out, a)
+    return out
+
+
+def _group_row(
+    f: _Frame,
+    name: str | None,
+    actual: dict[str, int],
+    targets: dict[str, int],
+    schedule: Schedule,
+) -> dict[str, Any]:
+    """A team's row (``name``) or the floor's (None) from the sums of its reps."""
+    ordered = {m: targets[m] for m in TARGET_METRICS if m in targets}
+    row = {"name": name} if name is not None else {}
+    return {
+        **row,
+        **figures(actual, ordered),
+        "projection": _projection(ordered, actual, schedule, f.period, f.day, f.until),
+    }
+
+
 def assess(
     *,
     period: str,
@@ -235,136 +449,50 @@ def assess(
     the ``review_months`` months before it; ``until`` bounds the figures (now, for a period in
     progress). Teams and the floor sum the listed reps.
     """
-    first, last = period_days(period, day)
-    today = until.astimezone(floor_schedule.timezone).date()
-    shown_last = min(last, today)
-    days = days_between(first, last)
-    weeks = sorted({d - timedelta(days=d.isoweekday() - 1) for d in days})
-    metrics = set(review_metrics) if review_metrics is not None else None
-    judged = judged_months(period, day, today, review_months)
-
-    def total(code: str, a: date, b: date) -> dict[str, int]:
-        out = zero()
-        for d, values in daily.get(code, {}).items():
-            if a <= d <= b:
-                add(out, values)
-        return out
-
+    f = _frame(
+        period,
+        day,
+        until,
+        floor_schedule,
+        metric=metric,
+        ramp=ramp,
+        review_months=review_months,
+        review_metrics=review_metrics,
+        min_present_days=min_present_days,
+    )
     reps: list[dict[str, Any]] = []
-    team_rows: dict[str, dict[str, Any]] = {}
+    by_team: dict[str, tuple[list[Totals], list[dict[str, int]]]] = {}
     for member in members:
         schedule = schedules.get(member.team, floor_schedule)
-        mine = rules_of(rules, member.ref)
-        actual = total(member.code, first, shown_last)
-        targets = period_targets(
-            mine, member, period, day, ramp=ramp, schedule=schedule, as_of=shown_last
-        )
-        by_day = daily.get(member.code, {})
-        heat = {
-            d.isoformat(): day_attainment(
-                mine, member, d, by_day.get(d), metric, ramp=ramp, schedule=schedule
-            )
-            if d <= shown_last
-            else None
-            for d in days
-        }
-        invites = []
-        for monday in weeks:
-            wt = period_targets(
-                mine,
-                member,
-                "week",
-                monday,
-                ramp=ramp,
-                schedule=schedule,
-                as_of=min(monday + timedelta(days=6), today),
-            )
-            got = total(member.code, monday, min(monday + timedelta(days=6), today))["invites"]
-            # A week over before the rep was on the floor (or on record) is not judged.
-            before = member.since is not None and monday + timedelta(days=6) < member.since
-            target = None if before else wt.get("invites")
-            invites.append(
-                {
-                    "week": period_label("week", monday),
-                    "invites": got,
-                    "target": target,
-                    # A week still running has not missed anything yet.
-                    "met": None
-                    if not target or (got < target and monday + timedelta(days=6) >= today)
-                    else got >= target,
-                }
-            )
-        history: list[dict[str, Any]] = []
-        for month in judged:
-            m_first, m_last = period_days("month", month)
-            month_got = total(member.code, m_first, m_last)
-            mt: dict[str, int] = {}
-            under: bool | None = None
-            # Not on the floor the whole month, or there too few days of it: not judged.
-            on_floor = member.since is not None and member.since <= m_first
-            if on_floor and present_days(member, schedule, month) >= min_present_days:
-                mt = period_targets(mine, member, "month", month, ramp=ramp, schedule=schedule)
-                under = under_target(month_got, mt, metrics)
-            history.append(
-                {
-                    "month": period_label("month", month),
-                    "under": under,
-                    "attainment": {m: attainment(month_got[m], v) for m, v in mt.items()},
-                }
-            )
-        streak = review_streak([h["under"] for h in history])
-        row = {
-            "code": member.code,
-            "name": member.name,
-            "team": member.team,
-            "active": member.active,
-            **figures(actual, targets),
-            "projection": _projection(targets, actual, schedule, period, day, until),
-            "daily": heat,
-            "invites_by_week": invites,
-            "review": {
-                "months": history,
-                "streak": streak,
-                "flagged": streak >= review_months,
-            },
-        }
+        row, actual, targets = _rep_row(f, rules, member, daily.get(member.code, {}), schedule)
         reps.append(row)
-        group = team_rows.setdefault(member.team, {"actual": zero(), "targets": {}})
-        add(group["actual"], actual)
-        for m, v in targets.items():
-            group["targets"][m] = group["targets"].get(m, 0) + v
-
-    def group_row(name: str | None, actual: dict[str, int], targets: dict[str, int]) -> dict:
-        schedule = schedules.get(name, floor_schedule) if name else floor_schedule
-        ordered = {m: targets[m] for m in TARGET_METRICS if m in targets}
-        row = {"name": name} if name is not None else {}
-        return {
-            **row,
-            **figures(actual, ordered),
-            "projection": _projection(ordered, actual, schedule, period, day, until),
-        }
-
-    teams = [group_row(name, g["actual"], g["targets"]) for name, g in team_rows.items()]
-    floor_actual = zero()
-    floor_targets: dict[str, int] = {}
-    for g in team_rows.values():
-        add(floor_actual, g["actual"])
-        for m, v in g["targets"].items():
-            floor_targets[m] = floor_targets.get(m, 0) + v
+        actuals, team_targets = by_team.setdefault(member.team, ([], []))
+        actuals.append(actual)
+        team_targets.append(targets)
+    sums = {
+        name: (_sum_actuals(actuals), _sum_targets(targets))
+        for name, (actuals, targets) in by_team.items()
+    }
+    teams = [
+        _group_row(f, name, a, t, schedules.get(name, floor_schedule) if name else floor_schedule)
+        for name, (a, t) in sums.items()
+    ]
+    floor_actual = _sum_actuals(a for a, _ in sums.values())
+    floor_targets = _sum_targets(t for _, t in sums.values())
     target_metrics = {m for r in reps for m in r["targets"]}
     return {
         "kind": "weekly" if period == "week" else "monthly",
         "period": period,
         "label": period_label(period, day),
-        "first": first.isoformat(),
-        "last": last.isoformat(),
-        "through": shown_last.isoformat() if shown_last >= first else None,
-        "days": [d.isoformat() for d in days],
+        "first": f.first.isoformat(),
+        "last": f.last.isoformat(),
+        "through": f.shown_last.isoformat() if f.shown_last >= f.first else None,
+        "days": [d.isoformat() for d in f.days],
         "metric": metric,
         "target_metrics": [m for m in TARGET_METRICS if m in target_metrics],
         "review_months": review_months,
         "reps": reps,
         "teams": teams,
-        "floor": group_row(None, floor_actual, floor_targets),
+        "floor": _group_row(f, None, floor_actual, floor_targets, floor_schedule),
         "flagged": [r["code"] for r in reps if r["review"]["flagged"]],
     }
