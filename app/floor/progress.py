@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from app.floor.attendance import Away, rep_schedule, scale_targets
 from app.floor.funnel import diagnose, funnel, medians
@@ -171,6 +171,140 @@ def enrich(
     return snapshot
 
 
+class _RepFigures(NamedTuple):
+    """One rep's targets and figures to date, as the rep's row and the team's sums take them."""
+
+    code: str
+    active: bool
+    new_hire: bool
+    targets: dict[Key, int]
+    totals: Mapping[str, int]
+    week: dict[str, int]
+    month: dict[str, int]
+    funnel: dict[str, float | int | None]
+
+
+def _rep_targets(
+    info: RepInfo,
+    active: bool,
+    rules: Sequence[TargetRule],
+    schedule: Schedule,
+    day: date,
+    cfg: PacingConfig,
+) -> dict[Key, int]:
+    """The rep's targets in force on ``day`` (none when inactive), less any leave."""
+    targets = rep_targets(rules, info.ref, day, cfg.ramp) if active else {}
+    if info.away is None:
+        return targets
+    # Leave reduces the targets.
+    week_n = len(working_days(schedule, "week", day))
+    month_n = len(working_days(schedule, "month", day))
+    return scale_targets(targets, info.away, week_n, month_n)
+
+
+def _rep_figures(
+    rep: Mapping[str, Any],
+    info: RepInfo,
+    before: Mapping[str, Mapping[str, int]],
+    rules: Sequence[TargetRule],
+    schedule: Schedule,
+    day: date,
+    cfg: PacingConfig,
+) -> _RepFigures:
+    """The rep's targets, and their day's, week's and month's figures to date (``before``: the
+    totals of the period's earlier days)."""
+    totals = rep["totals"]
+    return _RepFigures(
+        code=rep["code"],
+        active=rep["active"],
+        new_hire=is_new_hire(info.ref.hired_on, day, cfg.ramp),
+        targets=_rep_targets(info, rep["active"], rules, schedule, day, cfg),
+        totals=totals,
+        week=_plus(totals, before.get("week")),
+        month=_plus(totals, before.get("month")),
+        funnel=funnel(totals),
+    )
+
+
+def _rep_progress(
+    rep: Mapping[str, Any],
+    info: RepInfo,
+    figures: _RepFigures,
+    *,
+    schedule: Schedule,
+    shares: Mapping[int, float],
+    day: date,
+    at: datetime,
+    cfg: PacingConfig,
+) -> dict[str, Any]:
+    """The fields pacing adds to a rep's row (all but tier and diagnosis, which are the team's)."""
+    f = figures
+    # A half day is paced through the windows of the half the rep works.
+    own = rep_schedule(schedule, info.attendance)
+    return {
+        "attendance": info.attendance,
+        "plan": info.plan,
+        "new_hire": f.new_hire,
+        **_target_paces(f.targets, f.totals, f.week, f.month, own, schedule, day, at, cfg),
+        "hours": _hours_with_shares(rep["hours"], shares, _day_targets(f.targets)),
+        "funnel": f.funnel,
+    }
+
+
+def _day_targets(targets: Mapping[Key, int]) -> dict[str, int]:
+    return {m: v for (m, p), v in targets.items() if p == "day"}
+
+
+def _tier_input(rep: _RepFigures, totals: Mapping[str, int]) -> TierInput:
+    return TierInput(rep.code, totals["revenue"], totals["orders"], totals["dials"], rep.new_hire)
+
+
+def _tier_inputs(active: Sequence[_RepFigures]) -> dict[str, list[TierInput]]:
+    """period -> the active reps' figures the tiers rank: the day's, the month to date."""
+    return {
+        "day": [_tier_input(a, a.totals) for a in active],
+        "month": [_tier_input(a, a.month) for a in active],
+    }
+
+
+Medians = dict[str, float | None]
+
+
+def _peer_medians(active: Sequence[_RepFigures]) -> tuple[Medians | None, Medians | None]:
+    """The funnel medians of the team's active reps, and of its new hires alone (None with
+    fewer than two: a new hire with no peer gets no diagnosis)."""
+    funnels = [a.funnel for a in active]
+    # New hires are compared with the team's other new hires, not with its veterans (a first
+    # week's figures are not a veteran's).
+    new_funnels = [a.funnel for a in active if a.new_hire]
+    return (
+        medians(funnels) if funnels else None,
+        medians(new_funnels) if len(new_funnels) >= 2 else None,
+    )
+
+
+def _diagnosis(
+    rep: Mapping[str, Any],
+    team_medians: Medians | None,
+    new_medians: Medians | None,
+    cfg: PacingConfig,
+) -> list[Any]:
+    """Why a rep behind pace is behind, against their peers' medians (none when on pace)."""
+    behind = any(p["status"] == "red" for p in rep["pace"].values())
+    against = new_medians if rep["new_hire"] else team_medians
+    if not behind or against is None:
+        return []
+    return diagnose(rep["funnel"], against, minor_digits=cfg.minor_digits, names=cfg.labels)
+
+
+def _team_figures(active: Sequence[_RepFigures]) -> TeamFigures:
+    return TeamFigures(
+        sum_targets(a.targets for a in active),
+        _sum_totals(a.week for a in active),
+        _sum_totals(a.month for a in active),
+    )
+
+
 def enrich_team(
     team: dict[str, Any],
     team_reps: Sequence[dict[str, Any]],
@@ -186,71 +320,29 @@ def enrich_team(
 ) -> TeamFigures:
     """Enrich one team's row and its reps' rows in place (see :func:`enrich`); what the floor
     row needs of the team comes back. Tiers, medians and mentoring are within the team."""
-    shares = shares or _Shares(day)
-    rep_targets_: list[dict[Key, int]] = []
-    weeks: list[dict[str, int]] = []
-    months: list[dict[str, int]] = []
-    funnels: list[dict[str, Any]] = []
-    new_funnels: list[dict[str, Any]] = []
-    tier_inputs: dict[str, list[TierInput]] = {"day": [], "month": []}
+    team_shares = (shares or _Shares(day))(schedule)
+    active: list[_RepFigures] = []
     for rep in team_reps:
         info = reps[rep["code"]]
-        targets = rep_targets(rules, info.ref, day, cfg.ramp) if rep["active"] else {}
-        if info.away is not None:  # leave reduces the targets
-            week_n = len(working_days(schedule, "week", day))
-            month_n = len(working_days(schedule, "month", day))
-            targets = scale_targets(targets, info.away, week_n, month_n)
-        rep["attendance"] = info.attendance
-        rep["plan"] = info.plan
-        totals = rep["totals"]
-        before = earlier.get(rep["code"], {})
-        week, month = _plus(totals, before.get("week")), _plus(totals, before.get("month"))
-        rep["new_hire"] = is_new_hire(info.ref.hired_on, day, cfg.ramp)
-        rep["targets"] = {f"{m}/{p}": v for (m, p), v in sorted(targets.items())}
-        # A half day is paced through the windows of the half the rep works.
-        own = rep_schedule(schedule, info.attendance)
-        rep["pace"] = _paces(targets, "day", totals, own, day, at, cfg)
-        rep["pace_week"] = _paces(targets, "week", week, schedule, day, at, cfg)
-        rep["pace_month"] = _paces(targets, "month", month, schedule, day, at, cfg)
-        day_targets = {m: v for (m, p), v in targets.items() if p == "day"}
-        rep["hours"] = _hours_with_shares(rep["hours"], shares(schedule), day_targets)
-        rep["funnel"] = funnel(totals)
-        if rep["active"]:
-            rep_targets_.append(targets)
-            weeks.append(week)
-            months.append(month)
-            funnels.append(rep["funnel"])
-            if rep["new_hire"]:
-                new_funnels.append(rep["funnel"])
-            for period, t in (("day", totals), ("month", month)):
-                tier_inputs[period].append(
-                    TierInput(rep["code"], t["revenue"], t["orders"], t["dials"], rep["new_hire"])
-                )
+        mine = _rep_figures(rep, info, earlier.get(rep["code"], {}), rules, schedule, day, cfg)
+        rep.update(
+            _rep_progress(
+                rep, info, mine, schedule=schedule, shares=team_shares, day=day, at=at, cfg=cfg
+            )
+        )
+        if mine.active:
+            active.append(mine)
 
-    team_medians = medians(funnels) if funnels else None
-    # New hires are compared with the team's other new hires, not with its veterans (a first
-    # week's figures are not a veteran's); a new hire with no peer gets no diagnosis.
-    new_medians = medians(new_funnels) if len(new_funnels) >= 2 else None
+    team_medians, new_medians = _peer_medians(active)
+    tier_inputs = _tier_inputs(active)
     tiers = {period: assign_tiers(inputs) for period, inputs in tier_inputs.items() if inputs}
     for rep in team_reps:
         rep["tier"] = {p: tiers.get(p, {}).get(rep["code"]) for p in ("day", "month")}
-        behind = any(p["status"] == "red" for p in rep["pace"].values())
-        against = new_medians if rep["new_hire"] else team_medians
-        rep["diagnosis"] = (
-            diagnose(rep["funnel"], against, minor_digits=cfg.minor_digits, names=cfg.labels)
-            if behind and against is not None
-            else []
-        )
+        rep["diagnosis"] = _diagnosis(rep, team_medians, new_medians, cfg)
 
-    figures = TeamFigures(sum_targets(rep_targets_), _sum_totals(weeks), _sum_totals(months))
-    targets = figures.targets
-    _enrich_group(team, targets, figures.week, figures.month, schedule, day, at, cfg)
-    team["hours"] = _hours_with_shares(
-        _sum_hours(r["hours"] for r in team_reps),
-        shares(schedule),
-        {m: v for (m, p), v in targets.items() if p == "day"},
-    )
-    team["funnel"] = funnel(team["totals"])
+    figures = _team_figures(active)
+    hours = (r["hours"] for r in team_reps)
+    team.update(_group_fields(team["totals"], figures, hours, team_shares, schedule, day, at, cfg))
     pinned = {r["code"]: m for r in team_reps if (m := reps[r["code"]].mentor)}
     team["mentoring"] = mentoring_pairs(tier_inputs["month"], tiers.get("month", {}), pinned)
     return figures
@@ -267,16 +359,14 @@ def enrich_floor(
 ) -> None:
     """Enrich the floor's row in place from its (enriched) team rows and their figures."""
     figures = list(figures)
-    targets = sum_targets(f.targets for f in figures)
-    week = _sum_totals(f.week for f in figures)
-    month = _sum_totals(f.month for f in figures)
-    _enrich_group(floor, targets, week, month, cfg.floor, day, at, cfg)
-    floor["hours"] = _hours_with_shares(
-        _sum_hours(t["hours"] for t in teams),
-        hour_shares(cfg.floor, day),
-        {m: v for (m, p), v in targets.items() if p == "day"},
+    sums = TeamFigures(
+        sum_targets(f.targets for f in figures),
+        _sum_totals(f.week for f in figures),
+        _sum_totals(f.month for f in figures),
     )
-    floor["funnel"] = funnel(floor["totals"])
+    shares = hour_shares(cfg.floor, day)
+    hours = (t["hours"] for t in teams)
+    floor.update(_group_fields(floor["totals"], sums, hours, shares, cfg.floor, day, at, cfg))
 
 
 def _sum_totals(rows: Iterable[Mapping[str, int]]) -> dict[str, int]:
@@ -287,17 +377,43 @@ def _sum_totals(rows: Iterable[Mapping[str, int]]) -> dict[str, int]:
     return out
 
 
-def _enrich_group(
-    group: dict[str, Any],
+def _target_paces(
     targets: Mapping[Key, int],
+    totals: Mapping[str, int],
     week: Mapping[str, int],
     month: Mapping[str, int],
+    day_schedule: Schedule,
     schedule: Schedule,
     day: date,
     at: datetime,
     cfg: PacingConfig,
-) -> None:
-    group["targets"] = {f"{m}/{p}": v for (m, p), v in sorted(targets.items())}
-    group["pace"] = _paces(targets, "day", group["totals"], schedule, day, at, cfg)
-    group["pace_week"] = _paces(targets, "week", week, schedule, day, at, cfg)
-    group["pace_month"] = _paces(targets, "month", month, schedule, day, at, cfg)
+) -> dict[str, Any]:
+    """A row's targets and its paces against them: the day's through ``day_schedule``, the
+    week's and month's to date through ``schedule``."""
+    return {
+        "targets": {f"{m}/{p}": v for (m, p), v in sorted(targets.items())},
+        "pace": _paces(targets, "day", totals, day_schedule, day, at, cfg),
+        "pace_week": _paces(targets, "week", week, schedule, day, at, cfg),
+        "pace_month": _paces(targets, "month", month, schedule, day, at, cfg),
+    }
+
+
+def _group_fields(
+    totals: Mapping[str, int],
+    sums: TeamFigures,
+    hours: Iterable[Sequence[dict[str, Any]]],
+    shares: Mapping[int, float],
+    schedule: Schedule,
+    day: date,
+    at: datetime,
+    cfg: PacingConfig,
+) -> dict[str, Any]:
+    """A team's or the floor's targets, paces, hours and funnel from the sums of its members'
+    (``hours``: each member row's hour cells)."""
+    return {
+        **_target_paces(
+            sums.targets, totals, sums.week, sums.month, schedule, schedule, day, at, cfg
+        ),
+        "hours": _hours_with_shares(_sum_hours(hours), shares, _day_targets(sums.targets)),
+        "funnel": funnel(totals),
+    }
