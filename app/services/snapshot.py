@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -18,6 +18,7 @@ from app.floor.agent_state import (
 from app.floor.metrics import METRICS
 from app.floor.pacing import period_days
 from app.floor.progress import PacingConfig, RepInfo, enrich
+from app.floor.schedule import Schedule
 from app.floor.snapshot import RepRow, build_snapshot
 from app.floor.targets import RepRef
 from app.models import AgentNow, HourlyTotal, Rep, RepActivity, StateTotal, Team, table_of
@@ -43,6 +44,66 @@ def last_hour(at: datetime, tz: Any, day: date) -> int:
     return local.hour - 1 if on_the_hour else local.hour
 
 
+#: The roster columns every floor view reads of a rep.
+ROSTER = (REP.c.id, REP.c.code, REP.c.name, REP.c.team_id, REP.c.active, REP.c.hired_on)
+
+
+def select_teams(
+    conn: sa.Connection, team: str | None, teams: frozenset[str] | None = None
+) -> list[Any]:
+    """The (id, name) rows of the teams asked for, in id order: ``team`` alone when named,
+    else all; with ``teams``, only those (404 InputError if ``team`` is left with none)."""
+    q = sa.select(TEAM.c.id, TEAM.c.name).order_by(TEAM.c.id)
+    if team is not None:
+        q = q.where(TEAM.c.name == team)
+    rows = [t for t in conn.execute(q) if teams is None or t.name in teams]
+    if team is not None and not rows:
+        raise InputError("team", f"no team named '{team}'", 404)
+    return rows
+
+
+def reps_of_teams(team_ids: list[int]) -> sa.Select:
+    """The ids of the reps on ``team_ids``, as a subquery."""
+    return sa.select(REP.c.id).where(REP.c.team_id.in_(team_ids))
+
+
+def metric_totals(values: Iterable[Any]) -> dict[str, int]:
+    """A row's summed METRICS columns (NULL: 0) as metric -> int."""
+    return {m: int(v or 0) for m, v in zip(METRICS, values, strict=True)}
+
+
+def _team_timezones(
+    teams: Iterable[Any], schedules: Mapping[int, Schedule], default_tz: Any
+) -> dict[int, Any]:
+    """team id -> the timezone its day is cut in (its schedule's, else ``default_tz``)."""
+    out = {}
+    for t in teams:
+        sched = schedules.get(t.id)
+        out[t.id] = sched.timezone if sched else default_tz
+    return out
+
+
+def _day_cells(
+    conn: sa.Connection,
+    day: date,
+    rep_team: Mapping[int, int],
+    cutoff: Mapping[int, int],
+    team_ids: list[int] | None,
+) -> list[tuple[int, int, dict[str, int]]]:
+    """(rep id, hour, totals) of ``day``'s cells of the reps in ``rep_team`` (rep id -> team id),
+    through their team's ``cutoff`` hour; ``team_ids`` narrows the read to those teams' reps."""
+    q = sa.select(TOTAL.c.rep_id, TOTAL.c.hour, *(TOTAL.c[m] for m in METRICS)).where(
+        TOTAL.c.day == day
+    )
+    if team_ids is not None:
+        q = q.where(TOTAL.c.rep_id.in_(reps_of_teams(team_ids)))
+    return [
+        (r[0], r[1], dict(zip(METRICS, r[2:], strict=True)))
+        for r in conn.execute(q)
+        if r[0] in rep_team and r[1] <= cutoff[rep_team[r[0]]]
+    ]
+
+
 def load_snapshot(
     conn: sa.Connection,
     *,
@@ -56,47 +117,18 @@ def load_snapshot(
     """The snapshot of ``day`` as it stood at ``at`` (default ``now``), for the floor or one team
     (404 InputError if it does not exist). With ``pacing``, also progress against targets."""
     at = at or now
-    tq = sa.select(TEAM.c.id, TEAM.c.name).order_by(TEAM.c.id)
-    if team is not None:
-        tq = tq.where(TEAM.c.name == team)
-    teams = list(conn.execute(tq))
-    if team is not None and not teams:
-        raise InputError("team", f"no team named '{team}'", 404)
+    teams = select_teams(conn, team)
     team_ids = [t.id for t in teams]
     team_names = {t.id: t.name for t in teams}
     schedules = team_schedules(conn, pacing.floor) if pacing else {}
-
-    rq = sa.select(
-        REP.c.id,
-        REP.c.code,
-        REP.c.name,
-        REP.c.team_id,
-        REP.c.active,
-        REP.c.hired_on,
-        REP.c.mentor_id,
-    ).where(REP.c.team_id.in_(team_ids))
-    rep_rows = conn.execute(rq).all()
-    rep_team = {r.id: r.team_id for r in rep_rows}
-
-    cq = sa.select(TOTAL.c.rep_id, TOTAL.c.hour, *(TOTAL.c[m] for m in METRICS)).where(
-        TOTAL.c.day == day
-    )
-    if team is not None:
-        cq = cq.where(TOTAL.c.rep_id.in_(sa.select(REP.c.id).where(REP.c.team_id.in_(team_ids))))
+    rep_rows = conn.execute(
+        sa.select(*ROSTER, REP.c.mentor_id).where(REP.c.team_id.in_(team_ids))
+    ).all()
     # Actuals are the hours that started before `at`: exact for now, hour-grained for a replay.
-    default_tz = pacing.floor.timezone if pacing else None
-    cutoff: dict[int, int] = {}
-    tzs: dict[str, Any] = {}
-    for team_id in team_ids:
-        sched = schedules.get(team_id)
-        tz = sched.timezone if sched else default_tz
-        cutoff[team_id] = last_hour(at, tz, day) if tz else 24
-        tzs[team_names[team_id]] = tz
-    cells = [
-        (r[0], r[1], dict(zip(METRICS, r[2:], strict=True)))
-        for r in conn.execute(cq)
-        if r[0] in rep_team and r[1] <= cutoff[rep_team[r[0]]]
-    ]
+    tzs = _team_timezones(teams, schedules, pacing.floor.timezone if pacing else None)
+    cutoff = {i: last_hour(at, tz, day) if tz else 24 for i, tz in tzs.items()}
+    rep_team = {r.id: r.team_id for r in rep_rows}
+    cells = _day_cells(conn, day, rep_team, cutoff, team_ids if team is not None else None)
     with_calls = {c[0] for c in cells}
     reps = [
         RepRow(r.id, r.code, r.name, team_names[r.team_id], r.active)
@@ -104,26 +136,68 @@ def load_snapshot(
         if r.active or r.id in with_calls
     ]
     # Unresolved agents have no team, so neither they nor their calls are on the board.
-    shown_teams = [t.name for t in teams]
     snap = build_snapshot(
-        day=day, timezone=timezone, generated_at=now, teams=shown_teams, reps=reps, cells=cells
+        day=day,
+        timezone=timezone,
+        generated_at=now,
+        teams=[t.name for t in teams],
+        reps=reps,
+        cells=cells,
     )
     if pacing is None:
         return snap
-
-    shown_ids = {r.id for r in reps}
-    away = attendance_of(
+    return _with_progress(
         conn,
-        day,
-        ((r.id, schedules.get(r.team_id, pacing.floor)) for r in rep_rows if r.id in shown_ids),
+        snap,
+        day=day,
+        at=at,
+        pacing=pacing,
+        rep_rows=rep_rows,
+        shown_ids={r.id for r in reps},
+        team_names=team_names,
+        schedules=schedules,
+        cutoff={team_names[i]: c for i, c in cutoff.items()},
+        tzs={team_names[i]: tz for i, tz in tzs.items()},
     )
+
+
+def _rep_infos(
+    conn: sa.Connection,
+    day: date,
+    rep_rows: Sequence[Any],
+    shown_ids: set[int],
+    team_names: Mapping[int, str],
+    schedules: Mapping[int, Schedule],
+    floor: Schedule,
+) -> dict[str, RepInfo]:
+    """code -> what pacing takes of each shown rep (leave, attendance, mentor, last plan)."""
+    shown = [r for r in rep_rows if r.id in shown_ids]
+    away = attendance_of(conn, day, ((r.id, schedules.get(r.team_id, floor)) for r in shown))
     codes = {r.id: r.code for r in rep_rows}
     plans = last_plans(conn, day, shown_ids)
-    infos = {
+    return {
         r.code: rep_info(r, team_names[r.team_id], away=away, codes=codes, plans=plans)
-        for r in rep_rows
-        if r.id in shown_ids
+        for r in shown
     }
+
+
+def _with_progress(
+    conn: sa.Connection,
+    snap: dict[str, Any],
+    *,
+    day: date,
+    at: datetime,
+    pacing: PacingConfig,
+    rep_rows: Sequence[Any],
+    shown_ids: set[int],
+    team_names: Mapping[int, str],
+    schedules: Mapping[int, Schedule],
+    cutoff: dict[str, int],
+    tzs: dict[str, Any],
+) -> dict[str, Any]:
+    """``snap`` with progress against targets, each rep's last dial and present state added
+    (``cutoff`` and ``tzs`` by team name: its last counted hour and its timezone)."""
+    infos = _rep_infos(conn, day, rep_rows, shown_ids, team_names, schedules, pacing.floor)
     enrich(
         snap,
         day=day,
@@ -138,8 +212,7 @@ def load_snapshot(
     codes = {r.code: r.id for r in rep_rows}
     for rep in snap["reps"]:
         rep["last_dial_at"] = last_dial_at(last.get(codes[rep["code"]]), at)
-    cut_of = {team_names[i]: c for i, c in cutoff.items()}
-    _add_presence(conn, snap, day=day, at=at, codes=codes, cutoff=cut_of, tzs=tzs)
+    _add_presence(conn, snap, day=day, at=at, codes=codes, cutoff=cutoff, tzs=tzs)
     return snap
 
 
@@ -274,7 +347,5 @@ def earlier_totals(
         for rep_id, *values in conn.execute(q):
             code = codes.get(rep_id)
             if code is not None:
-                out.setdefault(code, {})[period] = {
-                    m: int(v or 0) for m, v in zip(METRICS, values, strict=True)
-                }
+                out.setdefault(code, {})[period] = metric_totals(values)
     return out
