@@ -8,7 +8,7 @@ state_total's closed intervals (app/services/state_time.py).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -30,7 +30,13 @@ from app.services.attendance import away_days
 from app.services.errors import InputError
 from app.services.plans import plans_between
 from app.services.schedules import team_schedules
-from app.services.snapshot import load_snapshot
+from app.services.snapshot import (
+    ROSTER,
+    load_snapshot,
+    metric_totals,
+    reps_of_teams,
+    select_teams,
+)
 from app.services.state_time import PeriodTimes, ReportRep, period_times
 from app.services.targets import load_rules
 
@@ -159,6 +165,94 @@ def daily(
     return report
 
 
+def _data_window(period: str, day: date, today: date, review_months: int) -> tuple[date, date]:
+    """The days an assessment reads: back to the judged months and out to the ISO weeks the
+    period touches."""
+    first, last = period_days(period, day)
+    data_first = min(
+        judged_months(period, day, today, review_months)[0],
+        first - timedelta(days=first.isoweekday() - 1),
+    )
+    return data_first, last + timedelta(days=7 - last.isoweekday())
+
+
+def _daily_totals(
+    conn: sa.Connection, team_ids: list[int], first: date, last: date
+) -> dict[int, dict[date, dict[str, int]]]:
+    """rep id -> day -> totals of the reps on ``team_ids``, from ``first`` to ``last``."""
+    rows = conn.execute(
+        sa.select(TOTAL.c.rep_id, TOTAL.c.day, *(sa.func.sum(TOTAL.c[m]) for m in METRICS))
+        .where(
+            TOTAL.c.day >= first,
+            TOTAL.c.day <= last,
+            TOTAL.c.rep_id.in_(reps_of_teams(team_ids)),
+        )
+        .group_by(TOTAL.c.rep_id, TOTAL.c.day)
+    ).all()
+    out: dict[int, dict[date, dict[str, int]]] = {}
+    for rep_id, d, *values in rows:
+        out.setdefault(rep_id, {})[d] = metric_totals(values)
+    return out
+
+
+def _first_days(conn: sa.Connection, team_ids: list[int]) -> tuple[date | None, dict[int, date]]:
+    """The floor's first recorded day, and rep id -> the first recorded day of each rep on
+    ``team_ids``."""
+    records_from = conn.execute(sa.select(sa.func.min(TOTAL.c.day))).scalar()
+    first_calls = conn.execute(
+        sa.select(TOTAL.c.rep_id, sa.func.min(TOTAL.c.day))
+        .where(TOTAL.c.rep_id.in_(reps_of_teams(team_ids)))
+        .group_by(TOTAL.c.rep_id)
+    ).all()
+    return records_from, dict(first_calls)
+
+
+def _since(r: Any, first_call: date | None, records_from: date | None, tz: Any) -> date | None:
+    """The first day the rep (``r``: hired_on, created_at) can be judged on."""
+    # A rep without a hire date is on the floor from their first call (imports and unknown rep
+    # codes create reps long after the calls they bring), else from when the roster got them.
+    own = r.hired_on or first_call
+    if own is None and r.created_at is not None:
+        own = r.created_at.astimezone(tz).date()
+    # Days before the floor's first recorded call are not judged: no record is not a zero.
+    known = [d for d in (own, records_from) if d]
+    return max(known) if known else None
+
+
+def _members(
+    conn: sa.Connection,
+    team_rows: Sequence[Any],
+    *,
+    data_first: date,
+    data_last: date,
+    in_period: set[int],
+    tz: Any,
+) -> list[RepMember]:
+    """The reps an assessment lists (active, or with figures in the period), in team order,
+    then by name, with when each can be judged from and their days away."""
+    team_ids = [t.id for t in team_rows]
+    team_names = {t.id: t.name for t in team_rows}
+    order = {t.id: i for i, t in enumerate(team_rows)}
+    reps = conn.execute(
+        sa.select(*ROSTER, REP.c.created_at).where(REP.c.team_id.in_(team_ids))
+    ).all()
+    records_from, first_calls = _first_days(conn, team_ids)
+    away = away_days(conn, data_first, data_last, {r.id for r in reps})
+    return [
+        RepMember(
+            ref=RepRef(r.id, r.team_id, r.hired_on),
+            code=r.code,
+            name=r.name,
+            team=team_names[r.team_id],
+            active=r.active,
+            since=_since(r, first_calls.get(r.id), records_from, tz),
+            away=away.get(r.id, {}),
+        )
+        for r in sorted(reps, key=lambda r: (order[r.team_id], r.name, r.code))
+        if r.active or r.id in in_period
+    ]
+
+
 def assessment(
     conn: sa.Connection,
     *,
@@ -181,95 +275,20 @@ def assessment(
     if metric not in TARGET_METRICS:
         raise InputError("metric", f"must be one of {', '.join(TARGET_METRICS)}")
     first, last = period_days(period, day)
-    tq = sa.select(TEAM.c.id, TEAM.c.name).order_by(TEAM.c.id)
-    if team is not None:
-        tq = tq.where(TEAM.c.name == team)
-    team_rows = [t for t in conn.execute(tq) if teams is None or t.name in teams]
-    if team is not None and not team_rows:
-        raise InputError("team", f"no team named '{team}'", 404)
-    team_names = {t.id: t.name for t in team_rows}
-    order = {t.id: i for i, t in enumerate(team_rows)}
-
-    # The data reaches back to the judged months and out to the weeks the period touches.
-    today = now.astimezone(pacing.floor.timezone).date()
-    data_first = min(
-        judged_months(period, day, today, review_months)[0],
-        first - timedelta(days=first.isoweekday() - 1),
-    )
-    data_last = last + timedelta(days=7 - last.isoweekday())
-    rows = conn.execute(
-        sa.select(TOTAL.c.rep_id, TOTAL.c.day, *(sa.func.sum(TOTAL.c[m]) for m in METRICS))
-        .where(
-            TOTAL.c.day >= data_first,
-            TOTAL.c.day <= data_last,
-            TOTAL.c.rep_id.in_(sa.select(REP.c.id).where(REP.c.team_id.in_(list(team_names)))),
-        )
-        .group_by(TOTAL.c.rep_id, TOTAL.c.day)
-    ).all()
-    by_rep: dict[int, dict[date, dict[str, int]]] = {}
-    in_period: set[int] = set()
-    for rep_id, d, *values in rows:
-        by_rep.setdefault(rep_id, {})[d] = {
-            m: int(v or 0) for m, v in zip(METRICS, values, strict=True)
-        }
-        if first <= d <= last:
-            in_period.add(rep_id)
-
-    reps = conn.execute(
-        sa.select(
-            REP.c.id,
-            REP.c.code,
-            REP.c.name,
-            REP.c.team_id,
-            REP.c.active,
-            REP.c.hired_on,
-            REP.c.created_at,
-        ).where(REP.c.team_id.in_(list(team_names)))
-    ).all()
+    team_rows = select_teams(conn, team, teams)
     tz = pacing.floor.timezone
-    # Days before the floor's first recorded call are not judged: no record is not a zero.
-    records_from = conn.execute(sa.select(sa.func.min(TOTAL.c.day))).scalar()
-    # A rep without a hire date is on the floor from their first call (imports and unknown rep
-    # codes create reps long after the calls they bring), else from when the roster got them.
-    first_calls = dict(
-        conn.execute(
-            sa.select(TOTAL.c.rep_id, sa.func.min(TOTAL.c.day))
-            .where(
-                TOTAL.c.rep_id.in_(sa.select(REP.c.id).where(REP.c.team_id.in_(list(team_names))))
-            )
-            .group_by(TOTAL.c.rep_id)
-        ).all()
+    data_first, data_last = _data_window(period, day, now.astimezone(tz).date(), review_months)
+    by_rep = _daily_totals(conn, [t.id for t in team_rows], data_first, data_last)
+    in_period = {i for i, days in by_rep.items() if any(first <= d <= last for d in days)}
+    members = _members(
+        conn, team_rows, data_first=data_first, data_last=data_last, in_period=in_period, tz=tz
     )
-
-    away = away_days(conn, data_first, data_last, {r.id for r in reps})
-
-    def since(r: Any) -> date | None:
-        own = r.hired_on or first_calls.get(r.id)
-        if own is None and r.created_at is not None:
-            own = r.created_at.astimezone(tz).date()
-        known = [d for d in (own, records_from) if d]
-        return max(known) if known else None
-
-    members = [
-        RepMember(
-            ref=RepRef(r.id, r.team_id, r.hired_on),
-            code=r.code,
-            name=r.name,
-            team=team_names[r.team_id],
-            active=r.active,
-            since=since(r),
-            away=away.get(r.id, {}),
-        )
-        for r in sorted(reps, key=lambda r: (order[r.team_id], r.name, r.code))
-        if r.active or r.id in in_period
-    ]
-    codes = {r.id: r.code for r in reps}
     report = assess(
         period=period,
         day=day,
         until=now,
         members=members,
-        daily={codes[i]: v for i, v in by_rep.items()},
+        daily={m.code: by_rep[m.ref.id] for m in members if m.ref.id in by_rep},
         rules=load_rules(conn),
         ramp=pacing.ramp,
         schedules=_schedules_by_name(conn, pacing),
