@@ -75,6 +75,90 @@ _FORMATS = {
 }
 
 
+def _sheet_title(title: str) -> str:
+    """A sheet title Excel takes: at most 31 characters, none of []:*?/\\."""
+    return "".join(ch for ch in title if ch not in "[]:*?/\\")[:31] or "Sheet"
+
+
+def _xlsx_value(kind: str, value: Any, minor_digits: int) -> tuple[Any, str | None]:
+    """A typed value as an xlsx cell holds it, with its number format (None: text)."""
+    if kind == "text":
+        return str(value), None
+    if kind == "seconds":
+        return timedelta(seconds=round(value)), _FORMATS["seconds"]
+    if kind == "duration":
+        # Whole minutes, so a spreadsheet shows the hh:mm the CSV and the page do.
+        return timedelta(minutes=(round(value) + 30) // 60), _FORMATS["duration"]
+    if kind == "money":
+        money = "#,##0" + ("." + "0" * minor_digits if minor_digits else "")
+        return round(value / 10**minor_digits, minor_digits), money
+    if kind == "int":
+        return int(value), _FORMATS["int"]
+    return float(value), _FORMATS[kind]
+
+
+def _write_table(ws: Any, table: Table, minor_digits: int) -> None:
+    """The table's bold header row and its typed rows (total rows bold) into sheet ``ws``."""
+    from openpyxl.styles import Alignment, Font
+
+    bold = Font(bold=True)
+    ws.append([c.header for c in table.columns])
+    for cell in ws[1]:
+        cell.font = bold
+        cell.alignment = Alignment(wrap_text=True, vertical="top")
+    for i, row in enumerate(table.rows):
+        for j, col in enumerate(table.columns, start=1):
+            # The cell exists even when empty, as the sheet's dimensions have always counted it.
+            cell = ws.cell(row=i + 2, column=j)
+            value = row.get(col.key)
+            if value is None:
+                continue
+            cell.value, number_format = _xlsx_value(col.kind, value, minor_digits)
+            if number_format is None:
+                cell.data_type = "s"  # never a formula, whatever it starts with
+            else:
+                cell.number_format = number_format
+            if i in table.totals:
+                cell.font = bold
+
+
+def _frozen_column(table: Table) -> int:
+    """The first column right of the rep's code, name and team (1 without them)."""
+    keys = [c.key for c in table.columns]
+    return 1 + sum(1 for k in ("code", "name", "team") if k in keys)
+
+
+def _column_width(table: Table, key: str, header: str, kind: str) -> int:
+    """Wide enough for the header and, in a text column, the longest text (10 to 60)."""
+    texts = [len(str(r.get(key) or "")) for r in table.rows] if kind == "text" else []
+    return min(max(10, max([len(header), *texts]) + 2), 60)
+
+
+def _format_columns(ws: Any, table: Table, amber: float, green: float) -> None:
+    """Column widths, and a red-amber-green scale on attainment columns."""
+    from openpyxl.formatting.rule import ColorScaleRule
+    from openpyxl.utils import get_column_letter
+
+    for j, col in enumerate(table.columns, start=1):
+        letter = get_column_letter(j)
+        ws.column_dimensions[letter].width = _column_width(table, col.key, col.header, col.kind)
+        if col.scale and table.rows:
+            ws.conditional_formatting.add(
+                f"{letter}2:{letter}{len(table.rows) + 1}",
+                ColorScaleRule(
+                    start_type="num",
+                    start_value=amber,
+                    start_color="F8696B",
+                    mid_type="num",
+                    mid_value=(amber + green) / 2,
+                    mid_color="FFEB84",
+                    end_type="num",
+                    end_value=green,
+                    end_color="63BE7B",
+                ),
+            )
+
+
 def to_xlsx(
     tables: Sequence[Table],
     *,
@@ -87,75 +171,14 @@ def to_xlsx(
     beside the rep's code, name and team; attainment columns coloured red below ``amber``, green
     from ``green`` (the board's thresholds)."""
     from openpyxl import Workbook
-    from openpyxl.formatting.rule import ColorScaleRule
-    from openpyxl.styles import Alignment, Font
-    from openpyxl.utils import get_column_letter
 
-    money = "#,##0" + ("." + "0" * minor_digits if minor_digits else "")
     wb = Workbook()
     wb.remove(wb.active)
-    bold = Font(bold=True)
     for table in tables:
-        # Sheet titles: at most 31 characters, none of []:*?/\
-        title = "".join(ch for ch in table.title if ch not in "[]:*?/\\")[:31] or "Sheet"
-        ws = wb.create_sheet(title)
-        ws.append([c.header for c in table.columns])
-        for cell in ws[1]:
-            cell.font = bold
-            cell.alignment = Alignment(wrap_text=True, vertical="top")
-        for i, row in enumerate(table.rows):
-            r = i + 2
-            for j, col in enumerate(table.columns, start=1):
-                value = row.get(col.key)
-                cell = ws.cell(row=r, column=j)
-                if value is None:
-                    continue
-                if col.kind == "text":
-                    cell.value = str(value)
-                    cell.data_type = "s"  # never a formula, whatever it starts with
-                elif col.kind == "seconds":
-                    cell.value = timedelta(seconds=round(value))
-                    cell.number_format = _FORMATS["seconds"]
-                elif col.kind == "duration":
-                    # Whole minutes, so a spreadsheet shows the hh:mm the CSV and the page do.
-                    cell.value = timedelta(minutes=(round(value) + 30) // 60)
-                    cell.number_format = _FORMATS["duration"]
-                elif col.kind == "money":
-                    cell.value = round(value / 10**minor_digits, minor_digits)
-                    cell.number_format = money
-                elif col.kind == "int":
-                    cell.value = int(value)
-                    cell.number_format = _FORMATS["int"]
-                else:
-                    cell.value = float(value)
-                    cell.number_format = _FORMATS[col.kind]
-                if i in table.totals:
-                    cell.font = bold
-        keys = [c.key for c in table.columns]
-        frozen = 1 + sum(1 for k in ("code", "name", "team") if k in keys)
-        ws.freeze_panes = ws.cell(row=2, column=frozen if frozen > 1 else 1)
-        for j, col in enumerate(table.columns, start=1):
-            letter = get_column_letter(j)
-            longest = max(
-                [len(col.header)]
-                + [len(str(r.get(col.key) or "")) for r in table.rows if col.kind == "text"]
-            )
-            ws.column_dimensions[letter].width = min(max(10, longest + 2), 60)
-            if col.scale and table.rows:
-                ws.conditional_formatting.add(
-                    f"{letter}2:{letter}{len(table.rows) + 1}",
-                    ColorScaleRule(
-                        start_type="num",
-                        start_value=amber,
-                        start_color="F8696B",
-                        mid_type="num",
-                        mid_value=(amber + green) / 2,
-                        mid_color="FFEB84",
-                        end_type="num",
-                        end_value=green,
-                        end_color="63BE7B",
-                    ),
-                )
+        ws = wb.create_sheet(_sheet_title(table.title))
+        _write_table(ws, table, minor_digits)
+        ws.freeze_panes = ws.cell(row=2, column=_frozen_column(table))
+        _format_columns(ws, table, amber, green)
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
