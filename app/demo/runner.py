@@ -429,6 +429,88 @@ async def _history(sim: Simulator, now: datetime) -> None:
         )
 
 
+#: The signals that stop the demo.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+def _demo_server(settings: Settings) -> DemoServer:
+    """The app's server, configured as ``paceboard serve`` configures it, quiet but warnings."""
+    config = uvicorn.Config(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level="warning",
+        **uvicorn_options(settings),  # as `paceboard serve`
+    )
+    return DemoServer(config)
+
+
+def _handle_signals(
+    loop: asyncio.AbstractEventLoop, server: uvicorn.Server, stop: asyncio.Event
+) -> None:
+    """A signal sets ``stop``; a second one also stops the server waiting for open connections."""
+
+    def on_signal() -> None:
+        if stop.is_set():
+            server.force_exit = True  # a second Ctrl-C: stop waiting for open connections
+        stop.set()
+
+    for sig in STOP_SIGNALS:
+        loop.add_signal_handler(sig, on_signal)
+
+
+def _failure(simulating: asyncio.Task, serving: asyncio.Task) -> int:
+    """1, the reason said, when the simulator failed or the server stopped on its own; else 0."""
+    if simulating.done() and not simulating.cancelled() and simulating.exception():
+        exc = simulating.exception()
+        warn(f"error: the simulator stopped: {type(exc).__name__}: {exc}")
+        return 1
+    if serving.done():
+        warn("error: the server stopped unexpectedly")
+        return 1
+    return 0
+
+
+async def _run_floor(
+    sim: Simulator,
+    url: str,
+    tokens: DemoTokens,
+    serving: asyncio.Task,
+    stop: asyncio.Event,
+    duration: float | None,
+) -> int:
+    """Run the simulator beside the server until ``duration``, ``stop`` or a failure, then wind
+    it down; the exit code so far."""
+    went_live = asyncio.Event()
+    simulating = asyncio.create_task(_simulate(sim, url, tokens, went_live))
+    timer = asyncio.create_task(_stop_after(went_live, duration, stop))
+    stopping = asyncio.create_task(stop.wait())
+    await asyncio.wait({simulating, serving, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    code = _failure(simulating, serving)
+    sim.stopping.set()
+    # Let the simulator finish the request in flight; cancel it only if it hangs.
+    await asyncio.wait({simulating}, timeout=10)
+    for task in (simulating, timer, stopping):
+        task.cancel()
+    await asyncio.gather(simulating, timer, stopping, return_exceptions=True)
+    if code == 0 and not serving.done():
+        # A sale whose call is already stored should not lose its outcome to the shutdown.
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(sim.send_wrap_ups(due_by=float("inf")), 5)
+    return code
+
+
+async def _shut_down(server: uvicorn.Server, serving: asyncio.Task) -> int:
+    """Stop the server and wait for it; 1 if it failed to stop cleanly, else 0."""
+    server.should_exit = True
+    try:
+        await serving
+    except (Exception, SystemExit) as exc:
+        warn(f"error: server shutdown: {exc!r}")
+        return 1
+    return 0
+
+
 async def serve_demo(
     settings: Settings,
     sock: socket.socket,
@@ -441,25 +523,10 @@ async def serve_demo(
 ) -> int:
     """Run server and simulator until ``duration``, a signal, or a failure; the exit code."""
     tune_interpreter()
-    config = uvicorn.Config(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        log_level="warning",
-        **uvicorn_options(settings),  # as `paceboard serve`
-    )
-    server = DemoServer(config)
+    server = _demo_server(settings)
     loop = asyncio.get_running_loop()
-    stop, went_live = asyncio.Event(), asyncio.Event()
-
-    def on_signal() -> None:
-        if stop.is_set():
-            server.force_exit = True  # a second Ctrl-C: stop waiting for open connections
-        stop.set()
-
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, on_signal)
-
+    stop = asyncio.Event()
+    _handle_signals(loop, server, stop)
     serving = asyncio.create_task(server.serve(sockets=[sock]))
     if not await _wait_started(server, serving):
         warn("error: the server did not start (see the messages above)")
@@ -468,43 +535,16 @@ async def serve_demo(
         return 1
 
     url = f"http://{client_host(settings.host)}:{settings.port}"
-    code = 0
     async with httpx.AsyncClient(
         base_url=url,
         headers={"Authorization": f"Bearer {tokens.ingest}"},
         timeout=httpx.Timeout(60.0, connect=5.0),
     ) as client:
         sim = Simulator(client, settings, floor, seed=seed, speed=speed, read_token=tokens.read)
-        simulating = asyncio.create_task(_simulate(sim, url, tokens, went_live))
-        timer = asyncio.create_task(_stop_after(went_live, duration, stop))
-        stopping = asyncio.create_task(stop.wait())
-        await asyncio.wait({simulating, serving, stopping}, return_when=asyncio.FIRST_COMPLETED)
-
-        if simulating.done() and not simulating.cancelled() and simulating.exception():
-            exc = simulating.exception()
-            warn(f"error: the simulator stopped: {type(exc).__name__}: {exc}")
-            code = 1
-        elif serving.done():
-            warn("error: the server stopped unexpectedly")
-            code = 1
-        sim.stopping.set()
-        # Let the simulator finish the request in flight; cancel it only if it hangs.
-        await asyncio.wait({simulating}, timeout=10)
-        for task in (simulating, timer, stopping):
-            task.cancel()
-        await asyncio.gather(simulating, timer, stopping, return_exceptions=True)
-        if code == 0 and not serving.done():
-            # A sale whose call is already stored should not lose its outcome to the shutdown.
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(sim.send_wrap_ups(due_by=float("inf")), 5)
-
-    server.should_exit = True
-    try:
-        await serving
-    except (Exception, SystemExit) as exc:
-        warn(f"error: server shutdown: {exc!r}")
-        code = code or 1
-    for sig in (signal.SIGINT, signal.SIGTERM):
+        code = await _run_floor(sim, url, tokens, serving, stop, duration)
+    shutdown = await _shut_down(server, serving)
+    code = code or shutdown
+    for sig in STOP_SIGNALS:
         loop.remove_signal_handler(sig)
     s = sim.stats
     say(
