@@ -27,6 +27,7 @@ from app.ingest.adapters.base import MaskedRow, Skipped
 from app.ingest.batch import apply_batch
 from app.ingest.reader import Batch, Judge, ReadJob, read_batches, read_in_worker
 from app.ingest.service import IDENT, IngestContext
+from app.ingest.sql import lazy_commit
 
 STATUSES = ("created", "updated", "duplicate", "stale", "rejected", "skipped")
 REJECT_COLUMNS = ("row", "reason", "raw")
@@ -170,31 +171,16 @@ def import_file(
 @contextmanager
 def import_transaction(engine: sa.Engine) -> Iterator[sa.Connection]:
     """A write transaction for one batch of an import, committed without waiting for the disk
-    (SQLite's ``synchronous=NORMAL`` in WAL mode, PostgreSQL's ``synchronous_commit = off``).
+    (:func:`app.ingest.sql.lazy_commit`).
 
     An import is idempotent: a power cut may lose its last batches (never corrupt the
     database), and importing the file again brings them back while the rest come back as
     duplicates. The wait for the disk was a third of a SQLite import's time. Calls posted to the
-    API keep the full wait (their answer promises they are stored): SQLite's settings belong to
-    the connection, so they are put back (SQLite's defaults, as app.db leaves them) before the
-    connection returns to the pool. On SQLite the batch also keeps a 32 MiB page cache: inserts
-    into the call and lead indexes land all over them.
+    API keep the full wait (their answer promises they are stored). On SQLite the batch also
+    keeps a 32 MiB page cache: inserts into the call and lead indexes land all over them.
     """
-    with writer(engine).connect() as conn:
-        driver = conn.connection.driver_connection
-        sqlite = conn.dialect.name == "sqlite"
-        if sqlite:  # not inside a transaction: SQLite refuses that
-            driver.execute("PRAGMA synchronous = NORMAL")  # type: ignore[union-attr]
-            driver.execute("PRAGMA cache_size = -32768")  # type: ignore[union-attr]
-        try:
-            with conn.begin():
-                if not sqlite:
-                    conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
-                yield conn
-        finally:
-            if sqlite:
-                driver.execute("PRAGMA synchronous = FULL")  # type: ignore[union-attr]
-                driver.execute("PRAGMA cache_size = -2000")  # type: ignore[union-attr]
+    with writer(engine).connect() as conn, lazy_commit(conn):
+        yield conn
 
 
 def roster_identifiers(engine: sa.Engine) -> frozenset[str]:
