@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from app.ingest.bulk import apply_bulk
 from app.ingest.records import Incoming, Invalid
-from app.ingest.service import BatchOutcome, IngestContext, apply_each
+from app.ingest.service import BatchOptions, BatchOutcome, IngestContext, apply_each
 
 
 def apply_batch(
@@ -32,13 +32,7 @@ def apply_batch(
     """
     if bulk is None:
         bulk = len(items) >= ctx.bulk_from
+    opts = BatchOptions(ctx, now, require_existing, strict_agents)
     if bulk and not require_existing:
-        return apply_bulk(conn, items, ctx=ctx, now=now, strict_agents=strict_agents)
-    return apply_each(
-        conn,
-        items,
-        ctx=ctx,
-        now=now,
-        require_existing=require_existing,
-        strict_agents=strict_agents,
-    )
+        return apply_bulk(conn, items, opts)
+    return apply_each(conn, items, opts)

@@ -27,37 +27,35 @@ from typing import Any
 import sqlalchemy as sa
 
 from app.floor.metrics import CALL_METRICS
-from app.ingest.call_sql import contributions, leads_of
+from app.ingest.call_sql import contributions, earlier_hour, leads_of
 from app.ingest.records import CONTENT_FIELDS, CREATE_DEFAULTS, Incoming, Invalid
 from app.ingest.service import (
     CALL,
-    INSERT_COLS,
     LEAD,
     REJECT,
     STORED_CONTENT,
     TOTAL,
     Agent,
+    BatchOptions,
     BatchOutcome,
     Cell,
-    IngestContext,
     RecordResult,
     Sale,
+    Verdict,
     apply_each,
     call_event,
     conflict_error,
     consistency_errors,
     count_unresolved,
     in_progress,
-    lock_leads,
     not_on_roster,
     reject_row,
     rep_timezones,
     resolve_agents,
-    sqlite_rows,
     store_call_states,
     verdict,
 )
-from app.ingest.sql import insert_for
+from app.ingest.sql import INSERT_COLS, insert_for, load_rows, lock_leads_of, temp_table
 from app.models import METRICS, RepActivity, table_of
 
 ACTIVITY = table_of(RepActivity)
@@ -66,7 +64,7 @@ _META = sa.MetaData()
 #: One staged record: its position in the batch, identity, content as stored, local day and
 #: hour, which content fields it carried (a bit each, in STORED_CONTENT order) and ``new``
 #: (1 until the join finds its call stored, 0 too when it failed a cross-field check).
-STAGE = sa.Table(
+STAGE = temp_table(
     "call_stage",
     _META,
     sa.Column("seq", sa.Integer, primary_key=True, autoincrement=False),
@@ -78,8 +76,6 @@ STAGE = sa.Table(
     sa.Column("local_hour", CALL.c.local_hour.type),
     sa.Column("carried", sa.Integer),
     sa.Column("new", sa.Integer),
-    prefixes=["TEMPORARY"],
-    postgresql_on_commit="DELETE ROWS",
 )
 _STAGE_COLS = [c.name for c in STAGE.columns]
 #: The positions of the date and time values in a staged row (converted to text on SQLite).
@@ -92,15 +88,13 @@ assert [("rep_id" if f == "rep" else f) for f in _BIT] == list(STORED_CONTENT)
 
 #: The leads the batch's new calls touch: their first hours in the batch (``nfd``/``nfc``),
 #: as stored (``ofd``/``ofc``; ``has_old`` when a row exists) and merged (``mfd``/``mfc``).
-LEAD_STAGE = sa.Table(
+LEAD_STAGE = temp_table(
     "lead_stage",
     _META,
     sa.Column("rep_id", sa.Integer),
     sa.Column("day", LEAD.c.day.type),
     sa.Column("customer_key", LEAD.c.customer_key.type),
     *(sa.Column(c, sa.Integer) for c in ("nfd", "nfc", "ofd", "ofc", "has_old", "mfd", "mfc")),
-    prefixes=["TEMPORARY"],
-    postgresql_on_commit="DELETE ROWS",
 )
 
 
@@ -118,53 +112,82 @@ class _Plan:
 
 
 def apply_bulk(
-    conn: sa.Connection,
-    items: Sequence[Incoming | Invalid],
-    *,
-    ctx: IngestContext,
-    now: datetime,
-    strict_agents: bool = False,
+    conn: sa.Connection, items: Sequence[Incoming | Invalid], opts: BatchOptions
 ) -> BatchOutcome:
     """Store ``items`` set-wise; the same results and stored rows as the per-record path."""
-    plan = _plan(conn, items, ctx=ctx, now=now, strict_agents=strict_agents)
-    results: list[RecordResult | None] = [None] * len(items)
-    created: list[int] = []
+    plan = _plan(conn, items, opts)
+    judged: dict[int, Verdict] = {}
     changed: set[Cell] = set()
     if plan.staged:
         _stage(conn, plan.staged)
         judged = _judge(conn, plan, items)
-        for pos, status in judged.items():
-            if status == "conflict":
-                plan.rejected[pos] = [conflict_error(items[pos].revision)]
-            elif status in ("stale", "duplicate"):
-                results[pos] = RecordResult(items[pos].index, items[pos].call_id, status)
+        changed = _apply_sets(conn, opts.now)
+    parts = _sort_judged(plan, judged)
+    made = _created(conn, plan, parts.created, opts)
+    kept = _keep_rejects(conn, items, parts.rejected, opts)
+    merged = _merge_each(conn, items, parts.each, opts)
+    by_pos = {
+        **parts.settled,
+        **dict(zip(parts.created, made.results, strict=True)),
+        **kept,
+        **dict(zip(parts.each, merged.results, strict=True)),
+    }
+    return _joined([by_pos[pos] for pos in range(len(items))], changed, made, merged)
+
+
+@dataclass(frozen=True)
+class _Parts:
+    """Where each record of the batch ends up once the staged ones are judged, by position."""
+
+    settled: dict[int, RecordResult]  # stale or duplicate: nothing to write
+    created: list[int]  # new calls, inserted by the set statements
+    rejected: dict[int, list[dict[str, str]]]
+    each: list[int]  # for the per-record path, in batch order
+
+
+def _sort_judged(plan: _Plan, judged: dict[int, Verdict]) -> _Parts:
+    """Sort the batch by what each record needs, given the staged records' verdicts."""
+    settled: dict[int, RecordResult] = {}
+    rejected = dict(plan.rejected)
+    each = list(plan.each)
+    for pos, status in judged.items():
+        item = plan.rows[pos][0]  # a staged record
+        if status == "conflict":
+            rejected[pos] = [conflict_error(item.revision)]
+        elif status in ("stale", "duplicate"):
+            settled[pos] = RecordResult(item.index, item.call_id, status)
+        else:
+            each.append(pos)
+    created = []
+    for pos in plan.rows:
+        if pos not in judged:
+            if pos in plan.errors:
+                rejected[pos] = plan.errors[pos]
             else:
-                plan.each.append(pos)
-        for pos in plan.rows:
-            if pos not in judged:
-                if pos in plan.errors:
-                    plan.rejected[pos] = plan.errors[pos]
-                else:
-                    created.append(pos)
-        changed = _apply_sets(conn, now)
-    outcome = _outcome(conn, items, plan, created, results, changed, ctx=ctx, now=now)
-    _keep_rejects(conn, items, plan.rejected, results, ctx=ctx, now=now)
-    if plan.each:
-        _merge_each(conn, items, plan.each, results, outcome, ctx, now, strict_agents)
-    assert all(r is not None for r in results)
-    outcome.results = results  # type: ignore[assignment]
-    return outcome
+                created.append(pos)
+    return _Parts(settled, created, rejected, sorted(each))
 
 
-def _plan(
-    conn: sa.Connection,
-    items: Sequence[Incoming | Invalid],
-    *,
-    ctx: IngestContext,
-    now: datetime,
-    strict_agents: bool,
-) -> _Plan:
+def _joined(
+    results: list[RecordResult], changed: set[Cell], made: BatchOutcome, merged: BatchOutcome
+) -> BatchOutcome:
+    """The batch's outcome: the set path's and the per-record path's, added up."""
+    unresolved = dict(made.unresolved)
+    for code, n in merged.unresolved.items():
+        unresolved[code] = unresolved.get(code, 0) + n
+    return BatchOutcome(
+        results,
+        changed | made.changed_cells | merged.changed_cells,
+        unresolved,
+        made.touched | merged.touched,
+        made.sales + merged.sales,
+        made.states | merged.states,
+    )
+
+
+def _plan(conn: sa.Connection, items: Sequence[Incoming | Invalid], opts: BatchOptions) -> _Plan:
     """Sort the batch: rejects, records for the per-record path, and staged rows."""
+    ctx, now, strict_agents = opts.ctx, opts.now, opts.strict_agents
     plan = _Plan()
     valid = [it for it in items if isinstance(it, Incoming)]
     agents = resolve_agents(conn, valid, now, ctx.hasher, create=not strict_agents)
@@ -219,20 +242,7 @@ def _stage(conn: sa.Connection, rows: list[tuple[Any, ...]]) -> None:
     """Load the staged rows into the (per-session) staging table."""
     for table in (STAGE, LEAD_STAGE):
         conn.execute(sa.schema.CreateTable(table, if_not_exists=True))
-    if conn.dialect.name == "postgresql":
-        driver = conn.connection.driver_connection
-        with (
-            driver.cursor() as cur,  # type: ignore[union-attr]
-            cur.copy(f"COPY call_stage ({', '.join(_STAGE_COLS)}) FROM STDIN") as copy,
-        ):
-            for row in rows:
-                copy.write_row(row)
-        return
-    marks = ", ".join("?" for _ in _STAGE_COLS)
-    conn.exec_driver_sql(
-        f"INSERT INTO call_stage ({', '.join(_STAGE_COLS)}) VALUES ({marks})",
-        sqlite_rows(rows, _STAGE_TEMPORAL),
-    )
+    load_rows(conn, STAGE, rows, _STAGE_TEMPORAL)
 
 
 def _differs() -> sa.ColumnElement[bool]:
@@ -248,7 +258,9 @@ def _differs() -> sa.ColumnElement[bool]:
     )
 
 
-def _judge(conn: sa.Connection, plan: _Plan, items: Sequence[Incoming | Invalid]) -> dict:
+def _judge(
+    conn: sa.Connection, plan: _Plan, items: Sequence[Incoming | Invalid]
+) -> dict[int, Verdict]:
     """Each staged record whose call is stored, by position: its verdict. Those records are
     no longer new."""
     sql = _statements(conn.dialect.name)
@@ -266,9 +278,8 @@ def _apply_sets(conn: sa.Connection, now: datetime) -> set[Cell]:
     The cells whose totals changed."""
     sql = _statements(conn.dialect.name)
     conn.execute(sql.insert_calls, {"now": now})
-    if conn.dialect.name == "postgresql":
-        # Another writer may be counting the same lead: wait for it before reading its row.
-        lock_leads(conn, conn.execute(sql.lead_keys).all())
+    # Another writer may be counting the same lead: wait for it before reading its row.
+    lock_leads_of(conn, sql.lead_keys)
     conn.execute(sql.stage_leads)
     conn.execute(sql.write_leads)
     changed = {(r, d, h) for r, d, h in conn.execute(sql.totals)}
@@ -339,8 +350,8 @@ def _stage_leads(new: sa.Subquery) -> sa.Insert:
         ofd,
         ofc,
         sa.case((has_old, 1), else_=0),
-        sa.case((sa.or_(ofd.is_(None), nfd < ofd), nfd), else_=ofd),
-        sa.case((ofc.is_(None), nfc), (sa.or_(nfc.is_(None), ofc <= nfc), ofc), else_=nfc),
+        earlier_hour(nfd, ofd),
+        earlier_hour(nfc, ofc),
     ).select_from(
         new.outerjoin(
             LEAD, sa.and_(LEAD.c.rep_id == rep, LEAD.c.day == day, LEAD.c.customer_key == ckey)
@@ -441,25 +452,20 @@ def _activity(dialect: str) -> sa.Insert:
     )
 
 
-def _outcome(
-    conn: sa.Connection,
-    items: Sequence[Incoming | Invalid],
-    plan: _Plan,
-    created: list[int],
-    results: list[RecordResult | None],
-    changed: set[Cell],
-    *,
-    ctx: IngestContext,
-    now: datetime,
+def _created(
+    conn: sa.Connection, plan: _Plan, created: list[int], opts: BatchOptions
 ) -> BatchOutcome:
-    """What the created calls did: their results, sales, last dials, states and agents."""
+    """What the created calls did: their results (in ``created`` order), sales, last dials,
+    states and agents."""
+    results = []
     unresolved: dict[str, int] = {}
     touched: set[tuple[int, date]] = set()
     sales: list[Sale] = []
     in_call = []
+    now = opts.now
     for pos in created:
         item, row, agent = plan.rows[pos]
-        results[pos] = RecordResult(item.index, item.call_id, "created")
+        results.append(RecordResult(item.index, item.call_id, "created"))
         count_unresolved(unresolved, agent)
         if row["direction"] == "outbound":
             touched.add((row["rep_id"], row["local_day"]))
@@ -468,49 +474,36 @@ def _outcome(
         if in_progress(row, item.fields, now):
             row.update(source=item.source, external_id=item.call_id)
             in_call.append(call_event(row, "on_call", row["started_at"], "start"))
-    states = store_call_states(conn, in_call, ctx.default_tz, now)
-    return BatchOutcome([], changed, unresolved, touched, sales, states)
+    states = store_call_states(conn, in_call, opts.ctx.default_tz, now)
+    return BatchOutcome(results, set(), unresolved, touched, sales, states)
 
 
 def _keep_rejects(
     conn: sa.Connection,
     items: Sequence[Incoming | Invalid],
     rejected: dict[int, list[dict[str, str]]],
-    results: list[RecordResult | None],
-    *,
-    ctx: IngestContext,
-    now: datetime,
-) -> None:
+    opts: BatchOptions,
+) -> dict[int, RecordResult]:
+    """Keep the rejected records; their results, by position."""
+    results = {}
     rows = []
     for pos in sorted(rejected):
         item, errors = items[pos], rejected[pos]
         results[pos] = RecordResult(item.index, item.call_id, "rejected", errors)
-        rows.append(reject_row(item, errors, ctx.hasher, now))
+        rows.append(reject_row(item, errors, opts.ctx.hasher, opts.now))
     if rows:
         conn.execute(REJECT.insert(), rows)
+    return results
 
 
 def _merge_each(
     conn: sa.Connection,
     items: Sequence[Incoming | Invalid],
     positions: list[int],
-    results: list[RecordResult | None],
-    outcome: BatchOutcome,
-    ctx: IngestContext,
-    now: datetime,
-    strict_agents: bool,
-) -> None:
-    """Store the records the set cannot decide through the per-record path, in batch order,
-    and fold what they did into ``outcome``."""
-    positions = sorted(positions)
-    each = apply_each(
-        conn, [items[p] for p in positions], ctx=ctx, now=now, strict_agents=strict_agents
-    )
-    for pos, result in zip(positions, each.results, strict=True):
-        results[pos] = result
-    outcome.changed_cells |= each.changed_cells
-    for code, n in each.unresolved.items():
-        outcome.unresolved[code] = outcome.unresolved.get(code, 0) + n
-    outcome.touched |= each.touched
-    outcome.sales.extend(each.sales)
-    outcome.states |= each.states
+    opts: BatchOptions,
+) -> BatchOutcome:
+    """Store the records the set cannot decide (at ``positions``, in batch order) through the
+    per-record path."""
+    if not positions:
+        return BatchOutcome([], set())
+    return apply_each(conn, [items[p] for p in positions], opts)

@@ -48,6 +48,12 @@ def first_hours(t: sa.Table) -> tuple[sa.ColumnElement, sa.ColumnElement]:
     )
 
 
+def earlier_hour(a: sa.ColumnElement, b: sa.ColumnElement) -> sa.ColumnElement:
+    """:func:`app.floor.leads.earlier_hour` in SQL: the earlier of two first hours, NULL being
+    "not yet" (the merge of a lead's stored first hours with a batch's)."""
+    return sa.case((b.is_(None), a), (sa.or_(a.is_(None), b <= a), b), else_=a)
+
+
 def leads_of(t: sa.Table) -> sa.Select:
     """(rep, local day, customer, first-dial hour, first-connect hour) of the leads in ``t``:
     the distinct-lead query, shared by the recount and the bulk path."""

@@ -26,7 +26,8 @@ from app.ingest.adapters import ADAPTERS, Options
 from app.ingest.adapters.base import MaskedRow, Skipped
 from app.ingest.batch import apply_batch
 from app.ingest.reader import Batch, Judge, ReadJob, read_batches, read_in_worker
-from app.ingest.service import IDENT, IngestContext
+from app.ingest.service import IDENT, BatchOutcome, IngestContext
+from app.ingest.sql import lazy_commit
 
 STATUSES = ("created", "updated", "duplicate", "stale", "rejected", "skipped")
 REJECT_COLUMNS = ("row", "reason", "raw")
@@ -98,6 +99,41 @@ def import_file(
     the format cannot use (before anything is read). Files of ``parallel_from`` bytes or more
     are read in a worker process while this one stores.
     """
+    options = _checked_options(engine, fmt, timezone, source, rep_from, mapping, encoding)
+    path = Path(path)
+    rejects = _Rejects(Path(rejects_path) if rejects_path else default_rejects_path(path))
+    tally = _Tally()
+    read = Batch([], 0, 0)
+    job = ReadJob(path, fmt, options, batch, Judge(source, ctx.hasher, minor_digits))
+    try:
+        big = path.stat().st_size >= parallel_from
+        for prepared in read_in_worker(job) if big else read_batches(job):
+            outcome = _store(engine, prepared, ctx, strict_agents)
+            tally.add(prepared, outcome, rejects)
+            if progress is not None:
+                progress(prepared.bytes_read)
+            read = prepared
+    finally:
+        rejects.close()
+    return {
+        "rows": read.rows_read,
+        **tally.counts,
+        "skipped_reasons": tally.skipped,
+        "unresolved": tally.unresolved,
+        "rejects_path": str(rejects.path) if rejects.count else None,
+    }
+
+
+def _checked_options(
+    engine: sa.Engine,
+    fmt: str,
+    timezone: ZoneInfo,
+    source: str,
+    rep_from: str | None,
+    mapping: Mapping[str, str] | None,
+    encoding: str | None,
+) -> Options:
+    """The adapter options of an import, checked by the format's adapter before any read."""
     adapter = ADAPTERS.get(fmt)
     if adapter is None:
         raise FormatNotSupported(f"format '{fmt}' is not supported")
@@ -110,29 +146,42 @@ def import_file(
         identifiers=roster_identifiers(engine),
     )
     adapter.check(options)
-    path = Path(path)
-    rejects = _Rejects(Path(rejects_path) if rejects_path else default_rejects_path(path))
-    counts = dict.fromkeys(STATUSES, 0)
-    skipped: dict[str, int] = {}
-    unresolved: dict[str, int] = {}
-    read = Batch([], 0, 0)
+    return options
 
-    def store(batch: Batch) -> None:
+
+def _store(
+    engine: sa.Engine, batch: Batch, ctx: IngestContext, strict_agents: bool
+) -> BatchOutcome | None:
+    """Store one read batch's records in their own transaction (None: it had none)."""
+    if not batch.items:
+        return None
+    with import_transaction(engine) as conn:
+        return apply_batch(
+            conn,
+            batch.items,
+            ctx=ctx,
+            now=datetime.now(UTC),
+            strict_agents=strict_agents,
+            bulk=True,  # an import is history in bulk: the set-based path
+        )
+
+
+class _Tally:
+    """An import's counts so far: by status, skipped legs by reason, unresolved agents."""
+
+    def __init__(self) -> None:
+        self.counts = dict.fromkeys(STATUSES, 0)
+        self.skipped: dict[str, int] = {}
+        self.unresolved: dict[str, int] = {}
+
+    def add(self, batch: Batch, outcome: BatchOutcome | None, rejects: _Rejects) -> None:
+        """Count one stored batch, and write its rejected and unreadable rows to ``rejects``."""
         reasons: dict[int, str] = {}
-        if batch.items:
-            with import_transaction(engine) as conn:
-                outcome = apply_batch(
-                    conn,
-                    batch.items,
-                    ctx=ctx,
-                    now=datetime.now(UTC),
-                    strict_agents=strict_agents,
-                    bulk=True,  # an import is history in bulk: the set-based path
-                )
+        if outcome is not None:
             for code, n in outcome.unresolved.items():
-                unresolved[code] = unresolved.get(code, 0) + n
+                self.unresolved[code] = self.unresolved.get(code, 0) + n
             for result in outcome.results:
-                counts[result.status] = counts.get(result.status, 0) + 1
+                self.counts[result.status] = self.counts.get(result.status, 0) + 1
                 if result.status == "rejected":
                     reasons[batch.where[result.index]] = _reason(result.errors)
         # Merged legs come out when the next call starts: write rejects in row order.
@@ -140,61 +189,28 @@ def import_file(
         for pos in sorted(range(len(rows)), key=lambda p: rows[p][0]):
             row, record, reason, raw = rows[pos]
             if isinstance(reason, Skipped):
-                counts["skipped"] += 1
-                skipped[str(reason)] = skipped.get(str(reason), 0) + 1
+                self.counts["skipped"] += 1
+                self.skipped[str(reason)] = self.skipped.get(str(reason), 0) + 1
             elif record is None:
-                counts["rejected"] += 1
+                self.counts["rejected"] += 1
                 rejects.write(row, reason or "unreadable row", _text(raw))
             elif pos in reasons:
                 rejects.write(row, reasons[pos], _text(raw))
-        if progress is not None:
-            progress(batch.bytes_read)
-
-    job = ReadJob(path, fmt, options, batch, Judge(source, ctx.hasher, minor_digits))
-    try:
-        big = path.stat().st_size >= parallel_from
-        for prepared in read_in_worker(job) if big else read_batches(job):
-            store(prepared)
-            read = prepared
-    finally:
-        rejects.close()
-    return {
-        "rows": read.rows_read,
-        **counts,
-        "skipped_reasons": skipped,
-        "unresolved": unresolved,
-        "rejects_path": str(rejects.path) if rejects.count else None,
-    }
 
 
 @contextmanager
 def import_transaction(engine: sa.Engine) -> Iterator[sa.Connection]:
     """A write transaction for one batch of an import, committed without waiting for the disk
-    (SQLite's ``synchronous=NORMAL`` in WAL mode, PostgreSQL's ``synchronous_commit = off``).
+    (:func:`app.ingest.sql.lazy_commit`).
 
     An import is idempotent: a power cut may lose its last batches (never corrupt the
     database), and importing the file again brings them back while the rest come back as
     duplicates. The wait for the disk was a third of a SQLite import's time. Calls posted to the
-    API keep the full wait (their answer promises they are stored): SQLite's settings belong to
-    the connection, so they are put back (SQLite's defaults, as app.db leaves them) before the
-    connection returns to the pool. On SQLite the batch also keeps a 32 MiB page cache: inserts
-    into the call and lead indexes land all over them.
+    API keep the full wait (their answer promises they are stored). On SQLite the batch also
+    keeps a 32 MiB page cache: inserts into the call and lead indexes land all over them.
     """
-    with writer(engine).connect() as conn:
-        driver = conn.connection.driver_connection
-        sqlite = conn.dialect.name == "sqlite"
-        if sqlite:  # not inside a transaction: SQLite refuses that
-            driver.execute("PRAGMA synchronous = NORMAL")  # type: ignore[union-attr]
-            driver.execute("PRAGMA cache_size = -32768")  # type: ignore[union-attr]
-        try:
-            with conn.begin():
-                if not sqlite:
-                    conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
-                yield conn
-        finally:
-            if sqlite:
-                driver.execute("PRAGMA synchronous = FULL")  # type: ignore[union-attr]
-                driver.execute("PRAGMA cache_size = -2000")  # type: ignore[union-attr]
+    with writer(engine).connect() as conn, lazy_commit(conn):
+        yield conn
 
 
 def roster_identifiers(engine: sa.Engine) -> frozenset[str]:

@@ -7,7 +7,6 @@ between a call's old and new contribution, so a correction never counts twice. T
 
 from __future__ import annotations
 
-import hashlib
 import operator
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -19,6 +18,8 @@ import orjson
 import sqlalchemy as sa
 
 from app.floor.agent_state import StateEvent
+from app.floor.agents import HASHED_AGENT_PREFIX, hashed_agent_code
+from app.floor.leads import FirstHours, merge_first_hours
 from app.floor.metrics import CALL_METRICS, contribution, counts_as_lead
 from app.ingest.call_sql import leads_of
 from app.ingest.mask import holds_number
@@ -30,7 +31,19 @@ from app.ingest.records import (
     Invalid,
     scrub,
 )
-from app.ingest.sql import dialect_insert
+from app.ingest.sql import (
+    INSERT_COLS,
+    LeadKey,
+    add_to_totals,
+    advance_last_dials,
+    dialect_insert,
+    insert_calls,
+    lock_leads,
+    locked,
+    stored_call_ids,
+    stored_leads,
+    write_leads,
+)
 from app.ingest.states import CALL_SOURCE, ResolvedEvent, store_events
 from app.models import (
     METRICS,
@@ -61,7 +74,7 @@ _CHUNK = 400
 STORED_CONTENT = tuple("rep_id" if f == "rep" else f for f in CONTENT_FIELDS)
 
 Cell = tuple[int, date, int]  # (rep_id, local day, local hour)
-LeadKey = tuple[int, date, str]
+CallKey = tuple[str, str]  # (source, external id)
 
 
 @dataclass(slots=True)
@@ -161,11 +174,6 @@ def consistency_errors(
     return errs
 
 
-#: The code of an unresolved agent whose identifier looked like a phone number (or was the
-#: call's other party): ``#`` + a prefix of its keyed hash, never the number itself.
-HASHED_AGENT_PREFIX = "#"
-
-
 @dataclass(frozen=True, slots=True)
 class Agent:
     """Where one record's calls go: a rep on the roster, or an unresolved agent's bucket."""
@@ -175,11 +183,6 @@ class Agent:
     unresolved: str | None = None
     #: Why the identifier could not be a rep (names the column, never the value).
     reason: str | None = None
-
-
-def hashed_agent_code(value: str, hasher: CustomerHasher) -> str:
-    """The bucket code of a phone-like identifier: stable for every spelling of the number."""
-    return HASHED_AGENT_PREFIX + (hasher(value) or "")[:12]
 
 
 def _agent_reason(
@@ -272,9 +275,6 @@ _CODES: sa.BindParameter[Any] = sa.bindparam("codes", expanding=True)
 _IDENTIFIER_OWNERS = sa.select(IDENT.c.identifier, IDENT.c.rep_id).where(
     IDENT.c.identifier.in_(_CODES)
 )
-# Held to commit on PostgreSQL: a rep claiming an unresolved agent's identifier (which deletes
-# the row) waits for calls resolved through it, so none lands behind its back.
-_IDENTIFIER_OWNERS_HELD = _IDENTIFIER_OWNERS.with_for_update(key_share=True, read=True)
 _ON_ROSTER = sa.select(REP.c.id).where(REP.c.id.in_(_CODES), REP.c.team_id.is_not(None))
 _REP_TIMEZONES = (
     sa.select(REP.c.id, SCHEDULE.c.timezone)
@@ -289,8 +289,9 @@ _REP_TIMEZONES = (
 
 
 def _identifier_owners(conn: sa.Connection, codes: Sequence[str]) -> dict[str, int]:
-    held = conn.dialect.name == "postgresql"
-    q = _IDENTIFIER_OWNERS_HELD if held else _IDENTIFIER_OWNERS
+    # Held to commit on PostgreSQL: a rep claiming an unresolved agent's identifier (which
+    # deletes the row) waits for calls resolved through it, so none lands behind its back.
+    q = locked(conn, _IDENTIFIER_OWNERS, key_share=True, read=True)
     found: dict[str, int] = {}
     for chunk in _chunks(codes):
         found.update(conn.execute(q, {"codes": list(chunk)}).all())
@@ -333,7 +334,7 @@ def rep_timezones(conn: sa.Connection, rep_ids: set[int], default: ZoneInfo) -> 
     return out
 
 
-def _load_calls(conn: sa.Connection, keys: list[tuple[str, str]]) -> dict[tuple[str, str], dict]:
+def _load_calls(conn: sa.Connection, keys: list[CallKey]) -> dict[CallKey, dict]:
     by_source: dict[str, list[str]] = {}
     for source, call_id in keys:
         by_source.setdefault(source, []).append(call_id)
@@ -342,25 +343,15 @@ def _load_calls(conn: sa.Connection, keys: list[tuple[str, str]]) -> dict[tuple[
         for chunk in _chunks(sorted(ids), 900):
             # Most posted calls are new: a bare probe of the unique index finds the few that
             # exist, and only those pay for a full, typed (and on PostgreSQL locked) read.
-            marks = ", ".join("?" * len(chunk))
-            probe = driver_sql(
-                conn, f"SELECT external_id FROM call WHERE source = ? AND external_id IN ({marks})"
-            )
-            found = [r[0] for r in conn.exec_driver_sql(probe, (source, *chunk))]
+            found = stored_call_ids(conn, source, chunk)
             if not found:
                 continue
             q = sa.select(CALL).where(CALL.c.source == source, CALL.c.external_id.in_(found))
-            if conn.dialect.name == "postgresql":
-                # Two processes applying revisions of one call serialise here, not in the totals.
-                q = q.with_for_update()
+            # Two processes applying revisions of one call serialise here, not in the totals.
+            q = locked(conn, q)
             for row in conn.execute(q).mappings():
                 out[(row["source"], row["external_id"])] = dict(row)
     return out
-
-
-def driver_sql(conn: sa.Connection, sql: str) -> str:
-    """``sql`` written with ``?`` placeholders, in the driver's own paramstyle."""
-    return sql if conn.dialect.name == "sqlite" else sql.replace("?", "%s")
 
 
 def reject_row(
@@ -408,160 +399,184 @@ def _add(deltas: dict[Cell, list[int]], cell: Cell, values: Sequence[int], sign:
         acc[i] += sign * v
 
 
+@dataclass(frozen=True)
+class BatchOptions:
+    """How one batch is stored (:func:`app.ingest.batch.apply_batch` says what each means)."""
+
+    ctx: IngestContext
+    now: datetime
+    require_existing: bool = False
+    strict_agents: bool = False
+
+
 def apply_each(
-    conn: sa.Connection,
-    items: Sequence[Incoming | Invalid],
-    *,
-    ctx: IngestContext,
-    now: datetime,
-    require_existing: bool = False,
-    strict_agents: bool = False,
+    conn: sa.Connection, items: Sequence[Incoming | Invalid], opts: BatchOptions
 ) -> BatchOutcome:
     """The per-record path of :func:`apply_batch`: each record judged and merged in Python."""
-    results: list[RecordResult] = []
-    rejects: list[dict[str, Any]] = []
     valid = [it for it in items if isinstance(it, Incoming)]
-
     with_rep = [it for it in valid if "rep" in it.fields]
-    agents = resolve_agents(conn, with_rep, now, ctx.hasher, create=not strict_agents)
-    unresolved: dict[str, int] = {}
-    state = _load_calls(conn, list(dict.fromkeys((it.source, it.call_id) for it in valid)))
-    tz_reps = {a.rep_id for a in agents.values()} | {c["rep_id"] for c in state.values()}
+    ctx = opts.ctx
+    agents = resolve_agents(conn, with_rep, opts.now, ctx.hasher, create=not opts.strict_agents)
+    stored = _load_calls(conn, list(dict.fromkeys((it.source, it.call_id) for it in valid)))
+    tz_reps = {a.rep_id for a in agents.values()} | {c["rep_id"] for c in stored.values()}
     tzs = rep_timezones(conn, tz_reps, ctx.default_tz) if tz_reps else {}
+    batch = _EachBatch(opts, tzs, stored)
+    # One result per item, in input order.
+    results = [batch.apply(item, agents.get(id(item))) for item in items]
+    return _write_each(conn, batch, results)
 
-    new_keys: set[tuple[str, str]] = set()
-    dirty: set[tuple[str, str]] = set()
-    deltas: dict[Cell, list[int]] = {}
-    sales: list[Sale] = []
-    lead_created: dict[LeadKey, list[int | None]] = {}  # key -> [first dial, first connect]
-    lead_recount: set[LeadKey] = set()
-    last_dial: dict[tuple[int, date], datetime] = {}  # (rep, day) -> latest started_at
-    in_call: list[ResolvedEvent] = []  # a call's start (posted without an end) and its end
 
-    def touch(row: dict[str, Any]) -> None:
-        if row["direction"] != "outbound":
-            return  # the last *dial* (idle alerts, the console): calls made, as dials count
-        k = (row["rep_id"], row["local_day"])
-        seen = last_dial.get(k)
-        if seen is None or row["started_at"] > seen:
-            last_dial[k] = row["started_at"]
+class _EachBatch:
+    """A per-record batch as it is judged record by record: the calls as they now stand and
+    what they change, written by :func:`_write_each` once every record is judged."""
 
-    def place(row: dict[str, Any]) -> None:
-        local = row["started_at"].astimezone(tzs[row["rep_id"]])
-        row["local_day"], row["local_hour"] = local.date(), local.hour
+    def __init__(
+        self, opts: BatchOptions, tzs: dict[int, ZoneInfo], stored: dict[CallKey, dict]
+    ) -> None:
+        self.opts = opts
+        self.tzs = tzs
+        self.state = stored  # (source, call id) -> the call's row, created ones included
+        self.new_keys: set[CallKey] = set()
+        self.dirty: set[CallKey] = set()
+        self.deltas: dict[Cell, list[int]] = {}
+        self.sales: list[Sale] = []
+        self.lead_created: dict[LeadKey, FirstHours] = {}
+        self.lead_recount: set[LeadKey] = set()
+        self.last_dial: dict[tuple[int, date], datetime] = {}  # (rep, day) -> latest start
+        self.in_call: list[ResolvedEvent] = []  # a call's start (posted without an end), its end
+        self.unresolved: dict[str, int] = {}
+        self.rejects: list[dict[str, Any]] = []
 
-    def reject(item: Incoming | Invalid, errors: list[dict[str, str]]) -> None:
-        results.append(RecordResult(item.index, item.call_id, "rejected", errors))
-        rejects.append(reject_row(item, errors, ctx.hasher, now))
-
-    for item in items:
+    def apply(self, item: Incoming | Invalid, agent: Agent | None) -> RecordResult:
+        """Judge one record against its call as it stands; what it did."""
         if isinstance(item, Invalid):
-            reject(item, item.errors)
-            continue
-        key = (item.source, item.call_id)
+            return self.reject(item, item.errors)
         fields = dict(item.fields)
-        agent = agents.get(id(item))
         if agent is not None:
-            if agent.unresolved is not None and strict_agents:
-                reject(item, [not_on_roster(item, agent)])
-                continue
+            if agent.unresolved is not None and self.opts.strict_agents:
+                return self.reject(item, [not_on_roster(item, agent)])
             del fields["rep"]
             fields["rep_id"] = agent.rep_id
-        cur = state.get(key)
+        cur = self.state.get((item.source, item.call_id))
+        if cur is not None:
+            return self.update(item, cur, fields, agent)
+        if self.opts.require_existing:
+            return RecordResult(item.index, item.call_id, "not_found")
+        return self.create(item, fields, agent)
 
-        if cur is None:
-            if require_existing:
-                results.append(RecordResult(item.index, item.call_id, "not_found"))
-                continue
-            row = {**CREATE_DEFAULTS, **fields}
-            errs = consistency_errors(row, now, ctx.max_future)
-            if errs:
-                reject(item, errs)
-                continue
-            row.update(
-                source=item.source,
-                external_id=item.call_id,
-                revision=item.revision,
-                received_at=now,
-                updated_at=now,
-            )
-            place(row)
-            touch(row)
-            if row["outcome"] == "sale":
-                sales.append(Sale(row["rep_id"], row["local_day"], row["order_value"]))
-            state[key] = row
-            new_keys.add(key)
-            _add(deltas, (row["rep_id"], row["local_day"], row["local_hour"]), contribution(row), 1)
-            if counts_as_lead(row):
-                lk = (row["rep_id"], row["local_day"], row["customer_key"])
-                hour = row["local_hour"]
-                conn_hour = hour if row["disposition"] == "answered" else None
-                seen = lead_created.get(lk)
-                if seen is None:
-                    lead_created[lk] = [hour, conn_hour]
-                else:
-                    seen[0], seen[1] = min(seen[0], hour), _min_hour(seen[1], conn_hour)
-            results.append(RecordResult(item.index, item.call_id, "created"))
-            count_unresolved(unresolved, agent)
-            if in_progress(row, fields, now):
-                in_call.append(call_event(row, "on_call", row["started_at"], "start"))
-            continue
+    def reject(self, item: Incoming | Invalid, errors: list[dict[str, str]]) -> RecordResult:
+        self.rejects.append(reject_row(item, errors, self.opts.ctx.hasher, self.opts.now))
+        return RecordResult(item.index, item.call_id, "rejected", errors)
 
+    def create(self, item: Incoming, fields: dict[str, Any], agent: Agent | None) -> RecordResult:
+        """A new call: stored at the end, its contribution and lead counted."""
+        now = self.opts.now
+        row = {**CREATE_DEFAULTS, **fields}
+        errs = consistency_errors(row, now, self.opts.ctx.max_future)
+        if errs:
+            return self.reject(item, errs)
+        row.update(
+            source=item.source,
+            external_id=item.call_id,
+            revision=item.revision,
+            received_at=now,
+            updated_at=now,
+        )
+        self.place(row)
+        self.touch(row)
+        if row["outcome"] == "sale":
+            self.sales.append(Sale(row["rep_id"], row["local_day"], row["order_value"]))
+        key = (item.source, item.call_id)
+        self.state[key] = row
+        self.new_keys.add(key)
+        cell = (row["rep_id"], row["local_day"], row["local_hour"])
+        _add(self.deltas, cell, contribution(row), 1)
+        if counts_as_lead(row):
+            lk = (row["rep_id"], row["local_day"], row["customer_key"])
+            hour = row["local_hour"]
+            hours = (hour, hour if row["disposition"] == "answered" else None)
+            seen = self.lead_created.get(lk)
+            self.lead_created[lk] = hours if seen is None else merge_first_hours(seen, hours)
+        count_unresolved(self.unresolved, agent)
+        if in_progress(row, fields, now):
+            self.in_call.append(call_event(row, "on_call", row["started_at"], "start"))
+        return RecordResult(item.index, item.call_id, "created")
+
+    def update(
+        self, item: Incoming, cur: dict[str, Any], fields: dict[str, Any], agent: Agent | None
+    ) -> RecordResult:
+        """A record of a stored (or earlier posted) call: the revision rules, then the merge."""
         differs = any(cur[k] != v for k, v in fields.items())
         judged = verdict(item.revision, cur["revision"], differs)
+        key = (item.source, item.call_id)
         if judged == "stale":
-            results.append(RecordResult(item.index, item.call_id, "stale"))
-            continue
+            return RecordResult(item.index, item.call_id, "stale")
         if judged == "conflict":
-            reject(item, [conflict_error(item.revision)])
-            continue
+            return self.reject(item, [conflict_error(item.revision)])
         if judged in ("duplicate", "bump"):
             if judged == "bump":
                 cur["revision"] = item.revision
-                dirty.add(key)
-            results.append(RecordResult(item.index, item.call_id, "duplicate"))
-            continue
-
+                self.dirty.add(key)
+            return RecordResult(item.index, item.call_id, "duplicate")
+        now = self.opts.now
         new = {**cur, **fields}
-        errs = consistency_errors(new, now, ctx.max_future)
+        errs = consistency_errors(new, now, self.opts.ctx.max_future)
         if errs:
-            reject(item, errs)
-            continue
+            return self.reject(item, errs)
         if item.revision is not None:
             new["revision"] = item.revision
         new["updated_at"] = now
-        place(new)
-        touch(new)
+        self.place(new)
+        self.touch(new)
         if new["outcome"] == "sale" and cur["outcome"] != "sale":
-            sales.append(Sale(new["rep_id"], new["local_day"], new["order_value"]))
+            self.sales.append(Sale(new["rep_id"], new["local_day"], new["order_value"]))
+        deltas = self.deltas
         _add(deltas, (cur["rep_id"], cur["local_day"], cur["local_hour"]), contribution(cur), -1)
         _add(deltas, (new["rep_id"], new["local_day"], new["local_hour"]), contribution(new), 1)
         for r in (cur, new):
             if r["customer_key"]:
-                lead_recount.add((r["rep_id"], r["local_day"], r["customer_key"]))
-        state[key] = new
-        dirty.add(key)
+                self.lead_recount.add((r["rep_id"], r["local_day"], r["customer_key"]))
+        self.state[key] = new
+        self.dirty.add(key)
         if cur.get("ended_at") is None and new.get("ended_at") is not None:
-            in_call.append(call_event(new, "available", new["ended_at"], "end"))
-        results.append(RecordResult(item.index, item.call_id, "updated"))
-        count_unresolved(unresolved, agent)
+            self.in_call.append(call_event(new, "available", new["ended_at"], "end"))
+        count_unresolved(self.unresolved, agent)
+        return RecordResult(item.index, item.call_id, "updated")
 
-    _write_calls(conn, state, new_keys, dirty - new_keys)
-    if lead_created or lead_recount:
-        _apply_lead_changes(conn, lead_created, lead_recount, deltas)
-    changed = _apply_deltas(conn, deltas)
-    if last_dial:
-        _executemany(
-            conn,
-            _ACTIVITY_UPSERT,
-            [(*k, v) for k, v in sorted(last_dial.items())],
-            temporal=(1, 2),
-        )
-    if rejects:
-        conn.execute(REJECT.insert(), rejects)
-    moved = store_call_states(conn, in_call, ctx.default_tz, now)
-    # One result per item, appended as the loop went: already in input order.
-    return BatchOutcome(results, changed, unresolved, set(last_dial), sales, moved)
+    def place(self, row: dict[str, Any]) -> None:
+        """Set the call's local day and hour (in its rep's timezone)."""
+        local = row["started_at"].astimezone(self.tzs[row["rep_id"]])
+        row["local_day"], row["local_hour"] = local.date(), local.hour
+
+    def touch(self, row: dict[str, Any]) -> None:
+        """Move the rep's last dial of the day to this call's start, if later."""
+        if row["direction"] != "outbound":
+            return  # the last *dial* (idle alerts, the console): calls made, as dials count
+        k = (row["rep_id"], row["local_day"])
+        seen = self.last_dial.get(k)
+        if seen is None or row["started_at"] > seen:
+            self.last_dial[k] = row["started_at"]
+
+
+def _write_each(
+    conn: sa.Connection, batch: _EachBatch, results: list[RecordResult]
+) -> BatchOutcome:
+    """Write what a judged per-record batch changed; its outcome."""
+    _write_calls(conn, batch.state, batch.new_keys, batch.dirty - batch.new_keys)
+    if batch.lead_created or batch.lead_recount:
+        moves = _apply_lead_changes(conn, batch.lead_created, batch.lead_recount)
+        for cell, values in moves.items():
+            _add(batch.deltas, cell, values, 1)
+    changed = _apply_deltas(conn, batch.deltas)
+    if batch.last_dial:
+        advance_last_dials(conn, [(*k, v) for k, v in sorted(batch.last_dial.items())])
+    if batch.rejects:
+        conn.execute(REJECT.insert(), batch.rejects)
+    opts = batch.opts
+    moved = store_call_states(conn, batch.in_call, opts.ctx.default_tz, opts.now)
+    return BatchOutcome(
+        results, changed, batch.unresolved, set(batch.last_dial), batch.sales, moved
+    )
 
 
 #: A call without an end that started longer ago than this is history, not a call in progress.
@@ -616,53 +631,12 @@ def not_on_roster(item: Incoming, agent: Agent) -> dict[str, str]:
     }
 
 
-INSERT_COLS = [c.name for c in CALL.columns if c.name != "id"]
-_INSERT_CALL = (
-    f"INSERT INTO call ({', '.join(INSERT_COLS)}) VALUES ({', '.join('?' for _ in INSERT_COLS)})"
-)
-
-
 _INSERT_ROW = operator.itemgetter(*INSERT_COLS)
-CALL_TEMPORAL = [
-    i
-    for i, c in enumerate(INSERT_COLS)
-    if c in ("started_at", "answered_at", "ended_at", "received_at", "updated_at", "local_day")
-]
-
-
-def sqlite_rows(rows: list[tuple], positions: Sequence[int]) -> list[tuple]:
-    """Convert only the date/time columns at ``positions`` (cheaper than testing every value)."""
-    out = []
-    memo: dict[Any, Any] = {}  # received_at / updated_at are one instant for the whole batch
-    for src in rows:
-        r = list(src)
-        for i in positions:
-            v = r[i]
-            if v is not None:
-                c = memo.get(v)
-                if c is None:
-                    c = memo[v] = _sqlite_value(v)
-                r[i] = c
-        out.append(tuple(r))
-    return out
-
-
-def _sqlite_value(v: Any) -> Any:
-    # The text forms SQLAlchemy's SQLite Date/DateTime read back (instants as naive UTC).
-    t = type(v)
-    if t is datetime:
-        if v.tzinfo is not UTC:  # parse_record already gives UTC; skip the conversion then
-            v = v.astimezone(UTC)
-        return v.isoformat(sep=" ", timespec="microseconds")[:26]
-    if t is date:
-        return v.isoformat()
-    return v
 
 
 def _write_calls(conn, state, new_keys, updated_keys) -> None:
     if new_keys:
-        rows = [_INSERT_ROW(state[k]) for k in new_keys]
-        _executemany(conn, _INSERT_CALL, rows, temporal=CALL_TEMPORAL)
+        insert_calls(conn, [_INSERT_ROW(state[k]) for k in new_keys])
     if updated_keys:
         cols = [*STORED_CONTENT, "revision", "local_day", "local_hour", "updated_at"]
         stmt = (
@@ -674,109 +648,93 @@ def _write_calls(conn, state, new_keys, updated_keys) -> None:
         conn.execute(stmt, rows)
 
 
-def _min_hour(a: int | None, b: int | None) -> int | None:
-    return b if a is None else a if b is None else min(a, b)
-
-
-def lock_leads(conn: sa.Connection, keys: Sequence[LeadKey]) -> None:
-    """Hold each (rep, day, customer) until commit before its lead row is read (PostgreSQL).
-
-    The row is read, merged and written back; two processes counting the same new lead at once
-    would each see no row and each count it (the four-writer test caught it: leads one too
-    many). A transaction-scoped advisory lock per key, taken in one sorted order (no deadlock),
-    makes the second wait for the first to commit, and its read then sees the row. SQLite has
-    one writer at a time already.
-    """
-    ids = sorted(
-        {
-            int.from_bytes(
-                hashlib.blake2b(f"{r}|{d}|{k}".encode(), digest_size=8).digest(), signed=True
-            )
-            for r, d, k in keys
-        }
-    )
-    if ids:
-        # unnest yields the array in its order: the locks are taken sorted.
-        conn.execute(
-            sa.text("SELECT pg_advisory_xact_lock(x) FROM unnest(CAST(:ids AS bigint[])) AS x"),
-            {"ids": ids},
-        )
-
-
 def _apply_lead_changes(
-    conn: sa.Connection,
-    created: dict[LeadKey, list[int | None]],
-    recount: set[LeadKey],
-    deltas: dict[Cell, list[int]],
-) -> None:
-    """Move each touched (rep, day, customer)'s first-dial / first-connect hour, and the counts.
+    conn: sa.Connection, created: dict[LeadKey, FirstHours], recount: set[LeadKey]
+) -> dict[Cell, list[int]]:
+    """Store each touched (rep, day, customer)'s first-dial / first-connect hour; the
+    leads-dialled and leads-connected counts that moves, by cell.
 
     New calls can only make a lead's first hours earlier, so ``created`` keys merge with the
     stored row; keys touched by a correction (``recount``) are recounted from the calls.
     """
     keys = sorted(set(created) | recount)
-    if conn.dialect.name == "postgresql":
-        lock_leads(conn, keys)
-    wanted = set(keys)
-    ckeys = sorted({k[2] for k in keys})
-    stored: dict[LeadKey, tuple[int, int | None]] = {}
-    for chunk in _chunks(ckeys, 900):
-        sql = driver_sql(
-            conn,
-            "SELECT rep_id, day, customer_key, first_dial_hour, first_connect_hour FROM lead_day"
-            f" WHERE customer_key IN ({', '.join('?' * len(chunk))})",
-        )
-        for rep_id, day, ckey, fd, fc in conn.exec_driver_sql(sql, tuple(chunk)):
-            key = (rep_id, date.fromisoformat(day) if type(day) is str else day, ckey)
-            if key in wanted:
-                stored[key] = (fd, fc)
+    lock_leads(conn, keys)
+    stored = _stored_first_hours(conn, keys)
+    fresh = {
+        key: merge_first_hours(stored[key], hours) if key in stored else hours
+        for key, hours in created.items()
+        if key not in recount
+    }
+    fresh.update(_recounted_first_hours(conn, recount))
+    _write_lead_rows(conn, keys, stored, fresh)
+    return _lead_count_moves(keys, stored, fresh)
 
-    fresh: dict[LeadKey, tuple[int, int | None]] = {}
-    for key, (fd, fc) in created.items():
-        if key not in recount:
-            assert fd is not None  # a new lead's first dial hour is always set
-            old = stored.get(key)
-            fresh[key] = (min(old[0], fd), _min_hour(old[1], fc)) if old else (fd, fc)
-    recount_ckeys = sorted({k[2] for k in recount})
-    for chunk in _chunks(recount_ckeys, 900):
+
+def _stored_first_hours(conn: sa.Connection, keys: list[LeadKey]) -> dict[LeadKey, FirstHours]:
+    wanted = set(keys)
+    customers = sorted({k[2] for k in keys})
+    return {key: (fd, fc) for key, fd, fc in stored_leads(conn, customers) if key in wanted}
+
+
+def _recounted_first_hours(conn: sa.Connection, recount: set[LeadKey]) -> dict[LeadKey, FirstHours]:
+    """The first hours of the ``recount`` leads that still have calls, from the calls."""
+    out: dict[LeadKey, FirstHours] = {}
+    for chunk in _chunks(sorted({k[2] for k in recount}), 900):
         q = leads_of(CALL).where(CALL.c.customer_key.in_(chunk))
         for rep_id, day, ckey, fd, fc in conn.execute(q):
             if (rep_id, day, ckey) in recount:
-                fresh[(rep_id, day, ckey)] = (fd, fc)
+                out[(rep_id, day, ckey)] = (fd, fc)
+    return out
 
-    i_ld, i_lc = METRICS.index("leads_dialled"), METRICS.index("leads_connected")
-    upserts, deletes = [], []
+
+_LEADS_DIALLED, _LEADS_CONNECTED = METRICS.index("leads_dialled"), METRICS.index("leads_connected")
+
+
+def _lead_count_moves(
+    keys: list[LeadKey],
+    stored: dict[LeadKey, FirstHours],
+    fresh: dict[LeadKey, FirstHours],
+) -> dict[Cell, list[int]]:
+    """What moving each lead from its ``stored`` to its ``fresh`` first hours does to the
+    leads counts, by cell."""
+    moves: dict[Cell, list[int]] = {}
 
     def bump(rep_id: int, day: date, hour: int, idx: int, sign: int) -> None:
-        acc = deltas.setdefault((rep_id, day, hour), [0] * len(METRICS))
+        acc = moves.setdefault((rep_id, day, hour), [0] * len(METRICS))
         acc[idx] += sign
 
     for key in keys:
         old, new = stored.get(key), fresh.get(key)
         if old == new:
             continue
+        rep_id, day, _ = key
+        for hours, sign in ((old, -1), (new, 1)):
+            if hours:
+                bump(rep_id, day, hours[0], _LEADS_DIALLED, sign)
+                if hours[1] is not None:
+                    bump(rep_id, day, hours[1], _LEADS_CONNECTED, sign)
+    return moves
+
+
+def _write_lead_rows(
+    conn: sa.Connection,
+    keys: list[LeadKey],
+    stored: dict[LeadKey, FirstHours],
+    fresh: dict[LeadKey, FirstHours],
+) -> None:
+    """Store the leads whose first hours moved; delete those left without calls."""
+    upserts, deletes = [], []
+    for key in keys:
+        old, new = stored.get(key), fresh.get(key)
+        if old == new:
+            continue
         rep_id, day, ckey = key
-        if old:
-            bump(rep_id, day, old[0], i_ld, -1)
-            if old[1] is not None:
-                bump(rep_id, day, old[1], i_lc, -1)
         if new:
-            bump(rep_id, day, new[0], i_ld, 1)
-            if new[1] is not None:
-                bump(rep_id, day, new[1], i_lc, 1)
             upserts.append((rep_id, day, ckey, new[0], new[1]))
         else:
             deletes.append({"r": rep_id, "d": day, "k": ckey})
     if upserts:
-        _executemany(
-            conn,
-            "INSERT INTO lead_day (rep_id, day, customer_key, first_dial_hour, first_connect_hour)"
-            " VALUES (?, ?, ?, ?, ?) ON CONFLICT (rep_id, day, customer_key) DO UPDATE SET"
-            " first_dial_hour = excluded.first_dial_hour,"
-            " first_connect_hour = excluded.first_connect_hour",
-            upserts,
-            temporal=(1,),
-        )
+        write_leads(conn, upserts)
     if deletes:
         conn.execute(
             LEAD.delete().where(
@@ -788,40 +746,11 @@ def _apply_lead_changes(
         )
 
 
-# Only ever moves forward: a late or corrected older call does not make a rep look idle.
-_ACTIVITY_UPSERT = (
-    "INSERT INTO rep_activity (rep_id, day, last_dial_at) VALUES (?, ?, ?)"
-    " ON CONFLICT (rep_id, day) DO UPDATE SET last_dial_at = CASE"
-    " WHEN excluded.last_dial_at > rep_activity.last_dial_at THEN excluded.last_dial_at"
-    " ELSE rep_activity.last_dial_at END"
-)
-
-_TOTALS_UPSERT = (
-    f"INSERT INTO hourly_total (rep_id, day, hour, {', '.join(METRICS)})"
-    f" VALUES (?, ?, ?, {', '.join('?' for _ in METRICS)})"
-    " ON CONFLICT (rep_id, day, hour) DO UPDATE SET "
-    + ", ".join(f"{m} = hourly_total.{m} + excluded.{m}" for m in METRICS)
-)
-
-
 def _apply_deltas(conn: sa.Connection, deltas: dict[Cell, list[int]]) -> set[Cell]:
     """Add each cell's delta to hourly_total atomically; cells in key order to avoid deadlocks."""
     rows: list[tuple[Any, ...]] = [
         (*cell, *deltas[cell]) for cell in sorted(deltas) if any(deltas[cell])
     ]
     if rows:
-        _executemany(conn, _TOTALS_UPSERT, rows, temporal=(1,))
+        add_to_totals(conn, rows)
     return {row[:3] for row in rows}
-
-
-def _executemany(
-    conn: sa.Connection, sql: str, rows: list[tuple], *, temporal: Sequence[int] = ()
-) -> None:
-    """Run ``sql`` (``?`` placeholders) for each row through the driver; on SQLite the values at
-    positions ``temporal`` are converted to SQLAlchemy's stored text first. The batch hot path:
-    SQLAlchemy's per-row processing costs more than the database."""
-    if temporal and conn.dialect.name == "sqlite":
-        rows = sqlite_rows(rows, temporal)
-    sql = driver_sql(conn, sql)
-    for chunk in _chunks(rows, 1000):
-        conn.exec_driver_sql(sql, list(chunk))

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 
 from app.floor.agent_state import StateEvent, event_order, insertion_deltas
-from app.ingest.sql import dialect_insert
+from app.ingest.sql import binary_collation, dialect_insert, lock_reps
 from app.models import AgentEvent, AgentNow, StateTotal, table_of
 
 EVENT = table_of(AgentEvent)
@@ -47,7 +47,7 @@ def store_events(
     if not events:
         return []
     reps = sorted({ev.rep_id for ev in events})
-    _lock_reps(conn, reps)
+    lock_reps(conn, reps)
     present = _present(conn, reps)
     first: dict[tuple[str, str], int] = {}  # (source, key) -> first position in ``events``
     for i, ev in enumerate(events):
@@ -75,22 +75,6 @@ def store_events(
 def _not_after(ev: ResolvedEvent, present: dict[int, StateEvent]) -> bool:
     held = present.get(ev.rep_id)
     return held is not None and event_order(ev.event) <= event_order(held)
-
-
-def _lock_reps(conn: sa.Connection, reps: list[int]) -> None:
-    """Hold each rep's state until commit (PostgreSQL: two processes storing events of one rep
-    would each read the same present state); sorted, so no deadlock. SQLite has one writer."""
-    if conn.dialect.name == "postgresql":
-        conn.execute(
-            sa.text(
-                "SELECT pg_advisory_xact_lock(:space, x) FROM unnest(CAST(:ids AS int[])) AS x"
-            ),
-            {"space": _LOCK_SPACE, "ids": reps},
-        )
-
-
-#: The advisory-lock namespace of agent states (a lead's locks use single bigint keys).
-_LOCK_SPACE = 0x5A7E
 
 
 def _present(conn: sa.Connection, reps: list[int]) -> dict[int, StateEvent]:
@@ -171,7 +155,7 @@ def _neighbours(
     """The rep's stored events just before and just after ``e`` in event order."""
     # Text compares by code point, as Python's sort does (event_order): PostgreSQL's default
     # collation would order "~…" and "e9" otherwise, and the totals would drift from a rebuild.
-    binary = "C" if conn.dialect.name == "postgresql" else "BINARY"
+    binary = binary_collation(conn)
     order = (EVENT.c.at, EVENT.c.source.collate(binary), EVENT.c.event_key.collate(binary))
     key = sa.tuple_(*order)
     me = sa.tuple_(

@@ -18,16 +18,15 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 
 from app.floor.agent_state import StateEvent, event_order, totals_of
+from app.floor.agents import HASHED_AGENT_PREFIX, hashed_agent_code
 from app.ingest.batch import apply_batch
 from app.ingest.mask import holds_number
 from app.ingest.records import Incoming
 from app.ingest.service import (
     CALL,
-    HASHED_AGENT_PREFIX,
     IDENT,
     REP,
     IngestContext,
-    hashed_agent_code,
     rep_timezones,
 )
 from app.ingest.states import EVENT, NOW, STATE_TOTAL

@@ -12,14 +12,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlmodel import Session, col, func, select
 
+from app.floor.agents import HASHED_AGENT_PREFIX, hashed_agent_code
 from app.floor.schedule import format_weekdays, format_windows, parse_weekdays, parse_windows
 from app.ingest.mask import holds_number
 from app.ingest.records import CustomerHasher
-from app.ingest.service import (
-    HASHED_AGENT_PREFIX,
-    IngestContext,
-    hashed_agent_code,
-)
+from app.ingest.service import IngestContext
 from app.models import Rep, RepIdentifier, Schedule, Team, stored_id, utcnow
 from app.services import agents
 from app.services.errors import InputError

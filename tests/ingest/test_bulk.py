@@ -27,9 +27,9 @@ def bulk_calls(monkeypatch) -> list[int]:
     sizes: list[int] = []
     real = batch.apply_bulk
 
-    def counted(conn, items, **kw):
+    def counted(conn, items, opts):
         sizes.append(len(items))
-        return real(conn, items, **kw)
+        return real(conn, items, opts)
 
     monkeypatch.setattr(batch, "apply_bulk", counted)
     return sizes

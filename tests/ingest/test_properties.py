@@ -12,10 +12,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from app.db import writer
+from app.floor.agents import hashed_agent_code
 from app.ingest import rebuild
 from app.ingest.batch import apply_batch
 from app.ingest.records import CustomerHasher, parse_patch, parse_record
-from app.ingest.service import CALL, IngestContext, hashed_agent_code
+from app.ingest.service import CALL, IngestContext
 from app.services import agents
 from tests.conftest import SECRET, enrol
 
