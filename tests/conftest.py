@@ -109,10 +109,13 @@ def redis_url() -> str:
     return REDIS_URL
 
 
-def fresh_database(request: pytest.FixtureRequest, folder: Path) -> Iterator[str]:
-    """A freshly migrated, empty database of the engine ``request.param`` names (a SQLite file
-    in ``folder``, or a PostgreSQL database dropped afterwards): the body of a db fixture."""
-    if request.param == "sqlite":
+def fresh_database(
+    request: pytest.FixtureRequest, folder: Path, kind: str | None = None
+) -> Iterator[str]:
+    """A freshly migrated, empty database of the engine ``kind`` (by default ``request.param``)
+    names (a SQLite file in ``folder``, or a PostgreSQL database dropped afterwards): the body
+    of a db fixture."""
+    if (kind or request.param) == "sqlite":
         path = folder / "paceboard.db"
         shutil.copy(request.getfixturevalue("sqlite_template"), path)
         yield f"sqlite:///{path}"

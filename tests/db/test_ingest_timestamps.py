@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -18,14 +19,14 @@ import sqlalchemy as sa
 from sqlmodel import SQLModel
 
 import app.ingest
-from app.db import writer
+from app.db import make_engine, writer
 from app.floor.agent_state import StateEvent
 from app.ingest.batch import apply_batch
 from app.ingest.records import CustomerHasher, parse_record
 from app.ingest.service import IngestContext
 from app.ingest.states import ResolvedEvent, store_events
 from app.models import UTCDateTime
-from tests.conftest import enrol, record
+from tests.conftest import enrol, fresh_database, record
 
 #: Tables the ingest modules only read.
 READ_ONLY = {"team", "schedule"}
@@ -139,20 +140,34 @@ def test_the_temporal_columns_found_include_the_hot_paths():
     assert {"agent_event", "agent_now", "state_total", "rep"} <= tables
 
 
-@pytest.mark.parametrize("path", ["each", "bulk"])
+@pytest.fixture(
+    scope="module",
+    params=[("sqlite", "each"), ("sqlite", "bulk"), ("postgres", "each"), ("postgres", "bulk")],
+    ids="-".join,
+)
+def stored(request, tmp_path_factory) -> Iterator[tuple[sa.Engine, dict]]:
+    """A database each engine and ingest path wrote once (one database per pair, shared by the
+    column tests), and what was written where."""
+    kind, path = request.param
+    for url in fresh_database(request, tmp_path_factory.mktemp("db"), kind):
+        engine = make_engine(url)
+        enrol(engine, {"r1"})
+        _post_calls(engine, bulk=path == "bulk")
+        rep = SQLModel.metadata.tables["rep"]
+        with engine.connect() as conn:
+            rep_id = conn.execute(sa.select(rep.c.id).where(rep.c.code == "r1")).scalar_one()
+            agent_id = conn.execute(sa.select(rep.c.id).where(rep.c.code == "x9")).scalar_one()
+        _store_states(engine, rep_id)
+        yield engine, _written(rep_id, agent_id)
+        engine.dispose()
+
+
 @pytest.mark.parametrize(("table", "column"), TEMPORAL)
-def test_a_date_or_time_ingest_writes_reads_back_equal_and_aware(engine, path, table, column):
-    enrol(engine, {"r1"})
-    _post_calls(engine, bulk=path == "bulk")
-    t = SQLModel.metadata.tables
-    with engine.connect() as conn:
-        rep = t["rep"]
-        rep_id = conn.execute(sa.select(rep.c.id).where(rep.c.code == "r1")).scalar_one()
-        agent_id = conn.execute(sa.select(rep.c.id).where(rep.c.code == "x9")).scalar_one()
-    _store_states(engine, rep_id)
-    written = _written(rep_id, agent_id)
+def test_a_date_or_time_ingest_writes_reads_back_equal_and_aware(stored, table, column):
+    engine, written = stored
     assert (table, column) in written, f"no round trip for {table}.{column}: add it to _written"
     where, value = written[(table, column)]
+    t = SQLModel.metadata.tables
     with engine.connect() as conn:
         q = sa.select(t[table].c[column]).where(*(t[table].c[k] == v for k, v in where.items()))
         got = conn.execute(q).scalars().all()
