@@ -59,7 +59,9 @@ async def get_principal_lookup(
 ) -> PrincipalLookup:
     """The lookup for this connection (a socket calls it again to see its credential hold)."""
 
-    def lookup(*, token: str | None = None, display: str | None = None):
+    def lookup(
+        *, token: str | None = None, display: str | None = None
+    ) -> Awaitable[Principal | None]:
         return resolve_principal(
             headers=conn.headers,
             cookies=conn.cookies,
