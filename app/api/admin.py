@@ -15,8 +15,17 @@ from fastapi import APIRouter, Depends, File, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.api.deps import AdminPrincipal, ConnDep, IngestDep, SessionDep, SettingsDep, page_rule
-from app.api.pages import _page
+from app.api.deps import (
+    AdminPrincipal,
+    ConnDep,
+    IngestDep,
+    PrincipalLookupDep,
+    SessionDep,
+    SettingsDep,
+    TokensDep,
+    page_rule,
+)
+from app.api.rendering import render_page
 from app.api.types import RowId
 from app.config import Settings
 from app.floor.targets import PERIODS, TARGET_METRICS
@@ -56,12 +65,13 @@ def public_base(request: Request, settings: Settings) -> str:
 )
 async def admin_page(
     request: Request,
+    settings: SettingsDep,
+    lookup: PrincipalLookupDep,
     token: Annotated[str | None, Query(description="An admin API token")] = None,
     lang: Annotated[str | None, Query(description="zh (default) or en")] = None,
 ) -> HTMLResponse:
     """The admin's page: the first-day checklist, then roster, targets, users, TVs, tokens and
     attendance, each a section of one page (``#roster``…)."""
-    settings = request.app.state.settings
 
     def context(_: Any) -> dict[str, Any]:
         return {
@@ -74,9 +84,11 @@ async def admin_page(
             "rotate_max": displays.ROTATE_SECONDS[1],
         }
 
-    return await _page(
+    return await render_page(
         request,
         "admin.html",
+        lookup=lookup,
+        settings=settings,
         scope="admin",
         token=token,
         display=None,
@@ -277,12 +289,12 @@ def create_token(
 
 @router.post("/tokens/{token_id}/revoke", summary="Revoke an API token")
 def revoke_token(
-    token_id: RowId, request: Request, session: SessionDep, _: AdminPrincipal
+    token_id: RowId, session: SessionDep, verifier: TokensDep, _: AdminPrincipal
 ) -> dict[str, Any]:
     if not tokens.revoke_token(session, token_id=token_id):
         raise InputError("token_id", f"no active token with id {token_id}", 404)
     session.commit()  # before the cache is cleared, or a lookup could cache the live token
-    request.app.state.tokens.forget()
+    verifier.forget()
     return {"id": token_id, "revoked": True}
 
 

@@ -1,7 +1,7 @@
 """Signing in and out (``/login``, ``/logout``) and creating the first admin (``/setup``).
 
 Plain HTML forms, no script: the pages keep the strict Content-Security-Policy of the screens
-(``pages.PAGE_HEADERS``) and speak Chinese by default, English with ``?lang=en``.
+(``rendering.PAGE_HEADERS``) and speak Chinese by default, English with ``?lang=en``.
 
 - The session is the ``paceboard_session`` cookie: HttpOnly, SameSite=Lax, Path=/, 12 hours,
   Secure per ``PACEBOARD_SECURE_COOKIES`` (unset: when ``PACEBOARD_PUBLIC_URL`` is https).
@@ -9,7 +9,7 @@ Plain HTML forms, no script: the pages keep the strict Content-Security-Policy o
   value in the short-lived ``paceboard_login_csrf`` cookie (HttpOnly, SameSite=Strict) and the
   same value in a hidden field, compared in constant time.
 - Sign-out needs the session's own CSRF token (form field ``csrf`` or the X-CSRF-Token header).
-- Failed sign-ins are limited per client address in memory (:class:`AttemptLimiter`), on top of
+- Failed sign-ins are limited per client address in memory (``limits.AttemptLimiter``), on top of
   the per-account lockout the users service keeps in the database.
 
 The password is never logged or echoed; the username is echoed back into the form (escaped).
@@ -21,26 +21,22 @@ import hmac
 import math
 import re
 import secrets
-import threading
-import time
-from collections import OrderedDict, deque
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
-import sqlalchemy as sa
-from fastapi import APIRouter, Depends, FastAPI, Form, Query, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
-from sqlmodel import Session
 from starlette.responses import Response
 
-from app.api.deps import CSRF_HEADER, SESSION_COOKIE, public
-from app.api.pages import PAGE_HEADERS, catalog, home_of, pick_lang, templates
+from app.api.deps import CSRF_HEADER, LimiterDep, OpenSession, OpenSessionDep, SettingsDep, public
+from app.api.pages import home_of
+from app.api.rendering import PAGE_HEADERS, templates
 from app.config import Settings
-from app.db import session_scope
+from app.labels import catalog, pick_lang
 from app.models import SetupLink
 from app.services.errors import InputError
+from app.services.principals import SESSION_COOKIE
 from app.services.tokens import hash_token
 from app.services.users import (
     MAX_PASSWORD,
@@ -64,78 +60,6 @@ SESSION_LIFETIME = timedelta(hours=12)
 _FORM_TOKEN = re.compile(r"[A-Za-z0-9_\-]{32,64}")
 _NOT_NEXT = frozenset({"/login", "/logout", "/setup"})
 _URL_SAFE = "/?&=%#:;@+,!$'()*~-._"  # what quote() leaves alone in a next path
-
-
-# --- per-address limit -----------------------------------------------------------------------
-
-
-class AttemptLimiter:
-    """At most ``limit`` failed attempts per client address within ``window`` seconds.
-
-    An attempt is counted when it starts (so concurrent guesses count too) and forgiven when it
-    succeeds: a floor of leads behind one NAT address signing in at 09:30 is not refused, a
-    guesser is. In memory, per process, bounded to ``max_clients`` addresses (the least recently
-    seen forgotten first)."""
-
-    def __init__(
-        self,
-        limit: int = 20,
-        window: float = 300.0,
-        *,
-        max_clients: int = 10_000,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.limit, self.window, self.max_clients, self.clock = limit, window, max_clients, clock
-        self._hits: OrderedDict[str, deque[float]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def _recent(self, key: str, now: float) -> deque[float] | None:
-        hits = self._hits.get(key)
-        if hits is None:
-            return None
-        while hits and hits[0] <= now - self.window:
-            hits.popleft()
-        if not hits:
-            del self._hits[key]
-            return None
-        return hits
-
-    def attempt(self, key: str) -> int:
-        """Count an attempt by ``key``: 0 if it may go ahead, else the seconds to wait."""
-        with self._lock:
-            now = self.clock()
-            hits = self._recent(key, now)
-            if hits is not None and len(hits) >= self.limit:
-                return max(1, math.ceil(hits[0] + self.window - now))
-            if hits is None:
-                hits = self._hits[key] = deque(maxlen=self.limit)
-                while len(self._hits) > self.max_clients:
-                    self._hits.popitem(last=False)
-            else:
-                self._hits.move_to_end(key)
-            hits.append(now)
-            return 0
-
-    def succeeded(self, key: str) -> None:
-        """Forgive the attempt that just succeeded."""
-        with self._lock:
-            hits = self._hits.get(key)
-            if hits:
-                hits.pop()
-                if not hits:
-                    del self._hits[key]
-
-
-_limiter_lock = threading.Lock()
-
-
-def limiter(app: FastAPI) -> AttemptLimiter:
-    """The app's sign-in limiter (``app.state.login_limiter``; a test may install its own)."""
-    with _limiter_lock:
-        found = getattr(app.state, "login_limiter", None)
-        if found is None:
-            found = app.state.login_limiter = AttemptLimiter()
-        return found
 
 
 def _client(request: Request) -> str:
@@ -205,14 +129,6 @@ def _form_ok(request: Request, given: str) -> bool:
     return hmac.compare_digest(cookie.encode(), given.encode("utf-8", "replace"))
 
 
-def _settings(request: Request) -> Settings:
-    return request.app.state.settings
-
-
-def _engine(request: Request) -> sa.Engine:
-    return request.app.state.engine
-
-
 def _render(
     request: Request,
     template: str,
@@ -222,8 +138,10 @@ def _render(
     status: int = 200,
     headers: dict[str, str] | None = None,
     form: bool = True,
+    secure: bool = False,
 ) -> HTMLResponse:
-    """A page of ours; ``form`` pages carry (and refresh) the double-submit cookie."""
+    """A page of ours; ``form`` pages carry (and refresh) the double-submit cookie, Secure
+    when ``secure``."""
     token = _form_token(request) if form else ""
     response = templates.TemplateResponse(
         request,
@@ -238,7 +156,7 @@ def _render(
             token,
             max_age=LOGIN_CSRF_SECONDS,
             path="/",
-            secure=secure_cookies(_settings(request)),
+            secure=secure,
             httponly=True,
             samesite="strict",
         )
@@ -274,8 +192,7 @@ def _say(text: str, n: int) -> str:
     return text.replace("{n}", str(n))
 
 
-def _start_session(response: Response, request: Request, secret: str) -> None:
-    secure = secure_cookies(_settings(request))
+def _start_session(response: Response, secret: str, *, secure: bool) -> None:
     response.set_cookie(
         SESSION_COOKIE,
         secret,
@@ -297,6 +214,7 @@ Lang = Annotated[str | None, Query(description="zh (default) or en")]
 
 def _login_page(
     request: Request,
+    settings: Settings,
     lang: str,
     next_value: str | None,
     *,
@@ -319,6 +237,7 @@ def _login_page(
         },
         status=status,
         headers=headers,
+        secure=secure_cookies(settings),
     )
 
 
@@ -327,9 +246,11 @@ def _login_page(
     response_class=HTMLResponse,
     dependencies=[Depends(public("the sign-in form: anyone may ask for it"))],
 )
-def login_form(request: Request, next: str | None = None, lang: Lang = None) -> HTMLResponse:
+def login_form(
+    request: Request, settings: SettingsDep, next: str | None = None, lang: Lang = None
+) -> HTMLResponse:
     """The sign-in form; ``next`` is where to go after (a path on this site)."""
-    return _login_page(request, pick_lang(lang), next)
+    return _login_page(request, settings, pick_lang(lang), next)
 
 
 @router.post(
@@ -339,6 +260,9 @@ def login_form(request: Request, next: str | None = None, lang: Lang = None) -> 
 )
 def login(
     request: Request,
+    settings: SettingsDep,
+    limit: LimiterDep,
+    open_session: OpenSessionDep,
     username: Annotated[str, Form()] = "",
     password: Annotated[str, Form()] = "",
     csrf: Annotated[str, Form()] = "",
@@ -354,14 +278,14 @@ def login(
     username = username.strip()
     if not _form_ok(request, csrf):
         return _login_page(
-            request, code, next, username=username, error=t["form_expired"], status=403
+            request, settings, code, next, username=username, error=t["form_expired"], status=403
         )
-    limit = limiter(request.app)
     client = _client(request)
     wait = limit.attempt(client)
     if wait:
         return _login_page(
             request,
+            settings,
             code,
             next,
             username=username,
@@ -371,7 +295,7 @@ def login(
         )
     now = datetime.now(UTC)
     reason: str | None = None
-    with session_scope(_engine(request)) as session:
+    with open_session() as session:
         try:
             user = authenticate(session, username=username, password=password, now=now)
         except LoginRefused as exc:
@@ -382,16 +306,17 @@ def login(
     if reason is None:
         limit.succeeded(client)
         response = _redirect(request, _landing(next, code, role))
-        _start_session(response, request, secret)
+        _start_session(response, secret, secure=secure_cookies(settings))
         return response
     if reason == WRONG:
         return _login_page(
-            request, code, next, username=username, error=t["login_wrong"], status=401
+            request, settings, code, next, username=username, error=t["login_wrong"], status=401
         )
     found = re.search(r"(\d+) minute", reason)
     minutes = int(found.group(1)) if found else 15
     return _login_page(
         request,
+        settings,
         code,
         next,
         username=username,
@@ -410,18 +335,19 @@ def login(
 )
 def logout(
     request: Request,
+    settings: SettingsDep,
+    open_session: OpenSessionDep,
     csrf: Annotated[str, Form()] = "",
     lang: Annotated[str, Form()] = "",
 ) -> Response:
     """End this browser's session and forget its cookie; needs the session's CSRF token."""
     code = pick_lang(lang)
-    settings = _settings(request)
     secret = request.cookies.get(SESSION_COOKIE, "")
     if secret:
         given = csrf or request.headers.get(CSRF_HEADER, "")
         if not check_csrf(settings.secret_key, secret, given):
             return _refused(request, code, "form_expired_title", "logout_refused")
-        with session_scope(_engine(request)) as session:
+        with open_session() as session:
             end_session(session, secret=secret)
     response = _redirect(request, "/login" + ("?lang=en" if code == "en" else ""))
     response.delete_cookie(
@@ -433,12 +359,12 @@ def logout(
 # --- first admin -----------------------------------------------------------------------------
 
 
-def _link_usable(engine: sa.Engine, secret: str, now: datetime) -> bool:
+def _link_usable(open_session: OpenSession, secret: str, now: datetime) -> bool:
     """Whether ``secret`` is an unused, unexpired setup link while there are no users (the
     same test as ``use_setup_link``, without using it up)."""
     if not secret.startswith(SETUP_PREFIX) or len(secret) > 200:
         return False
-    with Session(engine) as session:
+    with open_session() as session:
         if not needs_setup(session):
             return False
         link = session.get(SetupLink, hash_token(secret))
@@ -453,6 +379,7 @@ def _setup_refused(request: Request, lang: str) -> HTMLResponse:
 
 def _setup_page(
     request: Request,
+    settings: Settings,
     lang: str,
     token: str,
     *,
@@ -473,6 +400,7 @@ def _setup_page(
             "password_hint": _say(catalog()[lang]["setup_password_hint"], MIN_PASSWORD),
         },
         status=status,
+        secure=secure_cookies(settings),
     )
 
 
@@ -481,13 +409,19 @@ def _setup_page(
     response_class=HTMLResponse,
     dependencies=[Depends(public("first run: the one-time setup link is the credential"))],
 )
-def setup_form(request: Request, token: str = "", lang: Lang = None) -> HTMLResponse:
+def setup_form(
+    request: Request,
+    settings: SettingsDep,
+    open_session: OpenSessionDep,
+    token: str = "",
+    lang: Lang = None,
+) -> HTMLResponse:
     """The form that creates the first admin, while the setup link is valid and unused."""
     code = pick_lang(lang)
     token = token.strip()
-    if not _link_usable(_engine(request), token, datetime.now(UTC)):
+    if not _link_usable(open_session, token, datetime.now(UTC)):
         return _setup_refused(request, code)
-    return _setup_page(request, code, token)
+    return _setup_page(request, settings, code, token)
 
 
 @router.post(
@@ -497,6 +431,9 @@ def setup_form(request: Request, token: str = "", lang: Lang = None) -> HTMLResp
 )
 def setup(
     request: Request,
+    settings: SettingsDep,
+    limit: LimiterDep,
+    open_session: OpenSessionDep,
     token: Annotated[str, Form()] = "",
     username: Annotated[str, Form()] = "",
     password: Annotated[str, Form()] = "",
@@ -510,12 +447,11 @@ def setup(
     t = catalog()[code]
     token, username = token.strip(), username.strip()
     if not _form_ok(request, csrf):
-        if not _link_usable(_engine(request), token, datetime.now(UTC)):
+        if not _link_usable(open_session, token, datetime.now(UTC)):
             return _setup_refused(request, code)
         return _setup_page(
-            request, code, token, username=username, error=t["form_expired"], status=403
+            request, settings, code, token, username=username, error=t["form_expired"], status=403
         )
-    limit = limiter(request.app)
     client = _client(request)
     wait = limit.attempt(client)
     if wait:
@@ -524,11 +460,11 @@ def setup(
         return response
     if password != password2:
         return _setup_page(
-            request, code, token, username=username, error=t["setup_mismatch"], status=422
+            request, settings, code, token, username=username, error=t["setup_mismatch"], status=422
         )
     now = datetime.now(UTC)
     try:
-        with session_scope(_engine(request)) as session:
+        with open_session() as session:
             user = use_setup_link(
                 session, secret=token, username=username, password=password, now=now
             )
@@ -543,9 +479,15 @@ def setup(
         else:
             error = exc.reason
         return _setup_page(
-            request, code, token, username=username, error=_say(error, MIN_PASSWORD), status=422
+            request,
+            settings,
+            code,
+            token,
+            username=username,
+            error=_say(error, MIN_PASSWORD),
+            status=422,
         )
     limit.succeeded(client)
     redirect = _redirect(request, _landing(None, code, "admin"))
-    _start_session(redirect, request, secret)
+    _start_session(redirect, secret, secure=secure_cookies(settings))
     return redirect

@@ -1,61 +1,104 @@
-"""FastAPI dependencies: settings, database sessions and the calling principal."""
+"""FastAPI dependencies: the app's shared objects, database sessions and the calling principal.
+
+Only the ``get_*`` providers here (and in app/live/deps.py) read ``app.state`` or open sessions
+for a route; routes take what they need as the typed ``…Dep`` aliases, so a test can replace any
+of them with ``app.dependency_overrides``."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterator, Mapping
-from datetime import UTC, datetime
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import AbstractContextManager
 from typing import Annotated
 
 import sqlalchemy as sa
 from fastapi import Depends, HTTPException, Request
 from sqlmodel import Session
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import HTTPConnection
 
+from app.api.limits import AttemptLimiter
 from app.config import Settings
 from app.db import session_scope
 from app.ingest.service import IngestContext
 from app.ingest.writer import IngestWriter
-from app.services.displays import display_principal
-from app.services.tokens import Principal
-from app.services.users import check_csrf, session_principal
+from app.live.bus import Bus
+from app.live.deps import (
+    PrincipalLookup,
+    get_engine,
+    get_hub,
+    get_principal_lookup,
+    get_settings,
+    get_tokens,
+)
+from app.live.hub import Hub
+from app.metrics import Metrics
+from app.services.alert_engine import AlertEngine
+from app.services.principals import SESSION_COOKIE, bearer
+from app.services.tokens import Principal, TokenVerifier
+from app.services.users import check_csrf
+
+# The providers the live socket shares live in app/live/deps.py (live must not import the API).
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+EngineDep = Annotated[sa.Engine, Depends(get_engine)]
+HubDep = Annotated[Hub, Depends(get_hub)]
+TokensDep = Annotated[TokenVerifier, Depends(get_tokens)]
+#: Who is calling, optionally with a page link's ``token`` or ``display`` secret.
+PrincipalLookupDep = Annotated[PrincipalLookup, Depends(get_principal_lookup)]
 
 
-# Cheap dependencies are async so FastAPI runs them on the loop instead of the threadpool:
-# on the single-record ingest path each threadpool hop costs more than the work itself.
-async def get_settings(request: Request) -> Settings:
-    return request.app.state.settings
-
-
-def get_engine(request: Request) -> sa.Engine:
-    return request.app.state.engine
-
-
-def get_session(engine: Annotated[sa.Engine, Depends(get_engine)]) -> Iterator[Session]:
+def get_session(engine: EngineDep) -> Iterator[Session]:
     """A session that commits when the route returns and rolls back if it raises."""
     with session_scope(engine) as session:
         yield session
 
 
-def get_conn(engine: Annotated[sa.Engine, Depends(get_engine)]) -> Iterator[sa.Connection]:
+def get_conn(engine: EngineDep) -> Iterator[sa.Connection]:
     """A read-only connection (no commit) for read routes."""
     with engine.connect() as conn:
         yield conn
 
 
-async def get_writer(request: Request) -> IngestWriter:
-    return request.app.state.writer
+#: Opens a short session of its own (commits on leaving, rolls back on an error).
+OpenSession = Callable[[], AbstractContextManager[Session]]
 
 
-async def get_ingest_context(request: Request) -> IngestContext:
-    return request.app.state.ingest_ctx
+async def get_open_session(engine: EngineDep) -> OpenSession:
+    """For work that needs its own short session rather than the request's: in a worker
+    thread, or beside an import that takes SQLite's write lock itself."""
+    return lambda: session_scope(engine)
 
 
-async def get_floor_changed(request: Request) -> Callable[[Session], None]:
+async def get_writer(conn: HTTPConnection) -> IngestWriter:
+    return conn.app.state.writer
+
+
+async def get_ingest_context(conn: HTTPConnection) -> IngestContext:
+    return conn.app.state.ingest_ctx
+
+
+async def get_bus(conn: HTTPConnection) -> Bus:
+    return conn.app.state.bus
+
+
+async def get_metrics(conn: HTTPConnection) -> Metrics:
+    return conn.app.state.metrics
+
+
+async def get_alerts(conn: HTTPConnection) -> AlertEngine:
+    return conn.app.state.alerts
+
+
+async def get_login_limiter(conn: HTTPConnection) -> AttemptLimiter:
+    """The app's per-address sign-in limiter (``create_app`` installs it; a test its own)."""
+    return conn.app.state.login_limiter
+
+
+BusDep = Annotated[Bus, Depends(get_bus)]
+
+
+async def get_floor_changed(hub: HubDep, bus: BusDep) -> Callable[[Session], None]:
     """Commit a change of the floor no commit of calls says (attendance, targets, plans, a
     pinned mentor) and tell this process's screens and the other processes': each reads it
     again (after the commit, or it could read the floor as it was)."""
-    hub, bus = request.app.state.hub, request.app.state.bus
 
     def changed(session: Session) -> None:
         session.commit()
@@ -65,75 +108,36 @@ async def get_floor_changed(request: Request) -> Callable[[Session], None]:
     return changed
 
 
-SettingsDep = Annotated[Settings, Depends(get_settings)]
 # scope="function": the session commits (or rolls back) when the route returns, before the
 # answer is sent. FastAPI's default ("request") runs the code after ``yield`` once the response
 # has gone out, so a client could read before the write it was told succeeded was committed,
 # and a failed commit would follow a 200.
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 ConnDep = Annotated[sa.Connection, Depends(get_conn, scope="function")]
+OpenSessionDep = Annotated[OpenSession, Depends(get_open_session)]
 WriterDep = Annotated[IngestWriter, Depends(get_writer)]
 #: The floor's ingest rules (timezone, customer hash): what moving or judging calls needs.
 IngestDep = Annotated[IngestContext, Depends(get_ingest_context)]
+MetricsDep = Annotated[Metrics, Depends(get_metrics)]
+AlertsDep = Annotated[AlertEngine, Depends(get_alerts)]
+LimiterDep = Annotated[AttemptLimiter, Depends(get_login_limiter)]
 FloorChangedDep = Annotated[Callable[[Session], None], Depends(get_floor_changed)]
 
 
-#: The signed-in user's session cookie (HttpOnly, SameSite=Lax; Secure behind TLS).
-SESSION_COOKIE = "paceboard_session"
 CSRF_HEADER = "x-csrf-token"
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def _bearer(headers: Mapping[str, str]) -> str | None:
-    header = headers.get("authorization", "")
-    scheme, _, value = header.partition(" ")
-    if scheme.lower() == "bearer" and value.strip():
-        return value.strip()
-    return None
-
-
-async def resolve_principal(
-    conn: HTTPConnection, *, token: str | None = None, display: str | None = None
-) -> Principal | None:
-    """Who is calling: a bearer API token, else a link's ``token`` (API token) or ``display``
-    secret (pages and sockets pass those), else the session cookie; None when nobody valid."""
-    app = conn.app
-    secret = _bearer(conn.headers) or (token or "").strip() or None
-    if secret is not None:
-        tokens = app.state.tokens
-        known, principal = tokens.cached(secret)
-        if not known:
-            principal = await run_in_threadpool(tokens.verify, secret)
-        return principal
-    if display:
-        return await run_in_threadpool(_display, app.state.engine, display.strip())
-    cookie = conn.cookies.get(SESSION_COOKIE)
-    if cookie:
-        key = app.state.settings.secret_key
-        return await run_in_threadpool(_session, app.state.engine, cookie, key)
-    return None
-
-
-def _display(engine: sa.Engine, secret: str) -> Principal | None:
-    with Session(engine) as session:
-        return display_principal(session, secret=secret)
-
-
-def _session(engine: sa.Engine, secret: str, secret_key: str) -> Principal | None:
-    with session_scope(engine) as session:
-        return session_principal(
-            session, secret=secret, now=datetime.now(UTC), secret_key=secret_key
-        )
-
-
-async def current_principal(request: Request) -> Principal:
+async def current_principal(
+    request: Request, lookup: PrincipalLookupDep, settings: SettingsDep
+) -> Principal:
     """The caller's principal; 401 with no credentials or unknown/revoked/expired ones.
 
     A signed-in user's state-changing request must carry the session's CSRF token in the
     X-CSRF-Token header (a bearer token is not sent by browsers on their own, so needs none)."""
-    principal = await resolve_principal(request)
+    principal = await lookup()
     if principal is None:
-        has_bearer = _bearer(request.headers) is not None
+        has_bearer = bearer(request.headers) is not None
         raise HTTPException(
             401,
             "invalid or revoked token"
@@ -145,13 +149,22 @@ async def current_principal(request: Request) -> Principal:
         principal.kind == "user"
         and request.method not in _SAFE_METHODS
         and not check_csrf(
-            request.app.state.settings.secret_key,
+            settings.secret_key,
             request.cookies.get(SESSION_COOKIE, ""),
             request.headers.get(CSRF_HEADER),
         )
     ):
         raise HTTPException(403, "missing or wrong X-CSRF-Token for this session")
     return principal
+
+
+async def principal_before_route(request: Request) -> Principal:
+    """:func:`current_principal` for middleware (which gets no dependencies): the same check,
+    through this module's providers called directly."""
+    settings = await get_settings(request)
+    engine, tokens = await get_engine(request), await get_tokens(request)
+    lookup = await get_principal_lookup(request, settings, engine, tokens)
+    return await current_principal(request, lookup, settings)
 
 
 def require(scope: str) -> Callable[[Principal], Awaitable[Principal]]:

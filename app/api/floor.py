@@ -7,11 +7,11 @@ from typing import Annotated, Any
 
 import orjson
 import sqlalchemy as sa
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from app.api.deps import ReadPrincipal, SettingsDep, team_allowed
+from app.api.deps import EngineDep, HubDep, ReadPrincipal, SettingsDep, team_allowed
 from app.api.types import Day, Instant
 from app.config import Settings
 from app.floor.snapshot import only_teams
@@ -51,8 +51,9 @@ def _read(
     response_model=Snapshot,
 )
 async def snapshot(
-    request: Request,
     settings: SettingsDep,
+    engine: EngineDep,
+    hub: HubDep,
     principal: ReadPrincipal,
     day: Day | None = None,
     team: str | None = None,
@@ -64,15 +65,16 @@ async def snapshot(
     team = team_allowed(principal, team)
     now = utcnow()
     today = settings.today(now)
+    view: Snapshot | dict[str, Any]
     if at is None and team is None and day in (None, today):
         # Today's whole floor, as the live screens see it: read once per change, however many
         # clients poll it (a Grafana panel, a dozen laptops), so polling costs reps × hours
         # once per change, not once per request.
-        view = await request.app.state.hub.polled_view()
+        view = await hub.polled_view()
     else:
         view = await run_in_threadpool(
             _read,
-            request.app.state.engine,
+            engine,
             settings,
             day=day or settings.today(at or now),
             now=now,

@@ -4,11 +4,11 @@ and a scraper hold no token); they reveal no names, numbers or secrets."""
 from __future__ import annotations
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from app.api.deps import public
+from app.api.deps import BusDep, EngineDep, MetricsDep, public
 from app.metrics import CONTENT_TYPE
 from app.migrate import pending
 
@@ -39,9 +39,8 @@ def _database_state(engine: sa.Engine) -> tuple[bool, list[str], str | None]:
     responses={503: {"description": "Not ready: the body says which check failed"}},
     dependencies=[Depends(public("readiness probe: states of the checks, no data"))],
 )
-async def readyz(request: Request) -> JSONResponse:
-    reachable, missing, error = await run_in_threadpool(_database_state, request.app.state.engine)
-    bus = request.app.state.bus
+async def readyz(engine: EngineDep, bus: BusDep) -> JSONResponse:
+    reachable, missing, error = await run_in_threadpool(_database_state, engine)
     checks = {
         "database": "ok" if reachable else f"unreachable ({error})",
         "migrations": "current"
@@ -64,5 +63,5 @@ async def readyz(request: Request) -> JSONResponse:
     responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text format"}},
     dependencies=[Depends(public("Prometheus scrape: counts and timings only, no data"))],
 )
-def metrics(request: Request) -> Response:
-    return Response(request.app.state.metrics.exposition(), media_type=CONTENT_TYPE)
+def metrics(metrics: MetricsDep) -> Response:
+    return Response(metrics.exposition(), media_type=CONTENT_TYPE)

@@ -9,12 +9,21 @@ import tempfile
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi import APIRouter, File, Form, UploadFile
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from app.api.deps import AdminPrincipal, ReadPrincipal, SessionDep, SettingsDep
-from app.db import session_scope
+from app.api.deps import (
+    AdminPrincipal,
+    AlertsDep,
+    EngineDep,
+    HubDep,
+    IngestDep,
+    OpenSessionDep,
+    ReadPrincipal,
+    SessionDep,
+    SettingsDep,
+)
 from app.ingest.adapters import OptionError
 from app.ingest.importer import import_file
 from app.services import agents
@@ -29,8 +38,12 @@ MAX_LISTED_REJECTS = 1000
 
 @router.post("/imports", summary="Import a telephony export file (multipart upload)")
 async def upload(
-    request: Request,
     settings: SettingsDep,
+    engine: EngineDep,
+    ctx: IngestDep,
+    hub: HubDep,
+    alerts: AlertsDep,
+    open_session: OpenSessionDep,
     _: AdminPrincipal,
     file: Annotated[UploadFile, File(description="The export, e.g. Asterisk Master.csv")],
     format: Annotated[  # noqa: A002 (the CLI's --format)
@@ -49,12 +62,10 @@ async def upload(
         bool, Form(description="Reject calls whose agent is on no rep's identifiers")
     ] = False,
 ) -> dict:
-    app = request.app
-
     def plan() -> service.ImportPlan:
         # A short session of its own: on SQLite a request session holds the write lock, which
         # the import's own transactions need.
-        with session_scope(app.state.engine) as session:
+        with open_session() as session:
             return service.plan_import(
                 session,
                 default_timezone=settings.tz,
@@ -79,8 +90,8 @@ async def upload(
             try:
                 summary = import_file(
                     path,
-                    engine=app.state.engine,
-                    ctx=app.state.ingest_ctx,
+                    engine=engine,
+                    ctx=ctx,
                     **options.kwargs(),
                     rejects_path=Path(tmp) / "rejects.csv",
                     minor_digits=settings.currency_minor_digits,
@@ -95,13 +106,13 @@ async def upload(
                         if n >= MAX_LISTED_REJECTS:
                             break
                         listed.append({"row": int(row["row"]), "reason": row["reason"]})
-            summary["unresolved"] = agents.import_view(summary["unresolved"], app.state.ingest_ctx)
+            summary["unresolved"] = agents.import_view(summary["unresolved"], ctx)
             return {"file": file.filename, "format": options.fmt, **summary, "rejects": listed}
 
     result = await run_in_threadpool(run)
     # The import wrote beside the group-commit writer: tell the live views and alerts.
-    app.state.hub.poke()
-    app.state.alerts.poke()
+    hub.poke()
+    alerts.poke()
     return result
 
 

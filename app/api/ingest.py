@@ -8,7 +8,7 @@ import orjson
 from fastapi import APIRouter, HTTPException, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from app.api.deps import IngestPrincipal, SettingsDep, WriterDep
+from app.api.deps import IngestDep, IngestPrincipal, SettingsDep, WriterDep
 from app.config import Settings
 from app.ingest.agent_events import held_event_to_source, parse_event
 from app.ingest.records import (
@@ -80,10 +80,14 @@ _CALLS_BODY = records_body(
     openapi_extra=_CALLS_BODY,
 )
 async def post_calls(
-    request: Request, principal: IngestPrincipal, settings: SettingsDep, writer: WriterDep
+    request: Request,
+    principal: IngestPrincipal,
+    settings: SettingsDep,
+    writer: WriterDep,
+    ctx: IngestDep,
 ) -> Response:
     lines, raw = await read_records(request, settings)
-    hasher, digits = request.app.state.ingest_ctx.hasher, settings.currency_minor_digits
+    hasher, digits = ctx.hasher, settings.currency_minor_digits
     source = principal.source or "default"
 
     def parse() -> list:
@@ -160,6 +164,7 @@ async def patch_call(
     principal: IngestPrincipal,
     settings: SettingsDep,
     writer: WriterDep,
+    ctx: IngestDep,
 ) -> Response:
     if principal.source is not None and source != principal.source:
         raise InputError(
@@ -174,7 +179,7 @@ async def patch_call(
         raw,
         source=source,
         call_id=call_id,
-        hasher=request.app.state.ingest_ctx.hasher,
+        hasher=ctx.hasher,
         minor_digits=settings.currency_minor_digits,
     )
     outcome = await writer.submit([item], require_existing=True)

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, Header, HTTPException, Query
 
-from app.api.deps import ConnDep, SettingsDep, resolve_principal, team_allowed
+from app.api.deps import ConnDep, PrincipalLookupDep, SettingsDep, team_allowed
 from app.api.types import Day
 from app.services.leaderboard import Leaderboard, LeaderMetric, Period, leaderboard
 from app.services.tokens import Principal
@@ -16,7 +16,7 @@ router = APIRouter(prefix="/api/v1/floor", tags=["floor"])
 
 
 async def display_or_reader(
-    request: Request,
+    lookup: PrincipalLookupDep,
     x_display: Annotated[
         str | None, Header(description="A display link's secret (the TV's own reads)")
     ] = None,
@@ -24,7 +24,7 @@ async def display_or_reader(
 ) -> Principal:
     """A bearer token, a display link's secret (``X-Display`` header or ``display``) or the
     session cookie allowed the ``display`` scope: TVs, read tokens, leads, admins."""
-    principal = await resolve_principal(request, display=x_display or display)
+    principal = await lookup(display=x_display or display)
     if principal is None:
         raise HTTPException(
             401,

@@ -21,18 +21,20 @@ from starlette.responses import JSONResponse, Response
 
 from app.api.deps import (
     ConnDep,
+    EngineDep,
     LeadPrincipal,
+    PrincipalLookupDep,
     SessionDep,
     SettingsDep,
     page_rule,
-    resolve_principal,
     team_allowed,
 )
-from app.api.pages import PAGE_HEADERS, _refusal, plotly_version, templates
+from app.api.rendering import PAGE_HEADERS, plotly_version, refusal, templates
 from app.api.types import Day
 from app.config import Settings
 from app.floor.targets import TARGET_METRICS
 from app.labels import catalog, label, pick_lang
+from app.live.deps import PrincipalLookup
 from app.models import Team, table_of, utcnow
 from app.reports import charts, page
 from app.reports.files import filename, report_file
@@ -217,6 +219,9 @@ async def _report_page(
     request: Request,
     kind: str,
     *,
+    lookup: PrincipalLookup,
+    settings: Settings,
+    engine: sa.Engine,
     token: str | None,
     lang: str | None,
     team: str | None,
@@ -229,22 +234,19 @@ async def _report_page(
     """The page, or with ``fmt`` its download: pages take the credential they were opened with
     (a link's ``token``, or the session cookie), so the page's download links work for both."""
     code = pick_lang(lang)
-    principal = await resolve_principal(request, token=token)
+    principal = await lookup(token=token)
     if principal is None:
-        return _refusal(request, code, forbidden=False)
+        return refusal(request, code, forbidden=False)
     team = (team or "").strip() or None
     if not principal.allows("lead") or (team and not principal.sees_team(team)):
-        return _refusal(request, code, forbidden=True, principal=principal)
-    settings: Settings = request.app.state.settings
-    t = catalog()[code]
-    base = request.scope.get("root_path", "")
+        return refusal(request, code, forbidden=True, principal=principal)
     try:
         if fmt not in (None, "", "html", *FORMATS):
             raise InputError("format", f"must be one of html, {', '.join(FORMATS)}")
         when = parse_week(week) or parse_month(month) or parse_day(day)
         report, teams = await run_in_threadpool(
             _load,
-            request.app.state.engine,
+            engine,
             settings,
             principal,
             kind=kind,
@@ -253,15 +255,38 @@ async def _report_page(
             metric=(metric or "dials").strip(),
         )
     except InputError as exc:
-        context = {"lang": code, "t": t, "base": base, "login": ""}
-        context |= {"title": t["load_failed"], "message": str(exc)}
-        return templates.TemplateResponse(
-            request, "error.html", context, status_code=exc.status, headers=PAGE_HEADERS
-        )
+        return _load_failed(request, code, exc)
     if fmt in FORMATS:
         return respond(report, fmt, code, settings)
+    link_token = (token or "").strip() if principal.kind == "token" else ""
+    return _render_report(
+        request,
+        kind,
+        code,
+        settings,
+        principal,
+        report=report,
+        teams=teams,
+        team=team,
+        token=link_token,
+    )
 
-    token = (token or "").strip() if principal.kind == "token" else ""
+
+def _load_failed(request: Request, code: str, exc: InputError) -> HTMLResponse:
+    """The page of a report that could not be read (a bad period or format), in plain words."""
+    t = catalog()[code]
+    context = {"lang": code, "t": t, "base": request.scope.get("root_path", ""), "login": ""}
+    context |= {"title": t["load_failed"], "message": str(exc)}
+    return templates.TemplateResponse(
+        request, "error.html", context, status_code=exc.status, headers=PAGE_HEADERS
+    )
+
+
+def _links(
+    base: str, kind: str, code: str, report: dict[str, Any], *, team: str | None, token: str
+) -> dict[str, str]:
+    """The page's links (the period before and after, its downloads, the other reports, the
+    console), keeping its team, language, metric and the link token it was opened with."""
     keep = {"team": team or "", "lang": code if code == "en" else "", "token": token}
     if kind != "daily" and report["metric"] != "dials":
         keep["metric"] = report["metric"]
@@ -273,7 +298,7 @@ async def _report_page(
     here = report.get("day") or report["first"]
     before, after = page.neighbours(report)
     page_url = f"/reports/{kind}"
-    links = {
+    return {
         "prev": url(page_url, day=before),
         "next": url(page_url, day=after),
         "csv": url(page_url, day=here, format="csv"),
@@ -281,6 +306,22 @@ async def _report_page(
         "lead": url("/lead"),
         **{k: url(f"/reports/{k}", day=here) for k in KINDS},
     }
+
+
+def _render_report(
+    request: Request,
+    kind: str,
+    code: str,
+    settings: Settings,
+    principal: Principal,
+    *,
+    report: dict[str, Any],
+    teams: list[str],
+    team: str | None,
+    token: str,
+) -> HTMLResponse:
+    """The report page itself: tables, charts and links for ``principal`` in language ``code``."""
+    base = request.scope.get("root_path", "")
     tz = ZoneInfo(report["timezone"])
     final = page.is_final(report, settings.today())
     amber, green = settings.pace_amber, settings.pace_green
@@ -290,7 +331,7 @@ async def _report_page(
         "report.html",
         {
             "lang": code,
-            "t": t,
+            "t": catalog()[code],
             "base": base,
             "kind": kind,
             "report": report,
@@ -298,7 +339,7 @@ async def _report_page(
             "charts": page.charts_for(report, code, minor_digits=digits, amber=amber, green=green),
             "teams": teams,
             "team": team or "",
-            "links": links,
+            "links": _links(base, kind, code, report, team=team, token=token),
             "token": token,
             "csrf": principal.csrf or "",
             "user": principal.name if principal.kind == "user" else "",
@@ -336,6 +377,9 @@ PageFormat = Annotated[
 )
 async def daily_page(
     request: Request,
+    lookup: PrincipalLookupDep,
+    settings: SettingsDep,
+    engine: EngineDep,
     token: PageToken = None,
     lang: PageLang = None,
     team: PageTeam = None,
@@ -343,7 +387,18 @@ async def daily_page(
     fmt: PageFormat = None,
 ) -> Response:
     """The evening report page: every rep's day, team notes, charts; prints on A4."""
-    return await _report_page(request, "daily", token=token, lang=lang, team=team, day=day, fmt=fmt)
+    return await _report_page(
+        request,
+        "daily",
+        lookup=lookup,
+        settings=settings,
+        engine=engine,
+        token=token,
+        lang=lang,
+        team=team,
+        day=day,
+        fmt=fmt,
+    )
 
 
 @router.api_route(
@@ -355,6 +410,9 @@ async def daily_page(
 )
 async def weekly_page(
     request: Request,
+    lookup: PrincipalLookupDep,
+    settings: SettingsDep,
+    engine: EngineDep,
     token: PageToken = None,
     lang: PageLang = None,
     team: PageTeam = None,
@@ -367,6 +425,9 @@ async def weekly_page(
     return await _report_page(
         request,
         "weekly",
+        lookup=lookup,
+        settings=settings,
+        engine=engine,
         token=token,
         lang=lang,
         team=team,
@@ -386,6 +447,9 @@ async def weekly_page(
 )
 async def monthly_page(
     request: Request,
+    lookup: PrincipalLookupDep,
+    settings: SettingsDep,
+    engine: EngineDep,
     token: PageToken = None,
     lang: PageLang = None,
     team: PageTeam = None,
@@ -398,6 +462,9 @@ async def monthly_page(
     return await _report_page(
         request,
         "monthly",
+        lookup=lookup,
+        settings=settings,
+        engine=engine,
         token=token,
         lang=lang,
         team=team,

@@ -32,7 +32,7 @@ from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.api.deps import current_principal, require
+from app.api.deps import principal_before_route, require
 
 FRAME_ONLY_CSP = "frame-ancestors 'none'"
 STRICT_CSP = "default-src 'none'; frame-ancestors 'none'"
@@ -180,7 +180,7 @@ async def _refuse_before_upload(scope: Scope, needed: str) -> Response | None:
     """The JSON refusal for a caller who may not upload (None: go ahead)."""
     request = Request(scope)
     try:
-        await require(needed)(await current_principal(request))
+        await require(needed)(await principal_before_route(request))
     except HTTPException as exc:
         return Response(
             orjson.dumps({"detail": exc.detail}),

@@ -12,7 +12,7 @@ from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
 
-from app.api.deps import SettingsDep, WriterDep, public
+from app.api.deps import IngestDep, SettingsDep, WriterDep, public
 from app.api.ingest import json_response, read_body
 from app.config import Settings
 from app.ingest.adapters import twilio
@@ -90,7 +90,9 @@ async def signed_form(request: Request, settings: Settings) -> list[tuple[str, s
     summary="Twilio-compatible call status callback (form-encoded)",
     dependencies=SIGNED,
 )
-async def twilio_status(request: Request, settings: SettingsDep, writer: WriterDep) -> Response:
+async def twilio_status(
+    request: Request, settings: SettingsDep, writer: WriterDep, ctx: IngestDep
+) -> Response:
     pairs = await signed_form(request, settings)
     params = dict(pairs)  # a repeated name: the last value, as Twilio never repeats one
     try:
@@ -102,7 +104,7 @@ async def twilio_status(request: Request, settings: SettingsDep, writer: WriterD
         raw,
         0,
         default_source=twilio.SOURCE,
-        hasher=request.app.state.ingest_ctx.hasher,
+        hasher=ctx.hasher,
         minor_digits=settings.currency_minor_digits,
     )
     # The writer's commit hooks tell the live hub and the alert engine, as for POST /calls.

@@ -35,12 +35,12 @@ from fastapi.testclient import TestClient
 from pydantic import SecretStr
 from sqlmodel import select
 
-from app.api.deps import SESSION_COOKIE
 from app.config import Settings
 from app.db import make_engine, session_scope
 from app.main import create_app
 from app.models import Alert, AppUser, Rep
 from app.services.displays import create_display
+from app.services.principals import SESSION_COOKIE
 from app.services.roster import ensure_team
 from app.services.users import create_user, csrf_token, start_session
 from tests.conftest import SECRET, fresh_database, new_token, record

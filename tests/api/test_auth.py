@@ -16,7 +16,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import select
 
-from app.api.auth import AttemptLimiter, safe_next
+from app.api.auth import safe_next
+from app.api.limits import AttemptLimiter
 from app.cli import setup_notice
 from app.db import session_scope
 from app.main import create_app

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
-from app.api.pages import PAGE_HEADERS
+from app.api.rendering import PAGE_HEADERS
 from app.main import create_app
 from tests.conftest import record
 
