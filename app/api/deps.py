@@ -16,33 +16,30 @@ from sqlmodel import Session
 from starlette.requests import HTTPConnection
 
 from app.api.limits import AttemptLimiter
-from app.config import Settings
 from app.db import session_scope
 from app.ingest.service import IngestContext
 from app.ingest.writer import IngestWriter
 from app.live.bus import Bus
 from app.live.deps import (
-    PrincipalLookup,
+    EngineDep,
+    HubDep,
+    PrincipalLookupDep,
+    SettingsDep,
+    TokensDep,
     get_engine,
-    get_hub,
     get_principal_lookup,
     get_settings,
     get_tokens,
 )
-from app.live.hub import Hub
 from app.metrics import Metrics
 from app.services.alert_engine import AlertEngine
 from app.services.principals import SESSION_COOKIE, bearer
-from app.services.tokens import Principal, TokenVerifier
+from app.services.tokens import Principal
 from app.services.users import check_csrf
 
-# The providers the live socket shares live in app/live/deps.py (live must not import the API).
-SettingsDep = Annotated[Settings, Depends(get_settings)]
-EngineDep = Annotated[sa.Engine, Depends(get_engine)]
-HubDep = Annotated[Hub, Depends(get_hub)]
-TokensDep = Annotated[TokenVerifier, Depends(get_tokens)]
-#: Who is calling, optionally with a page link's ``token`` or ``display`` secret.
-PrincipalLookupDep = Annotated[PrincipalLookup, Depends(get_principal_lookup)]
+# The providers the live socket shares (settings, engine, hub, tokens, the principal lookup)
+# live in app/live/deps.py, live being below the API; the routes take the same aliases.
+__all__ = ["EngineDep", "HubDep", "PrincipalLookupDep", "SettingsDep", "TokensDep"]
 
 
 def get_session(engine: EngineDep) -> Iterator[Session]:
