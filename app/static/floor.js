@@ -1,7 +1,7 @@
 // The floor as the page knows it (snapshot + deltas), and the small DOM helpers both pages use.
 // Names and every other server string go in as text (textContent), never as HTML.
 
-export const METRICS = ["dials", "connects", "talk_seconds", "orders", "invites", "revenue"];
+import { METRICS } from "./metrics.js";
 
 /** What the server sent: snapshot objects, rows kept by rep `code` and team `name`. */
 export class FloorState {

@@ -3,13 +3,13 @@
 
 import { floorNow, makeI18n, timeFormat } from "./i18n.js";
 import { LiveClient } from "./live.js";
+import { METRICS } from "./metrics.js";
 import {
   drawChart,
   el,
   FloorState,
   hourTraces,
   kpiTiles,
-  METRICS,
   pageConfig,
   dayPace,
   paceOf,

@@ -14,9 +14,9 @@
 
 import { el, fitText, isOff, paceOf, statusFor } from "./floor.js";
 import { floorNow } from "./i18n.js";
+import { METRICS } from "./metrics.js";
 
 export const VIEWS = ["live", "today", "week", "month", "pk", "heatmap"];
-export const VIEW_METRICS = ["revenue", "orders", "dials", "talk_seconds", "connects", "invites"];
 const DEFAULTS = { views: ["live"], rotate_seconds: 30, pin: null, metric: "revenue" };
 // A link's settings say 5 s or more; a fraction of a second is for tests (?rotate=0.5).
 const MIN_ROTATE_S = 0.2;
@@ -42,7 +42,7 @@ export function viewSettings(json = document.body.dataset.viewSettings, search =
     if (pin === "" || pin === "none") out.pin = null;
     else if (VIEWS.includes(pin)) out.pin = pin;
   }
-  if (VIEW_METRICS.includes(q.get("metric"))) out.metric = q.get("metric");
+  if (METRICS.includes(q.get("metric"))) out.metric = q.get("metric");
   out.steps = out.pin ? [out.pin] : out.views;
   return out;
 }
@@ -60,7 +60,7 @@ function parseLink(json) {
     views: views.length ? views : [...DEFAULTS.views],
     rotate_seconds: seconds(raw.rotate_seconds) ?? DEFAULTS.rotate_seconds,
     pin: VIEWS.includes(raw.pin) ? raw.pin : null,
-    metric: VIEW_METRICS.includes(raw.metric) ? raw.metric : DEFAULTS.metric,
+    metric: METRICS.includes(raw.metric) ? raw.metric : DEFAULTS.metric,
   };
 }
 
