@@ -15,6 +15,7 @@
 import { el, fitText, isOff, paceOf, statusFor } from "./floor.js";
 import { floorNow } from "./i18n.js";
 import { METRICS } from "./metrics.js";
+import { byValue, pageCount, pageOf, rankAll } from "./paging.js";
 
 export const VIEWS = ["live", "today", "week", "month", "pk", "heatmap"];
 const DEFAULTS = { views: ["live"], rotate_seconds: 30, pin: null, metric: "revenue" };
@@ -630,35 +631,10 @@ function capacity(list) {
   return Math.max(1, Math.floor((room + 0.5) / row));
 }
 
-function pageCount(n, cap) {
-  return Math.max(1, Math.ceil(n / cap));
-}
-
-function pageOf(items, page, cap) {
-  return items.slice(page * cap, (page + 1) * cap);
-}
-
 /** Fill `list` with rows; the CSS shares its height among them (--vw-rows), up to a maximum. */
 function fillList(list, items, render) {
   list.style.setProperty("--vw-rows", String(Math.max(1, items.length)));
   list.replaceChildren(...items.map(render));
-}
-
-/** Ranks 1, 2, 3… down the sorted list, equal figures sharing a rank (1, 1, 3). */
-function rankAll(rows) {
-  let rank = 0;
-  let last = null;
-  return rows.map((r, i) => {
-    if (r.value !== last) {
-      rank = i + 1;
-      last = r.value;
-    }
-    return { ...r, rank };
-  });
-}
-
-function byValue(a, b) {
-  return b.value - a.value || String(a.name).localeCompare(String(b.name), "zh-CN");
 }
 
 function bar(value, top) {

@@ -33,6 +33,7 @@ import {
   worstDayPace,
 } from "./floor.js";
 import { mountViews } from "./views.js";
+import { teamParts } from "./paging.js";
 
 const ROTATE_MS = 20_000; // a page of the leaderboard and of the behind list
 const MIN_ROTATE_MS = 500;
@@ -307,21 +308,10 @@ function contentBottom(panel) {
 function buildPages() {
   const fit = Math.max(1, view.rowsFit || 12);
   const reps = state.repList(cfg.team || null).sort(byResults);
-  if (cfg.team || reps.length <= fit) return parts(cfg.team || null, reps, fit, "all");
+  if (cfg.team || reps.length <= fit) return teamParts(cfg.team || null, reps, fit, "all");
   const teams = [...state.teamNames()];
   for (const r of reps) if (!teams.includes(r.team)) teams.push(r.team);
-  return teams.flatMap((team) => parts(team, reps.filter((r) => r.team === team), fit, team));
-}
-
-function parts(team, reps, fit, key) {
-  const n = Math.max(1, Math.ceil(reps.length / fit));
-  if (!reps.length) return key === "all" ? [{ key, team, reps, offset: 0 }] : [];
-  return Array.from({ length: n }, (_, i) => ({
-    key: `${key}#${i}`,
-    team,
-    reps: reps.slice(i * fit, (i + 1) * fit),
-    offset: i * fit,
-  }));
+  return teams.flatMap((team) => teamParts(team, reps.filter((r) => r.team === team), fit, team));
 }
 
 function currentPage() {
