@@ -49,9 +49,10 @@ test("a delta merges nested objects key by key and leaves the rest as it was", (
 test("a delta's hours are merged by hour and kept in hour order", () => {
   const state = snapshot();
   state.applyDelta({
-    reps: [{ code: "A1", hours: [{ hour: 11, dials: 1 }, { hour: 9, dials: 5 }] }],
+    reps: [{ code: "A1", hours: [{ hour: 11, dials: 1 }, { hour: 8, dials: 2 }, { hour: 9, dials: 5 }] }],
   });
   assert.deepEqual(state.reps.get("A1").hours, [
+    { hour: 8, dials: 2 },
     { hour: 9, dials: 5 },
     { hour: 10, dials: 6 },
     { hour: 11, dials: 1 },

@@ -51,6 +51,7 @@ test("a metric's figure is formatted by the kind catalog.json gives it", () => {
   assert.equal(en.metric("avg_order_value", 12345), "¥123.45");
   assert.equal(en.metric("talk_seconds", 120), "2 min");
   assert.equal(en.metric("contact_rate", 0.4567), "45.7%");
+  assert.equal(en.metric("success_rate", 0.25), "25%");
   assert.equal(en.metric("avg_talk_per_dial", 12.34), "12.3 s");
   assert.equal(en.metric("turnover", 2.46), "2.5");
   assert.equal(en.metric("dials", 1200), "1,200");
