@@ -202,6 +202,14 @@ def test_lead_console_renders_the_team_table_with_the_rep_row(new_page, floor, s
     assert NAME in row.inner_text()
     wait_figure(page, dials(REP), 1, 5)
     assert TEAM in page.locator("body").inner_text()
+    # Every metric's column is headed and sortable (lead.js's column list).
+    sortable = page.eval_on_selector_all(
+        "#team-table thead th[data-sort]", "ths => ths.map(th => th.dataset.sort)"
+    )
+    for metric in ("dials", "connects", "talk_seconds", "orders", "invites", "revenue"):
+        assert metric in sortable
+    assert {"leads_dialled", "leads_connected", "contact_rate"} <= set(sortable)
+    assert page.inner_text('#team-table th[data-sort="last_dial_at"]') == "最后拨号"
     # One tier per rep, labelled with its period (the month's here), the same in the panel.
     badge = page.locator(f'#team-body tr[data-rep="{REP}"] .tier-badge')
     assert badge.get_attribute("data-period") == "month"
