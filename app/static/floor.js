@@ -92,6 +92,23 @@ export function el(tag, attrs = {}, ...children) {
   return node;
 }
 
+/** A table's header row from its column list: a <th> per column headed by the catalog's text
+ * for `label` (with the column's `cls`; `data-sort` its key when the table sorts). */
+export function headerRow(columns, i18n, { sortable = false } = {}) {
+  return el(
+    "tr",
+    {},
+    ...columns.map((c) =>
+      el("th", {
+        "data-sort": sortable ? c.key : null,
+        class: c.cls || null,
+        "data-i18n": c.label,
+        text: i18n.t(c.label),
+      }),
+    ),
+  );
+}
+
 /**
  * Bring a container's keyed rows in line with `items` (already in display order): rows whose key
  * is in `dirty` (or new; `dirty` null: all) are rendered again, the rest are kept and moved

@@ -8,6 +8,7 @@ import {
   drawChart,
   el,
   FloorState,
+  headerRow,
   hourTraces,
   kpiTiles,
   pageConfig,
@@ -312,17 +313,6 @@ const COLUMNS = [
 
 function columnOf(key) {
   return COLUMNS.find((c) => c.key === key) || COLUMNS[0];
-}
-
-/** The table's header row, one sortable <th> per column. */
-function tableHeader() {
-  return el(
-    "tr",
-    {},
-    ...COLUMNS.map((c) =>
-      el("th", { "data-sort": c.key, class: c.cls || null, "data-i18n": c.label, text: i18n.t(c.label) }),
-    ),
-  );
 }
 
 function nameCell(rep) {
@@ -986,7 +976,7 @@ function start() {
 
   $("team-select").addEventListener("change", (ev) => chooseTeam(ev.target.value));
 
-  $("team-head").replaceChildren(tableHeader());
+  $("team-head").replaceChildren(headerRow(COLUMNS, i18n, { sortable: true }));
   for (const th of document.querySelectorAll("#team-table th[data-sort]")) {
     th.tabIndex = 0;
     const sortBy = () => {

@@ -412,18 +412,14 @@ class Views {
     const teams = [...this.state.teams.values()]
       .map((t) => ({ team: t, name: t.name, value: ((t.totals || {})[metric]) || 0 }))
       .sort(byValue);
+    const columns = pkColumns(cols, metric, teams.length ? teams[0].value : 0, i18n, cfg);
     const box = panel(null, "vw-pk-table");
     box.node.style.setProperty("--vw-cols", String(cols.length));
     box.head.replaceChildren(
       el(
         "div",
         { class: "vw-row vw-pk-row vw-colhead" },
-        el("span", { class: "vw-rank", text: i18n.t("rank") }),
-        el("span", { class: "vw-name", text: i18n.t("team") }),
-        ...cols.map((m) =>
-          el("span", { class: m === metric ? "vw-col ranked" : "vw-col", text: i18n.t(m) }),
-        ),
-        el("span", { class: "vw-col", text: i18n.t("pace") }),
+        ...columns.map((c) => el("span", { class: c.cls, text: i18n.t(c.label) })),
       ),
     );
     body.append(box.node);
@@ -433,45 +429,18 @@ class Views {
     }
     const cap = capacity(box.list);
     const pages = pageCount(teams.length, cap);
-    const top = teams[0].value;
-    fillList(box.list, pageOf(rankAll(teams), Math.min(this.page, pages - 1), cap), (row) => {
-      const t = row.team;
-      const totals = t.totals || {};
-      const leader = row.rank === 1 && row.value > 0;
-      const pace = worstPace(t);
-      return el(
+    fillList(box.list, pageOf(rankAll(teams), Math.min(this.page, pages - 1), cap), (row) =>
+      el(
         "div",
         {
           class: "vw-row vw-pk-row",
-          "data-team": t.name,
+          "data-team": row.team.name,
           "data-rank": row.rank,
-          "data-leader": leader ? "true" : null,
+          "data-leader": isLeader(row) ? "true" : null,
         },
-        el("span", { class: "vw-rank", text: String(row.rank) }),
-        el(
-          "span",
-          { class: "vw-name" },
-          el("span", { class: "vw-name-text vw-fit", text: t.name }),
-          leader ? el("span", { class: "vw-crown", text: i18n.t("view_leader") }) : "",
-          bar(row.value, top),
-        ),
-        ...cols.map((m) =>
-          el("span", {
-            class: m === metric ? "vw-col vw-fit ranked" : "vw-col vw-fit",
-            "data-metric": m,
-            "data-value": totals[m] || 0,
-            text: i18n.metric(m, totals[m] || 0, cfg.minorDigits),
-          }),
-        ),
-        el("span", {
-          class: "vw-col vw-fit",
-          "data-pace": pace ? pace.metric : null,
-          "data-status": pace ? pace.status : null,
-          title: pace ? i18n.t(pace.metric) : null,
-          text: pace ? floorPct(pace.pace, i18n) : "—",
-        }, pace ? el("span", { class: "vw-which", text: i18n.t(pace.metric) }) : ""),
-      );
-    });
+        ...columns.map((c) => c.cell(row)),
+      ),
+    );
     return pages;
   }
 
@@ -607,6 +576,68 @@ class Views {
       el("span", { class: "vw-key", "data-when": "now", text: i18n.t("view_now") }),
     );
   }
+}
+
+// --- the team PK table's columns: each once, its header (label, cls) and its cell ------------
+
+/** The PK's leader: first, with something to show for it. */
+function isLeader(row) {
+  return row.rank === 1 && row.value > 0;
+}
+
+/** Rank, team, the metrics `cols` (the ranked `metric` marked) and the worst pace; `cell(row)`
+ * takes a ranked row {team, value, rank}, `top` the leader's value (the bars' full length). */
+function pkColumns(cols, metric, top, i18n, cfg) {
+  return [
+    {
+      label: "rank",
+      cls: "vw-rank",
+      cell: (row) => el("span", { class: "vw-rank", text: String(row.rank) }),
+    },
+    {
+      label: "team",
+      cls: "vw-name",
+      cell: (row) =>
+        el(
+          "span",
+          { class: "vw-name" },
+          el("span", { class: "vw-name-text vw-fit", text: row.team.name }),
+          isLeader(row) ? el("span", { class: "vw-crown", text: i18n.t("view_leader") }) : "",
+          bar(row.value, top),
+        ),
+    },
+    ...cols.map((m) => ({
+      label: m,
+      cls: m === metric ? "vw-col ranked" : "vw-col",
+      cell: (row) => {
+        const v = (row.team.totals || {})[m] || 0;
+        return el("span", {
+          class: m === metric ? "vw-col vw-fit ranked" : "vw-col vw-fit",
+          "data-metric": m,
+          "data-value": v,
+          text: i18n.metric(m, v, cfg.minorDigits),
+        });
+      },
+    })),
+    {
+      label: "pace",
+      cls: "vw-col",
+      cell: (row) => {
+        const pace = worstPace(row.team);
+        return el(
+          "span",
+          {
+            class: "vw-col vw-fit",
+            "data-pace": pace ? pace.metric : null,
+            "data-status": pace ? pace.status : null,
+            title: pace ? i18n.t(pace.metric) : null,
+            text: pace ? floorPct(pace.pace, i18n) : "—",
+          },
+          pace ? el("span", { class: "vw-which", text: i18n.t(pace.metric) }) : "",
+        );
+      },
+    },
+  ];
 }
 
 // --- helpers ---------------------------------------------------------------------------------
