@@ -88,6 +88,11 @@ export function makeI18n(lang) {
       if (Number.isNaN(d.getTime())) return dash;
       return timeFormat(locale, tz, seconds).format(d);
     },
+    /** A text the server gives in both languages ({zh, en}: a pause reason, a diagnosis) in
+     * this one, else the other; `fallback` when there is none. */
+    pick(texts, fallback = "") {
+      return (texts && (texts[code] || texts.zh || texts.en)) || fallback;
+    },
     /** Put the catalog's text into every [data-i18n] element under root. */
     apply(root = document) {
       for (const node of root.querySelectorAll("[data-i18n]")) node.textContent = t(node.dataset.i18n);

@@ -3,7 +3,7 @@
 
 import { floorNow, makeI18n, timeFormat } from "./i18n.js";
 import { LiveClient } from "./live.js";
-import { METRICS } from "./metrics.js";
+import { METRICS, RATIOS } from "./metrics.js";
 import {
   drawChart,
   el,
@@ -11,6 +11,7 @@ import {
   headerRow,
   hourTraces,
   kpiTiles,
+  metricOptions,
   pageConfig,
   dayPace,
   paceOf,
@@ -461,7 +462,7 @@ function renderAttendance(rep) {
 function renderTargetForm(rep) {
   const form = $("rep-target");
   const metric = el("select", { name: "metric", "aria-label": i18n.t("rep_target") });
-  for (const m of METRICS) metric.append(el("option", { value: m, text: i18n.t(m) }));
+  metric.append(...metricOptions(i18n));
   const value = el("input", { name: "value", type: "number", min: 0, step: 1, required: true });
   const current = () => {
     const t = (rep.targets || {})[`${metric.value}/day`];
@@ -608,7 +609,7 @@ function renderDetail() {
       ? items.map((d) =>
           el("li", {
             "data-factor": d.factor,
-            text: (d.text && (d.text[cfg.lang] || d.text.en)) || d.factor,
+            text: i18n.pick(d.text, d.factor),
           }),
         )
       : [el("li", { class: "empty", text: i18n.t("no_diagnosis") })]),
@@ -652,13 +653,6 @@ const FUNNEL_LINES = [
   ["leads_dialled", "contact_rate", "connected_leads", "turnover", "dials", "avg_talk_per_dial", "talk_seconds"],
   ["leads_dialled", "contact_rate", "connected_leads", "success_rate", "orders", "avg_order_value", "revenue"],
 ];
-const RATIO_FACTORS = new Set([
-  "contact_rate",
-  "turnover",
-  "avg_talk_per_dial",
-  "success_rate",
-  "avg_order_value",
-]);
 // between factors: leads × rate = connected × turnover = dials × avg = talk
 const FUNNEL_OPS = ["×", "=", "×", "=", "×", "="];
 
@@ -683,7 +677,7 @@ function renderFunnel(rep) {
               text: i18n.metric(factor, f[factor], cfg.minorDigits),
             }),
             // Only ratios compare with the team's; its counts are sums over every rep.
-            RATIO_FACTORS.has(factor)
+            RATIOS.has(factor)
               ? el("span", {
                   class: "team-value",
                   text: `${i18n.t("team_value")} ${i18n.metric(factor, tf[factor], cfg.minorDigits)}`,
@@ -967,7 +961,7 @@ function start() {
   setInterval(() => tickStateTimes(), 1000); // time in state counts up here, not by frames
 
   const metricSelect = $("detail-metric");
-  metricSelect.replaceChildren(...METRICS.map((m) => el("option", { value: m, text: i18n.t(m) })));
+  metricSelect.replaceChildren(...metricOptions(i18n));
   metricSelect.value = view.metric;
   metricSelect.addEventListener("change", () => {
     view.metric = metricSelect.value;

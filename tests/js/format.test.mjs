@@ -70,3 +70,11 @@ test("a clock time is the instant in the floor's timezone, and no instant is a d
   assert.equal(en.time(null, "UTC"), "—");
   assert.equal(en.time("not a time", "UTC"), "—");
 });
+
+test("a text the server gives in both languages is shown in the page's, else the other", () => {
+  assert.equal(en.pick({ zh: "午休", en: "Lunch" }), "Lunch");
+  assert.equal(zh.pick({ zh: "午休", en: "Lunch" }), "午休");
+  assert.equal(en.pick({ zh: "午休" }), "午休");
+  assert.equal(zh.pick({ en: "Lunch" }), "Lunch");
+  assert.equal(en.pick(undefined, "lunch"), "lunch");
+});

@@ -2,7 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 
-import { METRIC_DEFS, METRICS, metricKind } from "../../app/static/metrics.js";
+import { METRIC_DEFS, METRICS, metricKind, RATIOS } from "../../app/static/metrics.js";
 
 test("the target metrics are the catalog's, in its order", () => {
   assert.deepEqual(METRICS, ["dials", "connects", "talk_seconds", "orders", "invites", "revenue"]);
@@ -14,4 +14,9 @@ test("every metric and ratio has a kind, and an unknown name counts", () => {
   assert.equal(metricKind("revenue"), "money");
   assert.equal(metricKind("success_rate"), "rate");
   assert.equal(metricKind("whatever"), "count");
+});
+
+test("the funnel's ratios are the catalog's, and no summed metric is one", () => {
+  assert.deepEqual([...RATIOS], ["contact_rate", "turnover", "avg_talk_per_dial", "success_rate", "avg_order_value"]);
+  for (const m of METRICS) assert.ok(!RATIOS.has(m), m);
 });
