@@ -151,6 +151,15 @@ def test_wallboard_shows_a_posted_call_within_two_seconds(new_page, floor, scree
     open_live(page, floor.page_url("/wallboard"))
     page.wait_for_selector(dials(REP), state="attached")
     assert figure(page, dials(REP)) == 0
+    # Both tables are headed from wallboard.js's column lists, one header cell per column.
+    board_head = page.eval_on_selector_all(
+        "#board thead th", "ths => ths.map(th => th.textContent)"
+    )
+    assert board_head == ["名次", "坐席", "状态", "业绩", "单数", "通次", "通时", "进度"]
+    cells = page.eval_on_selector(f'#board-body tr[data-rep="{REP}"]', "tr => tr.cells.length")
+    assert cells == len(board_head)
+    teams_head = page.eval_on_selector_all("table.teams thead th", "ths => ths.length")
+    assert teams_head == 7
 
     post_and_see(page, floor, REP, 1)
     post_and_see(page, floor, REP, 2)
