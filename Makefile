@@ -30,7 +30,12 @@ lint: install
 ## four were slower on two cores (20 minutes against 17: servers and Chromium want the CPU).
 ## The slowest tests are listed for the next trim.
 PYTEST_ARGS ?= -n 2 --durations=30
+## The front end's pure helpers (formats, delta merge, paging): node's own test runner, no bundler.
+NODE ?= node
+JS_TESTS ?= tests/js/
 test: lint
+	@command -v $(NODE) >/dev/null || { echo "make test: needs node 20.10+ for tests/js ($(NODE) not found)" >&2; exit 1; }
+	$(NODE) --test $(JS_TESTS)
 	@$(BIN)/pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: no tests ran" >&2; exit 1; fi; exit $$rc
 

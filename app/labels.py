@@ -1,8 +1,10 @@
 """The label catalog (zh-CN, en) shared by the pages, their scripts and the report exports.
 
-One source: the JSON object between the marker lines of ``app/static/i18n.js``, which the
-browser uses as is and the server reads here, so a CSV header and the lead console call a
-metric by the same name (the glossary in FLOOR_RULES.md).
+One source: ``app/static/catalog.json``, which the browser imports as is (``i18n.js``,
+``metrics.js``) and the server reads here, so a CSV header and the lead console call a metric by
+the same name (the glossary in FLOOR_RULES.md). It also lists the metrics (key, kind, whether a
+call counts it, whether it takes a target) in display order; ``tests/floor/test_catalog.py``
+holds ``app/floor`` to the same list.
 
 A floor may rename labels (``PACEBOARD_LABELS``, e.g. ``avg_order_value=件单价/value per
 sale``): :func:`catalog` and :func:`label` answer with the overrides in force for the code
@@ -18,8 +20,9 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import lru_cache
 from pathlib import Path
+from typing import Any, cast
 
-I18N_JS = Path(__file__).resolve().parent / "static" / "i18n.js"
+CATALOG_JSON = Path(__file__).resolve().parent / "static" / "catalog.json"
 LANGS = ("zh", "en")
 #: A floor's renamed labels: (key, zh, en) triples, hashable so a merged catalog is cached.
 Overrides = tuple[tuple[str, str, str], ...]
@@ -29,12 +32,18 @@ _OVERRIDES: ContextVar[Overrides] = ContextVar("paceboard_label_overrides", defa
 
 
 @lru_cache
+def shipped() -> dict[str, Any]:
+    """``static/catalog.json`` as is: ``labels`` (lang -> key -> label), ``metrics`` and
+    ``ratios`` (each a list of ``{"key", "kind", …}`` in display order)."""
+    return cast(
+        dict[str, Any],
+        json.loads(CATALOG_JSON.read_text(encoding="utf-8"), object_pairs_hook=_unique),
+    )
+
+
 def base_catalog() -> dict[str, dict[str, str]]:
-    """lang -> key -> label, from ``static/i18n.js`` (strict JSON between its marker lines)."""
-    text = I18N_JS.read_text(encoding="utf-8")
-    body = text.split("// catalog:begin", 1)[1].split("// catalog:end", 1)[0]
-    body = body.strip().removeprefix("const CATALOG =").strip().removesuffix(";")
-    return json.loads(body, object_pairs_hook=_unique)
+    """lang -> key -> label, as shipped (no floor's overrides)."""
+    return cast(dict[str, dict[str, str]], shipped()["labels"])
 
 
 def catalog() -> dict[str, dict[str, str]]:
@@ -57,7 +66,7 @@ def _unique(pairs: list[tuple[str, object]]) -> dict[str, object]:
     out: dict[str, object] = {}
     for key, value in pairs:
         if key in out:
-            raise ValueError(f"i18n.js: the label '{key}' is written twice")
+            raise ValueError(f"catalog.json: '{key}' is written twice")
         out[key] = value
     return out
 

@@ -54,23 +54,6 @@ COUNTS = (
 )
 TARGET_KIND = {"talk_seconds": "seconds", "revenue": "money"}
 
-#: Agent time's headers, kept here until the shared label catalog (static/i18n.js) has them:
-#: move them there then, so the pages and the files keep one glossary.
-AGENT_LABELS = {
-    "zh": {
-        "logged_in": "登录时长",
-        "paused": "暂停时长",
-        "pause_of": "暂停·{reason}",
-        "occupancy": "占用率",
-    },
-    "en": {
-        "logged_in": "Logged-in time",
-        "paused": "Pause time",
-        "pause_of": "Pause: {reason}",
-        "occupancy": "Occupancy",
-    },
-}
-
 
 def _base_columns(lang: str) -> list[Column]:
     return [
@@ -117,19 +100,14 @@ def _agent_columns(report: Mapping[str, Any], lang: str) -> list[Column]:
     the report has no agent time."""
     if not has_agent_time(report):
         return []
-    words = AGENT_LABELS[lang]
     return [
-        Column("agent.logged_in", words["logged_in"], "duration"),
-        Column("agent.paused", words["paused"], "duration"),
+        Column("agent.logged_in", label(lang, "logged_in_time"), "duration"),
+        Column("agent.paused", label(lang, "pause_time"), "duration"),
         *(
-            Column(
-                f"agent.pause.{r['code']}",
-                words["pause_of"].replace("{reason}", r[lang]),
-                "duration",
-            )
+            Column(f"agent.pause.{r['code']}", label(lang, "pause_of", reason=r[lang]), "duration")
             for r in report.get("pause_reasons", [])
         ),
-        Column("agent.occupancy", words["occupancy"], "rate"),
+        Column("agent.occupancy", label(lang, "occupancy"), "rate"),
     ]
 
 

@@ -7,6 +7,7 @@
 
 import { makeI18n } from "./i18n.js";
 import { el } from "./floor.js";
+import { METRICS } from "./metrics.js";
 
 const $ = (id) => document.getElementById(id);
 const d = document.body.dataset;
@@ -19,7 +20,6 @@ const cfg = {
   today: d.today || "",
   timezone: d.timezone || "Asia/Shanghai",
   minorDigits: Number(d.minorDigits || 2),
-  metrics: (d.metrics || "").split(",").filter(Boolean),
   views: (d.views || "").split(",").filter(Boolean),
   rotateMin: Number(d.rotateMin || 5),
   rotateMax: Number(d.rotateMax || 3600),
@@ -515,7 +515,7 @@ async function renderTargets() {
   optionList(form.elements.team, state.teams.map((tm) => [tm.name, tm.name]), keepTeam);
   optionList(form.elements.rep, state.reps.map((r) => [r.code, `${r.name} (${r.code})`]), keepRep);
   if (!form.elements.metric.options.length) {
-    optionList(form.elements.metric, cfg.metrics.map((m) => [m, t(m)]), "revenue");
+    optionList(form.elements.metric, METRICS.map((m) => [m, t(m)]), "revenue");
   }
   if (!form.elements.valid_from.value) form.elements.valid_from.value = cfg.today;
   targetScope();
@@ -683,7 +683,7 @@ function settingsFields(s) {
   views.addEventListener("change", syncPin);
   syncPin();
   const metric = el("select", { name: "metric" });
-  optionList(metric, cfg.metrics.map((m) => [m, t(m)]), s.metric);
+  optionList(metric, METRICS.map((m) => [m, t(m)]), s.metric);
   const rotate = el("input", {
     type: "number", name: "rotate_seconds", min: cfg.rotateMin, max: cfg.rotateMax, step: 1,
     value: s.rotate_seconds, required: true,

@@ -1,7 +1,7 @@
 // The floor as the page knows it (snapshot + deltas), and the small DOM helpers both pages use.
 // Names and every other server string go in as text (textContent), never as HTML.
 
-export const METRICS = ["dials", "connects", "talk_seconds", "orders", "invites", "revenue"];
+import { METRICS } from "./metrics.js";
 
 /** What the server sent: snapshot objects, rows kept by rep `code` and team `name`. */
 export class FloorState {
@@ -90,6 +90,28 @@ export function el(tag, attrs = {}, ...children) {
     node.append(c instanceof Node ? c : document.createTextNode(String(c)));
   }
   return node;
+}
+
+/** An <option> per target metric, labelled as everywhere (the catalog's text). */
+export function metricOptions(i18n) {
+  return METRICS.map((m) => el("option", { value: m, text: i18n.t(m) }));
+}
+
+/** A table's header row from its column list: a <th> per column headed by the catalog's text
+ * for `label` (with the column's `cls`; `data-sort` its key when the table sorts). */
+export function headerRow(columns, i18n, { sortable = false } = {}) {
+  return el(
+    "tr",
+    {},
+    ...columns.map((c) =>
+      el("th", {
+        "data-sort": sortable ? c.key : null,
+        class: c.cls || null,
+        "data-i18n": c.label,
+        text: i18n.t(c.label),
+      }),
+    ),
+  );
 }
 
 /**
@@ -261,8 +283,7 @@ export function rowState(rep) {
 
 /** A pause reason's label in the page's language; a reason not on the list as given. */
 export function reasonLabel(code, i18n, cfg) {
-  const r = (cfg.pauseReasons || {})[code];
-  return r ? r[i18n.lang] || r.zh || code : code;
+  return i18n.pick((cfg.pauseReasons || {})[code], code);
 }
 
 /** "12:05" or "1:02:05": whole seconds from `since` to now (by the server's clock). */

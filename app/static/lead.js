@@ -3,13 +3,15 @@
 
 import { floorNow, makeI18n, timeFormat } from "./i18n.js";
 import { LiveClient } from "./live.js";
+import { METRICS, RATIOS } from "./metrics.js";
 import {
   drawChart,
   el,
   FloorState,
+  headerRow,
   hourTraces,
   kpiTiles,
-  METRICS,
+  metricOptions,
   pageConfig,
   dayPace,
   paceOf,
@@ -29,7 +31,6 @@ import {
 } from "./floor.js";
 
 const TIER_ORDER = ["top", "core", "laggard", "new"];
-const TEXT_KEYS = new Set(["name", "team", "tier", "last_dial_at", "state"]);
 const ACK_BY_KEY = "paceboard.ack_by";
 
 const cfg = pageConfig();
@@ -149,47 +150,11 @@ function render() {
   renderTeamSelect();
 }
 
-function headerCount() {
-  return document.querySelectorAll("#team-table thead th").length;
-}
-
-function sortValue(rep, key) {
-  const totals = rep.totals || {};
-  switch (key) {
-    case "name":
-      return rep.name || "";
-    case "team":
-      return rep.team || "";
-    case "tier": {
-      const i = TIER_ORDER.indexOf(repTier(rep).tier || "");
-      return i < 0 ? TIER_ORDER.length : i;
-    }
-    case "pace": {
-      const p = paceOf(rep, "dials");
-      return p ? p.pace : null;
-    }
-    case "contact_rate":
-      return rep.funnel ? rep.funnel.contact_rate : null;
-    case "state": {
-      // By state (busy first), then the longest in it first: "since" sorts oldest first.
-      const i = STATE_ORDER.indexOf(rowState(rep));
-      return `${String(i < 0 ? STATE_ORDER.length : i).padStart(2, "0")}|${rep.agent ? rep.agent.since : "~"}`;
-    }
-    case "state_time":
-      return rep.agent && !rep.not_in ? -Date.parse(rep.agent.since) : null;
-    case "occupancy":
-      return rep.time ? rep.time.occupancy : null;
-    case "last_dial_at":
-      return rep.last_dial_at || "";
-    default:
-      return totals[key] ?? null;
-  }
-}
-
 function compareReps(a, b) {
   const { key, dir } = view.sort;
-  const va = sortValue(a, key);
-  const vb = sortValue(b, key);
+  const sort = columnOf(key).sort;
+  const va = sort(a);
+  const vb = sort(b);
   let c;
   if (typeof va === "string" || typeof vb === "string") {
     c = String(va ?? "").localeCompare(String(vb ?? ""), i18n.locale);
@@ -213,7 +178,7 @@ function renderTable(dirty) {
   const body = $("team-body");
   if (!reps.length) {
     body.replaceChildren(
-      el("tr", { class: "empty" }, el("td", { colspan: headerCount(), text: i18n.t("no_data") })),
+      el("tr", { class: "empty" }, el("td", { colspan: COLUMNS.length, text: i18n.t("no_data") })),
     );
     return;
   }
@@ -244,14 +209,167 @@ function repTier(rep) {
   return { tier: null, period: null };
 }
 
-function tableRow(rep) {
-  const dials = paceOf(rep, "dials");
+// --- the team table: each column once, its header, cell and sort together ----------------------
+
+const totalOf = (key) => (rep) => (rep.totals || {})[key] ?? null;
+
+/** A column of today's figure of a target metric, coloured by today's pace of it. */
+function metricColumn(key) {
+  return { key, label: key, cell: (rep) => metricCell(rep, key), sort: totalOf(key) };
+}
+
+/** A column of a plain count. */
+function countColumn(key) {
+  return {
+    key,
+    label: key,
+    cell: (rep) => el("td", { "data-metric": key, text: i18n.int((rep.totals || {})[key]) }),
+    sort: totalOf(key),
+  };
+}
+
+/** The table's columns in order: `label` heads it (a catalog key), `cell(rep)` is its <td>,
+ * `sort(rep)` its sort value (a string sorts as text, null as the smallest), `asc` whether
+ * a first click sorts it ascending (names and states) rather than highest first. */
+const COLUMNS = [
+  { key: "name", label: "rep", cls: "name", asc: true, cell: nameCell, sort: (rep) => rep.name || "" },
+  {
+    key: "team",
+    label: "team",
+    asc: true,
+    cell: (rep) => el("td", { class: "team", text: rep.team || "" }),
+    sort: (rep) => rep.team || "",
+  },
+  { key: "tier", label: "tier", asc: true, cell: tierCell, sort: tierRank },
+  {
+    key: "state",
+    label: "agent_state",
+    asc: true,
+    cell: (rep) => el("td", { class: "state" }, stateBadge(rep, i18n, cfg, { time: false })),
+    sort: stateRank,
+  },
+  {
+    key: "state_time",
+    label: "state_time",
+    cell: (rep) => el("td", { "data-metric": "state_time" }, stateTime(rep)),
+    sort: (rep) => (rep.agent && !rep.not_in ? -Date.parse(rep.agent.since) : null),
+  },
+  {
+    key: "occupancy",
+    label: "occupancy",
+    cell: (rep) =>
+      el("td", {
+        "data-metric": "occupancy",
+        title: rep.time ? `${i18n.t("occupancy")}: ${i18n.duration(rep.time.logged_in_seconds)}` : null,
+        text: rep.time && rep.time.occupancy !== null ? i18n.pct(rep.time.occupancy) : "—",
+      }),
+    sort: (rep) => (rep.time ? rep.time.occupancy : null),
+  },
+  metricColumn("dials"),
+  {
+    key: "pace",
+    label: "pace",
+    cell: paceCell,
+    sort: (rep) => {
+      const p = paceOf(rep, "dials");
+      return p ? p.pace : null;
+    },
+  },
+  metricColumn("connects"),
+  metricColumn("talk_seconds"),
+  metricColumn("orders"),
+  metricColumn("invites"),
+  metricColumn("revenue"),
+  countColumn("leads_dialled"),
+  countColumn("leads_connected"),
+  {
+    key: "inbound_calls",
+    label: "inbound_calls",
+    cell: (rep) =>
+      el("td", {
+        "data-metric": "inbound_calls",
+        title: `${i18n.t("inbound_connects")}: ${i18n.int((rep.totals || {}).inbound_connects)}`,
+        text: i18n.int((rep.totals || {}).inbound_calls),
+      }),
+    sort: totalOf("inbound_calls"),
+  },
+  {
+    key: "contact_rate",
+    label: "contact_rate",
+    cell: (rep) =>
+      el("td", {
+        "data-metric": "contact_rate",
+        text: i18n.metric("contact_rate", rep.funnel ? rep.funnel.contact_rate : null),
+      }),
+    sort: (rep) => (rep.funnel ? rep.funnel.contact_rate : null),
+  },
+  {
+    key: "last_dial_at",
+    label: "last_dial",
+    asc: true,
+    cell: (rep) => el("td", { "data-metric": "last_dial_at", text: i18n.time(rep.last_dial_at, tz()) }),
+    sort: (rep) => rep.last_dial_at || "",
+  },
+];
+
+function columnOf(key) {
+  return COLUMNS.find((c) => c.key === key) || COLUMNS[0];
+}
+
+function nameCell(rep) {
   const tier = repTier(rep);
   const name = el("td", { class: "name" }, el("span", { text: rep.name }));
   if (rep.new_hire && tier.tier !== "new") {
     name.append(el("span", { class: "tag new", text: i18n.t("new_hire") }));
   }
   if (rep.attendance) name.append(attendanceTag(rep, i18n));
+  return name;
+}
+
+function tierCell(rep) {
+  const tier = repTier(rep);
+  return el(
+    "td",
+    { class: "tier" },
+    tier.tier
+      ? el(
+          "span",
+          { class: "tier-badge", "data-tier": tier.tier, "data-period": tier.period },
+          el("span", { class: "tier-period", text: i18n.t(tier.period) }),
+          ` ${i18n.t("tier_" + tier.tier)}`,
+        )
+      : "",
+  );
+}
+
+function tierRank(rep) {
+  const i = TIER_ORDER.indexOf(repTier(rep).tier || "");
+  return i < 0 ? TIER_ORDER.length : i;
+}
+
+/** By state (busy first), then the longest in it first: "since" sorts oldest first. */
+function stateRank(rep) {
+  const i = STATE_ORDER.indexOf(rowState(rep));
+  return `${String(i < 0 ? STATE_ORDER.length : i).padStart(2, "0")}|${rep.agent ? rep.agent.since : "~"}`;
+}
+
+function paceCell(rep) {
+  const dials = paceOf(rep, "dials");
+  return el("td", {
+    "data-pace": "dials",
+    "data-status": dials && !rep.not_in && !isOff(rep) ? dials.status : null,
+    title: paceTitle(dials, "dials", i18n, cfg) || null,
+    text: isOff(rep)
+      ? i18n.t("att_" + rep.attendance.status)
+      : rep.not_in
+        ? i18n.t("not_in")
+        : dials
+          ? i18n.pct(dials.pace)
+          : "—",
+  });
+}
+
+function tableRow(rep) {
   return el(
     "tr",
     {
@@ -261,63 +379,7 @@ function tableRow(rep) {
       class: rep.code === view.selected ? "selected" : null,
       "aria-selected": rep.code === view.selected ? "true" : "false",
     },
-    name,
-    el("td", { class: "team", text: rep.team || "" }),
-    el(
-      "td",
-      { class: "tier" },
-      tier.tier
-        ? el(
-            "span",
-            { class: "tier-badge", "data-tier": tier.tier, "data-period": tier.period },
-            el("span", { class: "tier-period", text: i18n.t(tier.period) }),
-            ` ${i18n.t("tier_" + tier.tier)}`,
-          )
-        : "",
-    ),
-    el("td", { class: "state" }, stateBadge(rep, i18n, cfg, { time: false })),
-    el("td", { "data-metric": "state_time" }, stateTime(rep)),
-    el("td", {
-      "data-metric": "occupancy",
-      title: rep.time ? `${i18n.t("occupancy")}: ${i18n.duration(rep.time.logged_in_seconds)}` : null,
-      text: rep.time && rep.time.occupancy !== null ? i18n.pct(rep.time.occupancy) : "—",
-    }),
-    metricCell(rep, "dials"),
-    el("td", {
-      "data-pace": "dials",
-      "data-status": dials && !rep.not_in && !isOff(rep) ? dials.status : null,
-      title: paceTitle(dials, "dials", i18n, cfg) || null,
-      text: isOff(rep)
-        ? i18n.t("att_" + rep.attendance.status)
-        : rep.not_in
-          ? i18n.t("not_in")
-          : dials
-            ? i18n.pct(dials.pace)
-            : "—",
-    }),
-    metricCell(rep, "connects"),
-    metricCell(rep, "talk_seconds"),
-    metricCell(rep, "orders"),
-    metricCell(rep, "invites"),
-    metricCell(rep, "revenue"),
-    el("td", {
-      "data-metric": "leads_dialled",
-      text: i18n.int((rep.totals || {}).leads_dialled),
-    }),
-    el("td", {
-      "data-metric": "leads_connected",
-      text: i18n.int((rep.totals || {}).leads_connected),
-    }),
-    el("td", {
-      "data-metric": "inbound_calls",
-      title: `${i18n.t("inbound_connects")}: ${i18n.int((rep.totals || {}).inbound_connects)}`,
-      text: i18n.int((rep.totals || {}).inbound_calls),
-    }),
-    el("td", {
-      "data-metric": "contact_rate",
-      text: i18n.metric("contact_rate", rep.funnel ? rep.funnel.contact_rate : null),
-    }),
-    el("td", { "data-metric": "last_dial_at", text: i18n.time(rep.last_dial_at, tz()) }),
+    ...COLUMNS.map((c) => c.cell(rep)),
   );
 }
 
@@ -400,7 +462,7 @@ function renderAttendance(rep) {
 function renderTargetForm(rep) {
   const form = $("rep-target");
   const metric = el("select", { name: "metric", "aria-label": i18n.t("rep_target") });
-  for (const m of METRICS) metric.append(el("option", { value: m, text: i18n.t(m) }));
+  metric.append(...metricOptions(i18n));
   const value = el("input", { name: "value", type: "number", min: 0, step: 1, required: true });
   const current = () => {
     const t = (rep.targets || {})[`${metric.value}/day`];
@@ -547,7 +609,7 @@ function renderDetail() {
       ? items.map((d) =>
           el("li", {
             "data-factor": d.factor,
-            text: (d.text && (d.text[cfg.lang] || d.text.en)) || d.factor,
+            text: i18n.pick(d.text, d.factor),
           }),
         )
       : [el("li", { class: "empty", text: i18n.t("no_diagnosis") })]),
@@ -591,13 +653,6 @@ const FUNNEL_LINES = [
   ["leads_dialled", "contact_rate", "connected_leads", "turnover", "dials", "avg_talk_per_dial", "talk_seconds"],
   ["leads_dialled", "contact_rate", "connected_leads", "success_rate", "orders", "avg_order_value", "revenue"],
 ];
-const RATIO_FACTORS = new Set([
-  "contact_rate",
-  "turnover",
-  "avg_talk_per_dial",
-  "success_rate",
-  "avg_order_value",
-]);
 // between factors: leads × rate = connected × turnover = dials × avg = talk
 const FUNNEL_OPS = ["×", "=", "×", "=", "×", "="];
 
@@ -622,7 +677,7 @@ function renderFunnel(rep) {
               text: i18n.metric(factor, f[factor], cfg.minorDigits),
             }),
             // Only ratios compare with the team's; its counts are sums over every rep.
-            RATIO_FACTORS.has(factor)
+            RATIOS.has(factor)
               ? el("span", {
                   class: "team-value",
                   text: `${i18n.t("team_value")} ${i18n.metric(factor, tf[factor], cfg.minorDigits)}`,
@@ -906,7 +961,7 @@ function start() {
   setInterval(() => tickStateTimes(), 1000); // time in state counts up here, not by frames
 
   const metricSelect = $("detail-metric");
-  metricSelect.replaceChildren(...METRICS.map((m) => el("option", { value: m, text: i18n.t(m) })));
+  metricSelect.replaceChildren(...metricOptions(i18n));
   metricSelect.value = view.metric;
   metricSelect.addEventListener("change", () => {
     view.metric = metricSelect.value;
@@ -915,12 +970,13 @@ function start() {
 
   $("team-select").addEventListener("change", (ev) => chooseTeam(ev.target.value));
 
+  $("team-head").replaceChildren(headerRow(COLUMNS, i18n, { sortable: true }));
   for (const th of document.querySelectorAll("#team-table th[data-sort]")) {
     th.tabIndex = 0;
     const sortBy = () => {
       const key = th.dataset.sort;
       if (view.sort.key === key) view.sort.dir = -view.sort.dir;
-      else view.sort = { key, dir: TEXT_KEYS.has(key) || key === "tier" ? 1 : -1 };
+      else view.sort = { key, dir: columnOf(key).asc ? 1 : -1 };
       view.full = true;
       scheduleRender();
     };

@@ -14,9 +14,10 @@
 
 import { el, fitText, isOff, paceOf, statusFor } from "./floor.js";
 import { floorNow } from "./i18n.js";
+import { METRICS } from "./metrics.js";
+import { byValue, pageCount, pageOf, rankAll } from "./paging.js";
 
 export const VIEWS = ["live", "today", "week", "month", "pk", "heatmap"];
-export const VIEW_METRICS = ["revenue", "orders", "dials", "talk_seconds", "connects", "invites"];
 const DEFAULTS = { views: ["live"], rotate_seconds: 30, pin: null, metric: "revenue" };
 // A link's settings say 5 s or more; a fraction of a second is for tests (?rotate=0.5).
 const MIN_ROTATE_S = 0.2;
@@ -42,7 +43,7 @@ export function viewSettings(json = document.body.dataset.viewSettings, search =
     if (pin === "" || pin === "none") out.pin = null;
     else if (VIEWS.includes(pin)) out.pin = pin;
   }
-  if (VIEW_METRICS.includes(q.get("metric"))) out.metric = q.get("metric");
+  if (METRICS.includes(q.get("metric"))) out.metric = q.get("metric");
   out.steps = out.pin ? [out.pin] : out.views;
   return out;
 }
@@ -60,7 +61,7 @@ function parseLink(json) {
     views: views.length ? views : [...DEFAULTS.views],
     rotate_seconds: seconds(raw.rotate_seconds) ?? DEFAULTS.rotate_seconds,
     pin: VIEWS.includes(raw.pin) ? raw.pin : null,
-    metric: VIEW_METRICS.includes(raw.metric) ? raw.metric : DEFAULTS.metric,
+    metric: METRICS.includes(raw.metric) ? raw.metric : DEFAULTS.metric,
   };
 }
 
@@ -411,18 +412,14 @@ class Views {
     const teams = [...this.state.teams.values()]
       .map((t) => ({ team: t, name: t.name, value: ((t.totals || {})[metric]) || 0 }))
       .sort(byValue);
+    const columns = pkColumns(cols, metric, teams.length ? teams[0].value : 0, i18n, cfg);
     const box = panel(null, "vw-pk-table");
     box.node.style.setProperty("--vw-cols", String(cols.length));
     box.head.replaceChildren(
       el(
         "div",
         { class: "vw-row vw-pk-row vw-colhead" },
-        el("span", { class: "vw-rank", text: i18n.t("rank") }),
-        el("span", { class: "vw-name", text: i18n.t("team") }),
-        ...cols.map((m) =>
-          el("span", { class: m === metric ? "vw-col ranked" : "vw-col", text: i18n.t(m) }),
-        ),
-        el("span", { class: "vw-col", text: i18n.t("pace") }),
+        ...columns.map((c) => el("span", { class: c.cls, text: i18n.t(c.label) })),
       ),
     );
     body.append(box.node);
@@ -432,45 +429,18 @@ class Views {
     }
     const cap = capacity(box.list);
     const pages = pageCount(teams.length, cap);
-    const top = teams[0].value;
-    fillList(box.list, pageOf(rankAll(teams), Math.min(this.page, pages - 1), cap), (row) => {
-      const t = row.team;
-      const totals = t.totals || {};
-      const leader = row.rank === 1 && row.value > 0;
-      const pace = worstPace(t);
-      return el(
+    fillList(box.list, pageOf(rankAll(teams), Math.min(this.page, pages - 1), cap), (row) =>
+      el(
         "div",
         {
           class: "vw-row vw-pk-row",
-          "data-team": t.name,
+          "data-team": row.team.name,
           "data-rank": row.rank,
-          "data-leader": leader ? "true" : null,
+          "data-leader": isLeader(row) ? "true" : null,
         },
-        el("span", { class: "vw-rank", text: String(row.rank) }),
-        el(
-          "span",
-          { class: "vw-name" },
-          el("span", { class: "vw-name-text vw-fit", text: t.name }),
-          leader ? el("span", { class: "vw-crown", text: i18n.t("view_leader") }) : "",
-          bar(row.value, top),
-        ),
-        ...cols.map((m) =>
-          el("span", {
-            class: m === metric ? "vw-col vw-fit ranked" : "vw-col vw-fit",
-            "data-metric": m,
-            "data-value": totals[m] || 0,
-            text: i18n.metric(m, totals[m] || 0, cfg.minorDigits),
-          }),
-        ),
-        el("span", {
-          class: "vw-col vw-fit",
-          "data-pace": pace ? pace.metric : null,
-          "data-status": pace ? pace.status : null,
-          title: pace ? i18n.t(pace.metric) : null,
-          text: pace ? floorPct(pace.pace, i18n) : "—",
-        }, pace ? el("span", { class: "vw-which", text: i18n.t(pace.metric) }) : ""),
-      );
-    });
+        ...columns.map((c) => c.cell(row)),
+      ),
+    );
     return pages;
   }
 
@@ -608,6 +578,68 @@ class Views {
   }
 }
 
+// --- the team PK table's columns: each once, its header (label, cls) and its cell ------------
+
+/** The PK's leader: first, with something to show for it. */
+function isLeader(row) {
+  return row.rank === 1 && row.value > 0;
+}
+
+/** Rank, team, the metrics `cols` (the ranked `metric` marked) and the worst pace; `cell(row)`
+ * takes a ranked row {team, value, rank}, `top` the leader's value (the bars' full length). */
+function pkColumns(cols, metric, top, i18n, cfg) {
+  return [
+    {
+      label: "rank",
+      cls: "vw-rank",
+      cell: (row) => el("span", { class: "vw-rank", text: String(row.rank) }),
+    },
+    {
+      label: "team",
+      cls: "vw-name",
+      cell: (row) =>
+        el(
+          "span",
+          { class: "vw-name" },
+          el("span", { class: "vw-name-text vw-fit", text: row.team.name }),
+          isLeader(row) ? el("span", { class: "vw-crown", text: i18n.t("view_leader") }) : "",
+          bar(row.value, top),
+        ),
+    },
+    ...cols.map((m) => ({
+      label: m,
+      cls: m === metric ? "vw-col ranked" : "vw-col",
+      cell: (row) => {
+        const v = (row.team.totals || {})[m] || 0;
+        return el("span", {
+          class: m === metric ? "vw-col vw-fit ranked" : "vw-col vw-fit",
+          "data-metric": m,
+          "data-value": v,
+          text: i18n.metric(m, v, cfg.minorDigits),
+        });
+      },
+    })),
+    {
+      label: "pace",
+      cls: "vw-col",
+      cell: (row) => {
+        const pace = worstPace(row.team);
+        return el(
+          "span",
+          {
+            class: "vw-col vw-fit",
+            "data-pace": pace ? pace.metric : null,
+            "data-status": pace ? pace.status : null,
+            title: pace ? i18n.t(pace.metric) : null,
+            text: pace ? floorPct(pace.pace, i18n) : "—",
+          },
+          pace ? el("span", { class: "vw-which", text: i18n.t(pace.metric) }) : "",
+        );
+      },
+    },
+  ];
+}
+
 // --- helpers ---------------------------------------------------------------------------------
 
 /** A titled panel: {node, head, list}; rows go in `list`, which pages and shrinks them. */
@@ -630,35 +662,10 @@ function capacity(list) {
   return Math.max(1, Math.floor((room + 0.5) / row));
 }
 
-function pageCount(n, cap) {
-  return Math.max(1, Math.ceil(n / cap));
-}
-
-function pageOf(items, page, cap) {
-  return items.slice(page * cap, (page + 1) * cap);
-}
-
 /** Fill `list` with rows; the CSS shares its height among them (--vw-rows), up to a maximum. */
 function fillList(list, items, render) {
   list.style.setProperty("--vw-rows", String(Math.max(1, items.length)));
   list.replaceChildren(...items.map(render));
-}
-
-/** Ranks 1, 2, 3… down the sorted list, equal figures sharing a rank (1, 1, 3). */
-function rankAll(rows) {
-  let rank = 0;
-  let last = null;
-  return rows.map((r, i) => {
-    if (r.value !== last) {
-      rank = i + 1;
-      last = r.value;
-    }
-    return { ...r, rank };
-  });
-}
-
-function byValue(a, b) {
-  return b.value - a.value || String(a.name).localeCompare(String(b.name), "zh-CN");
 }
 
 function bar(value, top) {

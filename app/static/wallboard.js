@@ -16,6 +16,7 @@ import {
   drawChart,
   el,
   FloorState,
+  headerRow,
   hourTraces,
   isOff,
   kpiTiles,
@@ -33,6 +34,7 @@ import {
   worstDayPace,
 } from "./floor.js";
 import { mountViews } from "./views.js";
+import { teamParts } from "./paging.js";
 
 const ROTATE_MS = 20_000; // a page of the leaderboard and of the behind list
 const MIN_ROTATE_MS = 500;
@@ -198,18 +200,12 @@ function renderTeams() {
   syncRows($("teams-body"), names.map((n) => state.teams.get(n)), {
     key: (t) => t.name,
     attr: "data-team",
-    render: (t) => {
-      const totals = t.totals || {};
-      return el(
+    render: (t) =>
+      el(
         "tr",
         { "data-team": t.name, class: current === t.name ? "current" : null },
-        el("th", { class: "name", text: t.name }),
-        teamStates(t),
-        revenueCell(totals.revenue),
-        el("td", { "data-metric": "orders", text: i18n.int(totals.orders) }),
-        ...paceCells(t),
-      );
-    },
+        ...TEAM_COLUMNS.map((c) => c.cell(t)),
+      ),
   });
 }
 
@@ -307,21 +303,10 @@ function contentBottom(panel) {
 function buildPages() {
   const fit = Math.max(1, view.rowsFit || 12);
   const reps = state.repList(cfg.team || null).sort(byResults);
-  if (cfg.team || reps.length <= fit) return parts(cfg.team || null, reps, fit, "all");
+  if (cfg.team || reps.length <= fit) return teamParts(cfg.team || null, reps, fit, "all");
   const teams = [...state.teamNames()];
   for (const r of reps) if (!teams.includes(r.team)) teams.push(r.team);
-  return teams.flatMap((team) => parts(team, reps.filter((r) => r.team === team), fit, team));
-}
-
-function parts(team, reps, fit, key) {
-  const n = Math.max(1, Math.ceil(reps.length / fit));
-  if (!reps.length) return key === "all" ? [{ key, team, reps, offset: 0 }] : [];
-  return Array.from({ length: n }, (_, i) => ({
-    key: `${key}#${i}`,
-    team,
-    reps: reps.slice(i * fit, (i + 1) * fit),
-    offset: i * fit,
-  }));
+  return teams.flatMap((team) => teamParts(team, reps.filter((r) => r.team === team), fit, team));
 }
 
 function currentPage() {
@@ -365,7 +350,7 @@ function renderBoard(dirty) {
   $("board").classList.toggle("with-team", showTeam);
   if (!reps.length) {
     body.replaceChildren(
-      el("tr", { class: "empty" }, el("td", { colspan: 8, text: i18n.t("no_data") })),
+      el("tr", { class: "empty" }, el("td", { colspan: BOARD_COLUMNS.length, text: i18n.t("no_data") })),
     );
     return;
   }
@@ -388,49 +373,75 @@ function renderBoard(dirty) {
   });
 }
 
-/**
- * Dials, talk and pace cells of a rep or team row. Each cell is coloured by the figure it
- * shows: dials and talk (today's) by today's pace of that metric; the pace cell shows the
- * row's worst day pace, says which metric it is ("48% 通时"), and takes that pace's colour,
- * so a rep at 48 % of talk time never reads a green 105 % of dials while topping the behind list.
- */
-function paceCells(row) {
-  const totals = row.totals || {};
-  // A rep logged out all day is not in, one away today is away: neither is behind.
-  const off = row.not_in || isOff(row);
-  const dials = off ? null : dayPace(row, "dials");
-  const talk = off ? null : dayPace(row, "talk_seconds");
-  const worst = off ? null : worstDayPace(row);
-  return [
-    el("td", {
-      "data-metric": "dials",
-      "data-status": dials ? dials.status : null,
-      "data-stretch": atStretch(dials) ? "true" : null,
-      text: i18n.int(totals.dials),
-    }),
-    el("td", {
-      "data-metric": "talk_seconds",
-      "data-status": talk ? talk.status : null,
-      "data-stretch": atStretch(talk) ? "true" : null,
-      text: i18n.duration(totals.talk_seconds),
-    }),
-    worst
-      ? el(
-          "td",
-          { class: "pace", "data-pace": worst.metric, "data-status": worst.status },
-          paceText(worst, i18n, cfg),
-          el("span", { class: "pace-of", text: i18n.t("wb_short_" + worst.metric) }),
-        )
-      : el("td", {
-          class: "pace",
-          text: isOff(row)
-            ? i18n.t("att_" + row.attendance.status)
-            : row.not_in
-              ? i18n.t("not_in")
-              : "—",
-        }),
-  ];
+// --- the leaderboard's and the teams' columns: each once, its header and cell together ----------
+
+/** A row neither in nor away today is behind on nothing: no pace colours (null). */
+function shownDayPace(row, metric) {
+  return row.not_in || isOff(row) ? null : dayPace(row, metric);
 }
+
+/** Today's dials or talk, coloured by today's pace of that metric. */
+function paceColouredCell(row, metric) {
+  const p = shownDayPace(row, metric);
+  return el("td", {
+    "data-metric": metric,
+    "data-status": p ? p.status : null,
+    "data-stretch": atStretch(p) ? "true" : null,
+    text: i18n.metric(metric, (row.totals || {})[metric]),
+  });
+}
+
+/**
+ * The row's worst day pace, saying which metric it is ("48% 通时") in that pace's colour, so a
+ * rep at 48 % of talk time never reads a green 105 % of dials while topping the behind list.
+ * A rep logged out all day is not in, one away today is away: neither is behind.
+ */
+function paceCell(row) {
+  const worst = row.not_in || isOff(row) ? null : worstDayPace(row);
+  if (worst) {
+    return el(
+      "td",
+      { class: "pace", "data-pace": worst.metric, "data-status": worst.status },
+      paceText(worst, i18n, cfg),
+      el("span", { class: "pace-of", text: i18n.t("wb_short_" + worst.metric) }),
+    );
+  }
+  return el("td", {
+    class: "pace",
+    text: isOff(row) ? i18n.t("att_" + row.attendance.status) : row.not_in ? i18n.t("not_in") : "—",
+  });
+}
+
+/** The figures both tables show after their own columns: revenue, orders, dials, talk, pace. */
+const FIGURE_COLUMNS = [
+  { label: "revenue", cell: (row) => revenueCell((row.totals || {}).revenue) },
+  {
+    label: "orders",
+    cell: (row) => el("td", { "data-metric": "orders", text: i18n.int((row.totals || {}).orders) }),
+  },
+  { label: "dials", cell: (row) => paceColouredCell(row, "dials") },
+  { label: "talk_seconds", cell: (row) => paceColouredCell(row, "talk_seconds") },
+  { label: "pace", cls: "pace", cell: paceCell },
+];
+
+/** The leaderboard: `cell(rep, {index, showTeam})` (index: the rep's place, 0-based). */
+const BOARD_COLUMNS = [
+  {
+    label: "rank",
+    cls: "rank",
+    cell: (r, { index }) => el("td", { class: "rank", "data-rank": index + 1, text: String(index + 1) }),
+  },
+  { label: "rep", cls: "name", cell: boardName },
+  { label: "agent_state", cls: "state", cell: (r) => el("td", { class: "state" }, stateBadge(r, i18n, cfg)) },
+  ...FIGURE_COLUMNS,
+];
+
+/** The teams' table: `cell(team)`. */
+const TEAM_COLUMNS = [
+  { label: "team", cls: "name", cell: (t) => el("th", { class: "name", text: t.name }) },
+  { label: "agent_state", cls: "states", cell: teamStates },
+  ...FIGURE_COLUMNS,
+];
 
 /** Revenue in whole yuan ("¥16,780"): read from five metres, the fen only widen the column;
  * the exact figure is in the cell's title. */
@@ -443,12 +454,15 @@ function revenueCell(minor) {
   });
 }
 
-function boardRow(r, index, showTeam) {
-  const totals = r.totals || {};
+function boardName(r, { showTeam }) {
   const name = el("td", { class: "name" }, el("span", { text: r.name }));
   if (showTeam) name.append(el("span", { class: "tag", text: r.team || "" }));
   if (r.new_hire) name.append(el("span", { class: "tag new", text: i18n.t("new_hire") }));
   if (r.attendance) name.append(attendanceTag(r, i18n));
+  return name;
+}
+
+function boardRow(r, index, showTeam) {
   return el(
     "tr",
     {
@@ -456,12 +470,7 @@ function boardRow(r, index, showTeam) {
       "data-state": rowState(r),
       class: celebrating.has(r.code) ? "flash" : null,
     },
-    el("td", { class: "rank", "data-rank": index + 1, text: String(index + 1) }),
-    name,
-    el("td", { class: "state" }, stateBadge(r, i18n, cfg)),
-    revenueCell(totals.revenue),
-    el("td", { "data-metric": "orders", text: i18n.int(totals.orders) }),
-    ...paceCells(r),
+    ...BOARD_COLUMNS.map((c) => c.cell(r, { index, showTeam })),
   );
 }
 
@@ -656,6 +665,8 @@ function onResize() {
 
 document.documentElement.lang = cfg.lang === "zh" ? "zh-CN" : "en";
 if (sizeSetting() === "large") document.body.dataset.size = "large";
+$("board").tHead.replaceChildren(headerRow(BOARD_COLUMNS, i18n));
+document.querySelector("table.teams").tHead.replaceChildren(headerRow(TEAM_COLUMNS, i18n));
 i18n.apply(document);
 
 const views = mountViews({

@@ -151,6 +151,15 @@ def test_wallboard_shows_a_posted_call_within_two_seconds(new_page, floor, scree
     open_live(page, floor.page_url("/wallboard"))
     page.wait_for_selector(dials(REP), state="attached")
     assert figure(page, dials(REP)) == 0
+    # Both tables are headed from wallboard.js's column lists, one header cell per column.
+    board_head = page.eval_on_selector_all(
+        "#board thead th", "ths => ths.map(th => th.textContent)"
+    )
+    assert board_head == ["名次", "坐席", "状态", "业绩", "单数", "通次", "通时", "进度"]
+    cells = page.eval_on_selector(f'#board-body tr[data-rep="{REP}"]', "tr => tr.cells.length")
+    assert cells == len(board_head)
+    teams_head = page.eval_on_selector_all("table.teams thead th", "ths => ths.length")
+    assert teams_head == 7
 
     post_and_see(page, floor, REP, 1)
     post_and_see(page, floor, REP, 2)
@@ -202,6 +211,14 @@ def test_lead_console_renders_the_team_table_with_the_rep_row(new_page, floor, s
     assert NAME in row.inner_text()
     wait_figure(page, dials(REP), 1, 5)
     assert TEAM in page.locator("body").inner_text()
+    # Every metric's column is headed and sortable (lead.js's column list).
+    sortable = page.eval_on_selector_all(
+        "#team-table thead th[data-sort]", "ths => ths.map(th => th.dataset.sort)"
+    )
+    for metric in ("dials", "connects", "talk_seconds", "orders", "invites", "revenue"):
+        assert metric in sortable
+    assert {"leads_dialled", "leads_connected", "contact_rate"} <= set(sortable)
+    assert page.inner_text('#team-table th[data-sort="last_dial_at"]') == "最后拨号"
     # One tier per rep, labelled with its period (the month's here), the same in the panel.
     badge = page.locator(f'#team-body tr[data-rep="{REP}"] .tier-badge')
     assert badge.get_attribute("data-period") == "month"
