@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, File, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Request, UploadFile
 from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -25,10 +25,10 @@ from app.api.deps import (
     TokensDep,
     page_rule,
 )
-from app.api.rendering import render_page
+from app.api.rendering import Lang, Token, render_page
 from app.api.types import RowId
 from app.config import Settings
-from app.floor.targets import PERIODS, TARGET_METRICS
+from app.floor.targets import PERIODS
 from app.models import utcnow
 from app.services import checklist, displays, roster, tokens, users
 from app.services.errors import InputError
@@ -67,8 +67,8 @@ async def admin_page(
     request: Request,
     settings: SettingsDep,
     lookup: PrincipalLookupDep,
-    token: Annotated[str | None, Query(description="An admin API token")] = None,
-    lang: Annotated[str | None, Query(description="zh (default) or en")] = None,
+    token: Token = None,
+    lang: Lang = None,
 ) -> HTMLResponse:
     """The admin's page: the first-day checklist, then roster, targets, users, TVs, tokens and
     attendance, each a section of one page (``#roster``…)."""
@@ -77,7 +77,6 @@ async def admin_page(
         return {
             "origin": public_base(request, settings),
             "today": settings.today().isoformat(),
-            "metrics": TARGET_METRICS,
             "periods": PERIODS,
             "views": displays.VIEWS,
             "rotate_min": displays.ROTATE_SECONDS[0],

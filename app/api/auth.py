@@ -25,13 +25,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
-from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from starlette.responses import Response
 
 from app.api.deps import CSRF_HEADER, LimiterDep, OpenSession, OpenSessionDep, SettingsDep, public
 from app.api.pages import home_of
-from app.api.rendering import PAGE_HEADERS, templates
+from app.api.rendering import PAGE_HEADERS, Lang, templates
 from app.config import Settings
 from app.labels import catalog, pick_lang
 from app.models import SetupLink
@@ -208,8 +208,6 @@ def _start_session(response: Response, secret: str, *, secure: bool) -> None:
 
 
 # --- sign in ---------------------------------------------------------------------------------
-
-Lang = Annotated[str | None, Query(description="zh (default) or en")]
 
 
 def _login_page(

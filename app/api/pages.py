@@ -35,7 +35,7 @@ from app.api.deps import (
     page_rule,
     public,
 )
-from app.api.rendering import render_page
+from app.api.rendering import Lang, Token, render_page
 from app.labels import Overrides, label, pick_lang, use_labels
 from app.models import utcnow
 from app.reports.page import cell
@@ -149,11 +149,7 @@ async def front_door(
     )
 
 
-# No length limits here: a page answers a bad link with its own 401 page, not a JSON 422
-# (an over-long token is simply unknown to the verifier).
-Token = Annotated[str | None, Query(description="An API token (read scope or admin)")]
 Display = Annotated[str | None, Query(description="A display link's secret (TVs)")]
-Lang = Annotated[str | None, Query(description="zh (default) or en")]
 Team = Annotated[str | None, Query(description="Pin one team")]
 
 

@@ -10,10 +10,10 @@ from collections.abc import Callable
 from functools import lru_cache
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import Request
+from fastapi import Query, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
@@ -23,6 +23,11 @@ from app.labels import catalog, overrides_by_lang, pick_lang
 from app.live.deps import PrincipalLookup
 from app.services.principals import SESSION_COOKIE
 from app.services.tokens import Principal
+
+# A page's link parameters. No length limits here: a page answers a bad link with its own 401
+# page, not a JSON 422 (an over-long token is simply unknown to the verifier).
+Token = Annotated[str | None, Query(description="An API token (read, lead or admin)")]
+Lang = Annotated[str | None, Query(description="zh (default) or en")]
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 

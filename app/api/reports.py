@@ -29,7 +29,7 @@ from app.api.deps import (
     page_rule,
     team_allowed,
 )
-from app.api.rendering import PAGE_HEADERS, plotly_version, refusal, templates
+from app.api.rendering import PAGE_HEADERS, Lang, Token, plotly_version, refusal, templates
 from app.api.types import Day
 from app.config import Settings
 from app.floor.targets import TARGET_METRICS
@@ -359,8 +359,6 @@ def _render_report(
     )
 
 
-PageToken = Annotated[str | None, Query(description="An API token (lead or admin)")]
-PageLang = Annotated[str | None, Query(description="zh (default) or en")]
 PageTeam = Annotated[str | None, Query(description="One team")]
 PageDay = Annotated[str | None, Query(description="A day of the period (YYYY-MM-DD)")]
 PageFormat = Annotated[
@@ -380,8 +378,8 @@ async def daily_page(
     lookup: PrincipalLookupDep,
     settings: SettingsDep,
     engine: EngineDep,
-    token: PageToken = None,
-    lang: PageLang = None,
+    token: Token = None,
+    lang: Lang = None,
     team: PageTeam = None,
     day: PageDay = None,
     fmt: PageFormat = None,
@@ -413,8 +411,8 @@ async def weekly_page(
     lookup: PrincipalLookupDep,
     settings: SettingsDep,
     engine: EngineDep,
-    token: PageToken = None,
-    lang: PageLang = None,
+    token: Token = None,
+    lang: Lang = None,
     team: PageTeam = None,
     day: PageDay = None,
     week: Annotated[str | None, Query()] = None,
@@ -450,8 +448,8 @@ async def monthly_page(
     lookup: PrincipalLookupDep,
     settings: SettingsDep,
     engine: EngineDep,
-    token: PageToken = None,
-    lang: PageLang = None,
+    token: Token = None,
+    lang: Lang = None,
     team: PageTeam = None,
     day: PageDay = None,
     month: Annotated[str | None, Query()] = None,
