@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import select
 
 from app.api.auth import AttemptLimiter, safe_next
-from app.cli import setup_notice
+from app.commands.server import setup_notice
 from app.db import session_scope
 from app.main import create_app
 from app.models import AppUser, Team
