@@ -12,7 +12,6 @@ import typer
 
 from app import logs
 from app.config import SettingsError, load_settings
-from app.listen import ami as ami_client
 
 #: An agent is an extension of two to six digits unless --agent-pattern says otherwise.
 DEFAULT_AGENT_PATTERN = r"\d{2,6}"
@@ -53,9 +52,12 @@ def ami(
 ) -> None:
     """Log in to Asterisk's manager interface and post agent states as they change
     (reconnects with backoff; runs until stopped)."""
+    # lazy: httpx and panoramisk add ~0.12 s CPU to every `paceboard` command at module top
+    from app.listen.ami import AmiAddress, listen, rules_for
+
     try:
         settings = load_settings()  # the floor's pause reasons and the log settings
-        rules = ami_client.rules_for(agent_pattern, settings.pause_reasons)
+        rules = rules_for(agent_pattern, settings.pause_reasons)
     except SettingsError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
@@ -66,7 +68,7 @@ def ami(
         typer.echo("error: --url must start with http:// or https://", err=True)
         raise typer.Exit(2)
     logs.configure(settings.log_level, settings.log_format)
-    address = ami_client.AmiAddress(host, port, username, secret)
+    address = AmiAddress(host, port, username, secret)
     # Stopped by Ctrl-C or SIGTERM: what was queued has had its chance to be posted.
     with contextlib.suppress(KeyboardInterrupt, asyncio.CancelledError):
-        asyncio.run(ami_client.listen(address, rules, url=url, token=token, source=source))
+        asyncio.run(listen(address, rules, url=url, token=token, source=source))
