@@ -1,29 +1,6 @@
-"""Sub-commands of ``paceboard`` kept out of app/cli.py: users and display links."""
+"""The sub-commands of ``paceboard``, one module per command group; app/cli.py assembles them.
 
-from __future__ import annotations
-
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from sqlmodel import Session
-
-    from app.config import Settings
-
-
-@contextmanager
-def command_session(settings: Settings | None = None) -> Iterator[Session]:
-    """What a database command starts with: settings, a migrated database and a session that
-    commits when the block ends (rolls back if it raises); the engine is disposed after."""
-    from app.cli import _engine, _migrate, _settings
-    from app.db import session_scope
-
-    settings = settings or _settings()
-    _migrate(settings)
-    engine = _engine(settings)
-    try:
-        with session_scope(engine) as session:
-            yield session
-    finally:
-        engine.dispose()
+Imports of the database stack (SQLAlchemy, through app.db, app.models, app.migrate and the
+services) and of the web server sit inside the commands that use them: at module top they add
+about a second to every ``paceboard --help`` and every command that never opens the database.
+"""

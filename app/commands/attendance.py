@@ -7,7 +7,8 @@ from typing import Annotated
 
 import typer
 
-from app.commands import command_session
+from app.commands.common import command_session, command_settings, fail
+from app.services.errors import InputError
 
 attendance_cli = typer.Typer(
     help="Attendance: leave, half days, sick and absent days (they reduce a rep's targets).",
@@ -26,15 +27,14 @@ def attendance_set(
     note: Annotated[str, typer.Option(help="A note (why, who covers)")] = "",
 ) -> None:
     """Set a rep's day; the screens read the floor again within a minute."""
-    from app.cli import _fail
+    # lazy: the database stack (see app/commands/__init__.py)
     from app.models import utcnow
     from app.services.attendance import set_attendance
-    from app.services.errors import InputError
 
     try:
         the_day = date.fromisoformat(day)
     except ValueError:
-        _fail(f"DAY: '{day}' is not a date (YYYY-MM-DD)", code=2)
+        fail(f"DAY: '{day}' is not a date (YYYY-MM-DD)", code=2)
     try:
         with command_session() as session:
             got = set_attendance(
@@ -48,7 +48,7 @@ def attendance_set(
                 now=utcnow(),
             )
     except InputError as exc:
-        _fail(f"{exc.field}: {exc.reason}", code=2)
+        fail(f"{exc.field}: {exc.reason}", code=2)
     half_text = f" ({got['half']})" if got["half"] else ""
     typer.echo(f"{got['rep']} ({got['team']}) {got['day']}: {got['status']}{half_text}")
 
@@ -58,14 +58,13 @@ def attendance_list(
     day: Annotated[str | None, typer.Option(help="The day (default: today, floor time)")] = None,
 ) -> None:
     """A day's marks: rep, team, status, half, note (reps not listed are present)."""
-    from app.cli import _fail, _settings
-    from app.services.attendance import list_attendance
+    from app.services.attendance import list_attendance  # lazy: the database stack
 
-    settings = _settings()
+    settings = command_settings()
     try:
         the_day = date.fromisoformat(day) if day else settings.today()
     except ValueError:
-        _fail(f"--day: '{day}' is not a date (YYYY-MM-DD)", code=2)
+        fail(f"--day: '{day}' is not a date (YYYY-MM-DD)", code=2)
     with command_session(settings) as session:
         rows = list_attendance(session.connection(), day=the_day)
     for r in rows:

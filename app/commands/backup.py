@@ -3,10 +3,13 @@ the server keeps taking calls while it copies), checked before it is called done
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 from typing import Annotated
 
 import typer
+
+from app.commands.common import command_settings, fail
 
 
 def backup(
@@ -14,28 +17,24 @@ def backup(
     force: Annotated[bool, typer.Option("--force", help="Replace FILE if it exists")] = False,
 ) -> None:
     """Copy the SQLite database while the server runs; PostgreSQL floors use pg_dump."""
-    import sqlite3
+    from sqlalchemy.engine import make_url  # lazy: SQLAlchemy (see app/commands/__init__.py)
 
-    from sqlalchemy.engine import make_url
-
-    from app.cli import _fail, _settings
-
-    settings = _settings()
+    settings = command_settings()
     url = make_url(settings.resolved_database_url)
     if url.get_backend_name() != "sqlite":
-        _fail(
+        fail(
             "backup copies SQLite databases; for PostgreSQL use pg_dump (see docs/deployment.md)",
             code=2,
         )
     source = Path(url.database or "")
     if not source.is_file():
-        _fail(f"no database at {source}", code=2)
+        fail(f"no database at {source}", code=2)
     if file.resolve() == source.resolve():
-        _fail("FILE is the live database itself; choose another path", code=2)
+        fail("FILE is the live database itself; choose another path", code=2)
     if file.exists() and not force:
-        _fail(f"{file} exists; add --force to replace it", code=2)
+        fail(f"{file} exists; add --force to replace it", code=2)
     if not file.parent.is_dir():
-        _fail(f"no folder {file.parent}", code=2)
+        fail(f"no folder {file.parent}", code=2)
     partial = file.with_name(file.name + ".partial")
     partial.unlink(missing_ok=True)
     src = sqlite3.connect(f"file:{source}?mode=ro", uri=True, timeout=30)
@@ -49,13 +48,13 @@ def backup(
     except sqlite3.Error as exc:
         dst.close()
         partial.unlink(missing_ok=True)
-        _fail(f"backup failed: {exc}")
+        fail(f"backup failed: {exc}")
     finally:
         src.close()
     dst.close()
     if check != "ok":
         partial.unlink(missing_ok=True)
-        _fail(f"the copy failed its integrity check: {check}")
+        fail(f"the copy failed its integrity check: {check}")
     partial.replace(file)  # only a checked copy ever carries the name
     size = file.stat().st_size / 1024 / 1024
     typer.echo(f"backup: {file} ({size:.1f} MiB, {calls:,} calls, schema {version}), checked")

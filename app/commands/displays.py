@@ -6,7 +6,8 @@ from typing import Annotated
 
 import typer
 
-from app.commands import command_session
+from app.commands.common import command_session, command_settings, fail
+from app.services.errors import InputError
 
 displays_cli = typer.Typer(
     help="Wallboard display links for TVs (view only, some teams or the whole floor).",
@@ -25,17 +26,16 @@ def display_create(
     """Create a display link; its URL is printed once, alone on the last line: whole when
     PACEBOARD_PUBLIC_URL is set, else the path to put after the server's address (a command
     cannot know the address the TV reaches the server at, so it does not guess one)."""
-    from app.cli import _fail, _settings
+    # lazy: the database stack (see app/commands/__init__.py)
     from app.services.displays import create_display, display_url
-    from app.services.errors import InputError
 
-    settings = _settings()
+    settings = command_settings()
     try:
         with command_session(settings) as session:
             row, secret = create_display(session, name=name, teams=teams or [])
             display_id, shown = row.id, row.name
     except InputError as exc:
-        _fail(f"--{exc.field}: {exc.reason}", code=2)
+        fail(f"--{exc.field}: {exc.reason}", code=2)
     what = ", ".join(dict.fromkeys(teams)) if teams else "the whole floor"
     typer.echo(f"display {display_id} '{shown}' shows {what}")
     if settings.public_url:
@@ -53,7 +53,7 @@ def display_create(
 @displays_cli.command("list")
 def display_list() -> None:
     """Every display link (never its secret): id, name, teams, prefix, created, revoked."""
-    from app.services.displays import list_displays
+    from app.services.displays import list_displays  # lazy: the database stack
 
     with command_session() as session:
         rows = list_displays(session)
@@ -71,11 +71,10 @@ def display_list() -> None:
 @displays_cli.command("revoke")
 def display_revoke(display_id: Annotated[int, typer.Argument(help="The link's id")]) -> None:
     """Revoke a display link by id; the screen showing it stops at its next check."""
-    from app.cli import _fail
-    from app.services.displays import revoke_display
+    from app.services.displays import revoke_display  # lazy: the database stack
 
     with command_session() as session:
         ok = revoke_display(session, display_id=display_id)
     if not ok:
-        _fail(f"no active display link with id {display_id}")
+        fail(f"no active display link with id {display_id}")
     typer.echo(f"display {display_id} revoked")

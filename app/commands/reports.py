@@ -8,7 +8,12 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
+import orjson
 import typer
+
+from app.commands.common import command_engine, command_settings, fail, upgrade_database
+from app.reports.files import filename, report_file
+from app.services.errors import InputError
 
 report_cli = typer.Typer(
     help="The evening report (daily) and the assessment (weekly, monthly) as CSV, xlsx or JSON.",
@@ -50,24 +55,21 @@ def _write(
     lang: Lang,
     metric: str = "dials",
 ) -> None:
-    import orjson
-
-    from app.cli import _engine, _fail, _migrate, _settings
+    """Write the ``kind`` report as a file and say where; a refused option exits 2."""
+    # lazy: the database stack (see app/commands/__init__.py)
     from app.models import utcnow
-    from app.reports.files import filename, report_file
-    from app.services.errors import InputError
     from app.services.reports import report as build_report
 
-    settings = _settings()
-    _migrate(settings)
-    engine = _engine(settings)
+    settings = command_settings()
+    upgrade_database(settings)
+    engine = command_engine(settings)
     try:
         with engine.connect() as conn:
             report = build_report(
                 conn, settings, kind=kind, day=day, now=utcnow(), team=team, metric=metric
             )
     except InputError as exc:
-        _fail(f"--{exc.field}: {exc.reason}", code=2)
+        fail(f"--{exc.field}: {exc.reason}", code=2)
     finally:
         engine.dispose()
     if fmt is Fmt.json:
@@ -80,21 +82,20 @@ def _write(
     try:
         path.write_bytes(body)
     except OSError as exc:
-        _fail(f"--output: cannot write {path}: {exc.strerror}", code=2)
+        fail(f"--output: cannot write {path}: {exc.strerror}", code=2)
     rows = len(report["reps"])
     when = report.get("day") or report["label"]
     typer.echo(f"{kind} report {when}: {rows} reps → {path}")
 
 
 def _day(value: str | None) -> date | None:
-    from app.cli import _fail
-    from app.services.errors import InputError
-    from app.services.reports import parse_day
+    """--day as a date (None for today); a bad one exits 2."""
+    from app.services.reports import parse_day  # lazy: the database stack
 
     try:
         return parse_day(value)
     except InputError as exc:
-        _fail(f"--{exc.field}: {exc.reason}", code=2)
+        fail(f"--{exc.field}: {exc.reason}", code=2)
 
 
 @report_cli.command("daily")
@@ -111,13 +112,10 @@ def report_daily(
 
 def _period(kind: str, parse, value: str | None, day: str | None, **options) -> None:
     """A weekly or monthly report: the period parsed from ``value`` (--week/--month) or --day."""
-    from app.cli import _fail
-    from app.services.errors import InputError
-
     try:
         when = parse(value) or _day(day)
     except InputError as exc:
-        _fail(f"--{exc.field}: {exc.reason}", code=2)
+        fail(f"--{exc.field}: {exc.reason}", code=2)
     _write(kind, day=when, **options)
 
 
@@ -132,7 +130,7 @@ def report_weekly(
     metric: MetricOpt = "dials",
 ) -> None:
     """The week's assessment: week to date, weekly invites, attainment per day, projection."""
-    from app.services.reports import parse_week
+    from app.services.reports import parse_week  # lazy: the database stack
 
     _period(
         "weekly", parse_week, week, day, team=team, fmt=fmt, output=output, lang=lang, metric=metric
@@ -150,7 +148,7 @@ def report_monthly(
     metric: MetricOpt = "dials",
 ) -> None:
     """The month's assessment: month to date against target with projection, the review list."""
-    from app.services.reports import parse_month
+    from app.services.reports import parse_month  # lazy: the database stack
 
     _period(
         "monthly",

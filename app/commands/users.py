@@ -7,7 +7,9 @@ from typing import Annotated, NoReturn
 
 import typer
 
-from app.commands import command_session
+from app.commands.common import command_session, command_settings, fail
+from app.floor.schedule import format_weekdays, format_windows
+from app.services.errors import InputError
 
 users_cli = typer.Typer(help="People who sign in: admins and team leads.", no_args_is_help=True)
 
@@ -17,24 +19,20 @@ _OPTION = {"username": "USERNAME", "role": "--role", "team": "--team", "password
 
 def _refuse(exc) -> NoReturn:
     """Report a service's InputError naming the option; 2 for a bad option, 1 for a clash."""
-    from app.cli import _fail
-
-    _fail(f"{_OPTION.get(exc.field, exc.field)}: {exc.reason}", code=1 if exc.status == 409 else 2)
+    fail(f"{_OPTION.get(exc.field, exc.field)}: {exc.reason}", code=1 if exc.status == 409 else 2)
 
 
 def _refuse_plain(exc) -> NoReturn:
-    from app.cli import _fail
-
-    _fail(exc.reason, code=1)
+    """Report a service's InputError by its reason alone, exit 1."""
+    fail(exc.reason, code=1)
 
 
 def _read_password(from_stdin: bool) -> str:
-    from app.cli import _fail
-
+    """The new password: one line of stdin, else asked twice with the input hidden."""
     if from_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
         if not password:
-            _fail("--password-stdin: no password on standard input", code=2)
+            fail("--password-stdin: no password on standard input", code=2)
         return password
     return typer.prompt("Password", hide_input=True, confirmation_prompt=True)
 
@@ -53,21 +51,19 @@ def user_create(
 ) -> None:
     """Create a user; the password is asked twice (hidden) unless --password-stdin. A lead's
     team that does not exist yet is created (and said so): the roster can come after."""
-    from app.cli import _fail, _settings
-    from app.services.errors import InputError
-    from app.services.users import ROLES, create_user
+    from app.services.users import ROLES, create_user  # lazy: the database stack
 
     teams = list(dict.fromkeys(t.strip() for t in teams or []))
     # Refuse bad options before asking for a password.
     if role not in ROLES:
-        _fail(f"--role must be one of {', '.join(ROLES)}", code=2)
+        fail(f"--role must be one of {', '.join(ROLES)}", code=2)
     if role == "lead" and not teams:
-        _fail("--team: a lead needs at least one team", code=2)
+        fail("--team: a lead needs at least one team", code=2)
     if any(not t or len(t) > MAX_TEAM_NAME for t in teams):
-        _fail(f"--team: a team name is 1 to {MAX_TEAM_NAME} characters", code=2)
+        fail(f"--team: a team name is 1 to {MAX_TEAM_NAME} characters", code=2)
     if role == "admin" and teams:
-        _fail("--team: an admin sees every team; give no --team", code=2)
-    settings = _settings()  # a bad setting is reported before the password is asked
+        fail("--team: an admin sees every team; give no --team", code=2)
+    settings = command_settings()  # a bad setting is reported before the password is asked
     password = _read_password(password_stdin)
     try:
         with command_session(settings) as session:
@@ -86,9 +82,9 @@ def user_create(
 
 def _create_missing_teams(session, names: list[str], settings) -> list[str]:
     """Create the teams of ``names`` that do not exist (on the floor's schedule); their names."""
+    # lazy: the database stack (see app/commands/__init__.py)
     from sqlmodel import col, select
 
-    from app.floor.schedule import format_weekdays, format_windows
     from app.models import Team
     from app.services.roster import create_team
 
@@ -107,6 +103,7 @@ def _create_missing_teams(session, names: list[str], settings) -> list[str]:
 @users_cli.command("list")
 def user_list() -> None:
     """Every user, their role and teams, and whether they are disabled or locked."""
+    # lazy: the database stack (see app/commands/__init__.py)
     from app.models import utcnow
     from app.services.users import list_users
 
@@ -129,8 +126,7 @@ def user_list() -> None:
 @users_cli.command("disable")
 def user_disable(username: Annotated[str, typer.Argument(help="The user's sign-in name")]) -> None:
     """Disable a user; their sessions end at once."""
-    from app.services.errors import InputError
-    from app.services.users import disable_user
+    from app.services.users import disable_user  # lazy: the database stack
 
     try:
         with command_session() as session:
@@ -148,11 +144,9 @@ def user_password(
     ] = False,
 ) -> None:
     """Set a user's password; unlocks the account and ends its sessions."""
-    from app.cli import _settings
-    from app.services.errors import InputError
-    from app.services.users import set_password
+    from app.services.users import set_password  # lazy: the database stack
 
-    settings = _settings()  # a bad setting is reported before the password is asked
+    settings = command_settings()  # a bad setting is reported before the password is asked
     password = _read_password(password_stdin)
     try:
         with command_session(settings) as session:

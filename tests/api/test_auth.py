@@ -18,7 +18,7 @@ from sqlmodel import select
 
 from app.api.auth import safe_next
 from app.api.limits import AttemptLimiter
-from app.cli import setup_notice
+from app.commands.server import setup_notice
 from app.db import session_scope
 from app.main import create_app
 from app.models import AppUser, Team

@@ -193,7 +193,7 @@ def test_serve_runs_the_server_with_the_short_gil_switch_interval_and_rarer_coll
 
     import uvicorn
 
-    from app import cli as cli_module
+    from app.commands import server
     from app.serving import GC_THRESHOLDS, SWITCH_INTERVAL_SECONDS
 
     for name, value in server_env.items():
@@ -206,7 +206,7 @@ def test_serve_runs_the_server_with_the_short_gil_switch_interval_and_rarer_coll
     )
     before = (sys.getswitchinterval(), gc.get_threshold())
     try:
-        cli_module.serve(host=None, port=None)
+        server.serve(host=None, port=None)
     finally:
         sys.setswitchinterval(before[0])
         gc.set_threshold(*before[1])

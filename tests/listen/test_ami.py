@@ -24,8 +24,8 @@ import pytest
 import sqlalchemy as sa
 from typer.testing import CliRunner
 
+from app.commands.listen import DEFAULT_AGENT_PATTERN
 from app.floor.agent_state import default_pause_reasons, parse_pause_reasons
-from app.listen import DEFAULT_AGENT_PATTERN
 from app.listen.ami import (
     AmiAddress,
     AmiListener,
