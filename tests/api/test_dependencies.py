@@ -170,19 +170,3 @@ def test_the_scan_catches_a_route_reading_app_state(tmp_path):
         "        return s\n"
     )
     assert sorted(_offences(bad)) == ["bad.py:2 calls session_scope()", "bad.py:2 reads .app.state"]
-
-
-def _imports_api(path: Path) -> bool:
-    """Whether ``path`` imports anything of ``app.api``."""
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
-        if isinstance(node, ast.ImportFrom) and node.module:
-            names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
-        if any(n == "app.api" or n.startswith("app.api.") for n in names):
-            return True
-    return False
-
-
-def test_live_and_services_do_not_import_the_api():
-    below = sorted((APP / "live").glob("*.py")) + sorted((APP / "services").glob("*.py"))
-    assert [p.name for p in below if _imports_api(p)] == []

@@ -1,18 +1,12 @@
-"""How the command modules hang together: the root assembles them, they never import it back,
-and a command's help does not load the database stack."""
+"""A command's help does not load the database stack (tests/test_architecture.py holds the
+command modules to the map: the root assembles them, they never import it back)."""
 
 from __future__ import annotations
 
-import pkgutil
 import subprocess
 import sys
 
-import app.commands
 from tests.conftest import ROOT
-
-COMMAND_MODULES = sorted(
-    f"app.commands.{m.name}" for m in pkgutil.iter_modules(app.commands.__path__)
-)
 
 
 def loaded_after(code: str) -> set[str]:
@@ -25,11 +19,6 @@ def loaded_after(code: str) -> set[str]:
         check=True,
     ).stdout
     return set(out.split())
-
-
-def test_no_command_module_imports_the_root_command():
-    imports = "\n".join(f"import {m}" for m in COMMAND_MODULES)
-    assert "app.cli" not in loaded_after(imports)
 
 
 def test_help_lists_the_commands_without_loading_the_database_stack():
