@@ -6,7 +6,7 @@
 // the server stored. Names and every other server string go in as text, never as HTML.
 
 import { makeI18n } from "./i18n.js";
-import { el } from "./floor.js";
+import { el, headerRow } from "./floor.js";
 import { METRICS } from "./metrics.js";
 
 const $ = (id) => document.getElementById(id);
@@ -203,6 +203,27 @@ async function copyOut(id, button) {
   }, 2000);
 }
 
+const td = (text, cls = null) => el("td", { class: cls, text });
+
+/**
+ * Fill table `id` whose columns are declared once (`{label, cls, cell(item, shared)}`): the
+ * header from their labels, one row per item from their cells. `attrs(item)` gives a row's
+ * attributes, `shared(item)` what its cells share (inputs a save button reads, a status line),
+ * `after(item, shared)` rows that follow it; `empty` labels the row of an empty list.
+ */
+function fillTable(table, columns, items, { attrs, shared = () => ({}), after = null, empty = null }) {
+  table.tHead.replaceChildren(headerRow(columns, i18n));
+  const rows = items.flatMap((item) => {
+    const ctx = shared(item);
+    const row = el("tr", attrs(item), ...columns.map((c) => c.cell(item, ctx)));
+    return after ? [row, ...after(item, ctx)] : [row];
+  });
+  if (!rows.length && empty) {
+    rows.push(el("tr", { class: "empty" }, el("td", { colspan: columns.length, text: t(empty) })));
+  }
+  table.tBodies[0].replaceChildren(...rows);
+}
+
 async function loadRoster() {
   [state.teams, state.reps] = await Promise.all([api("/api/v1/teams"), api("/api/v1/reps")]);
 }
@@ -342,21 +363,7 @@ async function renderRoster() {
       { class: "rep-team", "data-team": team.name },
       el("h3", {}, team.name, el("span", { class: "count", text: ` (${reps.length})` })),
       reps.length
-        ? el(
-            "table",
-            { class: "admin-table reps" },
-            el(
-              "thead",
-              {},
-              el(
-                "tr",
-                {},
-                ...["admin_rep_code", "admin_rep_name", "team", "admin_rep_hired", "admin_active",
-                  "admin_rep_identifiers", "admin_actions"].map((k) => el("th", { text: t(k) })),
-              ),
-            ),
-            el("tbody", {}, ...reps.map(repRow)),
-          )
+        ? repTable(reps)
         : el("p", { class: "hint", text: t("admin_no_reps") }),
     );
   });
@@ -380,21 +387,38 @@ function teamItem(team) {
   return el("li", {}, form);
 }
 
-function repRow(rep) {
-  const name = el("input", { name: "name", value: rep.name, maxlength: 200, "aria-label": t("admin_rep_name") });
+function repTable(reps) {
+  const table = el("table", { class: "admin-table reps" }, el("thead"), el("tbody"));
+  fillTable(table, REP_COLUMNS, reps, {
+    attrs: (rep) => ({ "data-rep": rep.code, "data-active": rep.active ? "true" : "false" }),
+    shared: repInputs,
+  });
+  return table;
+}
+
+/** A rep row's inputs, which its save button reads, and the patch every button sends. */
+function repInputs(rep) {
   const team = el("select", { name: "team", "aria-label": t("team") });
   optionList(team, state.teams.map((tm) => [tm.name, tm.name]), rep.team);
-  const active = el("input", { type: "checkbox", name: "active", checked: rep.active, "aria-label": t("admin_active") });
   const said = el("span", { class: "result", role: "status" });
-  const patch = async (body) => {
-    try {
-      await api(`/api/v1/reps/${enc(rep.code)}`, { method: "PATCH", body });
-      await renderRoster();
-    } catch (err) {
-      said.textContent = err.message;
-      said.dataset.ok = "false";
-    }
+  return {
+    name: el("input", { name: "name", value: rep.name, maxlength: 200, "aria-label": t("admin_rep_name") }),
+    team,
+    active: el("input", { type: "checkbox", name: "active", checked: rep.active, "aria-label": t("admin_active") }),
+    said,
+    patch: async (body) => {
+      try {
+        await api(`/api/v1/reps/${enc(rep.code)}`, { method: "PATCH", body });
+        await renderRoster();
+      } catch (err) {
+        said.textContent = err.message;
+        said.dataset.ok = "false";
+      }
+    },
   };
+}
+
+function repIdentifiers(rep, { patch }) {
   const idents = el(
     "span",
     { class: "idents" },
@@ -425,24 +449,32 @@ function repRow(rep) {
       if (more.length) patch({ identifiers: [...rep.identifiers, ...more] });
     },
   });
-  const save = el("button", {
-    type: "button",
-    class: "save",
-    text: t("admin_save"),
-    onclick: () => patch({ name: name.value.trim(), team: team.value, active: active.checked }),
-  });
-  return el(
-    "tr",
-    { "data-rep": rep.code, "data-active": rep.active ? "true" : "false" },
-    el("td", { class: "code", text: rep.code }),
-    el("td", {}, name),
-    el("td", {}, team),
-    el("td", { text: rep.hired_on || "—" }),
-    el("td", {}, active),
-    el("td", {}, idents, newIdent, addIdent),
-    el("td", {}, save, said),
-  );
+  return el("td", {}, idents, newIdent, addIdent);
 }
+
+const REP_COLUMNS = [
+  { label: "admin_rep_code", cell: (rep) => td(rep.code, "code") },
+  { label: "admin_rep_name", cell: (rep, ctx) => el("td", {}, ctx.name) },
+  { label: "team", cell: (rep, ctx) => el("td", {}, ctx.team) },
+  { label: "admin_rep_hired", cell: (rep) => td(rep.hired_on || "—") },
+  { label: "admin_active", cell: (rep, ctx) => el("td", {}, ctx.active) },
+  { label: "admin_rep_identifiers", cell: repIdentifiers },
+  {
+    label: "admin_actions",
+    cell: (rep, { name, team, active, said, patch }) =>
+      el(
+        "td",
+        {},
+        el("button", {
+          type: "button",
+          class: "save",
+          text: t("admin_save"),
+          onclick: () => patch({ name: name.value.trim(), team: team.value, active: active.checked }),
+        }),
+        said,
+      ),
+  },
+];
 
 const splitList = (text) =>
   String(text || "")
@@ -474,6 +506,12 @@ onSubmit($("team-add"), async (data) => {
   await renderRoster();
 });
 
+const REJECT_COLUMNS = [
+  { label: "admin_line", cell: (r) => td(r.line ?? "—") },
+  { label: "admin_field", cell: (r) => td(r.field) },
+  { label: "admin_reason", cell: (r) => td(r.reason) },
+];
+
 onSubmit($("roster-import"), async () => {
   const table = $("import-rejects");
   table.hidden = true;
@@ -487,17 +525,9 @@ onSubmit($("roster-import"), async () => {
   } catch (err) {
     const rows = (err.body && err.body.errors) || [];
     if (err.status === 422 && rows.length) {
-      table.querySelector("tbody").replaceChildren(
-        ...rows.map((r) =>
-          el(
-            "tr",
-            { "data-line": r.line ?? "", "data-field": r.field },
-            el("td", { text: r.line ?? "—" }),
-            el("td", { text: r.field }),
-            el("td", { text: r.reason }),
-          ),
-        ),
-      );
+      fillTable(table, REJECT_COLUMNS, rows, {
+        attrs: (r) => ({ "data-line": r.line ?? "", "data-field": r.field }),
+      });
       table.hidden = false;
       throw new Error(t("admin_import_rejected", { n: rows.length }));
     }
@@ -519,20 +549,18 @@ async function renderTargets() {
   }
   if (!form.elements.valid_from.value) form.elements.valid_from.value = cfg.today;
   targetScope();
-  $("target-table").querySelector("tbody").replaceChildren(
-    ...rules.map((r) =>
-      el(
-        "tr",
-        { "data-scope": r.scope, "data-who": r.team || r.rep || "", "data-metric": r.metric, "data-period": r.period },
-        el("td", { text: r.scope === "floor" ? t("floor") : `${t(r.scope)} ${r.team || r.rep}` }),
-        el("td", { text: t(r.metric) }),
-        el("td", { text: t(`admin_period_${r.period}`) }),
-        el("td", { class: "num value", text: showTarget(r.metric, r.value) }),
-        el("td", { text: r.valid_from === "2000-01-01" ? t("admin_always") : r.valid_from }),
-      ),
-    ),
-  );
+  fillTable($("target-table"), TARGET_COLUMNS, rules, {
+    attrs: (r) => ({ "data-scope": r.scope, "data-who": r.team || r.rep || "", "data-metric": r.metric, "data-period": r.period }),
+  });
 }
+
+const TARGET_COLUMNS = [
+  { label: "admin_target_scope", cell: (r) => td(r.scope === "floor" ? t("floor") : `${t(r.scope)} ${r.team || r.rep}`) },
+  { label: "admin_target_metric", cell: (r) => td(t(r.metric)) },
+  { label: "admin_target_period", cell: (r) => td(t(`admin_period_${r.period}`)) },
+  { label: "target", cls: "num", cell: (r) => td(showTarget(r.metric, r.value), "num value") },
+  { label: "admin_valid_from", cell: (r) => td(r.valid_from === "2000-01-01" ? t("admin_always") : r.valid_from) },
+];
 
 function targetScope() {
   const form = $("target-form");
@@ -572,7 +600,10 @@ async function renderUsers() {
   const form = $("user-add");
   teamChecks(form.querySelector(".team-checks"), "teams", checked(form, "teams"));
   userRole();
-  $("user-table").querySelector("tbody").replaceChildren(...list.map(userRow));
+  fillTable($("user-table"), USER_COLUMNS, list, {
+    attrs: (u) => ({ "data-user": u.username, "data-disabled": u.disabled_at ? "true" : "false" }),
+    shared: userStatus,
+  });
 }
 
 function userRole() {
@@ -587,7 +618,8 @@ function userState(u) {
   return t("admin_active");
 }
 
-function userRow(u) {
+/** A user row's status line and the action that reports into it. */
+function userStatus() {
   const said = el("span", { class: "result", role: "status" });
   const act = async (fn) => {
     try {
@@ -599,8 +631,28 @@ function userRow(u) {
       said.dataset.ok = "false";
     }
   };
+  return { said, act };
+}
+
+/** A lead's teams, editable while the user is enabled; "all teams" for an admin. */
+function userTeams(u, { act }) {
+  if (u.disabled_at || u.role !== "lead") {
+    return td(u.role === "lead" ? u.teams.join(", ") : t("admin_all_teams"));
+  }
+  const box = el("fieldset", { class: "team-checks compact" });
+  teamChecks(box, "user-teams", u.teams);
+  const saveTeams = el("button", {
+    type: "button", class: "save-teams", text: t("admin_save"),
+    onclick: () => act(async () => {
+      await api(`/api/v1/users/${enc(u.username)}/teams`, { method: "PUT", body: { teams: checked(box, "user-teams") } });
+      await renderUsers();
+    }),
+  });
+  return el("td", {}, box, saveTeams);
+}
+
+function userActions(u, { said, act }) {
   const actions = el("td", { class: "actions" });
-  let teamsCell = el("td", { text: u.role === "lead" ? u.teams.join(", ") : t("admin_all_teams") });
   if (!u.disabled_at) {
     const password = el("input", {
       type: "password", name: "password", minlength: 10, maxlength: 1024, size: 12,
@@ -618,30 +670,18 @@ function userRow(u) {
       await renderUsers();
     }, "disable danger");
     actions.append(password, reset, disable);
-    if (u.role === "lead") {
-      const box = el("fieldset", { class: "team-checks compact" });
-      teamChecks(box, "user-teams", u.teams);
-      const saveTeams = el("button", {
-        type: "button", class: "save-teams", text: t("admin_save"),
-        onclick: () => act(async () => {
-          await api(`/api/v1/users/${enc(u.username)}/teams`, { method: "PUT", body: { teams: checked(box, "user-teams") } });
-          await renderUsers();
-        }),
-      });
-      teamsCell = el("td", {}, box, saveTeams);
-    }
   }
   actions.append(said);
-  return el(
-    "tr",
-    { "data-user": u.username, "data-disabled": u.disabled_at ? "true" : "false" },
-    el("td", { class: "name", text: u.username }),
-    el("td", { text: t(`admin_role_${u.role}`) }),
-    teamsCell,
-    el("td", { class: "state", text: userState(u) }),
-    actions,
-  );
+  return actions;
 }
+
+const USER_COLUMNS = [
+  { label: "admin_username", cell: (u) => td(u.username, "name") },
+  { label: "admin_role", cell: (u) => td(t(`admin_role_${u.role}`)) },
+  { label: "admin_user_teams", cell: userTeams },
+  { label: "admin_state", cell: (u) => td(userState(u), "state") },
+  { label: "admin_actions", cell: userActions },
+];
 
 onSubmit($("user-add"), async (data) => {
   const role = data.get("role");
@@ -724,48 +764,56 @@ async function renderDisplays() {
   teamChecks(form.querySelector(".team-checks"), "teams", checked(form, "teams"));
   const box = form.querySelector(".display-settings");
   if (!box.firstChild) box.append(settingsFields(DEFAULT_SETTINGS));
-  $("display-table").querySelector("tbody").replaceChildren(...list.flatMap(displayRows));
+  fillTable($("display-table"), DISPLAY_COLUMNS, list, {
+    attrs: (dl) => ({ "data-display": dl.id, "data-revoked": dl.revoked_at ? "true" : "false" }),
+    shared: displayEditRow,
+    after: (dl, { editRow }) => (editRow ? [editRow] : []),
+  });
 }
 
-function displayRows(dl) {
-  const live = !dl.revoked_at;
-  const actions = el("td", { class: "actions" });
-  const rows = [];
-  const row = el(
-    "tr",
-    { "data-display": dl.id, "data-revoked": live ? "false" : "true" },
-    el("td", { class: "name", text: dl.name }),
-    el("td", { text: dl.teams.length ? dl.teams.join(", ") : t("admin_whole_floor") }),
-    el("td", { class: "prefix", text: `${dl.prefix}…` }),
-    el("td", { class: "settings", text: settingsText(dl.settings) }),
-    el("td", { text: live ? t("admin_active") : `${t("admin_revoked")} ${stamp(dl.revoked_at)}` }),
-    actions,
+/** A live link's hidden edit row (its name and settings), shown by the row's edit button. */
+function displayEditRow(dl) {
+  if (dl.revoked_at) return { editRow: null };
+  const edit = el("form", { class: "display-edit inline-form" },
+    el("label", {}, t("admin_display_name"), " ", el("input", { name: "name", value: dl.name, maxlength: 100, required: true })),
+    settingsFields(dl.settings),
+    el("button", { type: "submit", text: t("admin_save") }),
+    el("span", { class: "result", role: "status" }),
   );
-  rows.push(row);
-  if (live) {
-    const edit = el("form", { class: "display-edit inline-form" },
-      el("label", {}, t("admin_display_name"), " ", el("input", { name: "name", value: dl.name, maxlength: 100, required: true })),
-      settingsFields(dl.settings),
-      el("button", { type: "submit", text: t("admin_save") }),
-      el("span", { class: "result", role: "status" }),
-    );
-    const editRow = el("tr", { class: "edit-row", "data-edit": dl.id, hidden: true }, el("td", { colspan: 6 }, edit));
-    onSubmit(edit, async () => {
-      const body = { name: edit.querySelector("[name=name]").value.trim(), ...readSettings(edit) };
-      await api(`/api/v1/displays/${dl.id}`, { method: "PATCH", body });
-      await renderDisplays();
-    });
-    actions.append(
-      el("button", { type: "button", class: "edit", text: t("admin_edit"), onclick: () => { editRow.hidden = !editRow.hidden; } }),
-      confirmButton(t("admin_revoke"), t("admin_confirm_revoke"), async () => {
-        await api(`/api/v1/displays/${dl.id}/revoke`, { method: "POST" });
-        await renderDisplays();
-      }, "revoke danger"),
-    );
-    rows.push(editRow);
-  }
-  return rows;
+  const editRow = el("tr", { class: "edit-row", "data-edit": dl.id, hidden: true },
+    el("td", { colspan: DISPLAY_COLUMNS.length }, edit));
+  onSubmit(edit, async () => {
+    const body = { name: edit.querySelector("[name=name]").value.trim(), ...readSettings(edit) };
+    await api(`/api/v1/displays/${dl.id}`, { method: "PATCH", body });
+    await renderDisplays();
+  });
+  return { editRow };
 }
+
+function displayActions(dl, { editRow }) {
+  if (!editRow) return el("td", { class: "actions" });
+  return el(
+    "td",
+    { class: "actions" },
+    el("button", { type: "button", class: "edit", text: t("admin_edit"), onclick: () => { editRow.hidden = !editRow.hidden; } }),
+    confirmButton(t("admin_revoke"), t("admin_confirm_revoke"), async () => {
+      await api(`/api/v1/displays/${dl.id}/revoke`, { method: "POST" });
+      await renderDisplays();
+    }, "revoke danger"),
+  );
+}
+
+/** A link or token's state: active, or when it was revoked. */
+const liveState = (item) => td(item.revoked_at ? `${t("admin_revoked")} ${stamp(item.revoked_at)}` : t("admin_active"));
+
+const DISPLAY_COLUMNS = [
+  { label: "admin_display_name", cell: (dl) => td(dl.name, "name") },
+  { label: "admin_display_teams", cell: (dl) => td(dl.teams.length ? dl.teams.join(", ") : t("admin_whole_floor")) },
+  { label: "admin_prefix", cell: (dl) => td(`${dl.prefix}…`, "prefix") },
+  { label: "admin_settings", cell: (dl) => td(settingsText(dl.settings), "settings") },
+  { label: "admin_state", cell: liveState },
+  { label: "admin_actions", cell: displayActions },
+];
 
 onSubmit($("display-add"), async (data) => {
   const form = $("display-add");
@@ -783,32 +831,33 @@ onSubmit($("display-add"), async (data) => {
 
 async function renderTokens() {
   const list = await api("/api/v1/tokens");
-  $("token-table").querySelector("tbody").replaceChildren(...list.map(tokenRow));
+  fillTable($("token-table"), TOKEN_COLUMNS, list, {
+    attrs: (tk) => ({ "data-token": tk.id, "data-revoked": tk.revoked_at ? "true" : "false" }),
+  });
 }
 
-function tokenRow(tk) {
-  const live = !tk.revoked_at;
-  return el(
-    "tr",
-    { "data-token": tk.id, "data-revoked": live ? "false" : "true" },
-    el("td", { class: "name", text: tk.name }),
-    el("td", { text: t(`admin_scope_${tk.scope}`) }),
-    el("td", { text: tk.source || "—" }),
-    el("td", { class: "prefix", text: `${tk.prefix}…` }),
-    el("td", { text: stamp(tk.created_at) }),
-    el("td", { text: live ? t("admin_active") : `${t("admin_revoked")} ${stamp(tk.revoked_at)}` }),
-    el(
-      "td",
-      { class: "actions" },
-      live
-        ? confirmButton(t("admin_revoke"), t("admin_confirm_revoke"), async () => {
-            await api(`/api/v1/tokens/${tk.id}/revoke`, { method: "POST" });
-            await renderTokens();
-          }, "revoke danger")
-        : null,
-    ),
-  );
-}
+const TOKEN_COLUMNS = [
+  { label: "admin_token_name", cell: (tk) => td(tk.name, "name") },
+  { label: "admin_token_scope", cell: (tk) => td(t(`admin_scope_${tk.scope}`)) },
+  { label: "admin_token_source", cell: (tk) => td(tk.source || "—") },
+  { label: "admin_prefix", cell: (tk) => td(`${tk.prefix}…`, "prefix") },
+  { label: "admin_created", cell: (tk) => td(stamp(tk.created_at)) },
+  { label: "admin_state", cell: liveState },
+  {
+    label: "admin_actions",
+    cell: (tk) =>
+      el(
+        "td",
+        { class: "actions" },
+        tk.revoked_at
+          ? null
+          : confirmButton(t("admin_revoke"), t("admin_confirm_revoke"), async () => {
+              await api(`/api/v1/tokens/${tk.id}/revoke`, { method: "POST" });
+              await renderTokens();
+            }, "revoke danger"),
+      ),
+  },
+];
 
 onSubmit($("token-add"), async (data) => {
   const body = { name: String(data.get("name") || "").trim(), scope: data.get("scope"), source: String(data.get("source") || "").trim() || null };
@@ -836,22 +885,19 @@ async function renderAttendance() {
   optionList(form.elements.rep, state.reps.filter((r) => r.active).map((r) => [r.code, `${r.name} (${r.code}) · ${r.team}`]), keep);
   state.marks = new Map(marks.map((m) => [m.rep, m]));
   attendanceOf();
-  const tbody = $("att-table").querySelector("tbody");
-  tbody.replaceChildren(
-    ...marks.map((m) =>
-      el(
-        "tr",
-        { "data-rep": m.rep, "data-status": m.status },
-        el("td", { text: `${m.name} (${m.rep})` }),
-        el("td", { text: m.team }),
-        el("td", { class: "status", text: m.half ? t(`att_half_day_${m.half}`) : t(`att_${m.status}`) }),
-        el("td", { text: m.note || "" }),
-        el("td", { text: `${m.set_by} ${stamp(m.set_at)}` }),
-      ),
-    ),
-  );
-  if (!marks.length) tbody.append(el("tr", { class: "empty" }, el("td", { colspan: 5, text: t("admin_all_present") })));
+  fillTable($("att-table"), ATTENDANCE_COLUMNS, marks, {
+    attrs: (m) => ({ "data-rep": m.rep, "data-status": m.status }),
+    empty: "admin_all_present",
+  });
 }
+
+const ATTENDANCE_COLUMNS = [
+  { label: "rep", cell: (m) => td(`${m.name} (${m.rep})`) },
+  { label: "team", cell: (m) => td(m.team) },
+  { label: "attendance", cell: (m) => td(m.half ? t(`att_half_day_${m.half}`) : t(`att_${m.status}`), "status") },
+  { label: "att_note", cell: (m) => td(m.note || "") },
+  { label: "admin_set_by", cell: (m) => td(`${m.set_by} ${stamp(m.set_at)}`) },
+];
 
 /** The form shows the chosen rep's mark of the day (present when none), not the last one typed. */
 function attendanceOf() {

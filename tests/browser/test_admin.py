@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
+from app.labels import catalog
 from tests.conftest import LiveServer, midday_zone
 
 pytestmark = pytest.mark.e2e
@@ -63,6 +64,24 @@ def admin(live_server, server_env) -> Admin:
     floor = Admin(live_server)
     floor.user("boss", "admin")
     return floor
+
+
+def headed_rows(page: Any, table: str) -> tuple[list[str], set[int]]:
+    """A table's header texts and the cell counts of its rows (but an edit row's one cell)."""
+    head, widths = page.evaluate(
+        """(sel) => {
+            const t = document.querySelector(sel);
+            const head = [...t.tHead.querySelectorAll("th")].map((th) => th.textContent);
+            const rows = [...t.tBodies[0].rows].filter((r) => !r.classList.contains("edit-row"));
+            return [head, [...new Set(rows.map((r) => r.cells.length))]];
+        }""",
+        table,
+    )
+    return head, widths
+
+
+def labels(*keys: str) -> list[str]:
+    return [catalog()["zh"][k] for k in keys]
 
 
 def sign_in(new_page: Any, floor: Admin, section: str = "", width: int = 1366) -> Any:
@@ -193,6 +212,18 @@ def test_an_admin_builds_the_roster_from_the_page(new_page, admin, console, scre
     )
     [rep] = admin.get("/api/v1/reps")
     assert (rep["name"], rep["team"], rep["active"]) == ("王芳芳", "二组", False)
+    assert headed_rows(page, '#rep-list section[data-team="二组"] table') == (
+        labels(
+            "admin_rep_code",
+            "admin_rep_name",
+            "team",
+            "admin_rep_hired",
+            "admin_active",
+            "admin_rep_identifiers",
+            "admin_actions",
+        ),
+        [7],
+    )
 
     # Identifiers: one removed, one added.
     rep_row(page, "8001").locator('.ident[data-ident="801"] button.remove').click()
@@ -456,6 +487,17 @@ def test_an_admin_makes_a_tv_link_copies_it_scans_it_edits_and_revokes_it(
     assert secret[10:] not in json.dumps(admin.get("/api/v1/displays"))
     row = page.locator(f'#display-table tr[data-display="{made["id"]}"]')
     assert secret[10:] not in row.inner_text() and secret[:10] in row.inner_text()
+    assert headed_rows(page, "#display-table") == (
+        labels(
+            "admin_display_name",
+            "admin_display_teams",
+            "admin_prefix",
+            "admin_settings",
+            "admin_state",
+            "admin_actions",
+        ),
+        [6],
+    )
 
     # The copied link opens the TV's board.
     tv = new_page("tv", width=1280, height=720)
@@ -530,6 +572,17 @@ def test_an_admin_makes_tokens_shown_once_and_revokes_one(new_page, admin, scree
 
     # Listed by prefix only, here, in the API and in the CLI; gone from the page once reloaded.
     table = page.inner_text("#token-table")
+    head, widths = headed_rows(page, "#token-table")
+    assert head == labels(
+        "admin_token_name",
+        "admin_token_scope",
+        "admin_token_source",
+        "admin_prefix",
+        "admin_created",
+        "admin_state",
+        "admin_actions",
+    )
+    assert widths == [len(head)]  # each column declared once: a header per cell
     for s in (secret, ingest):
         assert s[:10] in table and s[10:] not in table
     listed = admin.cli("token", "list")
@@ -561,6 +614,8 @@ def test_an_admin_marks_a_reps_day_and_lists_the_day(new_page, admin, screenshot
     form = page.locator("#att-form")
     assert form.locator("[name=day]").input_value() == today
     assert page.inner_text("#att-table tbody") == "当天全员出勤"
+    head, _ = headed_rows(page, "#att-table")
+    assert head == labels("rep", "team", "attendance", "att_note", "admin_set_by")
 
     form.locator("[name=rep]").select_option("8001")
     form.locator("[name=status]").select_option("leave")
@@ -569,6 +624,7 @@ def test_an_admin_marks_a_reps_day_and_lists_the_day(new_page, admin, screenshot
     form.locator("button[type=submit]").click()
     result(page, "#att-form")
     page.wait_for_selector('#att-table tr[data-rep="8001"][data-status="leave"]')
+    assert headed_rows(page, "#att-table")[1] == [5]
 
     form.locator("[name=rep]").select_option("8002")
     assert form.locator("[name=note]").input_value() == ""  # 8002's day, not 8001's note
